@@ -1,14 +1,15 @@
-using DeepExtension.Web.Components;
-using MudBlazor.Services;
+using DeepExtension.Core;
+using DeepExtension.Jobs.Scheduling;
+using DeepExtension.Web;
 
 var builder = WebApplication.CreateBuilder(args);
-builder.Services.AddRazorComponents().AddInteractiveServerComponents();
-builder.Services.AddMudServices();
+builder.AddDeepExtensionCore();
+builder.AddDeepExtensionJobs();
+builder.AddDeepExtensionWeb();
 
 var app = builder.Build();
-app.UseAntiforgery();
-app.MapStaticAssets();
-app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
-app.Run();
+await app.Services.MigrateDeepExtensionDatabaseAsync();
+app.MapDeepExtensionWeb();
+await app.RunAsync();
 
 public partial class Program;

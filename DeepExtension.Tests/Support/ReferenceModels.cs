@@ -33,5 +33,8 @@ public static class ReferenceModels
 
     public static string PathOf(string name) => Path.Combine(Root, name);
 
+    /// <summary>The project's own copy, for tests that need one particular model whatever DEEPX_REFERENCE_MODELS says.</summary>
+    public static string BundledPathOf(string name) => Path.Combine(AppContext.BaseDirectory, "TestData", "reference-models", name);
+
     public static string ChatTemplatesFile => Path.Combine(Root, "chat-templates.json");
 }

@@ -1,0 +1,24 @@
+namespace DeepExtension.Core.BaseModels;
+
+/// <summary>A registered local Hugging Face model folder that trainings start from.</summary>
+public sealed class BaseModel
+{
+    public Guid Id { get; set; }
+    public required string TechnicalName { get; set; }
+    /// <summary>Upper-cased technical name: uniqueness ignores case on every database.</summary>
+    public string TechnicalNameKey { get; set; } = "";
+    public required string ModelName { get; set; }
+    public string ModelNameKey { get; set; } = "";
+    /// <summary>Relative to the models root, with '/' separators.</summary>
+    public required string RelativePath { get; set; }
+    public required ModelCard Card { get; set; }
+    /// <summary>Ollama TEMPLATE used when deploying models built on this base; deploying requires it.</summary>
+    public string? DeploymentTemplate { get; set; }
+    public DateTime CreatedAtUtc { get; set; }
+    public DateTime UpdatedAtUtc { get; set; }
+
+    public static string KeyOf(string name) => name.Trim().ToUpperInvariant();
+}
+
+/// <summary>What the Add/Edit form submits.</summary>
+public sealed record BaseModelInput(string TechnicalName, string ModelName, string Path, string? DeploymentTemplate);

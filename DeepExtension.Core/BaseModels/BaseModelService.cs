@@ -1,0 +1,200 @@
+using DeepExtension.Core.Common;
+using DeepExtension.Core.Data;
+using DeepExtension.Core.Storage;
+using Microsoft.EntityFrameworkCore;
+
+namespace DeepExtension.Core.BaseModels;
+
+/// <summary>Registers, edits and removes base models. Every rule is checked before anything is written.</summary>
+public sealed class BaseModelService(IDbContextFactory<DeepExtensionDbContext> dbFactory, DataDirectories directories, TimeProvider clock)
+{
+    public const string TechnicalNameField = nameof(BaseModelInput.TechnicalName);
+    public const string ModelNameField = nameof(BaseModelInput.ModelName);
+    public const string PathField = nameof(BaseModelInput.Path);
+    public const string TemplateField = nameof(BaseModelInput.DeploymentTemplate);
+
+    private readonly ModelPathResolver _paths = new(directories.ModelsRoot);
+
+    public string ModelsRoot => _paths.ModelsRoot;
+
+    public async Task<IReadOnlyList<BaseModel>> ListAsync(CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        return await db.BaseModels.AsNoTracking().OrderBy(m => m.TechnicalNameKey).ToListAsync(cancellationToken);
+    }
+
+    public async Task<BaseModel?> GetAsync(Guid id, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        return await db.BaseModels.AsNoTracking().FirstOrDefaultAsync(m => m.Id == id, cancellationToken);
+    }
+
+    /// <summary>The absolute folder of a registered model.</summary>
+    public string FolderOf(BaseModel model) => Path.Combine(_paths.ModelsRoot, model.RelativePath);
+
+    /// <summary>Reads the card of a folder without registering it, for the form's preview.</summary>
+    public OperationResult<ModelCard> Inspect(string? path)
+    {
+        var errors = new ValidationErrors();
+        var card = InspectFolder(path, errors, out _);
+        return card is null ? OperationResult<ModelCard>.Failure(errors) : OperationResult<ModelCard>.Success(card);
+    }
+
+    public async Task<OperationResult<BaseModel>> CreateAsync(BaseModelInput input, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var (errors, card, normalizedPath, template) = await ValidateAsync(db, input, existingId: null, cancellationToken);
+        if (errors.Any) return OperationResult<BaseModel>.Failure(errors);
+
+        var now = clock.GetUtcNow().UtcDateTime;
+        var model = new BaseModel
+        {
+            Id = Guid.CreateVersion7(),
+            TechnicalName = input.TechnicalName.Trim(),
+            TechnicalNameKey = BaseModel.KeyOf(input.TechnicalName),
+            ModelName = input.ModelName.Trim(),
+            ModelNameKey = BaseModel.KeyOf(input.ModelName),
+            RelativePath = normalizedPath!,
+            Card = card!,
+            DeploymentTemplate = template,
+            CreatedAtUtc = now,
+            UpdatedAtUtc = now,
+        };
+        db.BaseModels.Add(model);
+        return await SaveAsync(db, model, cancellationToken);
+    }
+
+    public async Task<OperationResult<BaseModel>> UpdateAsync(Guid id, BaseModelInput input, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var model = await db.BaseModels.FirstOrDefaultAsync(m => m.Id == id, cancellationToken);
+        if (model is null) return OperationResult<BaseModel>.Failure(OperationResult<BaseModel>.General, "This base model no longer exists.");
+
+        var (errors, card, normalizedPath, template) = await ValidateAsync(db, input, id, cancellationToken);
+        if (errors.Any) return OperationResult<BaseModel>.Failure(errors);
+
+        model.TechnicalName = input.TechnicalName.Trim();
+        model.TechnicalNameKey = BaseModel.KeyOf(input.TechnicalName);
+        model.ModelName = input.ModelName.Trim();
+        model.ModelNameKey = BaseModel.KeyOf(input.ModelName);
+        model.RelativePath = normalizedPath!;
+        model.Card = card!;
+        model.DeploymentTemplate = template;
+        model.UpdatedAtUtc = clock.GetUtcNow().UtcDateTime;
+        return await SaveAsync(db, model, cancellationToken);
+    }
+
+    /// <summary>Removes the registration only; the model files on disk are the user's and stay.</summary>
+    public async Task<bool> DeleteAsync(Guid id, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        return await db.BaseModels.Where(m => m.Id == id).ExecuteDeleteAsync(cancellationToken) > 0;
+    }
+
+    private async Task<(ValidationErrors Errors, ModelCard? Card, string? Path, string? Template)> ValidateAsync(
+        DeepExtensionDbContext db, BaseModelInput input, Guid? existingId, CancellationToken cancellationToken)
+    {
+        var errors = new ValidationErrors();
+
+        if (TechnicalName.Validate(input.TechnicalName) is { } technicalError)
+        {
+            errors.Add(TechnicalNameField, technicalError);
+        }
+        else
+        {
+            var key = BaseModel.KeyOf(input.TechnicalName);
+            if (await db.BaseModels.AnyAsync(m => m.TechnicalNameKey == key && m.Id != existingId, cancellationToken))
+            {
+                errors.Add(TechnicalNameField, $"The technical name \"{input.TechnicalName.Trim()}\" is already used by another base model.");
+            }
+        }
+
+        var modelName = input.ModelName?.Trim() ?? "";
+        if (modelName.Length == 0)
+        {
+            errors.Add(ModelNameField, "The model name is required.");
+        }
+        else if (modelName.Length > 200)
+        {
+            errors.Add(ModelNameField, "The model name must be at most 200 characters.");
+        }
+        else
+        {
+            var key = BaseModel.KeyOf(modelName);
+            if (await db.BaseModels.AnyAsync(m => m.ModelNameKey == key && m.Id != existingId, cancellationToken))
+            {
+                errors.Add(ModelNameField, $"The model name \"{modelName}\" is already used by another base model.");
+            }
+        }
+
+        var card = InspectFolder(input.Path, errors, out var normalizedPath);
+
+        var (template, templateError) = DeploymentTemplate.Parse(input.DeploymentTemplate);
+        if (templateError is not null) errors.Add(TemplateField, templateError);
+
+        return (errors, card, normalizedPath, template);
+    }
+
+    private ModelCard? InspectFolder(string? path, ValidationErrors errors, out string? normalizedPath)
+    {
+        var (normalized, pathError) = ModelPathResolver.Normalize(path);
+        normalizedPath = normalized;
+        if (pathError is not null)
+        {
+            errors.Add(PathField, pathError);
+            return null;
+        }
+
+        var (folder, resolveError) = _paths.Resolve(normalized!);
+        if (resolveError is not null)
+        {
+            errors.Add(PathField, resolveError);
+            return null;
+        }
+
+        try
+        {
+            var weightFiles = ModelCardReader.FindWeightFiles(folder!);
+            var escaping = weightFiles.Append(Path.Combine(folder!, ModelCardReader.ConfigFile))
+                .Where(f => File.Exists(f) && !_paths.FileStaysInsideRoot(f))
+                .Select(Path.GetFileName)
+                .ToList();
+            if (escaping.Count > 0)
+            {
+                errors.Add(PathField, $"{string.Join(", ", escaping)} link(s) to a file outside the models root.");
+                return null;
+            }
+            return ModelCardReader.Read(folder!);
+        }
+        catch (ModelFolderException ex)
+        {
+            errors.Add(PathField, ex.Message);
+            return null;
+        }
+        catch (IOException ex)
+        {
+            errors.Add(PathField, $"The model folder could not be read: {ex.Message}");
+            return null;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            errors.Add(PathField, "The console has no permission to read the model folder.");
+            return null;
+        }
+    }
+
+    private static async Task<OperationResult<BaseModel>> SaveAsync(DeepExtensionDbContext db, BaseModel model, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+            return OperationResult<BaseModel>.Success(model);
+        }
+        catch (DbUpdateException)
+        {
+            // Another request took the name between validation and save: the unique indexes caught it.
+            return OperationResult<BaseModel>.Failure(OperationResult<BaseModel>.General,
+                "Another base model with the same technical name or model name was saved at the same time. Nothing was saved; try again.");
+        }
+    }
+}

@@ -1,0 +1,41 @@
+using DeepExtension.Core.BaseModels;
+using DeepExtension.Core.Data;
+using DeepExtension.Core.Deployment;
+using DeepExtension.Core.Storage;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace DeepExtension.Core;
+
+public static class CoreHostingExtensions
+{
+    /// <summary>Options, data folders, the database and the domain services.</summary>
+    public static IHostApplicationBuilder AddDeepExtensionCore(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<DeepExtensionOptions>().Bind(builder.Configuration.GetSection(DeepExtensionOptions.SectionName));
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton(sp => new DataDirectories(sp.GetRequiredService<IOptions<DeepExtensionOptions>>()));
+        builder.Services.AddSingleton(sp =>
+        {
+            var directories = sp.GetRequiredService<DataDirectories>();
+            directories.EnsureCreated();
+            return new DatabaseSetup(sp.GetRequiredService<IOptions<DeepExtensionOptions>>().Value, directories);
+        });
+        builder.Services.AddSingleton(sp => sp.GetRequiredService<DatabaseSetup>().CreateFactory());
+
+        builder.Services.AddHttpClient(DeploymentEnvironmentService.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(10));
+        builder.Services.AddSingleton<BaseModelService>();
+        builder.Services.AddSingleton<DeploymentEnvironmentService>();
+        return builder;
+    }
+
+    /// <summary>Creates the data folders and brings the database schema up to date. Call before the host starts.</summary>
+    public static async Task MigrateDeepExtensionDatabaseAsync(this IServiceProvider services, CancellationToken cancellationToken = default)
+    {
+        services.GetRequiredService<DataDirectories>().EnsureCreated();
+        await services.GetRequiredService<DatabaseSetup>().MigrateAsync(cancellationToken);
+    }
+}

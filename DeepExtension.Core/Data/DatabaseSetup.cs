@@ -1,0 +1,63 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+
+namespace DeepExtension.Core.Data;
+
+/// <summary>Provider choice, connection strings and start-up migration, in one place.</summary>
+public sealed class DatabaseSetup
+{
+    public DatabaseSetup(DeepExtensionOptions options, Storage.DataDirectories directories)
+    {
+        Provider = options.Database.Provider;
+        ConnectionString = Provider switch
+        {
+            DatabaseProvider.Sqlite => SqliteConnectionString(options.Database.ConnectionString, directories),
+            DatabaseProvider.SqlServer => string.IsNullOrWhiteSpace(options.Database.ConnectionString)
+                ? throw new InvalidOperationException(
+                    "DeepExtension:Database:ConnectionString is required when the provider is SqlServer.")
+                : options.Database.ConnectionString,
+            _ => throw new InvalidOperationException($"Unknown database provider {Provider}."),
+        };
+    }
+
+    public DatabaseProvider Provider { get; }
+    public string ConnectionString { get; }
+
+    private static string SqliteConnectionString(string? configured, Storage.DataDirectories directories)
+    {
+        var builder = new SqliteConnectionStringBuilder(string.IsNullOrWhiteSpace(configured)
+            ? $"Data Source={directories.DefaultSqliteFile}"
+            : configured);
+        // Quartz and the app write from several threads; waiting on a lock beats failing with SQLITE_BUSY.
+        builder.DefaultTimeout = Math.Max(builder.DefaultTimeout, 30);
+        builder.Pooling = true;
+        return builder.ToString();
+    }
+
+    public IDbContextFactory<DeepExtensionDbContext> CreateFactory() => Provider switch
+    {
+        DatabaseProvider.Sqlite => new ProviderContextFactory(() => new SqliteDeepExtensionDbContext(
+            new DbContextOptionsBuilder<SqliteDeepExtensionDbContext>().UseSqlite(ConnectionString).Options)),
+        _ => new ProviderContextFactory(() => new SqlServerDeepExtensionDbContext(
+            new DbContextOptionsBuilder<SqlServerDeepExtensionDbContext>()
+                .UseSqlServer(ConnectionString, sql => sql.EnableRetryOnFailure()).Options)),
+    };
+
+    /// <summary>Applies every pending migration (application tables and the Quartz job store).</summary>
+    public async Task MigrateAsync(CancellationToken cancellationToken = default)
+    {
+        await using var db = await CreateFactory().CreateDbContextAsync(cancellationToken);
+        if (Provider == DatabaseProvider.Sqlite)
+        {
+            // WAL lets the web app read while a job writes.
+            await db.Database.OpenConnectionAsync(cancellationToken);
+            await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", cancellationToken);
+        }
+        await db.Database.MigrateAsync(cancellationToken);
+    }
+
+    private sealed class ProviderContextFactory(Func<DeepExtensionDbContext> create) : IDbContextFactory<DeepExtensionDbContext>
+    {
+        public DeepExtensionDbContext CreateDbContext() => create();
+    }
+}

@@ -1,0 +1,24 @@
+using DeepExtension.Core.BaseModels;
+using DeepExtension.Core.Deployment;
+using Microsoft.EntityFrameworkCore;
+
+namespace DeepExtension.Core.Data;
+
+/// <summary>
+/// The application database. Each provider has its own subclass so that each keeps its own migrations;
+/// the rest of the code only sees this type.
+/// </summary>
+public abstract class DeepExtensionDbContext(DbContextOptions options) : DbContext(options)
+{
+    public DbSet<BaseModel> BaseModels => Set<BaseModel>();
+    public DbSet<DeploymentEnvironment> DeploymentEnvironments => Set<DeploymentEnvironment>();
+
+    protected override void OnModelCreating(ModelBuilder modelBuilder) =>
+        modelBuilder.ApplyConfigurationsFromAssembly(typeof(DeepExtensionDbContext).Assembly);
+}
+
+public sealed class SqliteDeepExtensionDbContext(DbContextOptions<SqliteDeepExtensionDbContext> options)
+    : DeepExtensionDbContext(options);
+
+public sealed class SqlServerDeepExtensionDbContext(DbContextOptions<SqlServerDeepExtensionDbContext> options)
+    : DeepExtensionDbContext(options);

@@ -1,0 +1,29 @@
+namespace DeepExtension.Core;
+
+/// <summary>The "DeepExtension" configuration section.</summary>
+public sealed class DeepExtensionOptions
+{
+    public const string SectionName = "DeepExtension";
+
+    /// <summary>Root of everything the console stores: database (SQLite), models, datasets, runs, adapters.</summary>
+    public string DataRoot { get; set; } = "data";
+
+    /// <summary>Where base model paths are resolved. Relative to <see cref="DataRoot"/> unless absolute.</summary>
+    public string ModelsRoot { get; set; } = "models";
+
+    public DatabaseOptions Database { get; set; } = new();
+}
+
+public enum DatabaseProvider
+{
+    Sqlite,
+    SqlServer,
+}
+
+public sealed class DatabaseOptions
+{
+    public DatabaseProvider Provider { get; set; } = DatabaseProvider.Sqlite;
+
+    /// <summary>Empty means the embedded default: a SQLite file <c>deepextension.db</c> under the data root.</summary>
+    public string? ConnectionString { get; set; }
+}

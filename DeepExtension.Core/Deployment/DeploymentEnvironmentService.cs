@@ -1,0 +1,182 @@
+using DeepExtension.Core.Common;
+using DeepExtension.Core.Data;
+using Microsoft.EntityFrameworkCore;
+using OllamaSharp;
+
+namespace DeepExtension.Core.Deployment;
+
+/// <summary>Manages the Ollama servers models can be deployed to.</summary>
+public sealed class DeploymentEnvironmentService(
+    IDbContextFactory<DeepExtensionDbContext> dbFactory, IHttpClientFactory httpClients, TimeProvider clock)
+{
+    public const string NameField = nameof(DeploymentEnvironmentInput.Name);
+    public const string BaseUrlField = nameof(DeploymentEnvironmentInput.BaseUrl);
+    public const string HttpClientName = "ollama";
+
+    public async Task<IReadOnlyList<DeploymentEnvironment>> ListAsync(CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        return await db.DeploymentEnvironments.AsNoTracking()
+            .OrderByDescending(e => e.IsDefault).ThenBy(e => e.NameKey)
+            .ToListAsync(cancellationToken);
+    }
+
+    public async Task<OperationResult<DeploymentEnvironment>> CreateAsync(DeploymentEnvironmentInput input, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var (errors, url) = await ValidateAsync(db, input, null, cancellationToken);
+        if (errors.Any) return OperationResult<DeploymentEnvironment>.Failure(errors);
+
+        var now = clock.GetUtcNow().UtcDateTime;
+        var isFirst = !await db.DeploymentEnvironments.AnyAsync(cancellationToken);
+        var environment = new DeploymentEnvironment
+        {
+            Id = Guid.CreateVersion7(),
+            Name = input.Name.Trim(),
+            NameKey = KeyOf(input.Name),
+            BaseUrl = url!,
+            IsDefault = input.IsDefault || isFirst,
+            CreatedAtUtc = now,
+            UpdatedAtUtc = now,
+        };
+        if (environment.IsDefault) await ClearDefaultAsync(db, cancellationToken);
+        db.DeploymentEnvironments.Add(environment);
+        return await SaveAsync(db, environment, cancellationToken);
+    }
+
+    public async Task<OperationResult<DeploymentEnvironment>> UpdateAsync(Guid id, DeploymentEnvironmentInput input, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var environment = await db.DeploymentEnvironments.FirstOrDefaultAsync(e => e.Id == id, cancellationToken);
+        if (environment is null)
+        {
+            return OperationResult<DeploymentEnvironment>.Failure(OperationResult<DeploymentEnvironment>.General, "This environment no longer exists.");
+        }
+        var (errors, url) = await ValidateAsync(db, input, id, cancellationToken);
+        if (errors.Any) return OperationResult<DeploymentEnvironment>.Failure(errors);
+
+        environment.Name = input.Name.Trim();
+        environment.NameKey = KeyOf(input.Name);
+        environment.BaseUrl = url!;
+        if (input.IsDefault && !environment.IsDefault)
+        {
+            await ClearDefaultAsync(db, cancellationToken);
+            environment.IsDefault = true;
+        }
+        environment.UpdatedAtUtc = clock.GetUtcNow().UtcDateTime;
+        return await SaveAsync(db, environment, cancellationToken);
+    }
+
+    public async Task<bool> DeleteAsync(Guid id, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var environment = await db.DeploymentEnvironments.FirstOrDefaultAsync(e => e.Id == id, cancellationToken);
+        if (environment is null) return false;
+        db.DeploymentEnvironments.Remove(environment);
+        if (environment.IsDefault)
+        {
+            // Keep a default while any environment remains, so deploy forms always have a preselection.
+            var next = await db.DeploymentEnvironments.Where(e => e.Id != id).OrderBy(e => e.CreatedAtUtc).FirstOrDefaultAsync(cancellationToken);
+            if (next is not null) next.IsDefault = true;
+        }
+        await db.SaveChangesAsync(cancellationToken);
+        return true;
+    }
+
+    /// <summary>Asks the server for its version through OllamaSharp; never throws for network problems.</summary>
+    public async Task<ConnectionTestResult> TestConnectionAsync(string baseUrl, CancellationToken cancellationToken = default)
+    {
+        var (url, error) = NormalizeUrl(baseUrl);
+        if (error is not null) return new ConnectionTestResult(false, null, error);
+
+        using var http = httpClients.CreateClient(HttpClientName);
+        // The trailing slash keeps a path prefix (an Ollama behind a reverse proxy) when OllamaSharp appends "api/...".
+        http.BaseAddress = new Uri(url! + "/");
+        using var client = new OllamaApiClient(http);
+        try
+        {
+            var version = await client.GetVersionAsync(cancellationToken);
+            return new ConnectionTestResult(true, version, null);
+        }
+        catch (HttpRequestException ex)
+        {
+            var reason = ex.StatusCode is { } status ? $"the server answered {(int)status} {status}" : ex.Message;
+            return new ConnectionTestResult(false, null, $"Could not reach Ollama at {url}: {reason}.");
+        }
+        catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return new ConnectionTestResult(false, null, $"Ollama at {url} did not answer in time.");
+        }
+        catch (Exception ex) when (ex is System.Text.Json.JsonException or NotSupportedException or InvalidOperationException)
+        {
+            return new ConnectionTestResult(false, null, $"The server at {url} did not answer like Ollama: {ex.Message}");
+        }
+    }
+
+    public static (string? Url, string? Error) NormalizeUrl(string? input)
+    {
+        var text = input?.Trim() ?? "";
+        if (text.Length == 0) return (null, "The Ollama base URL is required.");
+        if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+        {
+            return (null, "Enter an absolute http:// or https:// URL, e.g. http://localhost:11434.");
+        }
+        if (!string.IsNullOrEmpty(uri.Query) || !string.IsNullOrEmpty(uri.Fragment))
+        {
+            return (null, "The base URL may not carry a query or fragment.");
+        }
+        return (uri.GetLeftPart(UriPartial.Path).TrimEnd('/'), null);
+    }
+
+    private static string KeyOf(string name) => name.Trim().ToUpperInvariant();
+
+    private static async Task<(ValidationErrors, string?)> ValidateAsync(
+        DeepExtensionDbContext db, DeploymentEnvironmentInput input, Guid? existingId, CancellationToken cancellationToken)
+    {
+        var errors = new ValidationErrors();
+        var name = input.Name?.Trim() ?? "";
+        if (name.Length == 0)
+        {
+            errors.Add(NameField, "The name is required.");
+        }
+        else if (name.Length > 100)
+        {
+            errors.Add(NameField, "The name must be at most 100 characters.");
+        }
+        else
+        {
+            var key = KeyOf(name);
+            if (await db.DeploymentEnvironments.AnyAsync(e => e.NameKey == key && e.Id != existingId, cancellationToken))
+            {
+                errors.Add(NameField, $"An environment named \"{name}\" already exists.");
+            }
+        }
+        var (url, urlError) = NormalizeUrl(input.BaseUrl);
+        if (urlError is not null) errors.Add(BaseUrlField, urlError);
+        return (errors, url);
+    }
+
+    /// <summary>Tracked, not executed: the change lands in the same SaveChanges (one transaction) as the new default.</summary>
+    private static async Task ClearDefaultAsync(DeepExtensionDbContext db, CancellationToken cancellationToken)
+    {
+        foreach (var current in await db.DeploymentEnvironments.Where(e => e.IsDefault).ToListAsync(cancellationToken))
+        {
+            current.IsDefault = false;
+        }
+    }
+
+    private static async Task<OperationResult<DeploymentEnvironment>> SaveAsync(
+        DeepExtensionDbContext db, DeploymentEnvironment environment, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+            return OperationResult<DeploymentEnvironment>.Success(environment);
+        }
+        catch (DbUpdateException)
+        {
+            return OperationResult<DeploymentEnvironment>.Failure(OperationResult<DeploymentEnvironment>.General,
+                "Another environment with the same name was saved at the same time. Nothing was saved; try again.");
+        }
+    }
+}

@@ -1,0 +1,60 @@
+using DeepExtension.Core;
+using DeepExtension.Core.Data;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Quartz;
+
+namespace DeepExtension.Jobs.Scheduling;
+
+public static class JobsHostingExtensions
+{
+    public const string SchedulerName = "DeepExtension";
+
+    /// <summary>
+    /// Quartz with its persistent job store in the application database (tables created by the project's
+    /// migrations), JSON job data, and — unless "DeepExtension:Scheduler:Enabled" is false — a scheduler
+    /// running in this process.
+    /// </summary>
+    public static IHostApplicationBuilder AddDeepExtensionJobs(this IHostApplicationBuilder builder)
+    {
+        var options = builder.Configuration.GetSection(DeepExtensionOptions.SectionName).Get<DeepExtensionOptions>() ?? new();
+        var database = new DatabaseSetup(options, new Core.Storage.DataDirectories(options));
+
+        builder.Services.AddQuartz(quartz =>
+        {
+            quartz.ConfigureScheduler(scheduler =>
+            {
+                scheduler.InstanceName = SchedulerName;
+                scheduler.GenerateInstanceId = true;
+            });
+            quartz.UsePersistentStore(store =>
+            {
+                store.UseSystemTextJsonSerializer(_ => { });
+                store.ConfigureStore(o =>
+                {
+                    o.StoreJobDataAsStrings = true;
+                    // The migrations own the schema; Quartz only checks that it finds what it expects.
+                    o.SchemaProvisioning = SchemaProvisioning.Validate;
+                });
+                switch (database.Provider)
+                {
+                    case DatabaseProvider.Sqlite:
+                        store.UseSqlite(database.ConnectionString);
+                        break;
+                    case DatabaseProvider.SqlServer:
+                        store.UseSqlServer(database.ConnectionString);
+                        break;
+                }
+            });
+        });
+
+        if (builder.Configuration.GetValue(SchedulerEnabledKey, true))
+        {
+            builder.Services.AddQuartzHostedService(q => q.WaitForJobsToComplete = true);
+        }
+        return builder;
+    }
+
+    public const string SchedulerEnabledKey = DeepExtensionOptions.SectionName + ":Scheduler:Enabled";
+}

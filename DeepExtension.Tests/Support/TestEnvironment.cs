@@ -1,0 +1,91 @@
+using DeepExtension.Core;
+using DeepExtension.Core.BaseModels;
+using DeepExtension.Core.Data;
+using DeepExtension.Core.Deployment;
+using DeepExtension.Core.Storage;
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace DeepExtension.Tests.Support;
+
+/// <summary>
+/// A data root in a fresh temporary folder with a migrated SQLite database file: the same wiring the
+/// console uses, nothing mocked.
+/// </summary>
+public sealed class TestEnvironment : IAsyncDisposable
+{
+    private readonly ServiceProvider _services;
+
+    private TestEnvironment(string dataRoot)
+    {
+        DataRoot = dataRoot;
+        Options = new DeepExtensionOptions { DataRoot = dataRoot };
+        Directories = new DataDirectories(Options);
+        Database = new DatabaseSetup(Options, Directories);
+        DbFactory = Database.CreateFactory();
+
+        var services = new ServiceCollection();
+        services.AddHttpClient(DeploymentEnvironmentService.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(5));
+        _services = services.BuildServiceProvider();
+        HttpClients = _services.GetRequiredService<IHttpClientFactory>();
+
+        BaseModels = new BaseModelService(DbFactory, Directories, TimeProvider.System);
+        DeploymentEnvironments = new DeploymentEnvironmentService(DbFactory, HttpClients, TimeProvider.System);
+    }
+
+    public string DataRoot { get; }
+    public DeepExtensionOptions Options { get; }
+    public DataDirectories Directories { get; }
+    public DatabaseSetup Database { get; }
+    public IDbContextFactory<DeepExtensionDbContext> DbFactory { get; }
+    public IHttpClientFactory HttpClients { get; }
+    public BaseModelService BaseModels { get; }
+    public DeploymentEnvironmentService DeploymentEnvironments { get; }
+
+    public static async Task<TestEnvironment> CreateAsync(bool migrate = true)
+    {
+        var root = Path.Combine(Path.GetTempPath(), "deepx-tests", Guid.NewGuid().ToString("N"));
+        var environment = new TestEnvironment(root);
+        environment.Directories.EnsureCreated();
+        if (migrate) await environment.Database.MigrateAsync();
+        return environment;
+    }
+
+    /// <summary>Copies a reference model folder under the models root and returns its relative path.</summary>
+    public string AddModelFolder(string referenceName, string? relativePath = null)
+    {
+        relativePath ??= "hf/" + referenceName;
+        CopyDirectory(ReferenceModels.BundledPathOf(referenceName), Path.Combine(Directories.ModelsRoot, relativePath));
+        return relativePath;
+    }
+
+    public static void CopyDirectory(string source, string destination)
+    {
+        Directory.CreateDirectory(destination);
+        foreach (var file in Directory.GetFiles(source))
+        {
+            var target = Path.Combine(destination, Path.GetFileName(file));
+            File.Copy(file, target, overwrite: true);
+            File.SetAttributes(target, FileAttributes.Normal);
+        }
+        foreach (var dir in Directory.GetDirectories(source))
+        {
+            CopyDirectory(dir, Path.Combine(destination, Path.GetFileName(dir)));
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _services.DisposeAsync();
+        SqliteConnection.ClearAllPools();
+        try
+        {
+            Directory.Delete(DataRoot, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A file still held by a finished test's pool is not worth failing the run over.
+        }
+    }
+}

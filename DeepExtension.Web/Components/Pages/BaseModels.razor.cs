@@ -1,0 +1,67 @@
+using DeepExtension.Core.BaseModels;
+using DeepExtension.Web.Components.Dialogs;
+using Microsoft.AspNetCore.Components;
+using MudBlazor;
+
+namespace DeepExtension.Web.Components.Pages;
+
+public partial class BaseModels
+{
+    [Inject]
+    public required BaseModelService Service { get; init; }
+
+    [Inject]
+    public required IDialogService Dialogs { get; init; }
+
+    [Inject]
+    public required ISnackbar Snackbar { get; init; }
+
+    private IReadOnlyList<BaseModel>? _models;
+    private readonly HashSet<Guid> _expanded = [];
+
+    protected override async Task OnInitializedAsync() => await ReloadAsync();
+
+    private async Task ReloadAsync() => _models = await Service.ListAsync();
+
+    private void ToggleCard(Guid id)
+    {
+        if (!_expanded.Remove(id)) _expanded.Add(id);
+    }
+
+    private Task AddAsync() => OpenFormAsync(null);
+
+    private Task EditAsync(BaseModel model) => OpenFormAsync(model);
+
+    private async Task OpenFormAsync(BaseModel? existing)
+    {
+        var parameters = new DialogParameters<BaseModelDialog> { { d => d.Existing, existing } };
+        var options = new DialogOptions { MaxWidth = MaxWidth.Medium, FullWidth = true, CloseOnEscapeKey = true };
+        var dialog = await Dialogs.ShowAsync<BaseModelDialog>(null, parameters, options);
+        var result = await dialog.Result;
+        if (result is { Canceled: false, Data: BaseModel saved })
+        {
+            Snackbar.Add($"Base model {saved.TechnicalName} saved.", Severity.Success);
+            await ReloadAsync();
+        }
+    }
+
+    private async Task DeleteAsync(BaseModel model)
+    {
+        var confirmed = await Dialogs.ShowMessageBoxAsync(
+            "Delete base model",
+            $"Remove {model.TechnicalName} ({model.ModelName}) from DeepExtension? The files under {model.RelativePath} stay on disk.",
+            yesText: "Delete", cancelText: "Cancel");
+        if (confirmed != true) return;
+
+        if (await Service.DeleteAsync(model.Id))
+        {
+            Snackbar.Add($"Base model {model.TechnicalName} removed.", Severity.Success);
+        }
+        else
+        {
+            Snackbar.Add($"Base model {model.TechnicalName} was already removed.", Severity.Warning);
+        }
+        _expanded.Remove(model.Id);
+        await ReloadAsync();
+    }
+}

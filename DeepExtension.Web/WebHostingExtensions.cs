@@ -1,0 +1,63 @@
+using DeepExtension.Core.Data;
+using DeepExtension.Web.Components;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using MudBlazor.Services;
+
+namespace DeepExtension.Web;
+
+public static class WebHostingExtensions
+{
+    public const string HealthPath = "/health";
+
+    public static IHostApplicationBuilder AddDeepExtensionWeb(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddRazorComponents().AddInteractiveServerComponents();
+        builder.Services.AddMudServices();
+        builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database");
+        return builder;
+    }
+
+    public static WebApplication MapDeepExtensionWeb(this WebApplication app)
+    {
+        if (!app.Environment.IsDevelopment())
+        {
+            app.UseExceptionHandler("/error", createScopeForErrors: true);
+        }
+        app.UseAntiforgery();
+        app.MapStaticAssets();
+        app.MapHealthChecks(HealthPath, new HealthCheckOptions
+        {
+            ResponseWriter = async (context, report) =>
+            {
+                context.Response.ContentType = "application/json";
+                await context.Response.WriteAsJsonAsync(new
+                {
+                    status = report.Status.ToString(),
+                    checks = report.Entries.ToDictionary(e => e.Key, e => new { status = e.Value.Status.ToString(), e.Value.Description }),
+                });
+            },
+        });
+        app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
+        return app;
+    }
+
+    private sealed class DatabaseHealthCheck(IDbContextFactory<DeepExtensionDbContext> dbFactory) : IHealthCheck
+    {
+        public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+        {
+            try
+            {
+                await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+                return await db.Database.CanConnectAsync(cancellationToken)
+                    ? HealthCheckResult.Healthy($"{db.Database.ProviderName} reachable")
+                    : HealthCheckResult.Unhealthy("The database cannot be reached.");
+            }
+            catch (Exception ex)
+            {
+                return HealthCheckResult.Unhealthy("The database cannot be reached.", ex);
+            }
+        }
+    }
+}
