@@ -44,6 +44,8 @@ public static class JobsHostingExtensions
                         break;
                     case DatabaseProvider.SqlServer:
                         store.UseSqlServer(database.ConnectionString);
+                        // Several nodes (web + worker containers) may share one SQL Server job store.
+                        store.UseClustering(_ => { });
                         break;
                 }
             });

@@ -8,6 +8,8 @@ public partial class MainLayout
     private MudThemeProvider? _themeProvider;
     private bool _drawerOpen = true;
     private bool _isDarkMode;
+    // Set once the circuit is live: browser tests wait for it before clicking prerendered buttons.
+    private bool _interactive;
 
     protected override async Task OnAfterRenderAsync(bool firstRender)
     {
@@ -15,6 +17,7 @@ public partial class MainLayout
         {
             // Start from the operating system's preference; the toggle overrides it for this session.
             _isDarkMode = await _themeProvider.GetSystemDarkModeAsync();
+            _interactive = true;
             StateHasChanged();
         }
     }

@@ -1,0 +1,82 @@
+using Microsoft.Playwright;
+
+namespace DeepExtension.Tests.Support;
+
+/// <summary>
+/// Debian's Chromium (apt package "chromium") driven by Playwright; never a downloaded browser.
+/// DEEPX_CHROMIUM overrides the executable path.
+/// </summary>
+public sealed class Browser : IAsyncDisposable
+{
+    public const string ExecutableVariable = "DEEPX_CHROMIUM";
+
+    private readonly IPlaywright _playwright;
+
+    private Browser(IPlaywright playwright, IBrowser chromium)
+    {
+        _playwright = playwright;
+        Chromium = chromium;
+    }
+
+    public IBrowser Chromium { get; }
+
+    public static string ExecutablePath =>
+        Environment.GetEnvironmentVariable(ExecutableVariable) is { Length: > 0 } custom ? custom : "/usr/bin/chromium";
+
+    /// <summary>Where tests leave screenshots of the pages they drove (the README shows them).</summary>
+    public static string ScreenshotDirectory
+    {
+        get
+        {
+            var dir = Path.Combine(AppContext.BaseDirectory, "screenshots");
+            Directory.CreateDirectory(dir);
+            return dir;
+        }
+    }
+
+    public static async Task<Browser> LaunchAsync()
+    {
+        if (!File.Exists(ExecutablePath))
+        {
+            throw new InvalidOperationException(
+                $"Browser tests need Debian's Chromium at {ExecutablePath}: run 'apt-get install chromium' (.ci/run does) or set {ExecutableVariable}.");
+        }
+        var playwright = await Playwright.CreateAsync();
+        var chromium = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = ExecutablePath,
+            Headless = true,
+            // This machine has no network: background services would only produce refused connections.
+            Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"],
+        });
+        return new Browser(playwright, chromium);
+    }
+
+    public async Task<IPage> NewPageAsync(string baseUrl)
+    {
+        var context = await Chromium.NewContextAsync(new BrowserNewContextOptions
+        {
+            BaseURL = baseUrl,
+            ViewportSize = new ViewportSize { Width = 1440, Height = 900 },
+            ColorScheme = ColorScheme.Light,
+        });
+        context.SetDefaultTimeout(15_000);
+        return await context.NewPageAsync();
+    }
+
+    /// <summary>Opens a page and waits until its Blazor circuit is interactive (the layout marks it).</summary>
+    public async Task<IPage> OpenAsync(string baseUrl, string path)
+    {
+        var page = await NewPageAsync(baseUrl);
+        await page.GotoAsync(path);
+        await page.Locator("[data-interactive=true]").WaitForAsync();
+        return page;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Chromium.DisposeAsync();
+        _playwright.Dispose();
+    }
+}

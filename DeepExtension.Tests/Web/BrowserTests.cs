@@ -1,0 +1,135 @@
+using DeepExtension.Core.BaseModels;
+using DeepExtension.Core.Deployment;
+using DeepExtension.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Playwright;
+
+namespace DeepExtension.Tests.Web;
+
+/// <summary>The pages in a real Chromium against the real console over loopback.</summary>
+[Collection(BrowserCollection.Name)]
+public sealed class BrowserTests : IAsyncLifetime
+{
+    private TestEnvironment _env = null!;
+    private ConsoleHost _host = null!;
+    private Browser _browser = null!;
+
+    public async Task InitializeAsync()
+    {
+        _env = await TestEnvironment.CreateAsync(migrate: false);
+        _host = ConsoleHost.Start(_env.DataRoot);
+        _browser = await Browser.LaunchAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _browser.DisposeAsync();
+        await _host.DisposeAsync();
+        await _env.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task BaseModelsPage_AddTinyQwen2ThroughTheDialog_ShowsItsCardInTheList()
+    {
+        var path = _env.AddModelFolder("tiny-qwen2");
+        var page = await _browser.OpenAsync(_host.Address, "/base-models");
+        await Assertions.Expect(page.GetByTestId("no-base-models")).ToBeVisibleAsync();
+
+        await page.GetByTestId("add-base-model").ClickAsync();
+        await page.GetByTestId("technical-name").FillAsync("tiny-qwen2");
+        await page.GetByTestId("model-name").FillAsync("Tiny Qwen2");
+        await page.GetByTestId("model-path").FillAsync(path);
+        await page.GetByTestId("check-folder").ClickAsync();
+        await Assertions.Expect(page.GetByTestId("model-card")).ToContainTextAsync("Qwen2ForCausalLM");
+        await page.ScreenshotAsync(new() { Path = Path.Combine(Browser.ScreenshotDirectory, "base-models-add.png") });
+        await page.GetByTestId("save-base-model").ClickAsync();
+
+        var row = page.Locator("tr", new() { Has = page.GetByTestId("technical-name-cell") });
+        await Assertions.Expect(row).ToHaveCountAsync(1);
+        await Assertions.Expect(row).ToContainTextAsync("Qwen2ForCausalLM");
+        await Assertions.Expect(row.Locator("td[data-testid=heads-cell]")).ToHaveTextAsync("4 / 2");
+        await Assertions.Expect(row.Locator("td[data-testid=vocab-cell]")).ToHaveTextAsync("512");
+        await Assertions.Expect(row.Locator("td[data-testid=layers-cell]")).ToHaveTextAsync("2");
+        await page.GetByTestId("toggle-card").ClickAsync();
+        await Assertions.Expect(page.GetByTestId("model-card")).ToContainTextAsync("Tied embeddings");
+        await page.ScreenshotAsync(new() { Path = Path.Combine(Browser.ScreenshotDirectory, "base-models.png"), FullPage = true });
+    }
+
+    [Fact]
+    public async Task BaseModelsPage_SaveWithEscapingPath_ShowsTheMessageAndKeepsTheDialogOpen()
+    {
+        var page = await _browser.OpenAsync(_host.Address, "/base-models");
+
+        await page.GetByTestId("add-base-model").ClickAsync();
+        await page.GetByTestId("technical-name").FillAsync("x");
+        await page.GetByTestId("model-name").FillAsync("X");
+        await page.GetByTestId("model-path").FillAsync("../../etc");
+        await page.GetByTestId("save-base-model").ClickAsync();
+
+        await Assertions.Expect(page.GetByText("may not contain \"..\"")).ToBeVisibleAsync();
+        await Assertions.Expect(page.GetByTestId("technical-name")).ToHaveValueAsync("x");
+    }
+
+    [Fact]
+    public async Task BaseModelsPage_EditThenDelete_UpdatesTheRowThenRemovesItButKeepsTheFiles()
+    {
+        var path = _env.AddModelFolder("tiny-llama");
+        var service = _host.Services.GetRequiredService<BaseModelService>();
+        Assert.True((await service.CreateAsync(new BaseModelInput("tiny-llama", "Tiny Llama", path, null))).Succeeded);
+        var page = await _browser.OpenAsync(_host.Address, "/base-models");
+
+        await page.GetByTestId("edit-base-model").ClickAsync();
+        await page.GetByTestId("model-name").FillAsync("Tiny Llama v2");
+        await page.GetByTestId("deployment-template").FillAsync("{{ .Prompt }}");
+        await page.GetByTestId("save-base-model").ClickAsync();
+        await Assertions.Expect(page.Locator("tr", new() { HasText = "Tiny Llama v2" })).ToHaveCountAsync(1);
+        Assert.Equal("{{ .Prompt }}", (await service.ListAsync()).Single().DeploymentTemplate);
+
+        await page.GetByTestId("delete-base-model").ClickAsync();
+        await page.Locator(".mud-dialog").GetByRole(AriaRole.Button, new() { Name = "Delete" }).ClickAsync();
+
+        await Assertions.Expect(page.GetByTestId("no-base-models")).ToBeVisibleAsync();
+        Assert.Empty(await service.ListAsync());
+        Assert.True(File.Exists(Path.Combine(_env.Directories.ModelsRoot, path, "model.safetensors")));
+    }
+
+    [Fact]
+    public async Task DeploymentToolsPage_AddEnvironmentAndTestIt_ShowsTheOllamaVersion()
+    {
+        await using var ollama = await FakeOllamaServer.StartAsync();
+        var page = await _browser.OpenAsync(_host.Address, "/deployment-tools");
+
+        await page.GetByTestId("add-environment").ClickAsync();
+        await page.GetByTestId("environment-name").FillAsync("local");
+        await page.GetByTestId("environment-url").FillAsync(ollama.BaseUrl);
+        await page.GetByTestId("test-connection").ClickAsync();
+        await Assertions.Expect(page.GetByTestId("connection-result")).ToContainTextAsync($"Connected: Ollama {FakeOllamaServer.Version}");
+        await page.GetByTestId("save-environment").ClickAsync();
+        await page.GetByTestId("test-environment").ClickAsync();
+
+        await Assertions.Expect(page.Locator("td[data-testid=connection-cell]")).ToContainTextAsync($"Ollama {FakeOllamaServer.Version}");
+        var stored = Assert.Single(await _host.Services.GetRequiredService<DeploymentEnvironmentService>().ListAsync());
+        Assert.True(stored.IsDefault);
+        await page.ScreenshotAsync(new() { Path = Path.Combine(Browser.ScreenshotDirectory, "deployment-tools.png") });
+    }
+
+    [Fact]
+    public async Task Layout_ThemeToggle_SwitchesToDarkMode()
+    {
+        var page = await _browser.OpenAsync(_host.Address, "/base-models");
+        var background = () => page.EvaluateAsync<string>("getComputedStyle(document.body).backgroundColor");
+        await Assertions.Expect(page.GetByTestId("theme-toggle")).ToBeVisibleAsync();
+        var light = await background();
+
+        await page.GetByTestId("theme-toggle").ClickAsync();
+
+        await page.WaitForFunctionAsync($"getComputedStyle(document.body).backgroundColor !== '{light}'");
+        Assert.NotEqual(light, await background());
+    }
+}
+
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class BrowserCollection
+{
+    public const string Name = "browser";
+}

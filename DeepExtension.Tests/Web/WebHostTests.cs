@@ -1,0 +1,79 @@
+using System.Net;
+using System.Text.Json;
+using DeepExtension.Core.BaseModels;
+using DeepExtension.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace DeepExtension.Tests.Web;
+
+/// <summary>The console's own Program, served by Kestrel on a loopback port, fetched over real HTTP.</summary>
+public sealed class WebHostTests : IAsyncLifetime
+{
+    private TestEnvironment _env = null!;
+    private ConsoleHost _host = null!;
+
+    public async Task InitializeAsync()
+    {
+        _env = await TestEnvironment.CreateAsync(migrate: false);
+        _host = ConsoleHost.Start(_env.DataRoot);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _host.DisposeAsync();
+        await _env.DisposeAsync();
+    }
+
+    [Theory]
+    [InlineData("/", "Base Models")]
+    [InlineData("/base-models", "Base Models")]
+    [InlineData("/deployment-tools", "Deployment Tool Configuration")]
+    public async Task Page_FetchedOverHttp_RendersItsHeading(string path, string heading)
+    {
+        Assert.StartsWith("http://127.0.0.1:", _host.Address);
+        using var client = _host.CreateLoopbackClient();
+
+        var response = await client.GetAsync(path);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var html = await response.Content.ReadAsStringAsync();
+        Assert.Contains($">{heading}</h1>", html);
+        Assert.Contains("_framework/blazor.web.js", html);
+    }
+
+    [Fact]
+    public async Task Health_FreshDataRoot_CreatesTheDatabaseAndReportsHealthy()
+    {
+        using var client = _host.CreateLoopbackClient();
+
+        var response = await client.GetAsync("/health");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal("Healthy", body.RootElement.GetProperty("status").GetString());
+        Assert.True(File.Exists(_env.Directories.DefaultSqliteFile));
+    }
+
+    [Fact]
+    public async Task BaseModelsPage_ModelRegisteredThroughTheHostsServices_IsServedInTheList()
+    {
+        var path = _env.AddModelFolder("tiny-qwen2");
+        var service = _host.Services.GetRequiredService<BaseModelService>();
+        Assert.True((await service.CreateAsync(new BaseModelInput("tiny-qwen2", "Tiny Qwen2", path, null))).Succeeded);
+        using var client = _host.CreateLoopbackClient();
+
+        var html = await client.GetStringAsync("/base-models");
+
+        Assert.Contains("tiny-qwen2", html);
+        Assert.Contains("Qwen2ForCausalLM", html);
+    }
+
+    [Fact]
+    public async Task StaticAssets_MudBlazorAndAppCss_AreServed()
+    {
+        using var client = _host.CreateLoopbackClient();
+
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/_content/MudBlazor/MudBlazor.min.css")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/app.css")).StatusCode);
+    }
+}
