@@ -2,6 +2,7 @@ using DeepExtension.Core.BaseModels;
 using DeepExtension.Core.Data;
 using DeepExtension.Core.Deployment;
 using DeepExtension.Core.Storage;
+using DeepExtension.Core.Training;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -29,6 +30,7 @@ public static class CoreHostingExtensions
         builder.Services.AddHttpClient(DeploymentEnvironmentService.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(10));
         builder.Services.AddSingleton<BaseModelService>();
         builder.Services.AddSingleton<DeploymentEnvironmentService>();
+        builder.Services.AddSingleton<TrainingMethodService>();
         return builder;
     }
 

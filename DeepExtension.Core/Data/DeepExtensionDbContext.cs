@@ -1,5 +1,6 @@
 using DeepExtension.Core.BaseModels;
 using DeepExtension.Core.Deployment;
+using DeepExtension.Core.Training;
 using Microsoft.EntityFrameworkCore;
 
 namespace DeepExtension.Core.Data;
@@ -12,6 +13,7 @@ public abstract class DeepExtensionDbContext(DbContextOptions options) : DbConte
 {
     public DbSet<BaseModel> BaseModels => Set<BaseModel>();
     public DbSet<DeploymentEnvironment> DeploymentEnvironments => Set<DeploymentEnvironment>();
+    public DbSet<TrainingMethod> TrainingMethods => Set<TrainingMethod>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder) =>
         modelBuilder.ApplyConfigurationsFromAssembly(typeof(DeepExtensionDbContext).Assembly);

@@ -3,6 +3,7 @@ using DeepExtension.Core.BaseModels;
 using DeepExtension.Core.Data;
 using DeepExtension.Core.Deployment;
 using DeepExtension.Core.Storage;
+using DeepExtension.Core.Training;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
@@ -32,6 +33,7 @@ public sealed class TestEnvironment : IAsyncDisposable
 
         BaseModels = new BaseModelService(DbFactory, Directories, TimeProvider.System);
         DeploymentEnvironments = new DeploymentEnvironmentService(DbFactory, HttpClients, TimeProvider.System);
+        TrainingMethods = new TrainingMethodService(DbFactory, TimeProvider.System);
     }
 
     public string DataRoot { get; }
@@ -42,6 +44,7 @@ public sealed class TestEnvironment : IAsyncDisposable
     public IHttpClientFactory HttpClients { get; }
     public BaseModelService BaseModels { get; }
     public DeploymentEnvironmentService DeploymentEnvironments { get; }
+    public TrainingMethodService TrainingMethods { get; }
 
     public static async Task<TestEnvironment> CreateAsync(bool migrate = true)
     {

@@ -1,5 +1,6 @@
 using DeepExtension.Core.BaseModels;
 using DeepExtension.Core.Deployment;
+using DeepExtension.Core.Training;
 using DeepExtension.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
@@ -111,6 +112,26 @@ public sealed class BrowserTests : IAsyncLifetime
         var stored = Assert.Single(await _host.Services.GetRequiredService<DeploymentEnvironmentService>().ListAsync());
         Assert.True(stored.IsDefault);
         await page.ScreenshotAsync(new() { Path = Path.Combine(Browser.ScreenshotDirectory, "deployment-tools.png") });
+    }
+
+    [Fact]
+    public async Task TrainingMethodsPage_CopyDpoWithOwnBeta_ListsTheCustomMethod()
+    {
+        var page = await _browser.OpenAsync(_host.Address, "/training-methods");
+        await Assertions.Expect(page.GetByTestId("method-name-cell")).ToHaveCountAsync(4);
+
+        await page.GetByTestId("copy-method").Nth(1).ClickAsync();
+        await page.GetByTestId("method-name").FillAsync("DPO gentle");
+        await page.GetByTestId("param-dpo_beta").FillAsync("0.05");
+        await page.ScreenshotAsync(new() { Path = Path.Combine(Browser.ScreenshotDirectory, "training-method-form.png") });
+        await page.GetByTestId("save-method").ClickAsync();
+
+        await Assertions.Expect(page.GetByTestId("method-name-cell")).ToHaveCountAsync(5);
+        await Assertions.Expect(page.GetByTestId("parameter-schema").Locator("[data-testid=value-dpo_beta]")).ToHaveTextAsync("0.05");
+        var stored = (await _host.Services.GetRequiredService<TrainingMethodService>().ListAsync()).Single(m => !m.IsBuiltIn);
+        Assert.Equal(TrainingAlgorithm.Dpo, stored.Algorithm);
+        Assert.Equal(0.05, stored.Defaults["dpo_beta"]!.GetValue<double>());
+        await page.ScreenshotAsync(new() { Path = Path.Combine(Browser.ScreenshotDirectory, "training-methods.png"), FullPage = true });
     }
 
     [Fact]

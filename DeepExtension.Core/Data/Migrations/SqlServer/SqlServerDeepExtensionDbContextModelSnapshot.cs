@@ -115,6 +115,103 @@ namespace DeepExtension.Core.Data.Migrations.SqlServer
 
                     b.ToTable("DeploymentEnvironments", (string)null);
                 });
+
+            modelBuilder.Entity("DeepExtension.Core.Training.TrainingMethod", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uniqueidentifier");
+
+                    b.Property<string>("Algorithm")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("nvarchar(16)");
+
+                    b.Property<DateTime>("CreatedAtUtc")
+                        .HasColumnType("datetime2");
+
+                    b.Property<string>("DefaultsJson")
+                        .IsRequired()
+                        .HasColumnType("nvarchar(max)");
+
+                    b.Property<string>("Description")
+                        .IsRequired()
+                        .HasMaxLength(2000)
+                        .HasColumnType("nvarchar(2000)");
+
+                    b.Property<bool>("IsBuiltIn")
+                        .HasColumnType("bit");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("nvarchar(100)");
+
+                    b.Property<string>("NameKey")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("nvarchar(100)");
+
+                    b.Property<DateTime>("UpdatedAtUtc")
+                        .HasColumnType("datetime2");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("NameKey")
+                        .IsUnique();
+
+                    b.ToTable("TrainingMethods", (string)null);
+
+                    b.HasData(
+                        new
+                        {
+                            Id = new Guid("5f1a0000-0000-4000-8000-000000000001"),
+                            Algorithm = "Sft",
+                            CreatedAtUtc = new DateTime(2026, 11, 22, 0, 0, 0, 0, DateTimeKind.Utc),
+                            DefaultsJson = "{}",
+                            Description = "Supervised fine-tuning: the model learns to produce the assistant turns of your examples. Only LoRA adapter weights train.",
+                            IsBuiltIn = true,
+                            Name = "SFT (LoRA)",
+                            NameKey = "SFT (LORA)",
+                            UpdatedAtUtc = new DateTime(2026, 11, 22, 0, 0, 0, 0, DateTimeKind.Utc)
+                        },
+                        new
+                        {
+                            Id = new Guid("5f1a0000-0000-4000-8000-000000000002"),
+                            Algorithm = "Dpo",
+                            CreatedAtUtc = new DateTime(2026, 11, 22, 0, 0, 0, 0, DateTimeKind.Utc),
+                            DefaultsJson = "{}",
+                            Description = "Direct Preference Optimization: raises the likelihood of chosen over rejected answers relative to the base model (the same model with the adapter disabled).",
+                            IsBuiltIn = true,
+                            Name = "DPO",
+                            NameKey = "DPO",
+                            UpdatedAtUtc = new DateTime(2026, 11, 22, 0, 0, 0, 0, DateTimeKind.Utc)
+                        },
+                        new
+                        {
+                            Id = new Guid("5f1a0000-0000-4000-8000-000000000003"),
+                            Algorithm = "Grpo",
+                            CreatedAtUtc = new DateTime(2026, 11, 22, 0, 0, 0, 0, DateTimeKind.Utc),
+                            DefaultsJson = "{}",
+                            Description = "Group Relative Policy Optimization: samples several answers per prompt, scores them with reward functions, and reinforces the better ones relative to their group.",
+                            IsBuiltIn = true,
+                            Name = "GRPO",
+                            NameKey = "GRPO",
+                            UpdatedAtUtc = new DateTime(2026, 11, 22, 0, 0, 0, 0, DateTimeKind.Utc)
+                        },
+                        new
+                        {
+                            Id = new Guid("5f1a0000-0000-4000-8000-000000000004"),
+                            Algorithm = "Ppo",
+                            CreatedAtUtc = new DateTime(2026, 11, 22, 0, 0, 0, 0, DateTimeKind.Utc),
+                            DefaultsJson = "{}",
+                            Description = "Proximal Policy Optimization with a learned value head and a reward model scoring sampled completions.",
+                            IsBuiltIn = true,
+                            Name = "PPO",
+                            NameKey = "PPO",
+                            UpdatedAtUtc = new DateTime(2026, 11, 22, 0, 0, 0, 0, DateTimeKind.Utc)
+                        });
+                });
 #pragma warning restore 612, 618
         }
     }

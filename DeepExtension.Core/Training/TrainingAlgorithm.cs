@@ -1,0 +1,139 @@
+using System.Text.Json.Nodes;
+
+namespace DeepExtension.Core.Training;
+
+public enum TrainingAlgorithm
+{
+    Sft,
+    Dpo,
+    Grpo,
+    Ppo,
+}
+
+/// <summary>What an algorithm is, what data it needs, its parameters, and whether the engine can run it.</summary>
+public sealed record AlgorithmDefinition(
+    TrainingAlgorithm Algorithm,
+    string DisplayName,
+    string Description,
+    string DatasetRequirement,
+    bool IsImplemented,
+    IReadOnlyList<ParameterSpec> Parameters)
+{
+    public ParameterSpec? Find(string key) => Parameters.FirstOrDefault(p => p.Key == key);
+
+    /// <summary>Why a method of this algorithm cannot be started, or null when it can.</summary>
+    public string? NotStartableReason => IsImplemented
+        ? null
+        : $"{DisplayName} training is not implemented in this version of DeepExtension yet: methods based on it can be defined and kept, but not started.";
+}
+
+/// <summary>The built-in algorithms and their parameter schemas.</summary>
+public static class AlgorithmCatalog
+{
+    public static readonly string[] LinearProjections = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
+
+    private static JsonValue V<T>(T value) => JsonValue.Create(value)!;
+
+    private static IEnumerable<ParameterSpec> CommonTraining(double learningRate, int epochs) =>
+    [
+        new() { Key = "num_epochs", Label = "Epochs", Type = ParameterType.Integer, Default = V(epochs), Min = 1, Max = 1000, TypicalMin = 1, TypicalMax = 50,
+            Help = "Passes over the training data." },
+        new() { Key = "batch_size", Label = "Batch size", Type = ParameterType.Integer, Default = V(4), Min = 1, Max = 1024, TypicalMin = 2, TypicalMax = 64,
+            Help = "Samples per optimizer micro-step. On small GPUs use 1–2 with gradient accumulation." },
+        new() { Key = "gradient_accumulation_steps", Label = "Gradient accumulation", Type = ParameterType.Integer, Default = V(1), Min = 1, Max = 1024,
+            Help = "Micro-batches summed before each optimizer step; effective batch = batch size × this." },
+        new() { Key = "learning_rate", Label = "Learning rate", Type = ParameterType.Number, Default = V(learningRate), Min = 0, MinExclusive = true, Max = 1,
+            TypicalMin = 1e-6, TypicalMax = 1e-3, Help = "Peak AdamW learning rate, reached after warm-up." },
+        new() { Key = "max_tokens", Label = "Max tokens", Type = ParameterType.Integer, Default = V(1024), Min = 16, Max = 1_048_576, TypicalMin = 512, TypicalMax = 4096,
+            Help = "Longest tokenized example; longer ones are truncated. Bounded by the base model's context length." },
+        new() { Key = "lr_scheduler", Label = "Scheduler", Type = ParameterType.Choice, Default = V("cosine"), Choices = ["cosine", "linear", "constant"],
+            Help = "Learning-rate decay after warm-up." },
+        new() { Key = "warmup_ratio", Label = "Warm-up ratio", Type = ParameterType.Number, Default = V(0.03), Min = 0, Max = 0.5,
+            Help = "Fraction of all optimizer steps spent ramping the learning rate up from zero." },
+        new() { Key = "weight_decay", Label = "Weight decay", Type = ParameterType.Number, Default = V(0.0), Min = 0, Max = 1,
+            Help = "AdamW decoupled weight decay on the adapter weights." },
+        new() { Key = "max_grad_norm", Label = "Max gradient norm", Type = ParameterType.Number, Default = V(1.0), Min = 0, Max = 1000,
+            Help = "Gradients are clipped to this global norm; 0 turns clipping off." },
+        new() { Key = "seed", Label = "Seed", Type = ParameterType.Integer, Default = V(42), Min = 0, Max = int.MaxValue,
+            Help = "Seeds data order, dropout and LoRA initialisation, so a run can be repeated." },
+        new() { Key = "system_prompt", Label = "System prompt", Type = ParameterType.Text, Default = V(""), Max = 8000, Optional = true,
+            Help = "Added as the system message where an example has none; also used when the model is deployed. Blank keeps the model's default." },
+        new() { Key = "save_every", Label = "Save every", Type = ParameterType.Integer, Default = V(1), Min = 1, Max = 1_000_000,
+            Help = "How often a checkpoint is written, in the unit below." },
+        new() { Key = "save_unit", Label = "Save unit", Type = ParameterType.Choice, Default = V("epochs"), Choices = ["epochs", "steps"],
+            Help = "Whether 'Save every' counts epochs or optimizer steps." },
+        new() { Key = "eval_every_steps", Label = "Evaluate every (steps)", Type = ParameterType.Integer, Default = V(0), Min = 0, Max = 1_000_000,
+            Help = "Evaluation loss on the validation split every N optimizer steps; 0 evaluates only at the end of each epoch (when a split exists)." },
+    ];
+
+    private static IEnumerable<ParameterSpec> Lora(int rank = 16, int alpha = 32) =>
+    [
+        new() { Key = "lora_r", Label = "LoRA rank", Type = ParameterType.Integer, Default = V(rank), Min = 1, Max = 1024, TypicalMin = 4, TypicalMax = 128,
+            Group = "PEFT", Help = "Rank r of the low-rank update B·A." },
+        new() { Key = "lora_alpha", Label = "LoRA alpha", Type = ParameterType.Integer, Default = V(alpha), Min = 1, Max = 4096, Group = "PEFT",
+            Help = "Scaling numerator: the update is multiplied by alpha / r (alpha / √r with rsLoRA)." },
+        new() { Key = "lora_dropout", Label = "LoRA dropout", Type = ParameterType.Number, Default = V(0.05), Min = 0, Max = 0.9, Group = "PEFT",
+            Help = "Dropout on the adapter's input during training." },
+        new() { Key = "target_modules", Label = "Target modules", Type = ParameterType.List, Default = new JsonArray([.. LinearProjections.Select(m => (JsonNode)V(m))]),
+            Choices = LinearProjections, Group = "PEFT", Help = "Linear layers that get an adapter, named as in PEFT's target_modules." },
+        new() { Key = "use_rslora", Label = "rsLoRA", Type = ParameterType.Boolean, Default = V(false), Group = "PEFT",
+            Help = "Rank-stabilised scaling alpha / √r, steadier at high ranks." },
+    ];
+
+    public static readonly IReadOnlyList<AlgorithmDefinition> All =
+    [
+        new(TrainingAlgorithm.Sft, "SFT (LoRA)",
+            "Supervised fine-tuning: the model learns to produce the assistant turns of your examples. Only LoRA adapter weights train.",
+            "Instruction or chat data (alpaca, messages, ShareGPT)", IsImplemented: true,
+            [
+                .. CommonTraining(2e-4, 3), .. Lora(),
+                new() { Key = "train_on_responses_only", Label = "Train on responses only", Type = ParameterType.Boolean, Default = V(true), Group = "Method",
+                    Help = "Loss only on assistant tokens; prompts and system text are context, not targets." },
+            ]),
+        new(TrainingAlgorithm.Dpo, "DPO",
+            "Direct Preference Optimization: raises the likelihood of chosen over rejected answers relative to the base model (the same model with the adapter disabled).",
+            "Preference pairs (prompt, chosen, rejected)", IsImplemented: true,
+            [
+                .. CommonTraining(5e-6, 1), .. Lora(),
+                new() { Key = "dpo_beta", Label = "β", Type = ParameterType.Number, Default = V(0.1), Min = 0, MinExclusive = true, Max = 10, TypicalMin = 0.01, TypicalMax = 0.5,
+                    Group = "Method", Help = "Strength of the KL constraint to the reference model: lower lets the policy move further." },
+                new() { Key = "dpo_label_smoothing", Label = "Label smoothing", Type = ParameterType.Number, Default = V(0.0), Min = 0, Max = 0.49, Group = "Method",
+                    Help = "Conservative DPO: assumed probability that a preference label is wrong." },
+            ]),
+        new(TrainingAlgorithm.Grpo, "GRPO",
+            "Group Relative Policy Optimization: samples several answers per prompt, scores them with reward functions, and reinforces the better ones relative to their group.",
+            "Prompts with reference answers", IsImplemented: false,
+            [
+                .. CommonTraining(1e-6, 1), .. Lora(),
+                new() { Key = "num_generations", Label = "Generations per prompt", Type = ParameterType.Integer, Default = V(4), Min = 2, Max = 64, Group = "Method",
+                    Help = "Group size G: completions sampled per prompt for the relative advantage." },
+                new() { Key = "grpo_beta", Label = "KL coefficient β", Type = ParameterType.Number, Default = V(0.04), Min = 0, Max = 10, Group = "Method",
+                    Help = "Weight of the KL penalty to the reference model." },
+                new() { Key = "max_completion_tokens", Label = "Max completion tokens", Type = ParameterType.Integer, Default = V(256), Min = 1, Max = 65536, Group = "Method",
+                    Help = "Longest sampled completion." },
+                new() { Key = "temperature", Label = "Sampling temperature", Type = ParameterType.Number, Default = V(0.9), Min = 0, MinExclusive = true, Max = 2, Group = "Method",
+                    Help = "Temperature for sampling the group's completions." },
+                new() { Key = "reward_functions", Label = "Reward functions", Type = ParameterType.List, Default = new JsonArray(V("exact_match")),
+                    Choices = ["exact_match", "contains_answer", "numeric_match", "format_think"], Group = "Method",
+                    Help = "Rewards summed per completion, compared against the reference answer." },
+            ]),
+        new(TrainingAlgorithm.Ppo, "PPO",
+            "Proximal Policy Optimization with a learned value head and a reward model scoring sampled completions.",
+            "Prompts (reference answers unused)", IsImplemented: false,
+            [
+                .. CommonTraining(1e-6, 1), .. Lora(),
+                new() { Key = "reward_model", Label = "Reward model", Type = ParameterType.Text, Default = V(""), Max = 200, Group = "Method",
+                    Help = "Technical name of the registered base model used as reward model." },
+                new() { Key = "ppo_epochs", Label = "PPO epochs", Type = ParameterType.Integer, Default = V(4), Min = 1, Max = 100, Group = "Method",
+                    Help = "Optimisation passes over each batch of rollouts." },
+                new() { Key = "clip_range", Label = "Clip range", Type = ParameterType.Number, Default = V(0.2), Min = 0, MinExclusive = true, Max = 1, Group = "Method",
+                    Help = "PPO ratio clipping ε." },
+                new() { Key = "kl_coef", Label = "KL coefficient", Type = ParameterType.Number, Default = V(0.05), Min = 0, Max = 10, Group = "Method",
+                    Help = "Per-token KL penalty to the reference model in the reward." },
+                new() { Key = "max_completion_tokens", Label = "Max completion tokens", Type = ParameterType.Integer, Default = V(256), Min = 1, Max = 65536, Group = "Method",
+                    Help = "Longest sampled completion." },
+            ]),
+    ];
+
+    public static AlgorithmDefinition Get(TrainingAlgorithm algorithm) => All.Single(a => a.Algorithm == algorithm);
+}

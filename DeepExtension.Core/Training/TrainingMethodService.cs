@@ -1,0 +1,169 @@
+using System.Text.Json.Nodes;
+using DeepExtension.Core.Common;
+using DeepExtension.Core.Data;
+using Microsoft.EntityFrameworkCore;
+
+namespace DeepExtension.Core.Training;
+
+/// <summary>Lists the training methods and manages user-defined presets; built-in methods are read-only.</summary>
+public sealed class TrainingMethodService(IDbContextFactory<DeepExtensionDbContext> dbFactory, TimeProvider clock)
+{
+    public const string NameField = nameof(TrainingMethodInput.Name);
+    public const string DescriptionField = nameof(TrainingMethodInput.Description);
+
+    public async Task<IReadOnlyList<TrainingMethod>> ListAsync(CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var methods = await db.TrainingMethods.AsNoTracking().ToListAsync(cancellationToken);
+        return methods.OrderByDescending(m => m.IsBuiltIn).ThenBy(m => m.IsBuiltIn ? (int)m.Algorithm : 0).ThenBy(m => m.NameKey, StringComparer.Ordinal).ToList();
+    }
+
+    public async Task<TrainingMethod?> GetAsync(Guid id, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        return await db.TrainingMethods.AsNoTracking().FirstOrDefaultAsync(m => m.Id == id, cancellationToken);
+    }
+
+    /// <summary>
+    /// Checks parameter values against the algorithm's schema. Errors are keyed by parameter key; unknown
+    /// keys are errors too, so a typo never silently falls back to a default.
+    /// </summary>
+    public static ValidationErrors ValidateValues(TrainingAlgorithm algorithm, JsonObject values)
+    {
+        var definition = AlgorithmCatalog.Get(algorithm);
+        var errors = new ValidationErrors();
+        foreach (var (key, value) in values)
+        {
+            var spec = definition.Find(key);
+            if (spec is null)
+            {
+                errors.Add(key, $"\"{key}\" is not a parameter of {definition.DisplayName}.");
+                continue;
+            }
+            if (spec.Validate(value) is { } problem) errors.Add(key, problem);
+        }
+        return errors;
+    }
+
+    /// <summary>Warnings for valid values outside the typical ranges, keyed by parameter.</summary>
+    public static IReadOnlyDictionary<string, string> Warnings(TrainingAlgorithm algorithm, JsonObject values)
+    {
+        var definition = AlgorithmCatalog.Get(algorithm);
+        var warnings = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (key, value) in values)
+        {
+            if (definition.Find(key)?.Warn(value) is { } warning) warnings[key] = warning;
+        }
+        return warnings;
+    }
+
+    public async Task<OperationResult<TrainingMethod>> CreatePresetAsync(TrainingMethodInput input, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var errors = await ValidateAsync(db, input, null, cancellationToken);
+        if (errors.Any) return OperationResult<TrainingMethod>.Failure(errors);
+
+        var now = clock.GetUtcNow().UtcDateTime;
+        var method = new TrainingMethod
+        {
+            Id = Guid.CreateVersion7(),
+            Name = input.Name.Trim(),
+            NameKey = TrainingMethod.KeyOf(input.Name),
+            Algorithm = input.Algorithm,
+            Description = input.Description?.Trim() ?? "",
+            IsBuiltIn = false,
+            DefaultsJson = OnlyOverrides(input.Algorithm, input.Defaults).ToJsonString(),
+            CreatedAtUtc = now,
+            UpdatedAtUtc = now,
+        };
+        db.TrainingMethods.Add(method);
+        return await SaveAsync(db, method, cancellationToken);
+    }
+
+    public async Task<OperationResult<TrainingMethod>> UpdatePresetAsync(Guid id, TrainingMethodInput input, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var method = await db.TrainingMethods.FirstOrDefaultAsync(m => m.Id == id, cancellationToken);
+        if (method is null) return OperationResult<TrainingMethod>.Failure(OperationResult<TrainingMethod>.General, "This method no longer exists.");
+        if (method.IsBuiltIn)
+        {
+            return OperationResult<TrainingMethod>.Failure(OperationResult<TrainingMethod>.General,
+                "Built-in methods cannot be changed. Copy it into a new method with your own defaults.");
+        }
+        var errors = await ValidateAsync(db, input, id, cancellationToken);
+        if (errors.Any) return OperationResult<TrainingMethod>.Failure(errors);
+
+        method.Name = input.Name.Trim();
+        method.NameKey = TrainingMethod.KeyOf(input.Name);
+        method.Algorithm = input.Algorithm;
+        method.Description = input.Description?.Trim() ?? "";
+        method.DefaultsJson = OnlyOverrides(input.Algorithm, input.Defaults).ToJsonString();
+        method.UpdatedAtUtc = clock.GetUtcNow().UtcDateTime;
+        return await SaveAsync(db, method, cancellationToken);
+    }
+
+    public async Task<OperationResult<bool>> DeletePresetAsync(Guid id, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var method = await db.TrainingMethods.FirstOrDefaultAsync(m => m.Id == id, cancellationToken);
+        if (method is null) return OperationResult<bool>.Success(false);
+        if (method.IsBuiltIn)
+        {
+            return OperationResult<bool>.Failure(OperationResult<bool>.General, "Built-in methods cannot be deleted.");
+        }
+        db.TrainingMethods.Remove(method);
+        await db.SaveChangesAsync(cancellationToken);
+        return OperationResult<bool>.Success(true);
+    }
+
+    /// <summary>Keeps the values that differ from the algorithm's defaults: a preset records its intent, not a copy.</summary>
+    private static JsonObject OnlyOverrides(TrainingAlgorithm algorithm, JsonObject values)
+    {
+        var definition = AlgorithmCatalog.Get(algorithm);
+        var overrides = new JsonObject();
+        foreach (var (key, value) in values)
+        {
+            var spec = definition.Find(key);
+            if (spec is not null && !JsonNode.DeepEquals(spec.Default, value)) overrides[key] = value?.DeepClone();
+        }
+        return overrides;
+    }
+
+    private static async Task<ValidationErrors> ValidateAsync(DeepExtensionDbContext db, TrainingMethodInput input, Guid? existingId, CancellationToken cancellationToken)
+    {
+        var errors = ValidateValues(input.Algorithm, input.Defaults);
+        var name = input.Name?.Trim() ?? "";
+        if (name.Length == 0)
+        {
+            errors.Add(NameField, "The method name is required.");
+        }
+        else if (name.Length > 100)
+        {
+            errors.Add(NameField, "The method name must be at most 100 characters.");
+        }
+        else
+        {
+            var key = TrainingMethod.KeyOf(name);
+            if (await db.TrainingMethods.AnyAsync(m => m.NameKey == key && m.Id != existingId, cancellationToken))
+            {
+                errors.Add(NameField, $"A method named \"{name}\" already exists.");
+            }
+        }
+        if (input.Description is { Length: > 2000 }) errors.Add(DescriptionField, "The description must be at most 2000 characters.");
+        return errors;
+    }
+
+    private static async Task<OperationResult<TrainingMethod>> SaveAsync(DeepExtensionDbContext db, TrainingMethod method, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+            return OperationResult<TrainingMethod>.Success(method);
+        }
+        catch (DbUpdateException)
+        {
+            return OperationResult<TrainingMethod>.Failure(OperationResult<TrainingMethod>.General,
+                "Another method with the same name was saved at the same time. Nothing was saved; try again.");
+        }
+    }
+}
