@@ -327,7 +327,10 @@ namespace DeepExtension.Build
         {
             if (string.Equals(Mode, "never", StringComparison.OrdinalIgnoreCase)) return true;
             bool force = string.Equals(Mode, "always", StringComparison.OrdinalIgnoreCase);
-            if (!force && Path.DirectorySeparatorChar != '/') return true; // a Windows build is for Windows
+            // Automatic mode acts only when building on Linux: elsewhere there is no system libstdc++ to compare
+            // with, and the build is for that system anyway.
+            if (!force && !System.Runtime.InteropServices.RuntimeInformation.IsOSPlatform(System.Runtime.InteropServices.OSPlatform.Linux))
+                return true;
             string? libstdcxx = ElfVersionPatcher.FindSystemLibStdCxx();
             foreach (var item in Files)
             {
