@@ -116,10 +116,25 @@ public class ElfVersionPatcherTests
         }
     }
 
-    [Fact]
-    public void BuildOutputCopy_IsStockOrPatchedAccordingToThisMachine()
+    /// <summary>This project's output and, when built beside it, the Jobs and Web projects' outputs.</summary>
+    public static TheoryData<string> OutputFolders()
     {
-        string output = Path.Combine(AppContext.BaseDirectory, "runtimes", "linux-x64", "native", "libLibTorchSharp.so");
+        var data = new TheoryData<string> { AppContext.BaseDirectory };
+        // .../DeepExtension.Tests/bin/<Configuration>/<tfm>/ -> .../DeepExtension.{Jobs,Web}/bin/<Configuration>/<tfm>/
+        var tfm = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+        var configuration = tfm.Parent;
+        var solution = configuration?.Parent?.Parent?.Parent;
+        if (solution is not null)
+            foreach (var project in new[] { "DeepExtension.Jobs", "DeepExtension.Web" })
+                data.Add(Path.Combine(solution.FullName, project, "bin", configuration!.Name, tfm.Name));
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(OutputFolders))]
+    public void BuildOutputCopy_IsStockOrPatchedAccordingToThisMachine(string folder)
+    {
+        string output = Path.Combine(folder, "runtimes", "linux-x64", "native", "libLibTorchSharp.so");
         if (!OperatingSystem.IsLinux() || !File.Exists(output)) return;
         byte[] stock = File.ReadAllBytes(StockLibrary());
         byte[] actual = File.ReadAllBytes(output);
