@@ -1,0 +1,56 @@
+namespace DeepExtension.Jobs.Engine.Tokenization;
+
+/// <summary>A piece of input: either plain text for BPE or one occurrence of an added token.</summary>
+internal readonly record struct TextSegment(string Text, AddedToken? Token);
+
+/// <summary>
+/// Cuts added tokens out of the input before BPE, as Hugging Face does: at each position the longest
+/// added token that matches exactly wins, so "&lt;|im_start|&gt;" is never split into characters.
+/// </summary>
+internal sealed class AddedTokenSplitter(IEnumerable<AddedToken> tokens)
+{
+    // Longest first so that a token that is a prefix of another never shadows it.
+    private readonly AddedToken[] _byLengthDescending =
+        tokens.Where(t => t.Content.Length > 0).OrderByDescending(t => t.Content.Length).ToArray();
+
+    public IEnumerable<TextSegment> Split(string text)
+    {
+        var plainStart = 0;
+        var position = 0;
+        while (position < text.Length)
+        {
+            var match = MatchAt(text, position);
+            if (match is null)
+            {
+                position++;
+                continue;
+            }
+
+            var start = position;
+            var end = position + match.Content.Length;
+            if (match.LeftStrip) while (start > plainStart && char.IsWhiteSpace(text[start - 1])) start--;
+            if (match.RightStrip) while (end < text.Length && char.IsWhiteSpace(text[end])) end++;
+
+            if (start > plainStart) yield return new TextSegment(text[plainStart..start], null);
+            yield return new TextSegment(match.Content, match);
+            plainStart = position = end;
+        }
+        if (plainStart < text.Length) yield return new TextSegment(text[plainStart..], null);
+    }
+
+    private AddedToken? MatchAt(string text, int position)
+    {
+        foreach (var token in _byLengthDescending)
+        {
+            if (string.CompareOrdinal(text, position, token.Content, 0, token.Content.Length) != 0) continue;
+            if (token.SingleWord && !StandsAlone(text, position, position + token.Content.Length)) continue;
+            return token;
+        }
+        return null;
+    }
+
+    private static bool StandsAlone(string text, int start, int end) =>
+        (start == 0 || !IsWordChar(text[start - 1])) && (end == text.Length || !IsWordChar(text[end]));
+
+    private static bool IsWordChar(char c) => char.IsLetterOrDigit(c) || c == '_';
+}
