@@ -31,8 +31,9 @@ internal static class JinjaFilters
         ["string"] = (v, _) => PythonFormat.Str(v),
         ["int"] = (v, a) => ToInt(v, a.Get(0, "default", 0L)),
         ["float"] = (v, a) => ToFloat(v, a.Get(0, "default", 0.0)),
-        ["abs"] = (v, _) => v is double d ? Math.Abs(d) : Math.Abs(PythonOperators.ToLong(v)),
-        ["round"] = (v, a) => Math.Round(PythonOperators.ToDouble(v), (int)PythonOperators.ToLong(a.Get(0, "precision", 0L)), MidpointRounding.AwayFromZero),
+        ["abs"] = (v, _) => v is double d ? Math.Abs(d) : (object)Math.Abs(PythonOperators.ToLong(v)),
+        // Python's round (what Jinja's "common" method calls) rounds halves to even.
+        ["round"] = (v, a) => Math.Round(PythonOperators.ToDouble(v), (int)PythonOperators.ToLong(a.Get(0, "precision", 0L)), MidpointRounding.ToEven),
         ["reverse"] = (v, _) => v is string s ? string.Concat(ValueAccess.Characters(s).Reverse()) : new List<object?>(ValueAccess.Iterate(v).Reverse()),
         ["unique"] = (v, _) => ValueAccess.Iterate(v).Aggregate(new List<object?>(), (seen, x) =>
         {

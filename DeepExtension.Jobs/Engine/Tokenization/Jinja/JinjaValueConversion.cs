@@ -12,7 +12,7 @@ internal static class JinjaValueConversion
         JsonValueKind.Array => new List<object?>(json.EnumerateArray().Select(FromJson)),
         JsonValueKind.String => json.GetString(),
         // Python's json.loads: "1" is an int, "1.0" and "1e3" are floats (and print that way).
-        JsonValueKind.Number => json.GetRawText().IndexOfAny(['.', 'e', 'E']) < 0 && json.TryGetInt64(out var l) ? l : json.GetDouble(),
+        JsonValueKind.Number => json.GetRawText().IndexOfAny(['.', 'e', 'E']) < 0 && json.TryGetInt64(out var l) ? (object)l : json.GetDouble(),
         JsonValueKind.True => true,
         JsonValueKind.False => false,
         _ => null,

@@ -57,11 +57,20 @@ internal static class PythonOperators
         {
             ("+", string a, string b) => a + b,
             ("+", IList<object?> a, IList<object?> b) => a is object?[] && b is object?[] ? [.. a, .. b] : new List<object?>([.. a, .. b]),
-            ("*", string s, long n) => string.Concat(Enumerable.Repeat(s, (int)Math.Max(0, n))),
-            ("*", IList<object?> l, long n) => new List<object?>(Enumerable.Repeat(l, (int)Math.Max(0, n)).SelectMany(x => x)),
+            ("*", string or IList<object?>, long n) => Repeat(left, n),
+            ("*", long n, string or IList<object?>) => Repeat(right, n),
             _ => throw new JinjaError(
                 $"unsupported operand type(s) for {op}: '{PythonFormat.TypeName(left)}' and '{PythonFormat.TypeName(right)}'"),
         };
+    }
+
+    // Python's sequence * int (or int * sequence): the sequence n times over.
+    private static object Repeat(object? sequence, long times)
+    {
+        var count = (int)Math.Max(0, times);
+        return sequence is string s
+            ? string.Concat(Enumerable.Repeat(s, count))
+            : new List<object?>(Enumerable.Repeat((IList<object?>)sequence!, count).SelectMany(x => x));
     }
 
     public static bool Contains(object? container, object? item) => container switch
@@ -77,7 +86,7 @@ internal static class PythonOperators
 
     public static object? Negate(object? value) => value switch
     {
-        long l => -l,
+        long l => (object)-l,
         double d => -d,
         bool b => b ? -1L : 0L,
         Undefined u => throw new JinjaError(u.Hint),
