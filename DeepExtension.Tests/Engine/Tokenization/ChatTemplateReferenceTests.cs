@@ -1,6 +1,4 @@
-using System.Text.Json;
 using DeepExtension.Jobs.Engine.Tokenization;
-using DeepExtension.Jobs.Engine.Tokenization.Jinja;
 using DeepExtension.Tests.Support;
 
 namespace DeepExtension.Tests.Engine.Tokenization;
@@ -16,42 +14,22 @@ public class ChatTemplateReferenceTests
         new("assistant", "4"),
     ];
 
-    /// <summary>xunit member data: the index of every case in chat-templates.json.</summary>
-    public static TheoryData<int> CaseIndices
-    {
-        get
-        {
-            var data = new TheoryData<int>();
-            for (var i = 0; i < ChatTemplateCases().GetArrayLength(); i++) data.Add(i);
-            return data;
-        }
-    }
+    public static TheoryData<int> ReferenceCases => ChatTemplateCaseFile.Indices(ReferenceModels.ChatTemplatesFile);
+
+    /// <summary>Templates in the style of further model families (Qwen3, Llama-3.1, Mistral, Gemma), rendered by Jinja2.</summary>
+    public static TheoryData<int> FamilyCases => ChatTemplateCaseFile.Indices(FamilyCasesFile);
+
+    private static string FamilyCasesFile => Path.Combine(AppContext.BaseDirectory, "TestData", "jinja-chat-templates.json");
 
     [Theory]
-    [MemberData(nameof(CaseIndices))]
-    public void Render_ChatTemplatesCase_GivesTransformersTextOrError(int index)
-    {
-        using var file = JsonDocument.Parse(File.ReadAllText(ReferenceModels.ChatTemplatesFile));
-        var root = file.RootElement;
-        var @case = root.GetProperty("cases")[index];
-        var template = new ChatTemplate(
-            root.GetProperty("templates").GetProperty(@case.GetProperty("template").GetString()!).GetString()!,
-            new Dictionary<string, string>
-            {
-                ["bos_token"] = root.GetProperty("bos_token").GetString()!,
-                ["eos_token"] = root.GetProperty("eos_token").GetString()!,
-            });
-        var messages = @case.GetProperty("messages").EnumerateArray().Select(ChatMessage.FromJson).ToList();
-        var tools = @case.GetProperty("tools") is { ValueKind: JsonValueKind.Array } list ? list.EnumerateArray().ToList() : null;
-        var addGenerationPrompt = @case.GetProperty("add_generation_prompt").GetBoolean();
+    [MemberData(nameof(ReferenceCases))]
+    public void Render_ChatTemplatesCase_GivesTransformersTextOrError(int index) =>
+        ChatTemplateCaseFile.AssertCase(ReferenceModels.ChatTemplatesFile, index);
 
-        string Render() => template.Render(messages, addGenerationPrompt, tools);
-
-        if (@case.TryGetProperty("error", out var error))
-            Assert.Equal(error.GetString(), Assert.Throws<TemplateRaisedException>(Render).Message);
-        else
-            Assert.Equal(@case.GetProperty("text").GetString(), Render());
-    }
+    [Theory]
+    [MemberData(nameof(FamilyCases))]
+    public void Render_FamilyTemplateCase_GivesJinjaTextOrError(int index) =>
+        ChatTemplateCaseFile.AssertCase(FamilyCasesFile, index);
 
     [Theory]
     [MemberData(nameof(ReferenceModels.Names), MemberType = typeof(ReferenceModels))]
@@ -73,11 +51,5 @@ public class ChatTemplateReferenceTests
         var ids = HfTokenizer.Load(folder).Encode(ChatTemplate.Load(folder).Render(ReferenceConversation, addGenerationPrompt: false));
 
         Assert.Equal(ReferenceTokenizerData.Load(model).ChatTemplateIds, ids);
-    }
-
-    private static JsonElement ChatTemplateCases()
-    {
-        using var file = JsonDocument.Parse(File.ReadAllText(ReferenceModels.ChatTemplatesFile));
-        return file.RootElement.GetProperty("cases").Clone();
     }
 }
