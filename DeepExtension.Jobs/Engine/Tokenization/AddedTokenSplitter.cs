@@ -1,7 +1,8 @@
 namespace DeepExtension.Jobs.Engine.Tokenization;
 
-/// <summary>A piece of input: either plain text for BPE or one occurrence of an added token.</summary>
-internal readonly record struct TextSegment(string Text, AddedToken? Token);
+/// <summary>A piece of input at <paramref name="Start"/>: either plain text for BPE or one occurrence of an
+/// added token (whose piece may include the whitespace its lstrip/rstrip swallowed).</summary>
+internal readonly record struct TextSegment(string Text, AddedToken? Token, int Start, int End);
 
 /// <summary>
 /// Cuts added tokens out of the input before BPE, as Hugging Face does: at each position the longest
@@ -31,11 +32,11 @@ internal sealed class AddedTokenSplitter(IEnumerable<AddedToken> tokens)
             if (match.LeftStrip) while (start > plainStart && char.IsWhiteSpace(text[start - 1])) start--;
             if (match.RightStrip) while (end < text.Length && char.IsWhiteSpace(text[end])) end++;
 
-            if (start > plainStart) yield return new TextSegment(text[plainStart..start], null);
-            yield return new TextSegment(match.Content, match);
+            if (start > plainStart) yield return new TextSegment(text[plainStart..start], null, plainStart, start);
+            yield return new TextSegment(match.Content, match, start, end);
             plainStart = position = end;
         }
-        if (plainStart < text.Length) yield return new TextSegment(text[plainStart..], null);
+        if (plainStart < text.Length) yield return new TextSegment(text[plainStart..], null, plainStart, text.Length);
     }
 
     private AddedToken? MatchAt(string text, int position)

@@ -90,13 +90,31 @@ public sealed class HfTokenizer
     /// post-processor's tokens (e.g. a BOS) are added, as in transformers' encode.</summary>
     public int[] Encode(string text, bool addSpecialTokens = false)
     {
-        var ids = new List<int>();
+        var ids = EncodeWithOffsets(text).Select(t => t.Id).ToList();
+        return addSpecialTokens ? _postProcessor.Apply(ids) : [.. ids];
+    }
+
+    /// <summary>
+    /// The ids of <paramref name="text"/> (no special tokens added), each with the characters it came from,
+    /// e.g. to find which tokens belong to an assistant message. A token that ends inside a multi-byte
+    /// character is given the whole character. Offsets are exact where normalization leaves the text unchanged.
+    /// </summary>
+    public IReadOnlyList<TokenOffsets> EncodeWithOffsets(string text)
+    {
+        var tokens = new List<TokenOffsets>();
         foreach (var segment in _splitter.Split(text))
         {
-            if (segment.Token is { } added) ids.Add(added.Id);
-            else foreach (var word in _preTokenizer.Split(_normalizer.Normalize(segment.Text))) EncodeWord(word, ids);
+            if (segment.Token is { } added)
+            {
+                tokens.Add(new TokenOffsets(added.Id, segment.Start, segment.End));
+                continue;
+            }
+            var normalized = _normalizer.Normalize(segment.Text);
+            var ids = new List<int>();
+            foreach (var word in _preTokenizer.Split(normalized)) EncodeWord(word, ids);
+            tokens.AddRange(WithOffsets(ids, normalized, segment));
         }
-        return addSpecialTokens ? _postProcessor.Apply(ids) : [.. ids];
+        return tokens;
     }
 
     public string Decode(IEnumerable<int> ids, bool skipSpecialTokens = false)
@@ -131,6 +149,30 @@ public sealed class HfTokenizer
         }
         ids.AddRange(_bpe.EncodeToIds(word));
     }
+
+    // The tokens' bytes, laid end to end, are the segment's UTF-8 bytes (after a prefix space, if one was added).
+    private IEnumerable<TokenOffsets> WithOffsets(List<int> ids, string normalized, TextSegment segment)
+    {
+        var charAtByte = new List<int>();
+        for (var i = 0; i < normalized.Length; i += char.IsSurrogatePair(normalized, i) ? 2 : 1)
+        {
+            var width = System.Text.Encoding.UTF8.GetByteCount(normalized.AsSpan(i, char.IsSurrogatePair(normalized, i) ? 2 : 1));
+            for (var b = 0; b < width; b++) charAtByte.Add(i);
+        }
+        var totalBytes = ids.Sum(id => ByteLevelAlphabet.Decode(TokenOf(id)).Length);
+        var byteOffset = charAtByte.Count - totalBytes; // negative by the prefix space's byte
+        foreach (var id in ids)
+        {
+            var start = CharAt(charAtByte, byteOffset, normalized.Length);
+            byteOffset += ByteLevelAlphabet.Decode(TokenOf(id)).Length;
+            var last = CharAt(charAtByte, byteOffset - 1, normalized.Length);
+            var end = Math.Max(start, last + (char.IsSurrogatePair(normalized, Math.Min(last, normalized.Length - 1)) ? 2 : 1));
+            yield return new TokenOffsets(id, segment.Start + Math.Min(start, segment.Text.Length), segment.Start + Math.Min(end, segment.Text.Length));
+        }
+    }
+
+    private static int CharAt(List<int> charAtByte, int byteOffset, int length) =>
+        byteOffset < 0 ? 0 : byteOffset >= charAtByte.Count ? length : charAtByte[byteOffset];
 
     private int? IdOfNamed(string? token) => token is null ? null : TokenToId(token);
 

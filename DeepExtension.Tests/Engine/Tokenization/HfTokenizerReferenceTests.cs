@@ -57,6 +57,26 @@ public class HfTokenizerReferenceTests
 
     [Theory]
     [MemberData(nameof(ReferenceModels.Names), MemberType = typeof(ReferenceModels))]
+    public void EncodeWithOffsets_EveryReferenceSample_TilesTheTextWithEachTokensCharacters(string model)
+    {
+        var tokenizer = HfTokenizer.Load(ReferenceModels.PathOf(model));
+
+        foreach (var (text, _) in ReferenceTokenizerData.Load(model).Samples.Append((ReferenceTokenizerData.Load(model).ChatTemplateText, [])))
+        {
+            var tokens = tokenizer.EncodeWithOffsets(text);
+
+            Assert.Equal(tokenizer.Encode(text), tokens.Select(t => t.Id));
+            Assert.Equal(0, tokens[0].Start);
+            Assert.Equal(text.Length, tokens[^1].End);
+            foreach (var (previous, next) in tokens.Zip(tokens.Skip(1)))
+                Assert.InRange(next.Start, previous.Start, previous.End);
+            foreach (var token in tokens.Where(t => !tokenizer.Decode([t.Id]).Contains('\uFFFD')))
+                Assert.Equal(tokenizer.Decode([token.Id]), text[token.Start..token.End]);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(ReferenceModels.Names), MemberType = typeof(ReferenceModels))]
     public void Decode_SkipSpecialTokens_DropsOnlySpecialTokens(string model)
     {
         var tokenizer = HfTokenizer.Load(ReferenceModels.PathOf(model));
