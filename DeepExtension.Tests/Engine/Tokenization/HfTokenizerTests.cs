@@ -6,35 +6,13 @@ namespace DeepExtension.Tests.Engine.Tokenization;
 /// <summary>Behaviour of the loader on small hand-written tokenizer.json files.</summary>
 public class HfTokenizerTests
 {
-    // Byte-level spellings: "Ġ" is the space byte.
-    private static JsonObject Tokenizer(JsonNode? preTokenizer = null, JsonNode? postProcessor = null, bool ignoreMerges = false) => new()
-    {
-        ["added_tokens"] = new JsonArray(
-            new JsonObject { ["id"] = 0, ["content"] = "<eos>", ["special"] = true },
-            new JsonObject { ["id"] = 1, ["content"] = "<bos>", ["special"] = true },
-            new JsonObject { ["id"] = 2, ["content"] = "<tool>", ["special"] = false, ["lstrip"] = true }),
-        ["normalizer"] = null,
-        ["pre_tokenizer"] = preTokenizer ?? new JsonObject { ["type"] = "ByteLevel", ["add_prefix_space"] = false, ["use_regex"] = true },
-        ["post_processor"] = postProcessor,
-        ["model"] = new JsonObject
-        {
-            ["type"] = "BPE",
-            ["ignore_merges"] = ignoreMerges,
-            ["vocab"] = new JsonObject
-            {
-                ["<eos>"] = 0, ["<bos>"] = 1, ["<tool>"] = 2, ["a"] = 3, ["b"] = 4, ["Ġ"] = 5, ["ab"] = 6, ["Ġa"] = 7, ["ba"] = 8,
-            },
-            ["merges"] = new JsonArray(new JsonArray("Ġ", "a"), new JsonArray("a", "b")),
-        },
-    };
-
     private static HfTokenizer Load(JsonObject tokenizer, string? config = null) =>
         HfTokenizer.FromJson(tokenizer.ToJsonString(), config);
 
     [Fact]
     public void Encode_AddedTokenInsideText_IsMatchedWholeBeforeBpe()
     {
-        var tokenizer = Load(Tokenizer());
+        var tokenizer = Load(TinyTokenizer.Json());
 
         Assert.Equal([3, 0, 6, 1], tokenizer.Encode("a<eos>ab<bos>"));
     }
@@ -42,7 +20,7 @@ public class HfTokenizerTests
     [Fact]
     public void Encode_AddedTokenWithLeftStrip_SwallowsPrecedingSpaces()
     {
-        var tokenizer = Load(Tokenizer());
+        var tokenizer = Load(TinyTokenizer.Json());
 
         Assert.Equal([3, 2, 3], tokenizer.Encode("a  <tool>a"));
     }
@@ -50,8 +28,8 @@ public class HfTokenizerTests
     [Fact]
     public void Encode_WordInVocabularyWithoutMergePath_IsSplitUnlessIgnoreMerges()
     {
-        Assert.Equal([4, 3], Load(Tokenizer()).Encode("ba"));
-        Assert.Equal([8], Load(Tokenizer(ignoreMerges: true)).Encode("ba"));
+        Assert.Equal([4, 3], Load(TinyTokenizer.Json()).Encode("ba"));
+        Assert.Equal([8], Load(TinyTokenizer.Json(ignoreMerges: true)).Encode("ba"));
     }
 
     [Fact]
@@ -66,8 +44,8 @@ public class HfTokenizerTests
         };
 
         // Every "a" stands alone, so the "ab" merge never applies.
-        Assert.Equal([3, 4, 5, 3], Load(Tokenizer(preTokenizer)).Encode("ab a"));
-        Assert.Equal([6, 7], Load(Tokenizer()).Encode("ab a"));
+        Assert.Equal([3, 4, 5, 3], Load(TinyTokenizer.Json(preTokenizer)).Encode("ab a"));
+        Assert.Equal([6, 7], Load(TinyTokenizer.Json()).Encode("ab a"));
     }
 
     [Fact]
@@ -78,7 +56,7 @@ public class HfTokenizerTests
              "single": [{"SpecialToken": {"id": "<bos>", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}],
              "special_tokens": {"<bos>": {"id": "<bos>", "ids": [1], "tokens": ["<bos>"]}}}
             """);
-        var tokenizer = Load(Tokenizer(postProcessor: postProcessor));
+        var tokenizer = Load(TinyTokenizer.Json(postProcessor: postProcessor));
 
         Assert.Equal([1, 6], tokenizer.Encode("ab", addSpecialTokens: true));
         Assert.Equal([6], tokenizer.Encode("ab"));
@@ -88,7 +66,7 @@ public class HfTokenizerTests
     public void Load_TokenizerConfigWithObjectTokens_ResolvesBosEosPad()
     {
         var config = """{"bos_token": {"content": "<bos>", "__type": "AddedToken"}, "eos_token": "<eos>", "pad_token": null}""";
-        var tokenizer = Load(Tokenizer(), config);
+        var tokenizer = Load(TinyTokenizer.Json(), config);
 
         Assert.Equal(1, tokenizer.BosTokenId);
         Assert.Equal(0, tokenizer.EosTokenId);
@@ -99,7 +77,7 @@ public class HfTokenizerTests
     [Fact]
     public void Decode_SkipSpecialTokens_KeepsNonSpecialAddedTokens()
     {
-        var tokenizer = Load(Tokenizer());
+        var tokenizer = Load(TinyTokenizer.Json());
 
         Assert.Equal("<bos>ab<tool> a<eos>", tokenizer.Decode([1, 6, 2, 7, 0]));
         Assert.Equal("ab<tool> a", tokenizer.Decode([1, 6, 2, 7, 0], skipSpecialTokens: true));
@@ -108,7 +86,7 @@ public class HfTokenizerTests
     [Fact]
     public void Decode_UnknownId_ThrowsNamingTheId()
     {
-        var error = Assert.Throws<ArgumentOutOfRangeException>(() => Load(Tokenizer()).Decode([3, 99]));
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => Load(TinyTokenizer.Json()).Decode([3, 99]));
 
         Assert.Contains("99", error.Message);
     }
@@ -118,7 +96,7 @@ public class HfTokenizerTests
     [InlineData("WordPiece")]
     public void Load_NonBpeModel_ThrowsNamingTheModelType(string type)
     {
-        var tokenizer = Tokenizer();
+        var tokenizer = TinyTokenizer.Json();
         tokenizer["model"]!["type"] = type;
 
         var error = Assert.Throws<UnsupportedTokenizerException>(() => Load(tokenizer));
@@ -130,7 +108,7 @@ public class HfTokenizerTests
     public void Load_MetaspacePreTokenizer_ThrowsNamingThePreTokenizer()
     {
         var error = Assert.Throws<UnsupportedTokenizerException>(
-            () => Load(Tokenizer(new JsonObject { ["type"] = "Metaspace", ["replacement"] = "▁" })));
+            () => Load(TinyTokenizer.Json(new JsonObject { ["type"] = "Metaspace", ["replacement"] = "▁" })));
 
         Assert.Contains("'Metaspace'", error.Message);
     }
@@ -158,7 +136,7 @@ public class HfTokenizerTests
     // Ids 100, 101, ... for the single UTF-8 bytes of the text, in byte-level spelling.
     private static HfTokenizer WithOneTokenPerByteOf(string text)
     {
-        var tokenizer = Tokenizer();
+        var tokenizer = TinyTokenizer.Json();
         var vocab = tokenizer["model"]!["vocab"]!.AsObject();
         var spelled = ByteLevelAlphabet.Encode(text);
         for (var i = 0; i < spelled.Length; i++) vocab[spelled[i].ToString()] = 100 + i;
