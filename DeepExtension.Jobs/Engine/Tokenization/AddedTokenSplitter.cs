@@ -10,9 +10,11 @@ internal readonly record struct TextSegment(string Text, AddedToken? Token, int 
 /// </summary>
 internal sealed class AddedTokenSplitter(IEnumerable<AddedToken> tokens)
 {
-    // Longest first so that a token that is a prefix of another never shadows it.
-    private readonly AddedToken[] _byLengthDescending =
-        tokens.Where(t => t.Content.Length > 0).OrderByDescending(t => t.Content.Length).ToArray();
+    // Candidates by first character, longest first so that a token that is a prefix of another never shadows it.
+    private readonly Dictionary<char, AddedToken[]> _byFirstChar = tokens
+        .Where(t => t.Content.Length > 0)
+        .GroupBy(t => t.Content[0])
+        .ToDictionary(g => g.Key, g => g.OrderByDescending(t => t.Content.Length).ToArray());
 
     public IEnumerable<TextSegment> Split(string text)
     {
@@ -41,7 +43,8 @@ internal sealed class AddedTokenSplitter(IEnumerable<AddedToken> tokens)
 
     private AddedToken? MatchAt(string text, int position)
     {
-        foreach (var token in _byLengthDescending)
+        if (!_byFirstChar.TryGetValue(text[position], out var candidates)) return null;
+        foreach (var token in candidates)
         {
             if (string.CompareOrdinal(text, position, token.Content, 0, token.Content.Length) != 0) continue;
             if (token.SingleWord && !StandsAlone(text, position, position + token.Content.Length)) continue;

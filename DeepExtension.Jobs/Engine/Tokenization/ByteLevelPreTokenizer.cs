@@ -20,6 +20,9 @@ internal sealed class ByteLevelPreTokenizer
 
     public static ByteLevelPreTokenizer FromJson(JsonElement preTokenizer)
     {
+        if (preTokenizer.ValueKind != JsonValueKind.Object)
+            throw new UnsupportedTokenizerException(
+                "The tokenizer has no pre-tokenizer: only byte-level BPE tokenizers (ByteLevel pre-tokenizer) are supported.");
         var steps = new List<Func<string, IEnumerable<string>>>();
         var hasByteLevel = false;
         foreach (var step in Steps(preTokenizer))

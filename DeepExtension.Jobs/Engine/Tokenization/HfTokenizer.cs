@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.ML.Tokenizers;
@@ -14,10 +15,16 @@ public sealed class HfTokenizer
 {
     private static readonly Regex WholeWord = new(@"[\s\S]+", RegexOptions.Compiled);
 
+    // Natural text repeats its words, and a call into the BPE library per word dominates encoding time.
+    private const int WordCacheCapacity = 200_000;
+
     private readonly BpeTokenizer _bpe;
+    private readonly ConcurrentDictionary<string, int[]> _wordCache = new(StringComparer.Ordinal);
     private readonly IReadOnlyDictionary<string, int> _vocabulary;
     private readonly Dictionary<int, string> _tokensById;
+    private readonly Dictionary<int, int> _byteLengths;
     private readonly Dictionary<int, AddedToken> _addedById;
+    private readonly Dictionary<string, AddedToken> _addedByContent;
     private readonly AddedTokenSplitter _splitter;
     private readonly TextNormalizer _normalizer;
     private readonly ByteLevelPreTokenizer _preTokenizer;
@@ -42,9 +49,11 @@ public sealed class HfTokenizer
             ? list.EnumerateArray().Select(t => SpecialTokenNames.ReadAddedToken(t.GetProperty("id").GetInt32(), t))
             : [];
         _addedById = added.Concat(names.AddedTokens).GroupBy(t => t.Id).ToDictionary(g => g.Key, g => g.First());
+        _addedByContent = _addedById.Values.GroupBy(t => t.Content).ToDictionary(g => g.Key, g => g.First());
         _splitter = new AddedTokenSplitter(_addedById.Values);
         _tokensById = _vocabulary.ToDictionary(p => p.Value, p => p.Key);
         foreach (var token in _addedById.Values) _tokensById[token.Id] = token.Content;
+        _byteLengths = _tokensById.ToDictionary(p => p.Key, p => ByteLevelAlphabet.Decode(p.Value).Length);
 
         _normalizer = TextNormalizer.FromJson(Property(tokenizer, "normalizer"));
         _preTokenizer = ByteLevelPreTokenizer.FromJson(Property(tokenizer, "pre_tokenizer"));
@@ -90,7 +99,12 @@ public sealed class HfTokenizer
     /// post-processor's tokens (e.g. a BOS) are added, as in transformers' encode.</summary>
     public int[] Encode(string text, bool addSpecialTokens = false)
     {
-        var ids = EncodeWithOffsets(text).Select(t => t.Id).ToList();
+        var ids = new List<int>();
+        foreach (var segment in _splitter.Split(text))
+        {
+            if (segment.Token is { } added) ids.Add(added.Id);
+            else ids.AddRange(EncodePlain(segment.Text).Ids);
+        }
         return addSpecialTokens ? _postProcessor.Apply(ids) : [.. ids];
     }
 
@@ -109,9 +123,7 @@ public sealed class HfTokenizer
                 tokens.Add(new TokenOffsets(added.Id, segment.Start, segment.End));
                 continue;
             }
-            var normalized = _normalizer.Normalize(segment.Text);
-            var ids = new List<int>();
-            foreach (var word in _preTokenizer.Split(normalized)) EncodeWord(word, ids);
+            var (normalized, ids) = EncodePlain(segment.Text);
             tokens.AddRange(WithOffsets(ids, normalized, segment));
         }
         return tokens;
@@ -129,8 +141,8 @@ public sealed class HfTokenizer
 
     /// <summary>The id of a vocabulary entry or added token, spelled as in tokenizer.json.</summary>
     public int? TokenToId(string token) =>
-        _addedById.Values.FirstOrDefault(t => t.Content == token)?.Id
-        ?? (_vocabulary.TryGetValue(token, out var id) ? id : null);
+        _addedByContent.TryGetValue(token, out var added) ? added.Id
+        : _vocabulary.TryGetValue(token, out var id) ? id : null;
 
     /// <summary>The token of an id, spelled as in tokenizer.json (byte-level characters, e.g. "Ġthe").</summary>
     public string? IdToToken(int id) => _tokensById.GetValueOrDefault(id);
@@ -139,15 +151,28 @@ public sealed class HfTokenizer
         ? token
         : throw new ArgumentOutOfRangeException(nameof(id), id, $"Token id {id} is not in the vocabulary.");
 
+    // Text between added tokens: normalized, split into words, each word merged by BPE.
+    private (string Normalized, List<int> Ids) EncodePlain(string text)
+    {
+        var normalized = _normalizer.Normalize(text);
+        var ids = new List<int>();
+        foreach (var word in _preTokenizer.Split(normalized)) EncodeWord(word, ids);
+        return (normalized, ids);
+    }
+
     private void EncodeWord(string word, List<int> ids)
     {
-        // ignore_merges (Llama-3): a word that is itself a vocabulary entry is taken whole, merges or not.
-        if (_ignoreMerges && _vocabulary.TryGetValue(ByteLevelAlphabet.Encode(word), out var whole))
+        if (_wordCache.TryGetValue(word, out var cached))
         {
-            ids.Add(whole);
+            ids.AddRange(cached);
             return;
         }
-        ids.AddRange(_bpe.EncodeToIds(word));
+        // ignore_merges (Llama-3): a word that is itself a vocabulary entry is taken whole, merges or not.
+        int[] encoded = _ignoreMerges && _vocabulary.TryGetValue(ByteLevelAlphabet.Encode(word), out var whole)
+            ? [whole]
+            : [.. _bpe.EncodeToIds(word)];
+        if (_wordCache.Count < WordCacheCapacity) _wordCache.TryAdd(word, encoded);
+        ids.AddRange(encoded);
     }
 
     // The tokens' bytes, laid end to end, are the segment's UTF-8 bytes (after a prefix space, if one was added).
@@ -159,12 +184,12 @@ public sealed class HfTokenizer
             var width = System.Text.Encoding.UTF8.GetByteCount(normalized.AsSpan(i, char.IsSurrogatePair(normalized, i) ? 2 : 1));
             for (var b = 0; b < width; b++) charAtByte.Add(i);
         }
-        var totalBytes = ids.Sum(id => ByteLevelAlphabet.Decode(TokenOf(id)).Length);
+        var totalBytes = ids.Sum(id => _byteLengths[id]);
         var byteOffset = charAtByte.Count - totalBytes; // negative by the prefix space's byte
         foreach (var id in ids)
         {
             var start = CharAt(charAtByte, byteOffset, normalized.Length);
-            byteOffset += ByteLevelAlphabet.Decode(TokenOf(id)).Length;
+            byteOffset += _byteLengths[id];
             var last = CharAt(charAtByte, byteOffset - 1, normalized.Length);
             var end = Math.Max(start, last + (char.IsSurrogatePair(normalized, Math.Min(last, normalized.Length - 1)) ? 2 : 1));
             yield return new TokenOffsets(id, segment.Start + Math.Min(start, segment.Text.Length), segment.Start + Math.Min(end, segment.Text.Length));

@@ -11,7 +11,7 @@ internal sealed record PostProcessor(IReadOnlyList<int> Prefix, IReadOnlyList<in
     private static readonly PostProcessor Nothing = new([], []);
 
     public static PostProcessor FromJson(JsonElement json) =>
-        json.ValueKind == JsonValueKind.Null ? Nothing : json.GetProperty("type").GetString() switch
+        json.ValueKind != JsonValueKind.Object ? Nothing : json.GetProperty("type").GetString() switch
         {
             "ByteLevel" => Nothing,
             "Sequence" => json.GetProperty("processors").EnumerateArray().Select(FromJson)

@@ -15,7 +15,7 @@ internal sealed class TextNormalizer
 
     public static TextNormalizer FromJson(JsonElement normalizer)
     {
-        if (normalizer.ValueKind == JsonValueKind.Null) return new TextNormalizer([]);
+        if (normalizer.ValueKind != JsonValueKind.Object) return new TextNormalizer([]);
         var steps = normalizer.GetProperty("type").GetString() == "Sequence"
             ? normalizer.GetProperty("normalizers").EnumerateArray().ToList()
             : [normalizer];

@@ -105,6 +105,29 @@ public class HfTokenizerTests
     }
 
     [Fact]
+    public void Load_SentencePieceStyleBpeWithByteFallback_ThrowsNamingIt()
+    {
+        var tokenizer = TinyTokenizer.Json();
+        tokenizer["model"]!["byte_fallback"] = true;
+        tokenizer["pre_tokenizer"] = null;
+
+        var error = Assert.Throws<UnsupportedTokenizerException>(() => Load(tokenizer));
+
+        Assert.Contains("SentencePiece", error.Message);
+    }
+
+    [Fact]
+    public void Load_NoPreTokenizer_ThrowsUnsupported()
+    {
+        var tokenizer = TinyTokenizer.Json();
+        tokenizer.Remove("pre_tokenizer");
+        tokenizer.Remove("normalizer");
+        tokenizer.Remove("post_processor");
+
+        Assert.Throws<UnsupportedTokenizerException>(() => Load(tokenizer));
+    }
+
+    [Fact]
     public void Load_MetaspacePreTokenizer_ThrowsNamingThePreTokenizer()
     {
         var error = Assert.Throws<UnsupportedTokenizerException>(
