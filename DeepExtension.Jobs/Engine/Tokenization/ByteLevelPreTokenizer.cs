@@ -10,7 +10,7 @@ namespace DeepExtension.Jobs.Engine.Tokenization;
 /// </summary>
 internal sealed class ByteLevelPreTokenizer
 {
-    public const string Gpt2Pattern = @"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+";
+    private const string Gpt2Pattern = @"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+";
     private static readonly Regex Gpt2Regex = Compile(Gpt2Pattern);
 
     // Each step turns one word into several, in the file's order (a prefix space applies per word, as in HF).

@@ -95,8 +95,6 @@ internal static class PythonOperators
 
     public static bool IsNumber(object? value) => value is long or double or bool;
 
-    public static bool IsInteger(object? value) => value is long;
-
     public static double ToDouble(object? value) => value switch
     {
         long l => l,
