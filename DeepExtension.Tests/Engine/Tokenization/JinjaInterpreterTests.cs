@@ -206,6 +206,14 @@ public class JinjaInterpreterTests
     }
 
     [Fact]
+    public void Render_ErrorAfterStrippedNewlines_StillCountsThemInTheLine()
+    {
+        var error = Assert.Throws<TemplateRuntimeException>(() => Render("a\n\n\n{%- if true -%}\n\n{{ missing.x }}{% endif %}"));
+
+        Assert.Equal(6, error.Line);
+    }
+
+    [Fact]
     public void Parse_BadExpression_ThrowsSyntaxErrorWithItsLine()
     {
         var error = Assert.Throws<TemplateSyntaxException>(() => new ChatTemplate("{{ a }}\n{{ a + }}"));

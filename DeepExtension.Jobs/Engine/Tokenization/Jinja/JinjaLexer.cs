@@ -40,13 +40,14 @@ internal sealed partial class JinjaLexer
             var tagStart = FindTagStart(_position);
             if (tagStart < 0)
             {
-                AddText(_source[_position..]);
+                AddText(_source[_position..], _source[_position..]);
                 break;
             }
 
             var kind = _source[tagStart + 1];
             var sign = tagStart + 2 < _source.Length && _source[tagStart + 2] is '-' or '+' ? _source[tagStart + 2] : '\0';
-            AddText(TextBeforeTag(_source[_position..tagStart], kind, sign, lineStarting));
+            var raw = _source[_position..tagStart];
+            AddText(TextBeforeTag(raw, kind, sign, lineStarting), raw);
             _position = tagStart + (sign == '\0' ? 2 : 3);
 
             lineStarting = kind switch
@@ -80,10 +81,11 @@ internal sealed partial class JinjaLexer
         return -1;
     }
 
-    private void AddText(string text)
+    // Lines are counted on the source text, including newlines that whitespace control removed.
+    private void AddText(string text, string source)
     {
         if (text.Length > 0) _tokens.Add(new JinjaToken(TokenKind.Text, text, _line));
-        _line += text.Count(c => c == '\n');
+        _line += source.Count(c => c == '\n');
     }
 
     /// <summary>Skips a comment; returns whether what it consumed ends a line (for lstrip_blocks).</summary>

@@ -80,7 +80,7 @@ internal static class PythonOperators
         OrderedDictionary<string, object?> dict => item is string key && dict.ContainsKey(key),
         IList<object?> list => list.Any(x => AreEqual(x, item)),
         JinjaNamespace ns => item is string key && ns.Attributes.ContainsKey(key),
-        Undefined u => throw new JinjaError(u.Hint),
+        Undefined => false, // Python falls back to iterating it, and Undefined iterates as empty
         _ => throw new JinjaError($"argument of type '{PythonFormat.TypeName(container)}' is not iterable"),
     };
 
