@@ -70,11 +70,13 @@ def family_cases():
       "llama31-like": ["simple", "system", "tool-dict-args"],
       "mistral-like": ["simple", "system", "bad-order", "bad-role"],
       "gemma-like": ["simple", "system", "bad-order"],
+    "coder-xml-tools-like": ["simple", "system", "tool-dict-args"],
+    "typescript-tools-like": ["simple", "system", "tool-dict-args"],
     }
     cases = []
     for name, conv_names in plan.items():
         for conv in conv_names:
-            for tools in ([None, [weather]] if name in ("qwen3-like", "llama31-like") else [None]):
+            for tools in ([None, [weather]] if name in ("qwen3-like", "llama31-like", "coder-xml-tools-like", "typescript-tools-like") else [None]):
                 for agp in (False, True):
                     case = {"template": name, "conversation": conv, "messages": convs[conv], "add_generation_prompt": agp, "tools": tools}
                     try:

@@ -25,9 +25,13 @@ internal static class JinjaFilters
         ["replace"] = (v, a) => PythonMethods.Replace(PythonFormat.Str(v), PythonFormat.Str(a.Get(0, "old")), PythonFormat.Str(a.Get(1, "new")),
             a.Get(2, "count") is { } count ? PythonOperators.ToLong(count) : -1),
         ["list"] = (v, _) => new List<object?>(ValueAccess.Iterate(v)),
-        ["items"] = (v, _) => v is Undefined ? new List<object?>() : PythonMethods.Bind(v, "items") is { } items
-            ? items.Invoke(CallArguments.None)
-            : throw new JinjaError($"{PythonFormat.TypeName(v)} has no items()"),
+        ["items"] = (v, _) => v switch
+        {
+            Undefined => new List<object?>(),
+            OrderedDictionary<string, object?> dict => Pairs(dict),
+            _ => throw new JinjaError("Can only get item pairs from a mapping."),
+        },
+        ["dictsort"] = DictSort,
         ["string"] = (v, _) => PythonFormat.Str(v),
         ["int"] = (v, a) => ToInt(v, a.Get(0, "default", 0L)),
         ["float"] = (v, a) => ToFloat(v, a.Get(0, "default", 0.0)),
@@ -116,6 +120,25 @@ internal static class JinjaFilters
         sorted = [.. sorted.Order(comparer)]; // stable, as Python's sort
         if (reverse) sorted.Reverse();
         return sorted;
+    }
+
+    private static List<object?> Pairs(IEnumerable<KeyValuePair<string, object?>> entries) =>
+        new(entries.Select(p => (object?)new object?[] { p.Key, p.Value }));
+
+    // dictsort(case_sensitive=False, by='key', reverse=False): the (key, value) pairs, sorted.
+    private static object? DictSort(object? value, CallArguments a)
+    {
+        if (value is not OrderedDictionary<string, object?> dict) throw new JinjaError("dictsort requires a mapping");
+        var caseSensitive = PythonOperators.Truthy(a.Get(0, "case_sensitive", false));
+        var byValue = a.Get(1, "by", "key") is "value";
+        object? Key(KeyValuePair<string, object?> p)
+        {
+            var key = byValue ? p.Value : p.Key;
+            return !caseSensitive && key is string s ? s.ToLowerInvariant() : key;
+        }
+        var sorted = dict.Order(Comparer<KeyValuePair<string, object?>>.Create((x, y) => PythonOperators.Compare(Key(x), Key(y), "<"))).ToList();
+        if (PythonOperators.Truthy(a.Get(2, "reverse", false))) sorted.Reverse();
+        return Pairs(sorted);
     }
 
     // map(attribute='name', default=…) or map('filter', args…).
