@@ -20,6 +20,7 @@ public sealed class HfTokenizer
 
     private readonly BpeTokenizer _bpe;
     private readonly ConcurrentDictionary<string, int[]> _wordCache = new(StringComparer.Ordinal);
+    private int _cachedWords;
     private readonly IReadOnlyDictionary<string, int> _vocabulary;
     private readonly Dictionary<int, string> _tokensById;
     private readonly Dictionary<int, int> _byteLengths;
@@ -171,7 +172,8 @@ public sealed class HfTokenizer
         int[] encoded = _ignoreMerges && _vocabulary.TryGetValue(ByteLevelAlphabet.Encode(word), out var whole)
             ? [whole]
             : [.. _bpe.EncodeToIds(word)];
-        if (_wordCache.Count < WordCacheCapacity) _wordCache.TryAdd(word, encoded);
+        // ConcurrentDictionary.Count takes every lock, so the cache keeps its own count.
+        if (_cachedWords < WordCacheCapacity && _wordCache.TryAdd(word, encoded)) Interlocked.Increment(ref _cachedWords);
         ids.AddRange(encoded);
     }
 
