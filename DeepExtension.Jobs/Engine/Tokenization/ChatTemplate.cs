@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using DeepExtension.Jobs.Engine.Tokenization.Jinja;
 
 namespace DeepExtension.Jobs.Engine.Tokenization;
@@ -8,7 +9,7 @@ namespace DeepExtension.Jobs.Engine.Tokenization;
 /// transformers' apply_chat_template (trim_blocks, lstrip_blocks, loop controls, HF's tojson,
 /// raise_exception and strftime_now). Parsing happens once, here; errors name the template line.
 /// </summary>
-public sealed class ChatTemplate
+public sealed partial class ChatTemplate
 {
     private readonly IReadOnlyList<Statement> _template;
     private readonly IReadOnlyDictionary<string, string> _specialTokens;
@@ -54,7 +55,25 @@ public sealed class ChatTemplate
         IReadOnlyList<ChatMessage> messages,
         bool addGenerationPrompt,
         IReadOnlyList<JsonElement>? tools = null,
-        IDictionary<string, object?>? extra = null)
+        IDictionary<string, object?>? extra = null) =>
+        RenderOutput(messages, addGenerationPrompt, tools, extra).Text.ToString();
+
+    /// <summary>Whether the template marks assistant text with {% generation %} blocks (as HF checks it).</summary>
+    public bool HasGenerationBlocks => GenerationTag().IsMatch(Source);
+
+    /// <summary>The rendering and the character spans of its {% generation %} blocks, for assistant masks.</summary>
+    internal (string Text, IReadOnlyList<(int Start, int End)> GenerationSpans) RenderWithGenerationSpans(
+        IReadOnlyList<ChatMessage> messages, IReadOnlyList<JsonElement>? tools)
+    {
+        var output = RenderOutput(messages, addGenerationPrompt: false, tools, extra: null);
+        return (output.Text.ToString(), output.GenerationSpans);
+    }
+
+    private TemplateOutput RenderOutput(
+        IReadOnlyList<ChatMessage> messages,
+        bool addGenerationPrompt,
+        IReadOnlyList<JsonElement>? tools,
+        IDictionary<string, object?>? extra)
     {
         var globals = JinjaGlobals.Create(Clock);
         foreach (var (name, token) in _specialTokens) globals.Assign(name, token);
@@ -66,6 +85,9 @@ public sealed class ChatTemplate
             globals.Assign(name, JinjaValueConversion.FromDotNet(value));
         return JinjaRenderer.Render(_template, globals);
     }
+
+    [GeneratedRegex(@"\{%-?\s*generation\s*-?%\}")]
+    private static partial Regex GenerationTag();
 
     private static OrderedDictionary<string, object?> ToValue(ChatMessage message)
     {

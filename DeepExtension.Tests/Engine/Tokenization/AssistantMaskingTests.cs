@@ -42,6 +42,22 @@ public class AssistantMaskingTests
         Assert.Contains("message 1", error.Message);
     }
 
+    [Fact]
+    public void Tokenize_TemplateWithGenerationBlocks_LabelsWhatTheBlocksMark()
+    {
+        // Prefix rendering would fail here (the opening changes), but the blocks say where assistant text is.
+        var template = new ChatTemplate(
+            "{{ 'ab' if messages | length > 1 else 'a' }}{% for m in messages %}{% if m.role == 'user' %}<bos>{{ m.content }}{% else %}" +
+            "<tool>{% generation %}{{ m.content }}<eos>{% endgeneration %}{% endif %}{% endfor %}");
+        var masking = new AssistantMasking(HfTokenizer.FromJson(TinyTokenizer.Json().ToJsonString(), null), template);
+
+        var example = masking.Tokenize([new("user", "a"), new("assistant", "ab")]);
+
+        Assert.True(template.HasGenerationBlocks);
+        Assert.Equal([6, 1, 3, 2, 6, 0], example.InputIds);
+        Assert.Equal([Ignore, Ignore, Ignore, Ignore, 6, 0], example.Labels);
+    }
+
     [Theory]
     [MemberData(nameof(ReferenceModels.Names), MemberType = typeof(ReferenceModels))]
     public void Tokenize_ReferenceFolder_InputIsTheRenderedConversationAndLabelsCoverOnlyAssistantText(string model)

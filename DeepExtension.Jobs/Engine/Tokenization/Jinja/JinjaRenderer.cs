@@ -1,5 +1,3 @@
-using System.Text;
-
 namespace DeepExtension.Jobs.Engine.Tokenization.Jinja;
 
 /// <summary>Walks a parsed template, writing its output; runtime errors carry the template line.</summary>
@@ -12,14 +10,14 @@ internal static class JinjaRenderer
         Continue,
     }
 
-    public static string Render(IReadOnlyList<Statement> template, Scope globals)
+    public static TemplateOutput Render(IReadOnlyList<Statement> template, Scope globals)
     {
-        var output = new StringBuilder();
+        var output = new TemplateOutput(isTemplateOutput: true);
         Execute(template, new Scope(globals), output);
-        return output.ToString();
+        return output;
     }
 
-    private static Flow Execute(IReadOnlyList<Statement> body, Scope scope, StringBuilder output)
+    private static Flow Execute(IReadOnlyList<Statement> body, Scope scope, TemplateOutput output)
     {
         foreach (var statement in body)
         {
@@ -29,7 +27,7 @@ internal static class JinjaRenderer
         return Flow.Normal;
     }
 
-    private static Flow Execute(Statement statement, Scope scope, StringBuilder output)
+    private static Flow Execute(Statement statement, Scope scope, TemplateOutput output)
     {
         try
         {
@@ -41,15 +39,15 @@ internal static class JinjaRenderer
         }
     }
 
-    private static Flow ExecuteCore(Statement statement, Scope scope, StringBuilder output)
+    private static Flow ExecuteCore(Statement statement, Scope scope, TemplateOutput output)
     {
         switch (statement)
         {
             case TextStatement text:
-                output.Append(text.Text);
+                output.Text.Append(text.Text);
                 return Flow.Normal;
             case OutputStatement print:
-                output.Append(PythonFormat.Str(Evaluate(print.Value, scope)));
+                output.Text.Append(PythonFormat.Str(Evaluate(print.Value, scope)));
                 return Flow.Normal;
             case IfStatement branch:
                 foreach (var (condition, body) in branch.Branches)
@@ -61,15 +59,18 @@ internal static class JinjaRenderer
                 ExecuteSet(set, scope);
                 return Flow.Normal;
             case SetBlockStatement setBlock:
-                var captured = new StringBuilder();
+                var captured = new TemplateOutput(isTemplateOutput: false);
                 Execute(setBlock.Body, scope, captured);
-                scope.Assign(setBlock.Target, captured.ToString());
+                scope.Assign(setBlock.Target, captured.Text.ToString());
                 return Flow.Normal;
             case MacroStatement macro:
                 scope.Assign(macro.Name, new JinjaFunction(macro.Name, arguments => CallMacro(macro, scope, arguments)));
                 return Flow.Normal;
             case GenerationStatement generation:
-                return Execute(generation.Body, scope, output);
+                var start = output.Text.Length;
+                var flow = Execute(generation.Body, scope, output);
+                if (output.IsTemplateOutput) output.GenerationSpans.Add((start, output.Text.Length));
+                return flow;
             case BreakStatement:
                 return Flow.Break;
             case ContinueStatement:
@@ -79,7 +80,7 @@ internal static class JinjaRenderer
         }
     }
 
-    private static Flow ExecuteFor(ForStatement loop, Scope scope, StringBuilder output)
+    private static Flow ExecuteFor(ForStatement loop, Scope scope, TemplateOutput output)
     {
         IReadOnlyList<object?> items = ValueAccess.Iterate(Evaluate(loop.Iterable, scope));
         if (loop.Filter is not null)
@@ -142,9 +143,9 @@ internal static class JinjaRenderer
             scope.Assign(name, arguments.Has(i, name) ? arguments.Get(i, name)
                 : fallback is null ? Undefined.Variable(name) : Evaluate(fallback, scope));
         }
-        var output = new StringBuilder();
+        var output = new TemplateOutput(isTemplateOutput: false);
         Execute(macro.Body, scope, output);
-        return output.ToString();
+        return output.Text.ToString();
     }
 
     // Expressions ---------------------------------------------------------------------------------------------
