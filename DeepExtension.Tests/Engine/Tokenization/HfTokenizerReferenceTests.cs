@@ -101,6 +101,7 @@ public class HfTokenizerReferenceTests
         Assert.Equal(NamedId(tokenizer, config["bos_token"]), tokenizer.BosTokenId);
         Assert.NotNull(tokenizer.EosTokenId);
         Assert.Contains(tokenizer.EosTokenId!.Value, tokenizer.SpecialTokenIds);
+        Assert.Contains(tokenizer.AddedTokens, t => t.Id == tokenizer.EosTokenId && t.Special);
     }
 
     [Theory]
