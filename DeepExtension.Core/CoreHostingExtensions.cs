@@ -1,5 +1,6 @@
 using DeepExtension.Core.BaseModels;
 using DeepExtension.Core.Data;
+using DeepExtension.Core.Datasets;
 using DeepExtension.Core.Deployment;
 using DeepExtension.Core.Storage;
 using Microsoft.EntityFrameworkCore;
@@ -29,6 +30,7 @@ public static class CoreHostingExtensions
         builder.Services.AddHttpClient(DeploymentEnvironmentService.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(10));
         builder.Services.AddSingleton<BaseModelService>();
         builder.Services.AddSingleton<DeploymentEnvironmentService>();
+        builder.Services.AddSingleton<DatasetService>();
         return builder;
     }
 

@@ -17,6 +17,7 @@ public abstract class ComponentTestContext : BunitContext, IAsyncLifetime
         Services.AddMudServices();
         Services.AddSingleton(Env.BaseModels);
         Services.AddSingleton(Env.DeploymentEnvironments);
+        Services.AddSingleton(Env.Datasets);
     }
 
     async Task IAsyncLifetime.DisposeAsync()
