@@ -1,5 +1,6 @@
 using DeepExtension.Core.BaseModels;
 using DeepExtension.Core.Data;
+using DeepExtension.Core.Datasets;
 using DeepExtension.Core.Deployment;
 using DeepExtension.Core.Storage;
 using DeepExtension.Core.Training;
@@ -31,6 +32,7 @@ public static class CoreHostingExtensions
         builder.Services.AddSingleton<BaseModelService>();
         builder.Services.AddSingleton<DeploymentEnvironmentService>();
         builder.Services.AddSingleton<TrainingMethodService>();
+        builder.Services.AddSingleton<DatasetService>();
         return builder;
     }
 

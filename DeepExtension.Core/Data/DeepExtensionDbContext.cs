@@ -1,4 +1,5 @@
 using DeepExtension.Core.BaseModels;
+using DeepExtension.Core.Datasets;
 using DeepExtension.Core.Deployment;
 using DeepExtension.Core.Training;
 using Microsoft.EntityFrameworkCore;
@@ -14,6 +15,8 @@ public abstract class DeepExtensionDbContext(DbContextOptions options) : DbConte
     public DbSet<BaseModel> BaseModels => Set<BaseModel>();
     public DbSet<DeploymentEnvironment> DeploymentEnvironments => Set<DeploymentEnvironment>();
     public DbSet<TrainingMethod> TrainingMethods => Set<TrainingMethod>();
+    public DbSet<Dataset> Datasets => Set<Dataset>();
+    public DbSet<DatasetVersion> DatasetVersions => Set<DatasetVersion>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder) =>
         modelBuilder.ApplyConfigurationsFromAssembly(typeof(DeepExtensionDbContext).Assembly);

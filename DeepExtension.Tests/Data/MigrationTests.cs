@@ -24,6 +24,8 @@ public class MigrationTests
         var tables = await db.Database.SqlQueryRaw<string>("SELECT name AS Value FROM sqlite_master WHERE type = 'table'").ToListAsync();
         Assert.Contains("BaseModels", tables);
         Assert.Contains("DeploymentEnvironments", tables);
+        Assert.Contains("Datasets", tables);
+        Assert.Contains("DatasetVersions", tables);
         foreach (var quartzTable in QuartzSchemaMigration.Tables)
         {
             Assert.Contains(QuartzSchemaMigration.TablePrefix + quartzTable, tables);
@@ -61,6 +63,8 @@ public class MigrationTests
 
         Assert.Contains("CREATE TABLE [BaseModels]", script);
         Assert.Contains("CREATE TABLE [DeploymentEnvironments]", script);
+        Assert.Contains("CREATE TABLE [Datasets]", script);
+        Assert.Contains("CREATE TABLE [DatasetVersions]", script);
         foreach (var quartzTable in QuartzSchemaMigration.Tables)
         {
             Assert.Contains($"CREATE TABLE {QuartzSchemaMigration.TablePrefix}{quartzTable}", script);

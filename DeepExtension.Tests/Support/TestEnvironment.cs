@@ -1,6 +1,7 @@
 using DeepExtension.Core;
 using DeepExtension.Core.BaseModels;
 using DeepExtension.Core.Data;
+using DeepExtension.Core.Datasets;
 using DeepExtension.Core.Deployment;
 using DeepExtension.Core.Storage;
 using DeepExtension.Core.Training;
@@ -34,6 +35,7 @@ public sealed class TestEnvironment : IAsyncDisposable
         BaseModels = new BaseModelService(DbFactory, Directories, TimeProvider.System);
         DeploymentEnvironments = new DeploymentEnvironmentService(DbFactory, HttpClients, TimeProvider.System);
         TrainingMethods = new TrainingMethodService(DbFactory, TimeProvider.System);
+        Datasets = new DatasetService(DbFactory, Directories, TimeProvider.System);
     }
 
     public string DataRoot { get; }
@@ -45,6 +47,7 @@ public sealed class TestEnvironment : IAsyncDisposable
     public BaseModelService BaseModels { get; }
     public DeploymentEnvironmentService DeploymentEnvironments { get; }
     public TrainingMethodService TrainingMethods { get; }
+    public DatasetService Datasets { get; }
 
     public static async Task<TestEnvironment> CreateAsync(bool migrate = true)
     {
@@ -61,6 +64,16 @@ public sealed class TestEnvironment : IAsyncDisposable
         relativePath ??= "hf/" + referenceName;
         CopyDirectory(ReferenceModels.BundledPathOf(referenceName), Path.Combine(Directories.ModelsRoot, relativePath));
         return relativePath;
+    }
+
+    /// <summary>Writes a file under a scratch folder of the data root (outside the datasets folder) and returns its path.</summary>
+    public string WriteFile(string name, string content)
+    {
+        var dir = Path.Combine(DataRoot, "scratch");
+        Directory.CreateDirectory(dir);
+        var path = Path.Combine(dir, name);
+        File.WriteAllText(path, content);
+        return path;
     }
 
     public static void CopyDirectory(string source, string destination)

@@ -18,6 +18,7 @@ public abstract class ComponentTestContext : BunitContext, IAsyncLifetime
         Services.AddSingleton(Env.BaseModels);
         Services.AddSingleton(Env.DeploymentEnvironments);
         Services.AddSingleton(Env.TrainingMethods);
+        Services.AddSingleton(Env.Datasets);
     }
 
     async Task IAsyncLifetime.DisposeAsync()

@@ -12,7 +12,7 @@ using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 namespace DeepExtension.Core.Data.Migrations.SqlServer
 {
     [DbContext(typeof(SqlServerDeepExtensionDbContext))]
-    [Migration("20261122164749_AddTrainingMethods")]
+    [Migration("20261122170401_AddTrainingMethods")]
     partial class AddTrainingMethods
     {
         /// <inheritdoc />
@@ -79,6 +79,119 @@ namespace DeepExtension.Core.Data.Migrations.SqlServer
                         .IsUnique();
 
                     b.ToTable("BaseModels", (string)null);
+                });
+
+            modelBuilder.Entity("DeepExtension.Core.Datasets.Dataset", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uniqueidentifier");
+
+                    b.Property<DateTime>("CreatedAtUtc")
+                        .HasColumnType("datetime2");
+
+                    b.Property<string>("Description")
+                        .HasMaxLength(2000)
+                        .HasColumnType("nvarchar(2000)");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("nvarchar(100)");
+
+                    b.Property<string>("NameKey")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("nvarchar(100)");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("NameKey")
+                        .IsUnique();
+
+                    b.ToTable("Datasets", (string)null);
+                });
+
+            modelBuilder.Entity("DeepExtension.Core.Datasets.DatasetVersion", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uniqueidentifier");
+
+                    b.Property<string>("ContentSha256")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .IsUnicode(false)
+                        .HasColumnType("char(64)")
+                        .IsFixedLength();
+
+                    b.Property<DateTime>("CreatedAtUtc")
+                        .HasColumnType("datetime2");
+
+                    b.Property<Guid>("DatasetId")
+                        .HasColumnType("uniqueidentifier");
+
+                    b.Property<string>("FileType")
+                        .IsRequired()
+                        .HasMaxLength(10)
+                        .HasColumnType("nvarchar(10)");
+
+                    b.Property<string>("Format")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("nvarchar(20)");
+
+                    b.Property<string>("OriginalFileName")
+                        .IsRequired()
+                        .HasMaxLength(260)
+                        .HasColumnType("nvarchar(260)");
+
+                    b.Property<long>("RowCount")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("SizeBytes")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("StoredPath")
+                        .IsRequired()
+                        .HasMaxLength(400)
+                        .HasColumnType("nvarchar(400)");
+
+                    b.Property<string>("ValidationOriginalFileName")
+                        .HasMaxLength(260)
+                        .HasColumnType("nvarchar(260)");
+
+                    b.Property<int>("ValidationPercent")
+                        .HasColumnType("int");
+
+                    b.Property<long?>("ValidationRowCount")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("ValidationSha256")
+                        .HasMaxLength(64)
+                        .IsUnicode(false)
+                        .HasColumnType("char(64)")
+                        .IsFixedLength();
+
+                    b.Property<long?>("ValidationSizeBytes")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("ValidationStoredPath")
+                        .HasMaxLength(400)
+                        .HasColumnType("nvarchar(400)");
+
+                    b.Property<int>("VersionNumber")
+                        .HasColumnType("int");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("DatasetId", "VersionNumber")
+                        .IsUnique();
+
+                    b.ToTable("DatasetVersions", null, t =>
+                        {
+                            t.HasCheckConstraint("CK_DatasetVersions_ValidationPercent", "\"ValidationPercent\" >= 0 AND \"ValidationPercent\" <= 50");
+                        });
                 });
 
             modelBuilder.Entity("DeepExtension.Core.Deployment.DeploymentEnvironment", b =>
@@ -214,6 +327,20 @@ namespace DeepExtension.Core.Data.Migrations.SqlServer
                             NameKey = "PPO",
                             UpdatedAtUtc = new DateTime(2026, 11, 22, 0, 0, 0, 0, DateTimeKind.Utc)
                         });
+                });
+
+            modelBuilder.Entity("DeepExtension.Core.Datasets.DatasetVersion", b =>
+                {
+                    b.HasOne("DeepExtension.Core.Datasets.Dataset", null)
+                        .WithMany("Versions")
+                        .HasForeignKey("DatasetId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("DeepExtension.Core.Datasets.Dataset", b =>
+                {
+                    b.Navigation("Versions");
                 });
 #pragma warning restore 612, 618
         }
