@@ -1,5 +1,7 @@
 using DeepExtension.Core.BaseModels;
+using DeepExtension.Core.CustomizedModels;
 using DeepExtension.Core.Data;
+using DeepExtension.Core.Runs;
 using DeepExtension.Core.Datasets;
 using DeepExtension.Core.Deployment;
 using DeepExtension.Core.Storage;
@@ -32,6 +34,9 @@ public static class CoreHostingExtensions
         builder.Services.AddSingleton<BaseModelService>();
         builder.Services.AddSingleton<DeploymentEnvironmentService>();
         builder.Services.AddSingleton<TrainingMethodService>();
+        builder.Services.AddSingleton<TrainingRunService>();
+        builder.Services.AddSingleton<CustomizedModelService>();
+        builder.Services.AddSingleton<RunUpdatesStore>();
         builder.Services.AddSingleton<DatasetService>();
         return builder;
     }

@@ -1,6 +1,8 @@
 using DeepExtension.Core.BaseModels;
+using DeepExtension.Core.CustomizedModels;
 using DeepExtension.Core.Datasets;
 using DeepExtension.Core.Deployment;
+using DeepExtension.Core.Runs;
 using DeepExtension.Core.Training;
 using Microsoft.EntityFrameworkCore;
 
@@ -15,6 +17,8 @@ public abstract class DeepExtensionDbContext(DbContextOptions options) : DbConte
     public DbSet<BaseModel> BaseModels => Set<BaseModel>();
     public DbSet<DeploymentEnvironment> DeploymentEnvironments => Set<DeploymentEnvironment>();
     public DbSet<TrainingMethod> TrainingMethods => Set<TrainingMethod>();
+    public DbSet<TrainingRun> TrainingRuns => Set<TrainingRun>();
+    public DbSet<CustomizedModel> CustomizedModels => Set<CustomizedModel>();
     public DbSet<Dataset> Datasets => Set<Dataset>();
     public DbSet<DatasetVersion> DatasetVersions => Set<DatasetVersion>();
 

@@ -3,6 +3,8 @@ using DeepExtension.Core.Data;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using DeepExtension.Core.Runs;
+using DeepExtension.Jobs.Runs;
 using Quartz;
 
 namespace DeepExtension.Jobs.Scheduling;
@@ -51,9 +53,17 @@ public static class JobsHostingExtensions
             });
         });
 
+        builder.Services.AddSingleton<QuartzRunScheduler>();
+        builder.Services.AddSingleton<IRunScheduler>(sp => sp.GetRequiredService<QuartzRunScheduler>());
+        builder.Services.AddSingleton<RunSlots>();
+        builder.Services.AddSingleton<WorkerLauncher>();
+        builder.Services.AddTransient<TrainingRunJob>();
+
         if (builder.Configuration.GetValue(SchedulerEnabledKey, true))
         {
+            // Jobs are told to stop on shutdown (training workers checkpoint and exit); unfinished runs resume at the next start.
             builder.Services.AddQuartzHostedService(q => q.WaitForJobsToComplete = true);
+            builder.Services.AddHostedService<RunRecoveryService>();
         }
         return builder;
     }

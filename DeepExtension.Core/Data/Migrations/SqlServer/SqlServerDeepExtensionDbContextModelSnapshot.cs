@@ -78,6 +78,53 @@ namespace DeepExtension.Core.Data.Migrations.SqlServer
                     b.ToTable("BaseModels", (string)null);
                 });
 
+            modelBuilder.Entity("DeepExtension.Core.CustomizedModels.CustomizedModel", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uniqueidentifier");
+
+                    b.Property<string>("AdapterPath")
+                        .IsRequired()
+                        .HasMaxLength(400)
+                        .HasColumnType("nvarchar(400)");
+
+                    b.Property<Guid>("BaseModelId")
+                        .HasColumnType("uniqueidentifier");
+
+                    b.Property<string>("CardJson")
+                        .IsRequired()
+                        .HasColumnType("nvarchar(max)");
+
+                    b.Property<DateTime>("CreatedAtUtc")
+                        .HasColumnType("datetime2");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("nvarchar(200)");
+
+                    b.Property<string>("TrainName")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("nvarchar(64)");
+
+                    b.Property<Guid>("TrainingRunId")
+                        .HasColumnType("uniqueidentifier");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("BaseModelId");
+
+                    b.HasIndex("Name")
+                        .IsUnique();
+
+                    b.HasIndex("TrainingRunId")
+                        .IsUnique();
+
+                    b.ToTable("CustomizedModels", (string)null);
+                });
+
             modelBuilder.Entity("DeepExtension.Core.Datasets.Dataset", b =>
                 {
                     b.Property<Guid>("Id")
@@ -229,6 +276,110 @@ namespace DeepExtension.Core.Data.Migrations.SqlServer
                     b.ToTable("DeploymentEnvironments", (string)null);
                 });
 
+            modelBuilder.Entity("DeepExtension.Core.Runs.TrainingRun", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uniqueidentifier");
+
+                    b.Property<string>("Algorithm")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("nvarchar(16)");
+
+                    b.Property<int>("Attempts")
+                        .HasColumnType("int");
+
+                    b.Property<Guid>("BaseModelId")
+                        .HasColumnType("uniqueidentifier");
+
+                    b.Property<string>("BaseModelTechnicalName")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("nvarchar(32)");
+
+                    b.Property<double?>("BestEvalLoss")
+                        .HasColumnType("float");
+
+                    b.Property<double?>("BestLoss")
+                        .HasColumnType("float");
+
+                    b.Property<DateTime>("CreatedAtUtc")
+                        .HasColumnType("datetime2");
+
+                    b.Property<Guid>("DatasetVersionId")
+                        .HasColumnType("uniqueidentifier");
+
+                    b.Property<string>("Device")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("nvarchar(16)");
+
+                    b.Property<double>("Epoch")
+                        .HasColumnType("float");
+
+                    b.Property<double?>("EtaSeconds")
+                        .HasColumnType("float");
+
+                    b.Property<string>("FailureReason")
+                        .HasMaxLength(4000)
+                        .HasColumnType("nvarchar(4000)");
+
+                    b.Property<DateTime?>("FinishedAtUtc")
+                        .HasColumnType("datetime2");
+
+                    b.Property<double?>("LastLoss")
+                        .HasColumnType("float");
+
+                    b.Property<Guid>("MethodId")
+                        .HasColumnType("uniqueidentifier");
+
+                    b.Property<string>("MethodName")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("nvarchar(100)");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("nvarchar(64)");
+
+                    b.Property<string>("ParametersJson")
+                        .IsRequired()
+                        .HasColumnType("nvarchar(max)");
+
+                    b.Property<DateTime?>("StartedAtUtc")
+                        .HasColumnType("datetime2");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("nvarchar(16)");
+
+                    b.Property<long>("Step")
+                        .HasColumnType("bigint");
+
+                    b.Property<double?>("TokensPerSecond")
+                        .HasColumnType("float");
+
+                    b.Property<long>("TotalSteps")
+                        .HasColumnType("bigint");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("BaseModelId");
+
+                    b.HasIndex("CreatedAtUtc");
+
+                    b.HasIndex("DatasetVersionId");
+
+                    b.HasIndex("MethodId");
+
+                    b.HasIndex("Status");
+
+                    b.ToTable("TrainingRuns", (string)null);
+                });
+
             modelBuilder.Entity("DeepExtension.Core.Training.TrainingMethod", b =>
                 {
                     b.Property<Guid>("Id")
@@ -326,12 +477,48 @@ namespace DeepExtension.Core.Data.Migrations.SqlServer
                         });
                 });
 
+            modelBuilder.Entity("DeepExtension.Core.CustomizedModels.CustomizedModel", b =>
+                {
+                    b.HasOne("DeepExtension.Core.BaseModels.BaseModel", null)
+                        .WithMany()
+                        .HasForeignKey("BaseModelId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired();
+
+                    b.HasOne("DeepExtension.Core.Runs.TrainingRun", null)
+                        .WithMany()
+                        .HasForeignKey("TrainingRunId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired();
+                });
+
             modelBuilder.Entity("DeepExtension.Core.Datasets.DatasetVersion", b =>
                 {
                     b.HasOne("DeepExtension.Core.Datasets.Dataset", null)
                         .WithMany("Versions")
                         .HasForeignKey("DatasetId")
                         .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("DeepExtension.Core.Runs.TrainingRun", b =>
+                {
+                    b.HasOne("DeepExtension.Core.BaseModels.BaseModel", null)
+                        .WithMany()
+                        .HasForeignKey("BaseModelId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired();
+
+                    b.HasOne("DeepExtension.Core.Datasets.DatasetVersion", null)
+                        .WithMany()
+                        .HasForeignKey("DatasetVersionId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired();
+
+                    b.HasOne("DeepExtension.Core.Training.TrainingMethod", null)
+                        .WithMany()
+                        .HasForeignKey("MethodId")
+                        .OnDelete(DeleteBehavior.Restrict)
                         .IsRequired();
                 });
 

@@ -73,6 +73,53 @@ namespace DeepExtension.Core.Data.Migrations.Sqlite
                     b.ToTable("BaseModels", (string)null);
                 });
 
+            modelBuilder.Entity("DeepExtension.Core.CustomizedModels.CustomizedModel", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("AdapterPath")
+                        .IsRequired()
+                        .HasMaxLength(400)
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("BaseModelId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("CardJson")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime>("CreatedAtUtc")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("TrainName")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("TrainingRunId")
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("BaseModelId");
+
+                    b.HasIndex("Name")
+                        .IsUnique();
+
+                    b.HasIndex("TrainingRunId")
+                        .IsUnique();
+
+                    b.ToTable("CustomizedModels", (string)null);
+                });
+
             modelBuilder.Entity("DeepExtension.Core.Datasets.Dataset", b =>
                 {
                     b.Property<Guid>("Id")
@@ -224,6 +271,110 @@ namespace DeepExtension.Core.Data.Migrations.Sqlite
                     b.ToTable("DeploymentEnvironments", (string)null);
                 });
 
+            modelBuilder.Entity("DeepExtension.Core.Runs.TrainingRun", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Algorithm")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Attempts")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<Guid>("BaseModelId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("BaseModelTechnicalName")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT");
+
+                    b.Property<double?>("BestEvalLoss")
+                        .HasColumnType("REAL");
+
+                    b.Property<double?>("BestLoss")
+                        .HasColumnType("REAL");
+
+                    b.Property<DateTime>("CreatedAtUtc")
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("DatasetVersionId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Device")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.Property<double>("Epoch")
+                        .HasColumnType("REAL");
+
+                    b.Property<double?>("EtaSeconds")
+                        .HasColumnType("REAL");
+
+                    b.Property<string>("FailureReason")
+                        .HasMaxLength(4000)
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime?>("FinishedAtUtc")
+                        .HasColumnType("TEXT");
+
+                    b.Property<double?>("LastLoss")
+                        .HasColumnType("REAL");
+
+                    b.Property<Guid>("MethodId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("MethodName")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ParametersJson")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime?>("StartedAtUtc")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("Step")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<double?>("TokensPerSecond")
+                        .HasColumnType("REAL");
+
+                    b.Property<long>("TotalSteps")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("BaseModelId");
+
+                    b.HasIndex("CreatedAtUtc");
+
+                    b.HasIndex("DatasetVersionId");
+
+                    b.HasIndex("MethodId");
+
+                    b.HasIndex("Status");
+
+                    b.ToTable("TrainingRuns", (string)null);
+                });
+
             modelBuilder.Entity("DeepExtension.Core.Training.TrainingMethod", b =>
                 {
                     b.Property<Guid>("Id")
@@ -321,12 +472,48 @@ namespace DeepExtension.Core.Data.Migrations.Sqlite
                         });
                 });
 
+            modelBuilder.Entity("DeepExtension.Core.CustomizedModels.CustomizedModel", b =>
+                {
+                    b.HasOne("DeepExtension.Core.BaseModels.BaseModel", null)
+                        .WithMany()
+                        .HasForeignKey("BaseModelId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired();
+
+                    b.HasOne("DeepExtension.Core.Runs.TrainingRun", null)
+                        .WithMany()
+                        .HasForeignKey("TrainingRunId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired();
+                });
+
             modelBuilder.Entity("DeepExtension.Core.Datasets.DatasetVersion", b =>
                 {
                     b.HasOne("DeepExtension.Core.Datasets.Dataset", null)
                         .WithMany("Versions")
                         .HasForeignKey("DatasetId")
                         .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("DeepExtension.Core.Runs.TrainingRun", b =>
+                {
+                    b.HasOne("DeepExtension.Core.BaseModels.BaseModel", null)
+                        .WithMany()
+                        .HasForeignKey("BaseModelId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired();
+
+                    b.HasOne("DeepExtension.Core.Datasets.DatasetVersion", null)
+                        .WithMany()
+                        .HasForeignKey("DatasetVersionId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired();
+
+                    b.HasOne("DeepExtension.Core.Training.TrainingMethod", null)
+                        .WithMany()
+                        .HasForeignKey("MethodId")
+                        .OnDelete(DeleteBehavior.Restrict)
                         .IsRequired();
                 });
 

@@ -1,0 +1,104 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using DeepExtension.Core.Data;
+using DeepExtension.Core.Runs;
+using DeepExtension.Core.Storage;
+using Microsoft.EntityFrameworkCore;
+
+namespace DeepExtension.Core.CustomizedModels;
+
+/// <summary>Registers the adapters that successful runs produce.</summary>
+public sealed class CustomizedModelService(IDbContextFactory<DeepExtensionDbContext> dbFactory, DataDirectories directories, TimeProvider clock)
+{
+    public async Task<IReadOnlyList<CustomizedModel>> ListAsync(CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        return await db.CustomizedModels.AsNoTracking().OrderByDescending(m => m.CreatedAtUtc).ToListAsync(cancellationToken);
+    }
+
+    public async Task<CustomizedModel?> FindByRunAsync(Guid runId, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        return await db.CustomizedModels.AsNoTracking().FirstOrDefaultAsync(m => m.TrainingRunId == runId, cancellationToken);
+    }
+
+    /// <summary>
+    /// Moves the run's final adapter to adapters/&lt;name&gt;/ and records it with a model card built from the
+    /// run's configuration and results. Safe to call again for the same run.
+    /// </summary>
+    public async Task<CustomizedModel> RegisterAsync(Guid runId, string adapterDirectory, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        if (await db.CustomizedModels.AsNoTracking().FirstOrDefaultAsync(m => m.TrainingRunId == runId, cancellationToken) is { } existing)
+        {
+            return existing;
+        }
+        var run = await db.TrainingRuns.AsNoTracking().FirstAsync(r => r.Id == runId, cancellationToken);
+        var version = await db.DatasetVersions.AsNoTracking().FirstAsync(v => v.Id == run.DatasetVersionId, cancellationToken);
+        var dataset = await db.Datasets.AsNoTracking().FirstAsync(d => d.Id == version.DatasetId, cancellationToken);
+        var baseModel = await db.BaseModels.AsNoTracking().FirstAsync(m => m.Id == run.BaseModelId, cancellationToken);
+
+        var finished = run.FinishedAtUtc ?? clock.GetUtcNow().UtcDateTime;
+        var name = CustomizedModel.NameFor(run.BaseModelTechnicalName, run.Name, finished, run.Id);
+        var relative = Path.Combine("adapters", name);
+        var target = Path.Combine(directories.Root, relative);
+        if (!Directory.Exists(target))
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            CopyDirectory(adapterDirectory, target + ".partial");
+            Directory.Move(target + ".partial", target);
+        }
+
+        var card = new JsonObject
+        {
+            ["base_model"] = new JsonObject { ["technical_name"] = baseModel.TechnicalName, ["model_name"] = baseModel.ModelName, ["architecture"] = baseModel.Card.Architecture },
+            ["train"] = new JsonObject
+            {
+                ["run_id"] = run.Id.ToString(),
+                ["name"] = run.Name,
+                ["method"] = run.MethodName,
+                ["algorithm"] = run.Algorithm.ToString(),
+                ["started_utc"] = run.StartedAtUtc?.ToString("O"),
+                ["finished_utc"] = finished.ToString("O"),
+                ["steps"] = run.Step,
+                ["epochs"] = run.Epoch,
+            },
+            ["dataset"] = new JsonObject
+            {
+                ["name"] = dataset.Name,
+                ["version"] = version.VersionNumber,
+                ["sha256"] = version.ContentSha256,
+                ["rows"] = version.RowCount,
+                ["format"] = version.Format.ToString(),
+            },
+            ["parameters"] = run.Parameters,
+            ["evaluation"] = new JsonObject
+            {
+                ["final_loss"] = run.LastLoss,
+                ["best_loss"] = run.BestLoss,
+                ["best_eval_loss"] = run.BestEvalLoss,
+            },
+        };
+        var model = new CustomizedModel
+        {
+            Id = Guid.NewGuid(),
+            Name = name,
+            BaseModelId = run.BaseModelId,
+            TrainingRunId = run.Id,
+            TrainName = run.Name,
+            AdapterPath = relative,
+            CardJson = card.ToJsonString(new JsonSerializerOptions { WriteIndented = true }),
+            CreatedAtUtc = clock.GetUtcNow().UtcDateTime,
+        };
+        db.CustomizedModels.Add(model);
+        await db.SaveChangesAsync(cancellationToken);
+        return model;
+    }
+
+    private static void CopyDirectory(string source, string destination)
+    {
+        Directory.CreateDirectory(destination);
+        foreach (var file in Directory.GetFiles(source)) File.Copy(file, Path.Combine(destination, Path.GetFileName(file)), overwrite: true);
+        foreach (var dir in Directory.GetDirectories(source)) CopyDirectory(dir, Path.Combine(destination, Path.GetFileName(dir)));
+    }
+}

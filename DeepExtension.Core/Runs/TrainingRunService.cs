@@ -1,0 +1,257 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using DeepExtension.Core.BaseModels;
+using DeepExtension.Core.Common;
+using DeepExtension.Core.Data;
+using DeepExtension.Core.Datasets;
+using DeepExtension.Core.Storage;
+using DeepExtension.Core.Training;
+using Microsoft.EntityFrameworkCore;
+
+namespace DeepExtension.Core.Runs;
+
+/// <summary>Creates, lists and controls training runs. Scheduling is delegated to <see cref="IRunScheduler"/>.</summary>
+public sealed class TrainingRunService(
+    IDbContextFactory<DeepExtensionDbContext> dbFactory, DataDirectories directories, IRunScheduler scheduler, TimeProvider clock)
+{
+    public const string NameField = nameof(NewTrainRequest.Name);
+    public const string BaseModelField = nameof(NewTrainRequest.BaseModelId);
+    public const string DatasetField = nameof(NewTrainRequest.DatasetVersionId);
+    public const string MethodField = nameof(NewTrainRequest.MethodId);
+    public const string DeviceField = nameof(NewTrainRequest.Device);
+    public static readonly string[] Devices = ["auto", "cpu", "cuda"];
+
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+
+    public RunFiles FilesOf(TrainingRun run) => new(Path.Combine(directories.Root, run.RelativeDirectory));
+
+    public async Task<IReadOnlyList<TrainingRun>> ListAsync(CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        return await db.TrainingRuns.AsNoTracking().OrderByDescending(r => r.CreatedAtUtc).ToListAsync(cancellationToken);
+    }
+
+    public async Task<TrainingRun?> GetAsync(Guid id, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        return await db.TrainingRuns.AsNoTracking().FirstOrDefaultAsync(r => r.Id == id, cancellationToken);
+    }
+
+    /// <summary>Every rule of the new-train form, checked against the database: nothing is written.</summary>
+    public async Task<ValidationErrors> ValidateAsync(NewTrainRequest request, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        return (await ValidateAsync(db, request, cancellationToken)).Errors;
+    }
+
+    /// <summary>Validates, records the run as Queued with its full configuration, and hands it to the scheduler.</summary>
+    public async Task<OperationResult<TrainingRun>> StartAsync(NewTrainRequest request, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var (errors, baseModel, method) = await ValidateAsync(db, request, cancellationToken);
+        if (errors.Any) return OperationResult<TrainingRun>.Failure(errors);
+
+        var run = new TrainingRun
+        {
+            // Random (v4), not time-ordered: the first four characters name the customized model.
+            Id = Guid.NewGuid(),
+            Name = request.Name.Trim(),
+            BaseModelId = baseModel!.Id,
+            BaseModelTechnicalName = baseModel.TechnicalName,
+            DatasetVersionId = request.DatasetVersionId,
+            MethodId = method!.Id,
+            MethodName = method.Name,
+            Algorithm = method.Algorithm,
+            ParametersJson = CompleteParameters(method, request.Parameters).ToJsonString(),
+            Device = request.Device,
+            Status = RunStatus.Queued,
+            CreatedAtUtc = clock.GetUtcNow().UtcDateTime,
+        };
+        db.TrainingRuns.Add(run);
+        await db.SaveChangesAsync(cancellationToken);
+
+        var files = FilesOf(run);
+        Directory.CreateDirectory(files.Directory);
+        await File.WriteAllTextAsync(files.ConfigPath, JsonSerializer.Serialize(run, Indented), cancellationToken);
+
+        try
+        {
+            await scheduler.ScheduleAsync(run.Id, cancellationToken);
+        }
+        catch (Exception ex)
+        {
+            await FinishAsync(run.Id, RunStatus.Failed, $"The run could not be queued: {ex.Message}", cancellationToken);
+            return OperationResult<TrainingRun>.Failure(OperationResult<TrainingRun>.General, $"The run could not be queued: {ex.Message}");
+        }
+        return OperationResult<TrainingRun>.Success(run);
+    }
+
+    /// <summary>A queued run is removed from the queue; a running one is asked to stop at its next step.</summary>
+    public async Task<OperationResult<TrainingRun>> CancelAsync(Guid id, CancellationToken cancellationToken = default)
+    {
+        var run = await GetAsync(id, cancellationToken);
+        if (run is null) return OperationResult<TrainingRun>.Failure(OperationResult<TrainingRun>.General, "This run no longer exists.");
+        if (run.IsFinished) return OperationResult<TrainingRun>.Failure(OperationResult<TrainingRun>.General, $"The run already ended ({run.Status}).");
+
+        // The request file also stops a worker that started between the status read and the unscheduling.
+        FilesOf(run).RequestCancel();
+        if (run.Status == RunStatus.Queued && await scheduler.UnscheduleAsync(id, cancellationToken))
+        {
+            await FinishAsync(id, RunStatus.Cancelled, null, cancellationToken);
+        }
+        return OperationResult<TrainingRun>.Success((await GetAsync(id, cancellationToken))!);
+    }
+
+    /// <summary>Queues a failed or cancelled run again; the worker continues from its last checkpoint.</summary>
+    public async Task<OperationResult<TrainingRun>> ResumeAsync(Guid id, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var run = await db.TrainingRuns.FirstOrDefaultAsync(r => r.Id == id, cancellationToken);
+        if (run is null) return OperationResult<TrainingRun>.Failure(OperationResult<TrainingRun>.General, "This run no longer exists.");
+        if (run.Status is not (RunStatus.Failed or RunStatus.Cancelled))
+        {
+            return OperationResult<TrainingRun>.Failure(OperationResult<TrainingRun>.General, $"Only failed or cancelled runs can be resumed; this one is {run.Status}.");
+        }
+        run.Status = RunStatus.Queued;
+        run.FailureReason = null;
+        run.FinishedAtUtc = null;
+        await db.SaveChangesAsync(cancellationToken);
+        var files = FilesOf(run);
+        if (files.CancelRequested) File.Delete(files.CancelRequestPath);
+        await scheduler.ScheduleAsync(id, cancellationToken);
+        return OperationResult<TrainingRun>.Success(run);
+    }
+
+    /// <summary>Marks the run Running for a new worker attempt. False when it is no longer meant to run.</summary>
+    public async Task<bool> MarkRunningAsync(Guid id, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var run = await db.TrainingRuns.FirstOrDefaultAsync(r => r.Id == id, cancellationToken);
+        if (run is null || run.IsFinished) return false;
+        run.Status = RunStatus.Running;
+        run.StartedAtUtc ??= clock.GetUtcNow().UtcDateTime;
+        run.Attempts++;
+        await db.SaveChangesAsync(cancellationToken);
+        return true;
+    }
+
+    /// <summary>Copies the worker's latest progress into the run row (for lists, sorting and ETA).</summary>
+    public async Task UpdateProgressAsync(Guid id, RunProgress progress, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var run = await db.TrainingRuns.FirstOrDefaultAsync(r => r.Id == id, cancellationToken);
+        if (run is null) return;
+        run.Step = progress.Step;
+        run.TotalSteps = progress.TotalSteps;
+        run.Epoch = progress.Epoch;
+        run.LastLoss = progress.Loss ?? run.LastLoss;
+        run.BestLoss = progress.BestLoss ?? run.BestLoss;
+        run.BestEvalLoss = progress.BestEvalLoss ?? run.BestEvalLoss;
+        run.TokensPerSecond = progress.TokensPerSecond ?? run.TokensPerSecond;
+        run.EtaSeconds = progress.EtaSeconds;
+        await db.SaveChangesAsync(cancellationToken);
+    }
+
+    public async Task FinishAsync(Guid id, RunStatus status, string? failureReason, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var run = await db.TrainingRuns.FirstOrDefaultAsync(r => r.Id == id, cancellationToken);
+        if (run is null) return;
+        run.Status = status;
+        run.FailureReason = failureReason;
+        run.FinishedAtUtc = clock.GetUtcNow().UtcDateTime;
+        if (status != RunStatus.Succeeded) run.EtaSeconds = null;
+        await db.SaveChangesAsync(cancellationToken);
+    }
+
+    /// <summary>Runs that were Queued or Running when the console stopped: they are queued again on start-up.</summary>
+    public async Task<IReadOnlyList<Guid>> UnfinishedRunIdsAsync(CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        return await db.TrainingRuns.Where(r => r.Status == RunStatus.Queued || r.Status == RunStatus.Running)
+            .OrderBy(r => r.CreatedAtUtc).Select(r => r.Id).ToListAsync(cancellationToken);
+    }
+
+    /// <summary>The dataset kind an algorithm trains on.</summary>
+    public static DatasetKind RequiredKind(TrainingAlgorithm algorithm) => algorithm switch
+    {
+        TrainingAlgorithm.Sft => DatasetKind.Sft,
+        TrainingAlgorithm.Dpo => DatasetKind.Preference,
+        _ => DatasetKind.PromptAnswer,
+    };
+
+    /// <summary>The method's defaults with the form's values on top: a run records every value it uses.</summary>
+    private static JsonObject CompleteParameters(TrainingMethod method, JsonObject values)
+    {
+        var complete = method.ResolvedDefaults();
+        foreach (var (key, value) in values) complete[key] = value?.DeepClone();
+        return complete;
+    }
+
+    private async Task<(ValidationErrors Errors, BaseModel? BaseModel, TrainingMethod? Method)> ValidateAsync(
+        DeepExtensionDbContext db, NewTrainRequest request, CancellationToken cancellationToken)
+    {
+        var errors = new ValidationErrors();
+        if (TrainName.Validate(request.Name) is { } nameError) errors.Add(NameField, nameError);
+        if (!Devices.Contains(request.Device)) errors.Add(DeviceField, $"The device must be one of {string.Join(", ", Devices)}.");
+
+        var baseModel = await db.BaseModels.AsNoTracking().FirstOrDefaultAsync(m => m.Id == request.BaseModelId, cancellationToken);
+        if (baseModel is null)
+        {
+            errors.Add(BaseModelField, "Choose a base model.");
+        }
+        else if (!baseModel.Card.HasTokenizer || !baseModel.Card.HasChatTemplate)
+        {
+            errors.Add(BaseModelField, $"{baseModel.TechnicalName} has no {(baseModel.Card.HasTokenizer ? "chat template" : "tokenizer")}; training needs both.");
+        }
+
+        var method = await db.TrainingMethods.AsNoTracking().FirstOrDefaultAsync(m => m.Id == request.MethodId, cancellationToken);
+        if (method is null)
+        {
+            errors.Add(MethodField, "Choose a training method.");
+        }
+        else if (method.Definition.NotStartableReason is { } reason)
+        {
+            errors.Add(MethodField, reason);
+        }
+
+        var version = await db.DatasetVersions.AsNoTracking().FirstOrDefaultAsync(v => v.Id == request.DatasetVersionId, cancellationToken);
+        if (version is null)
+        {
+            errors.Add(DatasetField, "Choose a dataset version.");
+        }
+        else if (method is not null && version.Kind != RequiredKind(method.Algorithm))
+        {
+            errors.Add(DatasetField, $"{method.Definition.DisplayName} trains on {method.Definition.DatasetRequirement.ToLowerInvariant()}; this dataset holds {version.Format} data.");
+        }
+
+        if (method is not null)
+        {
+            var parameterErrors = TrainingMethodService.ValidateValues(method.Algorithm, request.Parameters);
+            foreach (var (key, messages) in parameterErrors.ToDictionary())
+            {
+                foreach (var message in messages) errors.Add(key, message);
+            }
+            var maxTokens = CompleteParameters(method, request.Parameters)["max_tokens"];
+            if (!errors.Has("max_tokens") && baseModel?.Card.ContextLength is { } context && maxTokens is not null
+                && ParameterSpec.TryGetNumber(maxTokens, out var tokens) && tokens > context)
+            {
+                errors.Add("max_tokens", $"Max tokens {tokens:0} exceeds {baseModel.TechnicalName}'s context length of {context}.");
+            }
+        }
+        return (errors, baseModel, method);
+    }
+}
+
+/// <summary>Queues runs for execution; implemented by the job system (Quartz).</summary>
+public interface IRunScheduler
+{
+    Task ScheduleAsync(Guid runId, CancellationToken cancellationToken);
+
+    /// <summary>Removes a queued run's job. False when there was none.</summary>
+    Task<bool> UnscheduleAsync(Guid runId, CancellationToken cancellationToken);
+}
+
+/// <summary>What the worker reports in progress.json after each logged step.</summary>
+public sealed record RunProgress(
+    long Step, long TotalSteps, double Epoch, double? Loss, double? BestLoss, double? BestEvalLoss, double? TokensPerSecond, double? EtaSeconds);

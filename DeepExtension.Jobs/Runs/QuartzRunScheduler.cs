@@ -1,0 +1,39 @@
+using DeepExtension.Core.Runs;
+using Quartz;
+
+namespace DeepExtension.Jobs.Runs;
+
+/// <summary>Runs become Quartz jobs in the persistent store: queued work survives restarts.</summary>
+public sealed class QuartzRunScheduler(ISchedulerFactory schedulers) : IRunScheduler
+{
+    public const string Group = "training-runs";
+    public const string RunIdKey = "runId";
+
+    public static JobKey KeyOf(Guid runId) => new(runId.ToString("N"), Group);
+
+    public async Task ScheduleAsync(Guid runId, CancellationToken cancellationToken)
+    {
+        var scheduler = await schedulers.GetScheduler(cancellationToken);
+        var job = JobBuilder.Create<TrainingRunJob>()
+            .WithIdentity(KeyOf(runId))
+            .UsingJobData(RunIdKey, runId.ToString())
+            // If the scheduling process dies mid-run, Quartz fires the job again on restart: the run resumes.
+            .RequestRecovery()
+            .Build();
+        var trigger = TriggerBuilder.Create().ForJob(job).StartNow().Build();
+        await scheduler.ScheduleJob(job, trigger, new ScheduleJobOptions { Replace = true }, cancellationToken);
+    }
+
+    public async Task<bool> UnscheduleAsync(Guid runId, CancellationToken cancellationToken)
+    {
+        // A job already executing keeps running, but it finds the run finished and does nothing more.
+        var scheduler = await schedulers.GetScheduler(cancellationToken);
+        return await scheduler.DeleteJob(KeyOf(runId), cancellationToken);
+    }
+
+    public async Task<bool> IsScheduledAsync(Guid runId, CancellationToken cancellationToken)
+    {
+        var scheduler = await schedulers.GetScheduler(cancellationToken);
+        return await scheduler.Exists(KeyOf(runId), cancellationToken);
+    }
+}

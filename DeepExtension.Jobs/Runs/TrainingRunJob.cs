@@ -1,0 +1,104 @@
+using System.Text.Json;
+using DeepExtension.Core.CustomizedModels;
+using DeepExtension.Core.Runs;
+using Microsoft.Extensions.Logging;
+using Quartz;
+
+namespace DeepExtension.Jobs.Runs;
+
+/// <summary>
+/// Executes one training run: waits for a device slot, runs the worker process, follows its progress into
+/// the database, and records the outcome (registering the customized model on success).
+/// </summary>
+public sealed class TrainingRunJob(
+    TrainingRunService runs, CustomizedModelService customizedModels, WorkerLauncher launcher, RunSlots slots, ILogger<TrainingRunJob> logger) : IJob
+{
+    public static readonly TimeSpan ProgressInterval = TimeSpan.FromSeconds(1);
+
+    public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
+    {
+        var runId = Guid.Parse(context.MergedJobDataMap.GetString(QuartzRunScheduler.RunIdKey)!);
+        var run = await runs.GetAsync(runId, cancellationToken);
+        if (run is null || run.IsFinished) return;
+        var files = runs.FilesOf(run);
+
+        using var slot = await slots.AcquireAsync(run.Device, cancellationToken);
+        if (files.CancelRequested)
+        {
+            await runs.FinishAsync(runId, RunStatus.Cancelled, null, CancellationToken.None);
+            return;
+        }
+        if (!await runs.MarkRunningAsync(runId, cancellationToken)) return;
+        logger.LogInformation("Run {RunId} ({Name}) starts a worker", runId, run.Name);
+
+        using var following = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var follow = FollowProgressAsync(runId, files, following.Token);
+        WorkerExit exit;
+        try
+        {
+            exit = await launcher.RunAsync(["train", "--run", runId.ToString()], files, cancellationToken);
+        }
+        catch (Exception ex)
+        {
+            await following.CancelAsync();
+            await runs.FinishAsync(runId, RunStatus.Failed, $"The worker could not be started: {ex.Message}", CancellationToken.None);
+            return;
+        }
+        await following.CancelAsync();
+        await follow;
+        await CopyProgressAsync(runId, files, CancellationToken.None);
+
+        if (exit.Interrupted)
+        {
+            // The console is stopping; the run stays Running and is resumed from its checkpoint at the next start.
+            logger.LogInformation("Run {RunId} interrupted by shutdown; it resumes at the next start", runId);
+            return;
+        }
+        switch (exit.ExitCode)
+        {
+            case WorkerExit.Succeeded when Directory.Exists(files.AdapterDirectory):
+                await runs.FinishAsync(runId, RunStatus.Succeeded, null, CancellationToken.None);
+                await customizedModels.RegisterAsync(runId, files.AdapterDirectory, CancellationToken.None);
+                break;
+            case WorkerExit.Succeeded:
+                await runs.FinishAsync(runId, RunStatus.Failed, "The worker reported success but wrote no adapter.", CancellationToken.None);
+                break;
+            case WorkerExit.Cancelled:
+                await runs.FinishAsync(runId, RunStatus.Cancelled, null, CancellationToken.None);
+                break;
+            default:
+                var reason = WorkerLauncher.DescribeExit(exit.ExitCode) + (exit.LastError is null ? "." : $": {exit.LastError}");
+                await runs.FinishAsync(runId, RunStatus.Failed, reason, CancellationToken.None);
+                break;
+        }
+    }
+
+    private async Task FollowProgressAsync(Guid runId, RunFiles files, CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(ProgressInterval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken))
+            {
+                await CopyProgressAsync(runId, files, cancellationToken);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private async Task CopyProgressAsync(Guid runId, RunFiles files, CancellationToken cancellationToken)
+    {
+        if (!File.Exists(files.ProgressPath)) return;
+        try
+        {
+            var progress = JsonSerializer.Deserialize<RunProgress>(await File.ReadAllTextAsync(files.ProgressPath, cancellationToken));
+            if (progress is not null) await runs.UpdateProgressAsync(runId, progress, cancellationToken);
+        }
+        catch (Exception ex) when (ex is IOException or JsonException)
+        {
+            // progress.json is replaced atomically; a failed read just waits for the next tick.
+        }
+    }
+}

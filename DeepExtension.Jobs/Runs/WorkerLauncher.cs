@@ -1,0 +1,144 @@
+using System.Diagnostics;
+using DeepExtension.Core.Data;
+using DeepExtension.Core.Runs;
+using DeepExtension.Core.Storage;
+
+namespace DeepExtension.Jobs.Runs;
+
+/// <summary>How a worker process ended.</summary>
+public sealed record WorkerExit(int ExitCode, bool Interrupted, string? LastError)
+{
+    public const int Succeeded = 0;
+    public const int Failed = 1;
+    public const int Usage = 2;
+    public const int Cancelled = 3;
+}
+
+/// <summary>
+/// Starts the worker executable (DeepExtension.Jobs) in its own process, so a native crash or an
+/// out-of-memory kill ends the run, not the console. Its stdout/stderr go to the run's log.
+/// </summary>
+public sealed class WorkerLauncher(DataDirectories directories, DatabaseSetup database)
+{
+    public const string WorkerAssembly = "DeepExtension.Jobs";
+
+    /// <summary>How long a stopping console waits for the worker to write its checkpoint and exit.</summary>
+    public TimeSpan ShutdownGrace { get; init; } = TimeSpan.FromSeconds(20);
+
+    public async Task<WorkerExit> RunAsync(IReadOnlyList<string> arguments, RunFiles files, CancellationToken stopping)
+    {
+        var start = CreateStartInfo(arguments);
+        using var process = new Process { StartInfo = start, EnableRaisingEvents = true };
+        string? lastError = null;
+        process.OutputDataReceived += (_, e) => { if (e.Data is { Length: > 0 } line) Append(files, RunLogLevel.Info, line); };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not { Length: > 0 } line) return;
+            lastError = line;
+            Append(files, RunLogLevel.Error, line);
+        };
+
+        Directory.CreateDirectory(files.Directory);
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+
+        try
+        {
+            await process.WaitForExitAsync(stopping);
+        }
+        catch (OperationCanceledException)
+        {
+            // The console is stopping: let the worker checkpoint (it treats SIGTERM like a cancel request), then make sure it is gone.
+            Signal(process);
+            using var grace = new CancellationTokenSource(ShutdownGrace);
+            try
+            {
+                await process.WaitForExitAsync(grace.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                process.Kill(entireProcessTree: true);
+                await process.WaitForExitAsync(CancellationToken.None);
+            }
+            return new WorkerExit(process.ExitCode, Interrupted: true, lastError);
+        }
+        await process.WaitForExitAsync(CancellationToken.None); // drains the output events
+        return new WorkerExit(process.ExitCode, Interrupted: false, lastError);
+    }
+
+    /// <summary>Readable cause of an abnormal exit code (128 + signal on Unix).</summary>
+    public static string DescribeExit(int exitCode) => exitCode switch
+    {
+        137 => "the worker was killed (SIGKILL), most often by the system running out of memory",
+        139 => "the worker crashed (segmentation fault in native code)",
+        134 => "the worker aborted (SIGABRT in native code)",
+        143 => "the worker was terminated (SIGTERM)",
+        > 128 and < 160 => $"the worker died from signal {exitCode - 128}",
+        _ => $"the worker exited with code {exitCode}",
+    };
+
+    private ProcessStartInfo CreateStartInfo(IReadOnlyList<string> arguments)
+    {
+        var baseDirectory = AppContext.BaseDirectory;
+        var appHost = Path.Combine(baseDirectory, OperatingSystem.IsWindows() ? WorkerAssembly + ".exe" : WorkerAssembly);
+        var dll = Path.Combine(baseDirectory, WorkerAssembly + ".dll");
+        ProcessStartInfo start;
+        if (File.Exists(appHost))
+        {
+            start = new ProcessStartInfo(appHost);
+        }
+        else
+        {
+            start = new ProcessStartInfo(DotnetHost());
+            start.ArgumentList.Add(dll);
+        }
+        foreach (var argument in arguments) start.ArgumentList.Add(argument);
+        start.RedirectStandardOutput = true;
+        start.RedirectStandardError = true;
+        start.UseShellExecute = false;
+        start.WorkingDirectory = directories.Root;
+
+        // The worker sees the same data and database as this process, passed by environment (not argv, which others can read).
+        start.Environment["DeepExtension__DataRoot"] = directories.Root;
+        start.Environment["DeepExtension__ModelsRoot"] = directories.ModelsRoot;
+        start.Environment["DeepExtension__Database__Provider"] = database.Provider.ToString();
+        start.Environment["DeepExtension__Database__ConnectionString"] = database.ConnectionString;
+        start.Environment["DeepExtension__Scheduler__Enabled"] = "false";
+        return start;
+    }
+
+    private static string DotnetHost() =>
+        Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host
+        : Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet" ? Environment.ProcessPath! : "dotnet";
+
+    private static void Signal(Process process)
+    {
+        try
+        {
+            if (OperatingSystem.IsWindows())
+            {
+                process.Kill(entireProcessTree: true);
+            }
+            else
+            {
+                using var kill = Process.Start(new ProcessStartInfo("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])
+                {
+                    UseShellExecute = false,
+                });
+                kill?.WaitForExit(2000);
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // Already exited.
+        }
+    }
+
+    private static void Append(RunFiles files, RunLogLevel level, string line)
+    {
+        // The worker writes its own structured log; only what it prints outside it (native crashes, runtime errors) lands here.
+        if (line.StartsWith('{')) return;
+        LogFile.Append(files, new LogLine(DateTimeOffset.UtcNow, level, line));
+    }
+}
