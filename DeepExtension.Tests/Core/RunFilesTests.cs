@@ -1,0 +1,100 @@
+using System.Text;
+using DeepExtension.Core.Runs;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace DeepExtension.Tests.Core;
+
+public sealed class RunFilesTests : IDisposable
+{
+    private readonly RunFiles _run = new(Directory.CreateTempSubdirectory("deepx-run").FullName);
+
+    public void Dispose() => Directory.Delete(_run.Directory, recursive: true);
+
+    [Fact]
+    public void MetricPoint_RoundTrip_KeepsStepEpochAndEveryValue()
+    {
+        var point = new MetricPoint(12, 0.75, 3.5, new Dictionary<string, double> { ["loss"] = 1.25, ["rewards/margins"] = -0.5, ["learning_rate"] = 2e-4 });
+
+        var parsed = MetricPoint.ParseJsonLine(point.ToJsonLine())!;
+
+        Assert.Equal(12, parsed.Step);
+        Assert.Equal(0.75, parsed.Epoch);
+        Assert.Equal(3.5, parsed.ElapsedSeconds);
+        Assert.Equal(point.Values.OrderBy(v => v.Key), parsed.Values.OrderBy(v => v.Key));
+    }
+
+    [Fact]
+    public void MetricPoint_NonFiniteLoss_IsWrittenAsNullAndReadAsNaN()
+    {
+        var line = new MetricPoint(1, 0, 0, new Dictionary<string, double> { ["loss"] = double.PositiveInfinity }).ToJsonLine();
+
+        Assert.Contains("\"loss\":null", line);
+        Assert.True(double.IsNaN(MetricPoint.ParseJsonLine(line)!["loss"]!.Value));
+    }
+
+    [Fact]
+    public void ReadNew_LineStillBeingWritten_IsDeliveredOnlyOnceComplete()
+    {
+        MetricsFile.Append(_run, new MetricPoint(1, 0, 0, new Dictionary<string, double> { ["loss"] = 2 }));
+        File.AppendAllText(_run.MetricsPath, "{\"step\":2,\"epoch\":0,\"ela");
+        long offset = 0;
+
+        var first = MetricsFile.ReadNew(_run, ref offset);
+        File.AppendAllText(_run.MetricsPath, "psed\":1,\"loss\":1.5}\n");
+        var second = MetricsFile.ReadNew(_run, ref offset);
+        var third = MetricsFile.ReadNew(_run, ref offset);
+
+        Assert.Equal([1L], first.Select(p => p.Step));
+        Assert.Equal([2L], second.Select(p => p.Step));
+        Assert.Equal(1.5, second[0]["loss"]);
+        Assert.Empty(third);
+    }
+
+    [Fact]
+    public void ReadNew_MultibyteUtf8InLogLines_IsDecodedWhole()
+    {
+        LogFile.Append(_run, new LogLine(DateTimeOffset.UnixEpoch, RunLogLevel.Warning, "数据集 ✓ — naïve"));
+        long offset = 0;
+
+        var line = Assert.Single(LogFile.ReadNew(_run, ref offset));
+
+        Assert.Equal("数据集 ✓ — naïve", line.Message);
+        Assert.Equal(RunLogLevel.Warning, line.Level);
+        Assert.Equal(new FileInfo(_run.LogPath).Length, offset);
+        Assert.Equal("1970-01-01 00:00:00.000 WARNING 数据集 ✓ — naïve", line.ToText());
+        Assert.Contains("\"level\":\"warning\"", File.ReadAllText(_run.LogPath, Encoding.UTF8));
+    }
+
+    [Fact]
+    public async Task Subscribe_PointsAppendedLater_ArriveWithinASecondAfterTheHistory()
+    {
+        MetricsFile.Append(_run, new MetricPoint(1, 0, 0, new Dictionary<string, double> { ["loss"] = 3 }));
+        using var store = new RunUpdatesStore(NullLogger<RunUpdatesStore>.Instance);
+        var received = new List<long>();
+        var sawStep2 = new TaskCompletionSource();
+
+        using (store.Subscribe(_run, update =>
+               {
+                   lock (received) received.AddRange(update.Metrics.Select(p => p.Step));
+                   if (update.Metrics.Any(p => p.Step == 2)) sawStep2.TrySetResult();
+                   return Task.CompletedTask;
+               }))
+        {
+            await Task.Delay(300);
+            MetricsFile.Append(_run, new MetricPoint(2, 0, 1, new Dictionary<string, double> { ["loss"] = 2 }));
+            await sawStep2.Task.WaitAsync(TimeSpan.FromSeconds(1));
+        }
+
+        MetricsFile.Append(_run, new MetricPoint(3, 0, 2, new Dictionary<string, double> { ["loss"] = 1 }));
+        await Task.Delay(600);
+        lock (received) Assert.Equal([1L, 2L], received);
+    }
+
+    [Fact]
+    public void RequestCancel_CreatesTheRequestFileTheWorkerPolls()
+    {
+        Assert.False(_run.CancelRequested);
+        _run.RequestCancel();
+        Assert.True(_run.CancelRequested);
+    }
+}
