@@ -1,0 +1,109 @@
+using DeepExtension.Jobs.Engine.Lora;
+using DeepExtension.Jobs.Engine.Model;
+using DeepExtension.Jobs.Engine.Training;
+using DeepExtension.Tests.Engine.Lora;
+using DeepExtension.Tests.Support;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace DeepExtension.Tests.Engine.Training;
+
+public class TrainingPrimitivesTests
+{
+    [Fact]
+    public void Schedules_MatchTransformersHandComputed()
+    {
+        // get_linear_schedule_with_warmup(warmup=2, total=10)
+        double[] linear = [0, 0.5, 1, 7 / 8.0, 6 / 8.0, 5 / 8.0, 4 / 8.0, 3 / 8.0, 2 / 8.0, 1 / 8.0, 0, 0];
+        for (int s = 0; s < linear.Length; s++) Assert.Equal(linear[s], LearningRateSchedule.Linear(s, 2, 10), 12);
+        // get_cosine_schedule_with_warmup(warmup=2, total=10): 0.5·(1 + cos(π·(s−2)/8))
+        double[] cosine = [0, 0.5, 1, 0.9619397662556434, 0.8535533905932737, 0.6913417161825449, 0.5, 0.3086582838174551, 0.1464466094067262, 0.0380602337443566, 0];
+        for (int s = 0; s < cosine.Length; s++) Assert.Equal(cosine[s], LearningRateSchedule.Cosine(s, 2, 10), 12);
+        double[] constant = [0, 1 / 3.0, 2 / 3.0, 1, 1, 1];
+        for (int s = 0; s < constant.Length; s++) Assert.Equal(constant[s], LearningRateSchedule.ConstantWithWarmup(s, 3), 12);
+        Assert.Equal(1.0, LearningRateSchedule.Linear(0, 0, 10));
+        Assert.Equal(0.9, LearningRateSchedule.ByName("linear", 0, 10)(1), 12);
+        Assert.Equal(3, LearningRateSchedule.WarmupSteps(25, 0, 0.1));
+        Assert.Throws<NotSupportedException>(() => LearningRateSchedule.ByName("polynomial", 0, 10));
+    }
+
+    [Fact]
+    public void ClipGradNorm_IsTorchs()
+    {
+        using var scope = torch.NewDisposeScope();
+        var a = new Parameter(torch.zeros(2));
+        var b = new Parameter(torch.zeros(2, 1));
+        var c = new Parameter(torch.zeros(3)); // no gradient: skipped
+        a.grad = torch.tensor(new[] { 3f, 0f });
+        b.grad = torch.tensor(new[] { 0f, 4f }).reshape(2, 1);
+        var norm = GradientClipping.ClipGradNorm([a, b, c], 1.0);
+        Assert.Equal(5f, norm.item<float>(), 5);
+        float k = (float)(1.0 / (5 + 1e-6));
+        Assert.Equal(new[] { 3 * k, 0f }, a.grad!.data<float>().ToArray());
+        Assert.Equal(new[] { 0f, 4 * k }, b.grad!.data<float>().ToArray());
+        var again = GradientClipping.ClipGradNorm([a, b], 10.0); // below the limit: unchanged
+        Assert.Equal(1f, again.item<float>(), 4);
+        Assert.Equal(new[] { 3 * k, 0f }, a.grad!.data<float>().ToArray());
+    }
+
+    [Fact]
+    public void AdamWUpdate_MatchesTheFormula()
+    {
+        using var scope = torch.NewDisposeScope();
+        var p = torch.tensor(new[] { 1.0f, -2.0f });
+        var g = torch.tensor(new[] { 0.5f, 0.25f });
+        var m = torch.zeros(2);
+        var v = torch.zeros(2);
+        double lr = 0.1, b1 = 0.9, b2 = 0.99, eps = 1e-8, wd = 0.1;
+        AdamWOptimizer.Update(p, g, m, v, 1, lr, b1, b2, eps, wd);
+        // step 1: m̂ = g, v̂ = g², update = lr·g/(|g|+eps) ≈ lr·sign(g); decay first
+        Assert.Equal(1.0 * (1 - lr * wd) - lr, p[0].item<float>(), 5);
+        Assert.Equal(-2.0 * (1 - lr * wd) - lr, p[1].item<float>(), 5);
+        AdamWOptimizer.Update(p, g, m, v, 2, lr, b1, b2, eps, wd);
+        double m2 = (0.1 * 0.9 + 0.1) * 0.5, v2 = (0.01 * 0.99 + 0.01) * 0.25;
+        double expected = (1.0 * (1 - lr * wd) - lr) * (1 - lr * wd) - lr / (1 - b1 * b1) * m2 / (Math.Sqrt(v2) / Math.Sqrt(1 - b2 * b2) + eps);
+        Assert.Equal(expected, p[0].item<float>(), 5);
+    }
+
+    [Theory]
+    [MemberData(nameof(ReferenceModels.Names), MemberType = typeof(ReferenceModels))]
+    public void TokenWeightedAccumulation_EqualsOneBatch(string model)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var lm = ForCausalLM.FromPretrained(ReferenceModels.PathOf(model));
+        var lora = PeftAdapter.Load(lm, LoraParityTests.AdapterOf(model));
+        using var reference = LoraParityTests.ReferenceTensors(model);
+        var ids = reference.Load("input_ids");
+        var mask = reference.Load("attention_mask");
+        var labels = reference.Load("labels");
+
+        lm.Loss(ids, labels, mask).backward();
+        var whole = lora.TrainableParameters.ToDictionary(p => p.Name, p => p.Parameter.grad!.clone());
+        foreach (var p in lora.Parameters()) p.grad = null;
+
+        var rows = Enumerable.Range(0, (int)ids.shape[0]).Select(i => labels[i].data<long>().Select(x => (int)x).ToArray()).ToList();
+        var counts = rows.Select(r => GradientAccumulation.LabelTokens([r])).ToList();
+        Assert.NotEqual(counts[0], counts[1]); // the padded row has fewer tokens: weighting matters
+        var weights = GradientAccumulation.TokenWeighted(counts);
+        for (int i = 0; i < rows.Count; i++)
+            (lm.Loss(ids.narrow(0, i, 1), labels.narrow(0, i, 1), mask.narrow(0, i, 1)) * weights[i]).backward();
+        foreach (var (name, p) in lora.TrainableParameters)
+            Assert.True(TensorAssert.MaxAbsDiff(whole[name], p.grad!) <= 1e-6 * Math.Max(1, whole[name].abs().max().item<float>()), name);
+        Assert.Equal([0.25, 0.25, 0.25, 0.25], GradientAccumulation.Uniform(4));
+    }
+
+    [Fact]
+    public void DpoSigmoidLoss_LabelSmoothing()
+    {
+        using var scope = torch.NewDisposeScope();
+        var pc = torch.tensor(new[] { -10f }); var pr = torch.tensor(new[] { -12f });
+        var rc = torch.tensor(new[] { -11f }); var rr = torch.tensor(new[] { -11f });
+        var (loss, chosen, rejected) = Dpo.SigmoidLoss(pc, pr, rc, rr, 0.5, 0.1);
+        double z = 0.5 * ((-10 + 12) - 0);
+        double expected = -0.9 * Math.Log(1 / (1 + Math.Exp(-z))) - 0.1 * Math.Log(1 / (1 + Math.Exp(z)));
+        Assert.Equal(expected, loss.item<float>(), 5);
+        Assert.Equal(0.5f, chosen.item<float>(), 6);
+        Assert.Equal(-0.5f, rejected.item<float>(), 6);
+    }
+}
