@@ -1,4 +1,5 @@
 using DeepExtension.Core;
+using DeepExtension.Jobs.Runs;
 using DeepExtension.Jobs.Scheduling;
 using Microsoft.Extensions.Hosting;
 
@@ -7,6 +8,7 @@ namespace DeepExtension.Jobs;
 /// <summary>
 /// The worker executable. Commands:
 ///   scheduler   run a Quartz scheduler node on the configured database (the docker-compose "worker")
+///   train       train one run (the console starts this in its own process)
 /// Configuration comes from the environment (DeepExtension__Database__Provider, ...) or --key=value arguments.
 /// </summary>
 public static class Program
@@ -24,6 +26,8 @@ public static class Program
         {
             case "scheduler":
                 return await RunSchedulerAsync(rest);
+            case "train":
+                return await TrainCommand.RunAsync(rest);
             default:
                 Console.Error.WriteLine($"Unknown command '{args[0]}'.");
                 PrintUsage();
@@ -49,5 +53,6 @@ public static class Program
 
         commands:
           scheduler   run a Quartz scheduler node against the configured database
+          train       --run RUN_ID: train one queued run (started by the console's job system)
         """);
 }

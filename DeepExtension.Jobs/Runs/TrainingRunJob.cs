@@ -66,6 +66,9 @@ public sealed class TrainingRunJob(
             case WorkerExit.Cancelled:
                 await runs.FinishAsync(runId, RunStatus.Cancelled, null, CancellationToken.None);
                 break;
+            case TrainCommand.Interrupted:
+                await runs.FinishAsync(runId, RunStatus.Failed, "The worker was stopped from outside (SIGTERM) after saving a checkpoint; Resume continues it.", CancellationToken.None);
+                break;
             default:
                 var reason = WorkerLauncher.DescribeExit(exit.ExitCode) + (exit.LastError is null ? "." : $": {exit.LastError}");
                 await runs.FinishAsync(runId, RunStatus.Failed, reason, CancellationToken.None);

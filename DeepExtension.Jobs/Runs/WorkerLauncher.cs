@@ -34,7 +34,8 @@ public sealed class WorkerLauncher(DataDirectories directories, DatabaseSetup da
         process.ErrorDataReceived += (_, e) =>
         {
             if (e.Data is not { Length: > 0 } line) return;
-            lastError = line;
+            // Stack frames say where, the line before them says what: keep the latter for the failure reason.
+            if (!line.TrimStart().StartsWith("at ", StringComparison.Ordinal) && !line.StartsWith("---", StringComparison.Ordinal)) lastError = line;
             Append(files, RunLogLevel.Error, line);
         };
 

@@ -1,0 +1,78 @@
+using System.Runtime.InteropServices;
+using DeepExtension.Core;
+using DeepExtension.Core.BaseModels;
+using DeepExtension.Core.Datasets;
+using DeepExtension.Core.Runs;
+using DeepExtension.Jobs.Runs.Training;
+using DeepExtension.Jobs.Scheduling;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace DeepExtension.Jobs.Runs;
+
+/// <summary>
+/// <c>DeepExtension.Jobs train --run ID</c>: the worker process of one training run. Exit codes are
+/// <see cref="WorkerExit"/>'s; SIGTERM makes it checkpoint and exit (it resumes later).
+/// </summary>
+public static class TrainCommand
+{
+    public const int Interrupted = 4;
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var runArgument = Array.IndexOf(args, "--run");
+        if (runArgument < 0 || runArgument + 1 >= args.Length || !Guid.TryParse(args[runArgument + 1], out var runId))
+        {
+            await Console.Error.WriteLineAsync("usage: DeepExtension.Jobs train --run RUN_ID");
+            return WorkerExit.Usage;
+        }
+
+        var interrupted = false;
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+        {
+            context.Cancel = true; // Keep running until the next step boundary, then checkpoint and exit.
+            interrupted = true;
+        });
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, context =>
+        {
+            context.Cancel = true;
+            interrupted = true;
+        });
+
+        var builder = Host.CreateApplicationBuilder(args.Where((_, i) => i != runArgument && i != runArgument + 1).ToArray());
+        builder.Configuration[JobsHostingExtensions.SchedulerEnabledKey] = "false";
+        builder.AddDeepExtensionCore();
+        builder.AddDeepExtensionJobs();
+        using var host = builder.Build();
+        var runs = host.Services.GetRequiredService<TrainingRunService>();
+        var baseModels = host.Services.GetRequiredService<BaseModelService>();
+        var datasets = host.Services.GetRequiredService<DatasetService>();
+
+        var run = await runs.GetAsync(runId);
+        if (run is null)
+        {
+            await Console.Error.WriteLineAsync($"Run {runId} does not exist.");
+            return WorkerExit.Failed;
+        }
+        var files = runs.FilesOf(run);
+        try
+        {
+            var baseModel = await baseModels.GetAsync(run.BaseModelId) ?? throw new InvalidOperationException("The run's base model is no longer registered.");
+            var version = await datasets.GetVersionAsync(run.DatasetVersionId) ?? throw new InvalidOperationException("The run's dataset version no longer exists.");
+            var trainer = new RunTrainer(run, baseModels.FolderOf(baseModel), version, datasets, files, () => interrupted);
+            return await trainer.RunAsync(CancellationToken.None) switch
+            {
+                TrainingOutcome.Completed => WorkerExit.Succeeded,
+                TrainingOutcome.Cancelled => WorkerExit.Cancelled,
+                _ => Interrupted,
+            };
+        }
+        catch (Exception ex)
+        {
+            LogFile.Append(files, new LogLine(DateTimeOffset.UtcNow, RunLogLevel.Error, $"Training failed: {ex.Message}"));
+            LogFile.Append(files, new LogLine(DateTimeOffset.UtcNow, RunLogLevel.Debug, ex.ToString()));
+            await Console.Error.WriteLineAsync(ex.Message);
+            return WorkerExit.Failed;
+        }
+    }
+}

@@ -1,0 +1,78 @@
+using DeepExtension.Core.Datasets;
+using DeepExtension.Jobs.Engine.Tokenization;
+
+namespace DeepExtension.Jobs.Runs.Training;
+
+/// <summary>An SFT example as token ids with labels (-100 where no loss is taken).</summary>
+public sealed record TokenizedExample(int[] InputIds, int[] Labels)
+{
+    public int LabelCount => Labels.Skip(1).Count(l => l != SupervisedExample.IgnoreIndex);
+}
+
+/// <summary>A DPO pair: prompt + chosen and prompt + rejected, labels only on the completions.</summary>
+public sealed record TokenizedPair(TokenizedExample Chosen, TokenizedExample Rejected);
+
+/// <summary>Turns normalised dataset rows into token ids with the model's own tokenizer and chat template.</summary>
+public sealed class TrainingData(HfTokenizer tokenizer, ChatTemplate template, string? systemPrompt, int maxTokens)
+{
+    private readonly AssistantMasking _masking = new(tokenizer, template);
+
+    public int Skipped { get; private set; }
+    public int Truncated { get; private set; }
+
+    public TokenizedExample? Sft(SftExample example)
+    {
+        var tokenized = _masking.Tokenize(WithSystemPrompt(example.Messages));
+        return Fit(tokenized.InputIds, tokenized.Labels);
+    }
+
+    public TokenizedPair? Preference(PreferenceExample example)
+    {
+        var prompt = WithSystemPrompt(example.Prompt);
+        var chosen = Completion(prompt, example.Chosen);
+        var rejected = Completion(prompt, example.Rejected);
+        if (chosen is null || rejected is null) return null;
+        return new TokenizedPair(chosen, rejected);
+    }
+
+    /// <summary>Prompt + completion tokens, with labels only on the completion's assistant turns.</summary>
+    private TokenizedExample? Completion(IReadOnlyList<ChatMessage> prompt, IReadOnlyList<DatasetMessage> completion)
+    {
+        var full = _masking.Tokenize([.. prompt, .. completion.Select(ToChat)]);
+        var promptLength = tokenizer.Encode(template.Render(prompt, addGenerationPrompt: true)).Length;
+        var labels = full.Labels.ToArray();
+        // Earlier assistant turns inside the prompt are context in DPO, not targets.
+        for (var i = 0; i < Math.Min(promptLength, labels.Length); i++) labels[i] = SupervisedExample.IgnoreIndex;
+        return Fit(full.InputIds, labels);
+    }
+
+    private IReadOnlyList<ChatMessage> WithSystemPrompt(IReadOnlyList<DatasetMessage> messages)
+    {
+        var chat = messages.Select(ToChat).ToList();
+        if (!string.IsNullOrWhiteSpace(systemPrompt) && (chat.Count == 0 || chat[0].Role != DatasetRoles.System))
+        {
+            chat.Insert(0, new ChatMessage(DatasetRoles.System, systemPrompt));
+        }
+        return chat;
+    }
+
+    private static ChatMessage ToChat(DatasetMessage message) => new(message.Role, message.Content);
+
+    private TokenizedExample? Fit(int[] ids, int[] labels)
+    {
+        if (ids.Length > maxTokens)
+        {
+            Truncated++;
+            ids = ids[..maxTokens];
+            labels = labels[..maxTokens];
+        }
+        var example = new TokenizedExample(ids, labels);
+        if (example.LabelCount == 0)
+        {
+            // Nothing to learn once truncated (the answer started past max tokens).
+            Skipped++;
+            return null;
+        }
+        return example;
+    }
+}

@@ -1,0 +1,122 @@
+using System.Text.Json.Nodes;
+using DeepExtension.Core.CustomizedModels;
+using DeepExtension.Core.Runs;
+using DeepExtension.Core.Training;
+using DeepExtension.Tests.Support;
+
+namespace DeepExtension.Tests.Runs;
+
+/// <summary>
+/// The real path on CPU: dataset upload, the form's service, the Quartz job, the worker process, metrics and
+/// logs, the customized model.
+/// </summary>
+[Collection(TrainingCollection.Name)]
+public sealed class TrainingRunEndToEndTests
+{
+    private static JsonObject FastSft(int epochs = 8) => new()
+    {
+        ["num_epochs"] = epochs,
+        ["batch_size"] = 4,
+        ["learning_rate"] = 5e-3,
+        ["warmup_ratio"] = 0.0,
+        ["lr_scheduler"] = "constant",
+        ["max_tokens"] = 64,
+        ["lora_r"] = 8,
+        ["lora_alpha"] = 16,
+        ["lora_dropout"] = 0.0,
+        ["save_every"] = 5,
+        ["save_unit"] = "steps",
+    };
+
+    [Fact]
+    public async Task SftRun_StartedThroughTheService_TrainsInAWorkerAndRegistersTheCustomizedModel()
+    {
+        await using var env = await TestEnvironment.CreateAsync();
+        var (model, version, method) = await TrainingHost.PrepareAsync(env, TrainingHost.TwentyChats(), TrainingAlgorithm.Sft);
+        await using var host = await TrainingHost.StartAsync(env);
+
+        var started = await host.Runs.StartAsync(new NewTrainRequest("plus-one", model.Id, version.Id, method.Id, FastSft(), "cpu"));
+        Assert.True(started.Succeeded, started.AllErrors);
+        var run = await host.WaitForAsync(started.Value!.Id, r => r.IsFinished, TimeSpan.FromMinutes(3));
+
+        Assert.True(run.Status == RunStatus.Succeeded, $"{run.Status}: {run.FailureReason}\n{File.ReadAllText(host.Runs.FilesOf(run).LogPath)}");
+        Assert.Equal(40, run.TotalSteps);
+        Assert.Equal(40, run.Step);
+        Assert.Equal(1, run.Attempts);
+        var files = host.Runs.FilesOf(run);
+        var losses = MetricsFile.ReadAll(files).Select(p => p["loss"]).OfType<double>().ToList();
+        Assert.Equal(40, losses.Count);
+        // Untrained, the tiny model guesses near-uniformly (ln 512 = 6.24); a working loop pulls that down within 40 steps.
+        Assert.True(losses.TakeLast(5).Average() < losses.Take(5).Average() - 0.4, $"losses: {string.Join(" ", losses.Select(l => l.ToString("0.00")))}");
+        Assert.Contains(File.ReadAllLines(files.LogPath), l => l.Contains("Training finished after 40 steps"));
+
+        var customized = await host.CustomizedModels.FindByRunAsync(run.Id);
+        Assert.NotNull(customized);
+        Assert.Equal(CustomizedModel.NameFor("tiny-qwen2", "plus-one", run.FinishedAtUtc!.Value, run.Id), customized.Name);
+        Assert.Matches(@"^tiny-qwen2_plus-one_\d{8}_[0-9a-f]{4}$", customized.Name);
+        Assert.StartsWith(run.Id.ToString("N")[..4], customized.Name[^4..]);
+        var adapter = Path.Combine(env.DataRoot, customized.AdapterPath);
+        Assert.True(File.Exists(Path.Combine(adapter, "adapter_config.json")));
+        Assert.True(File.Exists(Path.Combine(adapter, "adapter_model.safetensors")));
+        var card = JsonNode.Parse(customized.CardJson)!;
+        Assert.Equal(version.ContentSha256, card["dataset"]!["sha256"]!.GetValue<string>());
+        Assert.Equal(5e-3, card["parameters"]!["learning_rate"]!.GetValue<double>());
+    }
+
+    [Fact]
+    public async Task Cancel_RunningRun_EndsCancelledWithACheckpoint()
+    {
+        await using var env = await TestEnvironment.CreateAsync();
+        var (model, version, method) = await TrainingHost.PrepareAsync(env, TrainingHost.TwentyChats(), TrainingAlgorithm.Sft);
+        await using var host = await TrainingHost.StartAsync(env);
+        var run = (await host.Runs.StartAsync(new NewTrainRequest("to-cancel", model.Id, version.Id, method.Id, FastSft(epochs: 400), "cpu"))).Value!;
+        await host.WaitForAsync(run.Id, r => r.Step >= 3, TimeSpan.FromMinutes(2));
+
+        Assert.True((await host.Runs.CancelAsync(run.Id)).Succeeded);
+
+        var ended = await host.WaitForAsync(run.Id, r => r.IsFinished, TimeSpan.FromMinutes(1));
+        Assert.Equal(RunStatus.Cancelled, ended.Status);
+        Assert.NotEmpty(Directory.GetDirectories(host.Runs.FilesOf(ended).CheckpointsDirectory));
+        Assert.Null(await host.CustomizedModels.FindByRunAsync(run.Id));
+    }
+
+    [Fact]
+    public async Task KilledWorker_RunResumesFromItsCheckpointAndContinuesTheCurve()
+    {
+        await using var env = await TestEnvironment.CreateAsync();
+        var (model, version, method) = await TrainingHost.PrepareAsync(env, TrainingHost.TwentyChats(), TrainingAlgorithm.Sft);
+        Guid runId;
+        await using (var first = await TrainingHost.StartAsync(env))
+        {
+            runId = (await first.Runs.StartAsync(new NewTrainRequest("resumed", model.Id, version.Id, method.Id, FastSft(epochs: 6), "cpu"))).Value!.Id;
+            await first.WaitForAsync(runId, r => r.Step >= 12, TimeSpan.FromMinutes(2));
+            KillWorkerOf(runId);
+            var failed = await first.WaitForAsync(runId, r => r.IsFinished, TimeSpan.FromMinutes(1));
+            Assert.Equal(RunStatus.Failed, failed.Status);
+            Assert.Contains("killed", failed.FailureReason);
+
+            Assert.True((await first.Runs.ResumeAsync(runId)).Succeeded);
+            var done = await first.WaitForAsync(runId, r => r.IsFinished, TimeSpan.FromMinutes(3));
+            Assert.Equal(RunStatus.Succeeded, done.Status);
+            Assert.Equal(2, done.Attempts);
+
+            var steps = MetricsFile.ReadAll(first.Runs.FilesOf(done)).Where(p => p["loss"] is not null).Select(p => p.Step).ToList();
+            Assert.Equal(Enumerable.Range(1, 30).Select(i => (long)i), steps);
+            Assert.Contains(File.ReadAllLines(first.Runs.FilesOf(done).LogPath), l => l.Contains("Resuming from step-000000"));
+        }
+    }
+
+    private static void KillWorkerOf(Guid runId)
+    {
+        var worker = System.Diagnostics.Process.GetProcesses()
+            .Where(p => p.ProcessName.StartsWith("DeepExtension.J", StringComparison.Ordinal))
+            .Single(p => File.ReadAllText($"/proc/{p.Id}/cmdline").Contains(runId.ToString()));
+        worker.Kill();
+    }
+}
+
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class TrainingCollection
+{
+    public const string Name = "training";
+}

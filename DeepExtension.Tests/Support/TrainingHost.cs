@@ -1,0 +1,98 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using DeepExtension.Core;
+using DeepExtension.Core.BaseModels;
+using DeepExtension.Core.CustomizedModels;
+using DeepExtension.Core.Datasets;
+using DeepExtension.Core.Runs;
+using DeepExtension.Core.Training;
+using DeepExtension.Jobs.Scheduling;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace DeepExtension.Tests.Support;
+
+/// <summary>
+/// The console's services and Quartz scheduler (persistent store in the test database) in a host, as the web
+/// app runs them; runs execute in real worker processes.
+/// </summary>
+public sealed class TrainingHost : IAsyncDisposable
+{
+    private TrainingHost(IHost host) => Host = host;
+
+    public IHost Host { get; }
+    public TrainingRunService Runs => Host.Services.GetRequiredService<TrainingRunService>();
+    public CustomizedModelService CustomizedModels => Host.Services.GetRequiredService<CustomizedModelService>();
+
+    public static async Task<TrainingHost> StartAsync(TestEnvironment env)
+    {
+        var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            [$"{DeepExtensionOptions.SectionName}:DataRoot"] = env.DataRoot,
+        });
+        builder.AddDeepExtensionCore();
+        builder.AddDeepExtensionJobs();
+        var host = builder.Build();
+        await host.Services.MigrateDeepExtensionDatabaseAsync();
+        await host.StartAsync();
+        return new TrainingHost(host);
+    }
+
+    public async Task StopAsync() => await Host.StopAsync();
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await Host.StopAsync();
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        Host.Dispose();
+    }
+
+    /// <summary>Registers tiny-qwen2, uploads <paramref name="rows"/> as a JSONL dataset, and returns the ids a train needs.</summary>
+    public static async Task<(BaseModel Model, DatasetVersion Version, TrainingMethod Method)> PrepareAsync(
+        TestEnvironment env, string datasetJsonl, TrainingAlgorithm algorithm)
+    {
+        var path = env.AddModelFolder("tiny-qwen2");
+        var model = (await env.BaseModels.CreateAsync(new BaseModelInput("tiny-qwen2", "Tiny Qwen2", path, null))).Value!;
+        await using var content = new MemoryStream(Encoding.UTF8.GetBytes(datasetJsonl));
+        var upload = await env.Datasets.CreateAsync("facts", null, new DatasetUpload(content, "facts.jsonl"));
+        Assert.True(upload.Succeeded, upload.AllErrors);
+        var method = (await env.TrainingMethods.ListAsync()).Single(m => m.IsBuiltIn && m.Algorithm == algorithm);
+        return (model, upload.Value!.Version, method);
+    }
+
+    /// <summary>Twenty short question/answer chats.</summary>
+    public static string TwentyChats()
+    {
+        var lines = Enumerable.Range(0, 20).Select(i =>
+            new JsonObject
+            {
+                ["messages"] = new JsonArray(
+                    new JsonObject { ["role"] = "user", ["content"] = $"What is {i} plus one?" },
+                    new JsonObject { ["role"] = "assistant", ["content"] = $"{i + 1}" }),
+            }.ToJsonString());
+        return string.Join("\n", lines) + "\n";
+    }
+
+    public async Task<TrainingRun> WaitForAsync(Guid runId, Func<TrainingRun, bool> condition, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var run = (await Runs.GetAsync(runId))!;
+            if (condition(run)) return run;
+            if (DateTime.UtcNow > deadline)
+            {
+                var log = File.Exists(Runs.FilesOf(run).LogPath) ? File.ReadAllText(Runs.FilesOf(run).LogPath) : "(no log)";
+                Assert.Fail($"Run stayed {run.Status} (step {run.Step}/{run.TotalSteps}, reason {run.FailureReason}). Log:\n{log}");
+            }
+            await Task.Delay(200);
+        }
+    }
+}
