@@ -84,11 +84,23 @@ public sealed class BaseModelService(IDbContextFactory<DeepExtensionDbContext> d
         return await SaveAsync(db, model, cancellationToken);
     }
 
-    /// <summary>Removes the registration only; the model files on disk are the user's and stay.</summary>
-    public async Task<bool> DeleteAsync(Guid id, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Removes the registration only; the model files on disk are the user's and stay. Refused while trains or
+    /// customized models refer to it: they would lose what they were trained from.
+    /// </summary>
+    public async Task<OperationResult<bool>> DeleteAsync(Guid id, CancellationToken cancellationToken = default)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        return await db.BaseModels.Where(m => m.Id == id).ExecuteDeleteAsync(cancellationToken) > 0;
+        var runs = await db.TrainingRuns.Where(r => r.BaseModelId == id).Select(r => r.Name).ToListAsync(cancellationToken);
+        var adapters = await db.CustomizedModels.CountAsync(m => m.BaseModelId == id, cancellationToken);
+        if (runs.Count > 0 || adapters > 0)
+        {
+            var trains = runs.Count == 0 ? "" : $"{runs.Count} train(s) ({string.Join(", ", runs.Distinct().Take(3))}{(runs.Count > 3 ? ", …" : "")})";
+            var customized = adapters == 0 ? "" : $"{adapters} customized model(s)";
+            return OperationResult<bool>.Failure(OperationResult<bool>.General,
+                $"This base model is used by {string.Join(" and ", new[] { trains, customized }.Where(t => t.Length > 0))}; it cannot be removed while they exist.");
+        }
+        return OperationResult<bool>.Success(await db.BaseModels.Where(m => m.Id == id).ExecuteDeleteAsync(cancellationToken) > 0);
     }
 
     private async Task<(ValidationErrors Errors, ModelCard? Card, string? Path, string? Template)> ValidateAsync(

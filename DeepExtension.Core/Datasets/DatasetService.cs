@@ -159,16 +159,12 @@ public sealed class DatasetService(IDbContextFactory<DeepExtensionDbContext> dbF
         return OperationResult<bool>.Success(true);
     }
 
-    /// <summary>
-    /// What refers to the dataset's versions (training runs, once they exist), for the refusal message.
-    /// Nothing references datasets yet.
-    /// </summary>
-    private static Task<IReadOnlyList<string>> FindReferencesAsync(DeepExtensionDbContext db, Dataset dataset, CancellationToken cancellationToken)
+    /// <summary>The trains that use one of the dataset's versions, for the refusal message.</summary>
+    private static async Task<IReadOnlyList<string>> FindReferencesAsync(DeepExtensionDbContext db, Dataset dataset, CancellationToken cancellationToken)
     {
-        _ = db;
-        _ = dataset;
-        _ = cancellationToken;
-        return Task.FromResult<IReadOnlyList<string>>([]);
+        var versionIds = await db.DatasetVersions.Where(v => v.DatasetId == dataset.Id).Select(v => v.Id).ToListAsync(cancellationToken);
+        var trains = await db.TrainingRuns.Where(r => versionIds.Contains(r.DatasetVersionId)).Select(r => r.Name).ToListAsync(cancellationToken);
+        return trains.Distinct().Select(name => $"train {name}").ToList();
     }
 
     /// <summary>The absolute path of a stored file (<see cref="DatasetVersion.StoredPath"/> or <see cref="DatasetVersion.ValidationStoredPath"/>).</summary>

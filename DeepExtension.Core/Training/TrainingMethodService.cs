@@ -111,6 +111,11 @@ public sealed class TrainingMethodService(IDbContextFactory<DeepExtensionDbConte
         {
             return OperationResult<bool>.Failure(OperationResult<bool>.General, "Built-in methods cannot be deleted.");
         }
+        var trains = await db.TrainingRuns.CountAsync(r => r.MethodId == id, cancellationToken);
+        if (trains > 0)
+        {
+            return OperationResult<bool>.Failure(OperationResult<bool>.General, $"{method.Name} is used by {trains} train(s) and cannot be deleted.");
+        }
         db.TrainingMethods.Remove(method);
         await db.SaveChangesAsync(cancellationToken);
         return OperationResult<bool>.Success(true);

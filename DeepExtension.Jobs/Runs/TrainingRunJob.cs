@@ -22,7 +22,16 @@ public sealed class TrainingRunJob(
         if (run is null || run.IsFinished) return;
         var files = runs.FilesOf(run);
 
-        using var slot = await slots.AcquireAsync(run.Device, cancellationToken);
+        IDisposable slot;
+        try
+        {
+            slot = await slots.AcquireAsync(run.Device, cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            return; // Shutting down while queued: the run is still Queued and is queued again at the next start.
+        }
+        using var _ = slot;
         if (files.CancelRequested)
         {
             await runs.FinishAsync(runId, RunStatus.Cancelled, null, CancellationToken.None);

@@ -29,6 +29,8 @@ public static class JobsHostingExtensions
             {
                 scheduler.InstanceName = SchedulerName;
                 scheduler.GenerateInstanceId = true;
+                // A stopping console tells running jobs so training workers checkpoint, and waits for them to unwind.
+                scheduler.ShutdownJobInterruption = ShutdownJobInterruption.Always;
             });
             quartz.UsePersistentStore(store =>
             {

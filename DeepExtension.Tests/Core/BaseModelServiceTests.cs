@@ -108,11 +108,11 @@ public class BaseModelServiceTests
         var path = env.AddModelFolder("tiny-qwen2");
         var created = (await env.BaseModels.CreateAsync(new BaseModelInput("q", "Q", path, null))).Value!;
 
-        Assert.True(await env.BaseModels.DeleteAsync(created.Id));
+        Assert.True((await env.BaseModels.DeleteAsync(created.Id)).Value);
 
         Assert.Empty(await env.BaseModels.ListAsync());
         Assert.True(File.Exists(Path.Combine(env.Directories.ModelsRoot, path, "config.json")));
-        Assert.False(await env.BaseModels.DeleteAsync(created.Id));
+        Assert.False((await env.BaseModels.DeleteAsync(created.Id)).Value);
     }
 
     [Fact]

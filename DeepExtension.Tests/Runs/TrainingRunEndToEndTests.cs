@@ -106,6 +106,32 @@ public sealed class TrainingRunEndToEndTests
         }
     }
 
+    [Fact]
+    public async Task ConsoleRestart_RunningRunCheckpointsOnShutdownAndResumesOnTheNextStart()
+    {
+        await using var env = await TestEnvironment.CreateAsync();
+        var (model, version, method) = await TrainingHost.PrepareAsync(env, TrainingHost.TwentyChats(), TrainingAlgorithm.Sft);
+        Guid runId;
+        await using (var first = await TrainingHost.StartAsync(env))
+        {
+            runId = (await first.Runs.StartAsync(new NewTrainRequest("restarted", model.Id, version.Id, method.Id, FastSft(epochs: 6), "cpu"))).Value!.Id;
+            await first.WaitForAsync(runId, r => r.Step >= 4, TimeSpan.FromMinutes(2));
+            await first.StopAsync();
+            var stopped = (await first.Runs.GetAsync(runId))!;
+            Assert.Equal(RunStatus.Running, stopped.Status);
+            Assert.NotEmpty(Directory.GetDirectories(first.Runs.FilesOf(stopped).CheckpointsDirectory));
+        }
+
+        await using var second = await TrainingHost.StartAsync(env);
+        var done = await second.WaitForAsync(runId, r => r.IsFinished, TimeSpan.FromMinutes(3));
+
+        Assert.Equal(RunStatus.Succeeded, done.Status);
+        Assert.Equal(2, done.Attempts);
+        var steps = MetricsFile.ReadAll(second.Runs.FilesOf(done)).Where(p => p["loss"] is not null).Select(p => p.Step).ToList();
+        Assert.Equal(Enumerable.Range(1, 30).Select(i => (long)i), steps);
+        Assert.Contains(File.ReadAllLines(second.Runs.FilesOf(done).LogPath), l => l.Contains("Interrupted at step"));
+    }
+
     private static void KillWorkerOf(Guid runId)
     {
         var worker = System.Diagnostics.Process.GetProcesses()

@@ -53,14 +53,14 @@ public partial class BaseModels
             yesText: "Delete", cancelText: "Cancel");
         if (confirmed != true) return;
 
-        if (await Service.DeleteAsync(model.Id))
+        var result = await Service.DeleteAsync(model.Id);
+        if (!result.Succeeded)
         {
-            Snackbar.Add($"Base model {model.TechnicalName} removed.", Severity.Success);
+            Snackbar.Add(result.AllErrors, Severity.Error);
+            return;
         }
-        else
-        {
-            Snackbar.Add($"Base model {model.TechnicalName} was already removed.", Severity.Warning);
-        }
+        Snackbar.Add(result.Value ? $"Base model {model.TechnicalName} removed." : $"Base model {model.TechnicalName} was already removed.",
+            result.Value ? Severity.Success : Severity.Warning);
         _expanded.Remove(model.Id);
         await ReloadAsync();
     }
