@@ -135,6 +135,39 @@ public sealed class BrowserTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ModelTraining_RunTheTrainFromTheForm_ListShowsItSucceedAndCopyPrefillsTheForm()
+    {
+        await TrainingHost.PrepareAsync(_env, TrainingHost.TwentyChats(), TrainingAlgorithm.Sft);
+        var page = await _browser.OpenAsync(_host.Address, "/model-training");
+        await Assertions.Expect(page.GetByTestId("no-runs")).ToBeVisibleAsync();
+
+        await page.GetByTestId("start-new-train").ClickAsync();
+        await page.Locator("[data-interactive=true]").WaitForAsync();
+        await page.GetByTestId("train-name").FillAsync("ui-run");
+        await page.GetByTestId("param-num_epochs").FillAsync("2");
+        await page.GetByTestId("param-learning_rate").FillAsync("0.005");
+        await Assertions.Expect(page.GetByTestId("param-max_tokens")).ToHaveValueAsync("256");
+        await page.GetByTestId("param-max_tokens").FillAsync("64");
+        await page.ScreenshotAsync(new() { Path = Path.Combine(Browser.ScreenshotDirectory, "new-train.png"), FullPage = true });
+        await page.GetByTestId("run-the-train").ClickAsync();
+
+        await page.WaitForURLAsync("**/model-training");
+        await Assertions.Expect(page.GetByTestId("run-name")).ToHaveTextAsync("ui-run");
+        await Assertions.Expect(page.GetByTestId("run-status")).ToHaveTextAsync("Succeeded", new() { Timeout = 120_000 });
+        await Assertions.Expect(page.GetByTestId("run-progress")).ToContainTextAsync("step 10 / 10");
+        await page.ScreenshotAsync(new() { Path = Path.Combine(Browser.ScreenshotDirectory, "model-training.png") });
+
+        await page.GetByTestId("copy-run").ClickAsync();
+        await Assertions.Expect(page.GetByTestId("copied-from")).ToContainTextAsync("ui-run");
+        await Assertions.Expect(page.GetByTestId("train-name")).ToHaveValueAsync("ui-run-copy");
+        await Assertions.Expect(page.GetByTestId("param-num_epochs")).ToHaveValueAsync("2");
+        await Assertions.Expect(page.GetByTestId("param-learning_rate")).ToHaveValueAsync("0.005");
+        await Assertions.Expect(page.GetByTestId("param-max_tokens")).ToHaveValueAsync("64");
+        var customized = await _host.Services.GetRequiredService<DeepExtension.Core.CustomizedModels.CustomizedModelService>().ListAsync();
+        Assert.Matches(@"^tiny-qwen2_ui-run_\d{8}_[0-9a-f]{4}$", Assert.Single(customized).Name);
+    }
+
+    [Fact]
     public async Task Layout_ThemeToggle_SwitchesToDarkMode()
     {
         var page = await _browser.OpenAsync(_host.Address, "/base-models");

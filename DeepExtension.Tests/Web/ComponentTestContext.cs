@@ -1,4 +1,5 @@
 using Bunit;
+using DeepExtension.Core.Runs;
 using DeepExtension.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
 using MudBlazor.Services;
@@ -10,6 +11,22 @@ public abstract class ComponentTestContext : BunitContext, IAsyncLifetime
 {
     protected TestEnvironment Env { get; private set; } = null!;
 
+    /// <summary>Queued runs are recorded here instead of starting workers: component tests stop at the service.</summary>
+    protected QueueRecorder Scheduler { get; } = new();
+
+    protected sealed class QueueRecorder : IRunScheduler
+    {
+        public List<Guid> Queued { get; } = [];
+
+        public Task ScheduleAsync(Guid runId, CancellationToken cancellationToken)
+        {
+            Queued.Add(runId);
+            return Task.CompletedTask;
+        }
+
+        public Task<bool> UnscheduleAsync(Guid runId, CancellationToken cancellationToken) => Task.FromResult(Queued.Remove(runId));
+    }
+
     public async Task InitializeAsync()
     {
         Env = await TestEnvironment.CreateAsync();
@@ -18,6 +35,7 @@ public abstract class ComponentTestContext : BunitContext, IAsyncLifetime
         Services.AddSingleton(Env.BaseModels);
         Services.AddSingleton(Env.DeploymentEnvironments);
         Services.AddSingleton(Env.TrainingMethods);
+        Services.AddSingleton(new TrainingRunService(Env.DbFactory, Env.Directories, Scheduler, TimeProvider.System));
         Services.AddSingleton(Env.Datasets);
     }
 

@@ -29,6 +29,8 @@ public sealed class WebHostTests : IAsyncLifetime
     [InlineData("/base-models", "Base Models")]
     [InlineData("/deployment-tools", "Deployment Tool Configuration")]
     [InlineData("/training-methods", "Training Methods")]
+    [InlineData("/model-training", "Model Training")]
+    [InlineData("/model-training/new", "Start a New Train")]
     public async Task Page_FetchedOverHttp_RendersItsHeading(string path, string heading)
     {
         Assert.StartsWith("http://127.0.0.1:", _host.Address);

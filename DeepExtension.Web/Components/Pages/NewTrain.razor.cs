@@ -1,0 +1,171 @@
+using System.Text.Json.Nodes;
+using DeepExtension.Core.BaseModels;
+using DeepExtension.Core.Common;
+using DeepExtension.Core.Datasets;
+using DeepExtension.Core.Runs;
+using DeepExtension.Core.Training;
+using Microsoft.AspNetCore.Components;
+using MudBlazor;
+
+namespace DeepExtension.Web.Components.Pages;
+
+public partial class NewTrain
+{
+    [Inject]
+    public required TrainingRunService Runs { get; init; }
+
+    [Inject]
+    public required BaseModelService BaseModels { get; init; }
+
+    [Inject]
+    public required DatasetService Datasets { get; init; }
+
+    [Inject]
+    public required TrainingMethodService Methods { get; init; }
+
+    [Inject]
+    public required NavigationManager Navigation { get; init; }
+
+    [Inject]
+    public required ISnackbar Snackbar { get; init; }
+
+    /// <summary>"Copy the Train": the run whose exact configuration pre-fills the form.</summary>
+    [SupplyParameterFromQuery(Name = "copyFrom")]
+    public Guid? CopyFrom { get; set; }
+
+    private bool _loading = true;
+    private bool _submitting;
+    private IReadOnlyList<BaseModel> _baseModels = [];
+    private IReadOnlyList<Dataset> _datasets = [];
+    private IReadOnlyList<TrainingMethod> _methods = [];
+    private TrainingRun? _copiedFrom;
+
+    private string? _name;
+    private Guid? _baseModelId;
+    private Guid? _methodId;
+    private Guid? _datasetVersionId;
+    private string _device = "auto";
+    private JsonObject _values = [];
+    private IReadOnlyDictionary<string, string[]> _errors = new Dictionary<string, string[]>();
+    private IReadOnlyDictionary<string, string> _warnings = new Dictionary<string, string>();
+
+    protected override async Task OnInitializedAsync()
+    {
+        _baseModels = await BaseModels.ListAsync();
+        _datasets = await Datasets.ListAsync();
+        _methods = await Methods.ListAsync();
+
+        if (CopyFrom is { } sourceId && await Runs.GetAsync(sourceId) is { } source)
+        {
+            _copiedFrom = source;
+            _name = source.Name + "-copy";
+            _baseModelId = source.BaseModelId;
+            _methodId = source.MethodId;
+            _datasetVersionId = source.DatasetVersionId;
+            _device = source.Device;
+            _values = source.Parameters;
+        }
+        else
+        {
+            _baseModelId = _baseModels.FirstOrDefault()?.Id;
+            _methodId = _methods.FirstOrDefault(m => m.Definition.IsImplemented)?.Id;
+            ResetParameters();
+            _datasetVersionId = CompatibleVersions().FirstOrDefault().Version?.Id;
+        }
+        UpdateWarnings();
+        _loading = false;
+    }
+
+    private TrainingMethod? SelectedMethod => _methods.FirstOrDefault(m => m.Id == _methodId);
+
+    private BaseModel? SelectedBaseModel => _baseModels.FirstOrDefault(m => m.Id == _baseModelId);
+
+    private IEnumerable<string> GeneralErrors => _errors.TryGetValue(OperationResult<TrainingRun>.General, out var m) ? m : [];
+
+    private bool HasError(string field) => _errors.ContainsKey(field);
+
+    private string? ErrorText(string field) => _errors.TryGetValue(field, out var m) ? string.Join(" ", m) : null;
+
+    private string DatasetHelp => SelectedMethod is { } method
+        ? $"{method.Definition.DisplayName} trains on {method.Definition.DatasetRequirement.ToLowerInvariant()}; other datasets are not listed."
+        : "Choose a method first.";
+
+    /// <summary>The latest version of each dataset the selected method can train on, plus older versions after them.</summary>
+    private IEnumerable<(Dataset Dataset, DatasetVersion Version)> CompatibleVersions()
+    {
+        if (SelectedMethod is not { } method) yield break;
+        var kind = TrainingRunService.RequiredKind(method.Algorithm);
+        foreach (var dataset in _datasets)
+        {
+            foreach (var version in dataset.Versions.Where(v => v.Kind == kind).OrderByDescending(v => v.VersionNumber))
+            {
+                yield return (dataset, version);
+            }
+        }
+    }
+
+    private void BaseModelChanged(Guid? id)
+    {
+        _baseModelId = id;
+        FitMaxTokens();
+        UpdateWarnings();
+    }
+
+    private void MethodChanged(Guid? id)
+    {
+        _methodId = id;
+        ResetParameters();
+        if (!CompatibleVersions().Any(v => v.Version.Id == _datasetVersionId))
+        {
+            _datasetVersionId = CompatibleVersions().FirstOrDefault().Version?.Id;
+        }
+        _errors = new Dictionary<string, string[]>();
+        UpdateWarnings();
+    }
+
+    private void ResetParameters()
+    {
+        _values = SelectedMethod?.ResolvedDefaults() ?? [];
+        FitMaxTokens();
+    }
+
+    /// <summary>The method's default max tokens is lowered to what the chosen model can take.</summary>
+    private void FitMaxTokens()
+    {
+        if (SelectedBaseModel?.Card.ContextLength is { } context && _values["max_tokens"] is JsonValue value
+            && ParameterSpec.TryGetNumber(value, out var tokens) && tokens > context)
+        {
+            _values["max_tokens"] = context;
+        }
+    }
+
+    private void ValuesChanged(JsonObject values)
+    {
+        _values = values;
+        UpdateWarnings();
+    }
+
+    private void UpdateWarnings() =>
+        _warnings = SelectedMethod is { } method ? TrainingMethodService.Warnings(method.Algorithm, _values) : new Dictionary<string, string>();
+
+    private async Task RunAsync()
+    {
+        _submitting = true;
+        try
+        {
+            var request = new NewTrainRequest(_name ?? "", _baseModelId ?? Guid.Empty, _datasetVersionId ?? Guid.Empty,
+                _methodId ?? Guid.Empty, (JsonObject)_values.DeepClone(), _device);
+            var result = await Runs.StartAsync(request);
+            _errors = result.Errors;
+            if (result.Succeeded)
+            {
+                Snackbar.Add($"Train {result.Value!.Name} queued.", Severity.Success);
+                Navigation.NavigateTo("/model-training");
+            }
+        }
+        finally
+        {
+            _submitting = false;
+        }
+    }
+}
