@@ -64,6 +64,46 @@ public sealed class TrainingRunEndToEndTests
     }
 
     [Fact]
+    public async Task DpoRun_PreferencePairs_RaisesTheChosenOverTheRejectedAndRegistersTheAdapter()
+    {
+        await using var env = await TestEnvironment.CreateAsync();
+        var (model, version, method) = await TrainingHost.PrepareAsync(env, TrainingHost.TwentyPreferencePairs(), TrainingAlgorithm.Dpo);
+        await using var host = await TrainingHost.StartAsync(env);
+        var parameters = FastSft(epochs: 3);
+        parameters["dpo_beta"] = 0.5;
+
+        var run = (await host.Runs.StartAsync(new NewTrainRequest("prefer", model.Id, version.Id, method.Id, parameters, "cpu"))).Value!;
+        var done = await host.WaitForAsync(run.Id, r => r.IsFinished, TimeSpan.FromMinutes(3));
+
+        Assert.True(done.Status == RunStatus.Succeeded, $"{done.FailureReason}\n{File.ReadAllText(host.Runs.FilesOf(done).LogPath)}");
+        var points = MetricsFile.ReadAll(host.Runs.FilesOf(done)).Where(p => p["loss"] is not null).ToList();
+        Assert.Equal(15, points.Count);
+        // At step 1 the policy equals the reference: the loss is exactly ln 2 and the margin zero.
+        Assert.Equal(Math.Log(2), points[0]["loss"]!.Value, 4);
+        Assert.Equal(0, points[0]["rewards/margins"]!.Value, 4);
+        Assert.True(points.TakeLast(3).Average(p => p["rewards/margins"]!.Value) > 0.1, string.Join(" ", points.Select(p => p["rewards/margins"])));
+        Assert.True(points.TakeLast(3).Average(p => p["loss"]!.Value) < Math.Log(2) - 0.05);
+        Assert.NotNull(await host.CustomizedModels.FindByRunAsync(run.Id));
+    }
+
+    [Fact]
+    public async Task SftRun_WithValidationSplit_RecordsEvaluationLossEachEpoch()
+    {
+        await using var env = await TestEnvironment.CreateAsync();
+        var (model, version, method) = await TrainingHost.PrepareAsync(env, TrainingHost.TwentyChats(), TrainingAlgorithm.Sft, validationPercent: 20);
+        await using var host = await TrainingHost.StartAsync(env);
+
+        var run = (await host.Runs.StartAsync(new NewTrainRequest("evaluated", model.Id, version.Id, method.Id, FastSft(epochs: 3), "cpu"))).Value!;
+        var done = await host.WaitForAsync(run.Id, r => r.IsFinished, TimeSpan.FromMinutes(3));
+
+        Assert.Equal(RunStatus.Succeeded, done.Status);
+        var evals = MetricsFile.ReadAll(host.Runs.FilesOf(done)).Where(p => p["eval_loss"] is not null).ToList();
+        Assert.Equal(3, evals.Count);
+        Assert.Equal(done.TotalSteps, evals[^1].Step);
+        Assert.Equal(evals.Min(p => p["eval_loss"]!.Value), done.BestEvalLoss!.Value, 5);
+    }
+
+    [Fact]
     public async Task Cancel_RunningRun_EndsCancelledWithACheckpoint()
     {
         await using var env = await TestEnvironment.CreateAsync();

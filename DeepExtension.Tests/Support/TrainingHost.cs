@@ -54,14 +54,14 @@ public sealed class TrainingHost : IAsyncDisposable
         Host.Dispose();
     }
 
-    /// <summary>Registers tiny-qwen2, uploads <paramref name="rows"/> as a JSONL dataset, and returns the ids a train needs.</summary>
+    /// <summary>Registers tiny-qwen2, uploads <paramref name="datasetJsonl"/> as a JSONL dataset, and returns the ids a train needs.</summary>
     public static async Task<(BaseModel Model, DatasetVersion Version, TrainingMethod Method)> PrepareAsync(
-        TestEnvironment env, string datasetJsonl, TrainingAlgorithm algorithm)
+        TestEnvironment env, string datasetJsonl, TrainingAlgorithm algorithm, int validationPercent = 0)
     {
         var path = env.AddModelFolder("tiny-qwen2");
         var model = (await env.BaseModels.CreateAsync(new BaseModelInput("tiny-qwen2", "Tiny Qwen2", path, null))).Value!;
         await using var content = new MemoryStream(Encoding.UTF8.GetBytes(datasetJsonl));
-        var upload = await env.Datasets.CreateAsync("facts", null, new DatasetUpload(content, "facts.jsonl"));
+        var upload = await env.Datasets.CreateAsync("facts", null, new DatasetUpload(content, "facts.jsonl", ValidationPercent: validationPercent));
         Assert.True(upload.Succeeded, upload.AllErrors);
         var method = (await env.TrainingMethods.ListAsync()).Single(m => m.IsBuiltIn && m.Algorithm == algorithm);
         return (model, upload.Value!.Version, method);
@@ -77,6 +77,14 @@ public sealed class TrainingHost : IAsyncDisposable
                     new JsonObject { ["role"] = "user", ["content"] = $"What is {i} plus one?" },
                     new JsonObject { ["role"] = "assistant", ["content"] = $"{i + 1}" }),
             }.ToJsonString());
+        return string.Join("\n", lines) + "\n";
+    }
+
+    /// <summary>Twenty prompts with a preferred and a dispreferred answer.</summary>
+    public static string TwentyPreferencePairs()
+    {
+        var lines = Enumerable.Range(0, 20).Select(i =>
+            new JsonObject { ["prompt"] = $"What is {i} plus one?", ["chosen"] = $"{i + 1}", ["rejected"] = $"{i + 7}" }.ToJsonString());
         return string.Join("\n", lines) + "\n";
     }
 
