@@ -46,7 +46,9 @@ public sealed class TrainingRunEndToEndTests
         var files = host.Runs.FilesOf(run);
         var losses = MetricsFile.ReadAll(files).Select(p => p["loss"]).OfType<double>().ToList();
         Assert.Equal(40, losses.Count);
-        // Untrained, the tiny model guesses near-uniformly (ln 512 = 6.24); a working loop pulls that down within 40 steps.
+        // The random reference base guesses near-uniformly (ln 512 = 6.24) and its logits stay within about ±1.5, so
+        // no adapter takes the loss near 0 here (the engine's memorisation test shows learning to < 0.1); a working
+        // loop still pulls it down clearly within 40 steps, a broken one does not.
         Assert.True(losses.TakeLast(5).Average() < losses.Take(5).Average() - 0.4, $"losses: {string.Join(" ", losses.Select(l => l.ToString("0.00")))}");
         Assert.Contains(File.ReadAllLines(files.LogPath), l => l.Contains("Training finished after 40 steps"));
 
