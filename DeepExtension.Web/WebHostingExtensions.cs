@@ -1,4 +1,5 @@
 using DeepExtension.Core.Data;
+using DeepExtension.Core.Runs;
 using DeepExtension.Web.Components;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.EntityFrameworkCore;
@@ -40,8 +41,23 @@ public static class WebHostingExtensions
                 });
             },
         });
+        app.MapGet("/api/runs/{id:guid}/log", DownloadRunLogAsync);
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         return app;
+    }
+
+    /// <summary>The whole log of a run as plain text, one "time LEVEL message" line each.</summary>
+    private static async Task<IResult> DownloadRunLogAsync(Guid id, TrainingRunService runs, CancellationToken cancellationToken)
+    {
+        if (await runs.GetAsync(id, cancellationToken) is not { } run) return Results.NotFound();
+        long offset = 0;
+        var text = new System.Text.StringBuilder();
+        List<LogLine> batch;
+        while ((batch = LogFile.ReadNew(runs.FilesOf(run), ref offset)).Count > 0)
+        {
+            foreach (var line in batch) text.AppendLine(line.ToText());
+        }
+        return Results.File(System.Text.Encoding.UTF8.GetBytes(text.ToString()), "text/plain; charset=utf-8", $"{run.Name}-{run.Id.ToString("N")[..8]}.log");
     }
 
     private sealed class DatabaseHealthCheck(IDbContextFactory<DeepExtensionDbContext> dbFactory) : IHealthCheck

@@ -1,5 +1,6 @@
 using DeepExtension.Core.BaseModels;
 using DeepExtension.Core.Deployment;
+using DeepExtension.Core.Runs;
 using DeepExtension.Core.Training;
 using DeepExtension.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
@@ -151,7 +152,7 @@ public sealed class BrowserTests : IAsyncLifetime
         await page.ScreenshotAsync(new() { Path = Path.Combine(Browser.ScreenshotDirectory, "new-train.png"), FullPage = true });
         await page.GetByTestId("run-the-train").ClickAsync();
 
-        await page.WaitForURLAsync("**/model-training");
+        await Assertions.Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/model-training$"));
         await Assertions.Expect(page.GetByTestId("run-name")).ToHaveTextAsync("ui-run");
         await Assertions.Expect(page.GetByTestId("run-status")).ToHaveTextAsync("Succeeded", new() { Timeout = 120_000 });
         await Assertions.Expect(page.GetByTestId("run-progress")).ToContainTextAsync("step 10 / 10");
@@ -165,6 +166,37 @@ public sealed class BrowserTests : IAsyncLifetime
         await Assertions.Expect(page.GetByTestId("param-max_tokens")).ToHaveValueAsync("64");
         var customized = await _host.Services.GetRequiredService<DeepExtension.Core.CustomizedModels.CustomizedModelService>().ListAsync();
         Assert.Matches(@"^tiny-qwen2_ui-run_\d{8}_[0-9a-f]{4}$", Assert.Single(customized).Name);
+    }
+
+    [Fact]
+    public async Task TrainDetails_RunningTrain_GainsPointsAndLogLinesLiveThenCancels()
+    {
+        var (model, version, method) = await TrainingHost.PrepareAsync(_env, TrainingHost.TwentyChats(), TrainingAlgorithm.Sft);
+        var runs = _host.Services.GetRequiredService<TrainingRunService>();
+        var parameters = new System.Text.Json.Nodes.JsonObject { ["num_epochs"] = 500, ["max_tokens"] = 64, ["save_every"] = 1000, ["save_unit"] = "steps" };
+        var run = (await runs.StartAsync(new NewTrainRequest("live", model.Id, version.Id, method.Id, parameters, "cpu"))).Value!;
+        var page = await _browser.OpenAsync(_host.Address, $"/model-training/{run.Id}");
+
+        var step = page.GetByTestId("latest-step");
+        await Assertions.Expect(step).ToBeVisibleAsync(new() { Timeout = 60_000 });
+        var first = long.Parse(await step.TextContentAsync() ?? "0");
+        await Assertions.Expect(step).Not.ToHaveTextAsync(first.ToString(), new() { Timeout = 5_000 });
+        await Assertions.Expect(page.GetByTestId("used-num_epochs")).ToHaveTextAsync("500");
+        await page.ScreenshotAsync(new() { Path = Path.Combine(Browser.ScreenshotDirectory, "train-overview.png"), FullPage = true });
+
+        await page.GetByRole(AriaRole.Tab, new() { Name = "Train Log" }).ClickAsync();
+        await Assertions.Expect(page.GetByTestId("log-lines")).ToContainTextAsync("trainable parameters");
+        await page.GetByTestId("log-search").FillAsync("LoRA r=");
+        await Assertions.Expect(page.GetByTestId("log-lines").Locator("div")).ToHaveCountAsync(1);
+        using (var client = _host.CreateLoopbackClient())
+        {
+            var log = await client.GetStringAsync($"/api/runs/{run.Id}/log");
+            Assert.Contains("INFO    Run live (SFT (LoRA)) on cpu", log);
+        }
+
+        await page.GetByTestId("details-cancel").ClickAsync();
+        await Assertions.Expect(page.GetByTestId("details-status")).ToHaveTextAsync("Cancelled", new() { Timeout = 60_000 });
+        await Assertions.Expect(page.GetByTestId("details-resume")).ToBeVisibleAsync();
     }
 
     [Fact]

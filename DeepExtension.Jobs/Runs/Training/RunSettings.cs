@@ -21,6 +21,7 @@ public sealed class RunSettings(JsonObject parameters)
     public int SaveEvery => Int("save_every");
     public bool SaveInSteps => Text("save_unit") == "steps";
     public int EvalEverySteps => Int("eval_every_steps");
+    public bool TrainOnResponsesOnly => parameters["train_on_responses_only"]?.GetValue<bool>() ?? true;
     public double DpoBeta => Number("dpo_beta");
     public double DpoLabelSmoothing => parameters.ContainsKey("dpo_label_smoothing") ? Number("dpo_label_smoothing") : 0;
 

@@ -55,7 +55,7 @@ public sealed class RunTrainer(
 
         var tokenizer = HfTokenizer.Load(baseModelDirectory);
         var template = ChatTemplate.Load(baseModelDirectory);
-        var data = new TrainingData(tokenizer, template, _settings.SystemPrompt, _settings.MaxTokens);
+        var data = new TrainingData(tokenizer, template, _settings.SystemPrompt, _settings.MaxTokens, _settings.TrainOnResponsesOnly);
         var train = await LoadAsync(data, DatasetPart.Train, cancellationToken);
         var validation = await LoadAsync(data, DatasetPart.Validation, cancellationToken);
         Log(RunLogLevel.Info, $"Dataset: {train.Count} training and {validation.Count} validation examples" +

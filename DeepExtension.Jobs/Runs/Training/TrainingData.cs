@@ -13,7 +13,7 @@ public sealed record TokenizedExample(int[] InputIds, int[] Labels)
 public sealed record TokenizedPair(TokenizedExample Chosen, TokenizedExample Rejected);
 
 /// <summary>Turns normalised dataset rows into token ids with the model's own tokenizer and chat template.</summary>
-public sealed class TrainingData(HfTokenizer tokenizer, ChatTemplate template, string? systemPrompt, int maxTokens)
+public sealed class TrainingData(HfTokenizer tokenizer, ChatTemplate template, string? systemPrompt, int maxTokens, bool trainOnResponsesOnly = true)
 {
     private readonly AssistantMasking _masking = new(tokenizer, template);
 
@@ -23,7 +23,9 @@ public sealed class TrainingData(HfTokenizer tokenizer, ChatTemplate template, s
     public TokenizedExample? Sft(SftExample example)
     {
         var tokenized = _masking.Tokenize(WithSystemPrompt(example.Messages));
-        return Fit(tokenized.InputIds, tokenized.Labels);
+        // Without response-only training every token is a target, prompts included.
+        var labels = trainOnResponsesOnly ? tokenized.Labels : tokenized.InputIds.ToArray();
+        return Fit(tokenized.InputIds, labels);
     }
 
     public TokenizedPair? Preference(PreferenceExample example)
