@@ -83,14 +83,22 @@ public sealed class DatasetService(IDbContextFactory<DeepExtensionDbContext> dbF
         return Path.Combine(IncomingFolder, $"{Guid.NewGuid():N}{Path.GetExtension(fileName).ToLowerInvariant()}.upload");
     }
 
+    /// <summary>The rules a new dataset name must meet before uniqueness is checked; null when it meets them.</summary>
+    public static string? ValidateName(string? name)
+    {
+        var trimmed = name?.Trim() ?? "";
+        if (trimmed.Length == 0) return "The dataset name is required.";
+        if (trimmed.Length > Dataset.NameMaxLength) return $"The dataset name must be at most {Dataset.NameMaxLength} characters.";
+        return null;
+    }
+
     /// <summary>Creates a dataset whose version 1 is the upload.</summary>
     public async Task<OperationResult<DatasetUploadResult>> CreateAsync(string name, string? description, DatasetUpload upload,
         CancellationToken cancellationToken = default)
     {
         var errors = new ValidationErrors();
         var trimmedName = name?.Trim() ?? "";
-        if (trimmedName.Length == 0) errors.Add(NameField, "The dataset name is required.");
-        else if (trimmedName.Length > Dataset.NameMaxLength) errors.Add(NameField, $"The dataset name must be at most {Dataset.NameMaxLength} characters.");
+        if (ValidateName(name) is { } nameError) errors.Add(NameField, nameError);
         else
         {
             await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);

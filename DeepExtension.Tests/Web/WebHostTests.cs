@@ -28,6 +28,7 @@ public sealed class WebHostTests : IAsyncLifetime
     [InlineData("/", "Base Models")]
     [InlineData("/base-models", "Base Models")]
     [InlineData("/deployment-tools", "Deployment Tool Configuration")]
+    [InlineData("/datasets", "Datasets")]
     public async Task Page_FetchedOverHttp_RendersItsHeading(string path, string heading)
     {
         Assert.StartsWith("http://127.0.0.1:", _host.Address);
