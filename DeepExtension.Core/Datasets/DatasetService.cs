@@ -76,6 +76,24 @@ public sealed class DatasetService(IDbContextFactory<DeepExtensionDbContext> dbF
         return await DatasetValidator.InspectAsync(stream, fileName ?? path, format, previewRows, cancellationToken);
     }
 
+    /// <summary>
+    /// Removes uploads left in <see cref="IncomingFolder"/> by a process that stopped mid-upload. Called at start-up;
+    /// only files older than <paramref name="olderThan"/> go, so a running upload is never touched.
+    /// </summary>
+    public int DeleteStaleIncomingFiles(TimeSpan olderThan)
+    {
+        if (!Directory.Exists(IncomingFolder)) return 0;
+        var cutoff = clock.GetUtcNow().UtcDateTime - olderThan;
+        var deleted = 0;
+        foreach (var file in Directory.EnumerateFiles(IncomingFolder))
+        {
+            if (File.GetLastWriteTimeUtc(file) >= cutoff) continue;
+            TryDelete(file);
+            if (!File.Exists(file)) deleted++;
+        }
+        return deleted;
+    }
+
     /// <summary>A fresh path under <see cref="IncomingFolder"/> for a browser upload to land in; the caller deletes it.</summary>
     public string NewIncomingFilePath(string fileName)
     {

@@ -122,7 +122,9 @@ public static class DatasetValidator
                 {
                     if (own is { } other && other != effective)
                     {
-                        AddError(record.Line, $"this row is in the {DatasetFormats.ShortName(other)} layout but the file is {DatasetFormats.ShortName(effective.Value)} (mixed layouts)");
+                        AddError(record.Line, format is null
+                            ? $"this row is in the {DatasetFormats.ShortName(other)} layout but the file is {DatasetFormats.ShortName(effective.Value)} (mixed layouts)"
+                            : $"this row is in the {DatasetFormats.ShortName(other)} layout, not {DatasetFormats.ShortName(effective.Value)}");
                     }
                     else
                     {

@@ -233,6 +233,23 @@ public class DatasetServiceTests
         Assert.Equal("Add\n\n2+2", ((SftExample)preview[0]).Messages[0].Content);
     }
 
+    [Fact]
+    public async Task DeleteStaleIncomingFiles_AbandonedAndFreshUploads_RemovesOnlyTheAbandoned()
+    {
+        await using var env = await TestEnvironment.CreateAsync();
+        var abandoned = env.Datasets.NewIncomingFilePath("old.jsonl");
+        var fresh = env.Datasets.NewIncomingFilePath("new.jsonl");
+        await File.WriteAllTextAsync(abandoned, "{}");
+        await File.WriteAllTextAsync(fresh, "{}");
+        File.SetLastWriteTimeUtc(abandoned, DateTime.UtcNow.AddDays(-2));
+
+        var deleted = env.Datasets.DeleteStaleIncomingFiles(TimeSpan.FromDays(1));
+
+        Assert.Equal(1, deleted);
+        Assert.False(File.Exists(abandoned));
+        Assert.True(File.Exists(fresh));
+    }
+
     private static async Task<List<DatasetExample>> ToListAsync(IAsyncEnumerable<DatasetExample> examples)
     {
         var list = new List<DatasetExample>();

@@ -146,13 +146,13 @@ public class DatasetValidatorTests
     }
 
     [Fact]
-    public async Task Inspect_UserChosenLayoutThatDoesNotFit_ReportsMissingKeys()
+    public async Task Inspect_UserChosenLayoutThatDoesNotFit_SaysWhichLayoutTheRowsAreIn()
     {
         var inspection = await InspectAsync("data.jsonl", Lines("""{"instruction":"a","output":"b"}"""), DatasetFormat.PromptAnswer);
 
         Assert.Equal(DatasetFormat.Alpaca, inspection.DetectedFormat);
         Assert.Equal(DatasetFormat.PromptAnswer, inspection.Format);
-        Assert.Equal(["line 1: this row is in the Alpaca layout but the file is Prompt + answer (mixed layouts)"], inspection.ErrorMessages);
+        Assert.Equal(["line 1: this row is in the Alpaca layout, not Prompt + answer"], inspection.ErrorMessages);
     }
 
     [Fact]

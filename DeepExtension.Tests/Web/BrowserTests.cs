@@ -147,6 +147,34 @@ public sealed class BrowserTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task DatasetsPage_AddVersionWithAChangedFile_ShowsVersionTwoAndBothInTheDetails()
+    {
+        var service = _host.Services.GetRequiredService<DatasetService>();
+        const string v1 = "prompt,answer\n2+2?,4\n3+3?,6\n";
+        await using (var stream = File.OpenRead(_env.WriteFile("math.csv", v1)))
+        {
+            Assert.True((await service.CreateAsync("math", null, new DatasetUpload(stream, "math.csv"))).Succeeded);
+        }
+        var changed = _env.WriteFile("math-v2.csv", v1 + "4+4?,8\n");
+        var page = await _browser.OpenAsync(_host.Address, "/datasets");
+
+        await page.GetByTestId("add-version").ClickAsync();
+        await ChooseFileAsync(page, changed, "file-summary");
+        await Assertions.Expect(page.GetByTestId("detected-format")).ToContainTextAsync("Prompt + reference answer");
+        await page.GetByTestId("split-percent").ClickAsync();
+        await page.GetByTestId("save-dataset").ClickAsync();
+
+        var row = page.Locator("tr", new() { Has = page.GetByTestId("dataset-name-cell") });
+        await Assertions.Expect(row.Locator("td[data-testid=version-cell]")).ToHaveTextAsync("v2");
+        await Assertions.Expect(row.Locator("td[data-testid=rows-cell]")).ToHaveTextAsync("3");
+        await page.GetByTestId("toggle-dataset").ClickAsync();
+        await Assertions.Expect(page.GetByTestId("version-row")).ToHaveCountAsync(2);
+        await Assertions.Expect(page.GetByTestId("version-row").First).ToContainTextAsync("10% of rows");
+        var versions = (await service.ListAsync()).Single().Versions;
+        Assert.Equal([0, 10], versions.Select(v => v.ValidationPercent));
+    }
+
+    [Fact]
     public async Task DatasetsPage_UploadInvalidFile_ListsLineNumberedErrorsAndStoresNothing()
     {
         var file = _env.WriteFile("broken.jsonl", "{\"prompt\":\"q\",\"answer\":\"1\"}\n{\"prompt\":\"q\"}\nnot json\n");
