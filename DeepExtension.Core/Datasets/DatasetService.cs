@@ -66,14 +66,14 @@ public sealed class DatasetService(IDbContextFactory<DeepExtensionDbContext> dbF
     /// <summary>Reads a file without storing it: detected layout, rows, preview, hash and line-numbered errors.</summary>
     public Task<DatasetInspection> InspectAsync(Stream content, string fileName, DatasetFormat? format = null,
         int previewRows = DatasetValidator.DefaultPreviewRows, CancellationToken cancellationToken = default) =>
-        DatasetValidator.InspectAsync(content, fileName, format, previewRows, cancellationToken);
+        DatasetValidator.InspectAsync(content, fileName, format, previewRows, cancellationToken: cancellationToken);
 
     /// <summary><see cref="InspectAsync(Stream, string, DatasetFormat?, int, CancellationToken)"/> for a file on disk.</summary>
     public async Task<DatasetInspection> InspectFileAsync(string path, string? fileName = null, DatasetFormat? format = null,
-        int previewRows = DatasetValidator.DefaultPreviewRows, CancellationToken cancellationToken = default)
+        int previewRows = DatasetValidator.DefaultPreviewRows, IProgress<long>? progress = null, CancellationToken cancellationToken = default)
     {
         await using var stream = OpenRead(path);
-        return await DatasetValidator.InspectAsync(stream, fileName ?? path, format, previewRows, cancellationToken);
+        return await DatasetValidator.InspectAsync(stream, fileName ?? path, format, previewRows, progress, cancellationToken);
     }
 
     /// <summary>
@@ -342,7 +342,7 @@ public sealed class DatasetService(IDbContextFactory<DeepExtensionDbContext> dbF
         CancellationToken cancellationToken)
     {
         await using var temp = new FileStream(tempPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, 81920, FileOptions.Asynchronous);
-        var inspection = await DatasetValidator.InspectAsync(content, fileName, format, DatasetValidator.DefaultPreviewRows, temp, cancellationToken);
+        var inspection = await DatasetValidator.InspectAsync(content, fileName, format, DatasetValidator.DefaultPreviewRows, temp, progress: null, cancellationToken);
         await temp.FlushAsync(cancellationToken);
         return inspection;
     }

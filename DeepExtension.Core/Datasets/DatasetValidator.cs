@@ -57,15 +57,16 @@ public static class DatasetValidator
 
     /// <summary>Inspects <paramref name="content"/> as the file <paramref name="fileName"/> (its extension gives the file type).</summary>
     /// <param name="format">The layout the user confirmed; null detects it from the first recognisable record.</param>
+    /// <param name="progress">Told the number of bytes read so far, every few megabytes.</param>
     public static Task<DatasetInspection> InspectAsync(Stream content, string fileName, DatasetFormat? format = null,
-        int previewRows = DefaultPreviewRows, CancellationToken cancellationToken = default) =>
-        InspectAsync(content, fileName, format, previewRows, copyTo: null, cancellationToken);
+        int previewRows = DefaultPreviewRows, IProgress<long>? progress = null, CancellationToken cancellationToken = default) =>
+        InspectAsync(content, fileName, format, previewRows, copyTo: null, progress, cancellationToken);
 
     /// <summary>As above, also writing every byte read to <paramref name="copyTo"/> (the service's temp file).</summary>
     internal static async Task<DatasetInspection> InspectAsync(Stream content, string fileName, DatasetFormat? format,
-        int previewRows, Stream? copyTo, CancellationToken cancellationToken)
+        int previewRows, Stream? copyTo, IProgress<long>? progress, CancellationToken cancellationToken)
     {
-        using var hashing = new HashingStream(content, copyTo);
+        using var hashing = new HashingStream(content, copyTo, progress);
         var errors = new List<DatasetIssue>();
         long moreErrors = 0;
         void AddError(int line, string message)
@@ -154,11 +155,24 @@ public static class DatasetValidator
     }
 
     /// <summary>Counts, hashes and optionally copies what passes through; read-only.</summary>
-    private sealed class HashingStream(Stream inner, Stream? copyTo) : Stream
+    private sealed class HashingStream(Stream inner, Stream? copyTo, IProgress<long>? progress) : Stream
     {
+        private const long ProgressStep = 8 * 1024 * 1024;
+
         private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        private long _nextProgress = ProgressStep;
 
         public long BytesRead { get; private set; }
+
+        private void Count(int read)
+        {
+            BytesRead += read;
+            if (progress is not null && BytesRead >= _nextProgress)
+            {
+                _nextProgress = BytesRead + ProgressStep;
+                progress.Report(BytesRead);
+            }
+        }
 
         public string HashHex() => Convert.ToHexStringLower(_hash.GetHashAndReset());
 
@@ -176,7 +190,7 @@ public static class DatasetValidator
             if (read > 0)
             {
                 _hash.AppendData(buffer.Span[..read]);
-                BytesRead += read;
+                Count(read);
                 if (copyTo is not null) await copyTo.WriteAsync(buffer[..read], cancellationToken);
             }
             return read;
@@ -191,7 +205,7 @@ public static class DatasetValidator
             if (read > 0)
             {
                 _hash.AppendData(buffer, offset, read);
-                BytesRead += read;
+                Count(read);
                 copyTo?.Write(buffer, offset, read);
             }
             return read;

@@ -81,6 +81,8 @@ public partial class DatasetUploadForm : IAsyncDisposable
 
     private static string FormatBytes(long bytes) => ModelCardView.FormatBytes(bytes);
 
+    private static string Percent(long done, long total) => total <= 0 ? "0 %" : $"{Math.Min(100, done * 100 / total)} %";
+
     private static string ShortHash(string sha) => sha.Length > 12 ? sha[..12] : sha;
 
     private void TargetChanged(Guid id)
@@ -152,7 +154,21 @@ public partial class DatasetUploadForm : IAsyncDisposable
         {
             await using var source = file.OpenReadStream(MaxUploadBytes);
             await using var target = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 81920, FileOptions.Asynchronous);
-            await source.CopyToAsync(target);
+            var buffer = new byte[81920];
+            long received = 0;
+            var shown = Environment.TickCount64;
+            int read;
+            while ((read = await source.ReadAsync(buffer)) > 0)
+            {
+                await target.WriteAsync(buffer.AsMemory(0, read));
+                received += read;
+                if (Environment.TickCount64 - shown > 500)
+                {
+                    shown = Environment.TickCount64;
+                    _busyText = $"Receiving {file.Name}: {Percent(received, file.Size)} of {FormatBytes(file.Size)}…";
+                    StateHasChanged();
+                }
+            }
             return path;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException or JSException or OperationCanceledException)
@@ -173,9 +189,16 @@ public partial class DatasetUploadForm : IAsyncDisposable
         _busy = true;
         _busyText = $"Checking {fileName}…";
         StateHasChanged();
+        var size = new FileInfo(path).Length;
+        var progress = new Progress<long>(bytes =>
+        {
+            if (!_busy) return;
+            _busyText = $"Checking {fileName}: {Percent(bytes, size)}…";
+            StateHasChanged();
+        });
         try
         {
-            return await Service.InspectFileAsync(path, fileName, format);
+            return await Service.InspectFileAsync(path, fileName, format, progress: progress);
         }
         finally
         {
