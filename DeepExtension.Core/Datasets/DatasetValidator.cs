@@ -80,6 +80,7 @@ public static class DatasetValidator
         DatasetFormat? detected = null;
         var effective = format;
         long rows = 0;
+        long objects = 0;
 
         if (fileType is null)
         {
@@ -92,7 +93,8 @@ public static class DatasetValidator
         else
         {
             var recordErrors = new List<string>();
-            await foreach (var record in DatasetRecordSource.ReadAsync(hashing, fileType.Value, cancellationToken))
+            var layout = new SourceLayout(fileType.Value);
+            await foreach (var record in DatasetRecordSource.ReadAsync(hashing, fileType.Value, cancellationToken, layout))
             {
                 var index = rows++;
                 if (record.Error is not null)
@@ -105,6 +107,7 @@ public static class DatasetValidator
                     AddError(record.Line, $"expected a JSON object, found {DatasetFormats.KindName(record.Value.ValueKind)}");
                     continue;
                 }
+                objects++;
                 var own = DatasetFormats.Detect(record.Value);
                 detected ??= own;
                 if (effective is null)
@@ -135,8 +138,9 @@ public static class DatasetValidator
                 }
                 if (preview.Count < previewRows) preview.Add(example);
             }
+            fileType = layout.FileType;
             if (rows == 0) AddError(0, "The file holds no rows.");
-            else if (effective is null) AddError(0, $"No row matches a known layout; {ExpectedLayouts}.");
+            else if (effective is null && objects > 0) AddError(0, $"No row matches a known layout; {ExpectedLayouts}.");
         }
 
         await hashing.DrainAsync(cancellationToken);

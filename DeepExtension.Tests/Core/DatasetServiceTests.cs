@@ -62,6 +62,19 @@ public class DatasetServiceTests
     }
 
     [Fact]
+    public async Task Create_JsonFileHoldingJsonLines_IsStoredAsJsonlAndReadBack()
+    {
+        await using var env = await TestEnvironment.CreateAsync();
+
+        var version = (await CreateAsync(env, "export", "export.json", AlpacaV1)).Version;
+
+        Assert.Equal(DatasetFileType.Jsonl, version.FileType);
+        Assert.EndsWith(".jsonl", version.StoredPath);
+        Assert.Equal("export.json", version.OriginalFileName);
+        Assert.Equal(2, (await env.Datasets.PreviewAsync(version)).Count);
+    }
+
+    [Fact]
     public async Task AddVersion_IdenticalThenChangedFile_ReusesVersionOneThenCreatesVersionTwo()
     {
         await using var env = await TestEnvironment.CreateAsync();

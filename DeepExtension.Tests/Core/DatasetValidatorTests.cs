@@ -166,6 +166,48 @@ public class DatasetValidatorTests
     }
 
     [Fact]
+    public async Task Inspect_JsonFileHoldingJsonLines_IsReadLineByLineAndStoredAsJsonl()
+    {
+        var inspection = await InspectAsync("export.json", "\n" + Lines("""{"prompt":"a","answer":"1"}""", """{"prompt":"b"}"""));
+
+        Assert.Equal(DatasetFileType.Jsonl, inspection.FileType);
+        Assert.Equal(["line 3: missing \"answer\" (or \"reference\" / \"solution\")"], inspection.ErrorMessages);
+        Assert.Equal(2, inspection.RowCount);
+    }
+
+    [Fact]
+    public async Task Inspect_PrettyPrintedSingleObjectInJson_ExplainsTheExpectedShapes()
+    {
+        var inspection = await InspectAsync("one.json", "{\n  \"prompt\": \"a\",\n  \"answer\": \"1\"\n}\n");
+
+        var error = Assert.Single(inspection.Errors);
+        Assert.Equal(1, error.Line);
+        Assert.EndsWith("a .json file must hold one array of records ([{...}, {...}]) or one record per line", error.Message);
+    }
+
+    [Fact]
+    public async Task Inspect_CapitalisedCsvHeader_MatchesTheLayoutKeys()
+    {
+        var inspection = await InspectAsync("grpo.csv", "Prompt,Answer\nq,1\n");
+
+        Assert.True(inspection.IsValid, string.Join("\n", inspection.ErrorMessages));
+        Assert.Equal(DatasetFormat.PromptAnswer, inspection.Format);
+    }
+
+    [Fact]
+    public async Task Inspect_ChatContentParts_JoinsTextPartsAndRefusesImages()
+    {
+        var content = Lines(
+            """{"messages":[{"role":"user","content":[{"type":"text","text":"Look"},{"type":"text","text":"closely"}]},{"role":"assistant","content":"Done"}]}""",
+            """{"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"x"}}]},{"role":"assistant","content":"A cat"}]}""");
+
+        var inspection = await InspectAsync("parts.jsonl", content);
+
+        Assert.Equal(["line 2: messages[0].content[0] is a \"image_url\" part; only text parts are supported"], inspection.ErrorMessages);
+        Assert.Equal("Look\nclosely", ((SftExample)inspection.Preview[0]).Messages[0].Content);
+    }
+
+    [Fact]
     public async Task Inspect_PrettyPrintedJsonArray_ReportsTheLineEachBadRecordStartsOn()
     {
         var content = """
@@ -204,7 +246,8 @@ public class DatasetValidatorTests
     }
 
     [Theory]
-    [InlineData("{\"instruction\":\"a\",\"output\":\"b\"}", "line 1: a .json file must hold one array of records")]
+    [InlineData("{\n  \"instruction\": \"a\",\n  \"output\": \"b\"\n}", "line 1: invalid JSON")]
+    [InlineData("\"text\"", "line 1: a .json file must hold one array of records ([{...}, {...}]) or one record per line")]
     [InlineData("[{\"instruction\":\"a\",\"output\":\"b\"},\n", "line 2: invalid JSON: the array is not closed")]
     [InlineData("[{\"instruction\":\"a\",\"output\":\"b\"},]", "line 1: invalid JSON: a ',' is followed by ']' (trailing comma)")]
     [InlineData("[{\"instruction\":\"a\",\"output\":\"b\"}\n{\"instruction\":\"a\",\"output\":\"b\"}]", "line 2: invalid JSON: expected ',' or ']'")]
