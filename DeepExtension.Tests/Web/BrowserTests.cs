@@ -147,7 +147,7 @@ public sealed class BrowserTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task DatasetsPage_AddVersionWithAChangedFile_ShowsVersionTwoAndBothInTheDetails()
+    public async Task DatasetsPage_AddVersionWithAChangedFileThenDelete_ShowsVersionTwoThenRemovesEverything()
     {
         var service = _host.Services.GetRequiredService<DatasetService>();
         const string v1 = "prompt,answer\n2+2?,4\n3+3?,6\n";
@@ -172,6 +172,13 @@ public sealed class BrowserTests : IAsyncLifetime
         await Assertions.Expect(page.GetByTestId("version-row").First).ToContainTextAsync("10% of rows");
         var versions = (await service.ListAsync()).Single().Versions;
         Assert.Equal([0, 10], versions.Select(v => v.ValidationPercent));
+
+        await page.GetByTestId("delete-dataset").ClickAsync();
+        await page.Locator(".mud-dialog").GetByRole(AriaRole.Button, new() { Name = "Delete" }).ClickAsync();
+
+        await Assertions.Expect(page.GetByTestId("no-datasets")).ToBeVisibleAsync();
+        Assert.Empty(await service.ListAsync());
+        Assert.Empty(Directory.GetFiles(_env.Directories.Datasets, "*.csv", SearchOption.AllDirectories));
     }
 
     [Fact]
@@ -192,22 +199,23 @@ public sealed class BrowserTests : IAsyncLifetime
     }
 
     /// <summary>
-    /// Sets the upload dialog's file input. Blazor's InputFile starts listening only once its JS has initialised
-    /// after the dialog rendered; a change before that is lost, so the file is set again until the form reacts.
+    /// Sets the upload dialog's file input once Blazor's InputFile has initialised it (its script marks the element);
+    /// a change before that would be lost.
     /// </summary>
     private static async Task ChooseFileAsync(IPage page, string file, string resultTestId)
     {
-        for (var attempt = 1; ; attempt++)
+        const string input = "[data-testid=dataset-file] input[type=file]";
+        await page.WaitForFunctionAsync($"document.querySelector('{input}')?._blazorInputFileNextFileId !== undefined");
+        await page.Locator(input).SetInputFilesAsync(file);
+        try
         {
-            await page.Locator("[data-testid=dataset-file] input[type=file]").SetInputFilesAsync(file);
-            try
-            {
-                await page.GetByTestId(resultTestId).WaitForAsync(new() { Timeout = 5_000 });
-                return;
-            }
-            catch (TimeoutException) when (attempt < 3)
-            {
-            }
+            await page.GetByTestId(resultTestId).WaitForAsync();
+        }
+        catch (TimeoutException)
+        {
+            await page.ScreenshotAsync(new() { Path = Path.Combine(Browser.ScreenshotDirectory, "upload-failure.png") });
+            await File.WriteAllTextAsync(Path.Combine(Browser.ScreenshotDirectory, "upload-failure.html"), await page.ContentAsync());
+            throw;
         }
     }
 

@@ -11,6 +11,9 @@ namespace DeepExtension.Tests.Web;
 
 public class DatasetsPageTests : ComponentTestContext
 {
+    /// <summary>Uploads are copied, hashed and validated on the thread pool; under a loaded test run that takes a while.</summary>
+    private static readonly TimeSpan Slow = TimeSpan.FromSeconds(15);
+
     private static readonly string Chat = Lines(
         """{"messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"Hello?"},{"role":"assistant","content":"Hi."}]}""",
         """{"messages":[{"role":"user","content":"2+2?"},{"role":"assistant","content":"4"}]}""");
@@ -28,7 +31,7 @@ public class DatasetsPageTests : ComponentTestContext
     {
         var page = Render<Datasets>();
 
-        page.WaitForAssertion(() => Assert.Contains("No datasets yet", page.Find("[data-testid=no-datasets]").TextContent));
+        page.WaitForAssertion(() => Assert.Contains("No datasets yet", page.Find("[data-testid=no-datasets]").TextContent), Slow);
     }
 
     [Fact]
@@ -43,7 +46,7 @@ public class DatasetsPageTests : ComponentTestContext
 
         var page = Render<Datasets>();
 
-        page.WaitForAssertion(() => Assert.Equal(2, page.FindAll("[data-testid=dataset-name-cell]").Count));
+        page.WaitForAssertion(() => Assert.Equal(2, page.FindAll("[data-testid=dataset-name-cell]").Count), Slow);
         Assert.Equal(["chat-set", "grpo-set"], page.FindAll("[data-testid=dataset-name-cell]").Select(e => e.TextContent));
         Assert.Equal(["Chat (JSONL)", "Prompt + answer (CSV)"], page.FindAll("td[data-testid=format-cell]").Select(e => e.TextContent.Trim()));
         Assert.Equal(["v2", "v1"], page.FindAll("td[data-testid=version-cell]").Select(e => e.TextContent.Trim()));
@@ -58,11 +61,11 @@ public class DatasetsPageTests : ComponentTestContext
     {
         await CreateAsync("chat-set", "chat.jsonl", Chat);
         var page = Render<Datasets>();
-        page.WaitForElement("[data-testid=toggle-dataset]").Click();
+        page.WaitForElement("[data-testid=toggle-dataset]", Slow).Click();
 
-        page.WaitForElement("[data-testid=preview-version]").Click();
+        page.WaitForElement("[data-testid=preview-version]", Slow).Click();
 
-        page.WaitForAssertion(() => Assert.Equal(2, page.FindAll("[data-testid=preview-row]").Count));
+        page.WaitForAssertion(() => Assert.Equal(2, page.FindAll("[data-testid=preview-row]").Count), Slow);
         Assert.Single(page.FindAll("[data-testid=version-row]"));
         var bubbles = page.FindAll("[data-testid=bubble]");
         Assert.Equal(["system", "user", "assistant", "user", "assistant"], bubbles.Select(b => b.GetAttribute("data-role")));
@@ -80,7 +83,7 @@ public class DatasetsPageTests : ComponentTestContext
         {
             Assert.Contains("The dataset name is required.", form.Markup);
             Assert.Contains("Choose a .jsonl, .json or .csv file to upload.", form.Find("[data-testid=file-errors]").TextContent);
-        });
+        }, Slow);
     }
 
     [Fact]
@@ -98,7 +101,7 @@ public class DatasetsPageTests : ComponentTestContext
             var errors = form.Find("[data-testid=file-errors]").TextContent;
             Assert.Contains("line 2: missing \"output\"", errors);
             Assert.Contains("line 3: \"output\" is empty", errors);
-        });
+        }, Slow);
         Assert.Contains("Alpaca", form.Find("[data-testid=detected-format]").TextContent);
     }
 
@@ -111,14 +114,14 @@ public class DatasetsPageTests : ComponentTestContext
 
         form.FindComponent<InputFile>().UploadFiles(InputFileContent.CreateFromText(Chat, "support.jsonl"));
 
-        form.WaitForAssertion(() => Assert.Contains("2 rows", form.Find("[data-testid=file-summary]").TextContent));
+        form.WaitForAssertion(() => Assert.Contains("2 rows", form.Find("[data-testid=file-summary]").TextContent), Slow);
         Assert.Contains("Chat messages", form.Find("[data-testid=detected-format]").TextContent);
         Assert.Equal(2, form.FindAll("[data-testid=preview-row]").Count);
         Assert.Empty(form.FindAll("[data-testid=file-errors]"));
 
         form.Find("button[data-testid=save-dataset]").Click();
 
-        form.WaitForAssertion(() => Assert.NotNull(saved));
+        form.WaitForAssertion(() => Assert.NotNull(saved), Slow);
         Assert.True(saved!.IsNew);
         var stored = Assert.Single(await Env.Datasets.ListAsync());
         Assert.Equal("support", stored.Name);
@@ -133,11 +136,11 @@ public class DatasetsPageTests : ComponentTestContext
         var form = Render<DatasetUploadForm>();
         form.Find("input[data-testid=dataset-name]").Input("support");
         form.FindComponent<InputFile>().UploadFiles(InputFileContent.CreateFromText(Chat, "b.jsonl"));
-        form.WaitForElement("[data-testid=file-summary]");
+        form.WaitForElement("[data-testid=file-summary]", Slow);
 
         form.Find("button[data-testid=save-dataset]").Click();
 
-        form.WaitForAssertion(() => Assert.Contains("already used by another dataset", form.Markup));
+        form.WaitForAssertion(() => Assert.Contains("already used by another dataset", form.Markup), Slow);
         Assert.Single(await Env.Datasets.ListAsync());
     }
 
@@ -154,10 +157,10 @@ public class DatasetsPageTests : ComponentTestContext
         Assert.Contains("Add version", form.Find("button[data-testid=save-dataset]").TextContent);
 
         form.FindComponent<InputFile>().UploadFiles(InputFileContent.CreateFromText(Chat, "again.jsonl"));
-        form.WaitForElement("[data-testid=file-summary]");
+        form.WaitForElement("[data-testid=file-summary]", Slow);
         form.Find("button[data-testid=save-dataset]").Click();
 
-        form.WaitForAssertion(() => Assert.NotNull(saved));
+        form.WaitForAssertion(() => Assert.NotNull(saved), Slow);
         Assert.False(saved!.IsNew);
         Assert.Equal("The upload is identical to version 1 of support; no new version was created.", saved.Message);
         Assert.Single((await Env.Datasets.GetAsync(created.Dataset.Id))!.Versions);
@@ -169,13 +172,13 @@ public class DatasetsPageTests : ComponentTestContext
         var form = Render<DatasetUploadForm>();
         form.Find("input[data-testid=dataset-name]").Input("x");
         form.FindComponent<InputFile>().UploadFiles(InputFileContent.CreateFromText(Chat, "a.jsonl"));
-        form.WaitForElement("[data-testid=file-summary]");
+        form.WaitForElement("[data-testid=file-summary]", Slow);
 
         form.Find("input[data-testid=split-file]").Click();
-        form.WaitForElement("[data-testid=validation-file]");
+        form.WaitForElement("[data-testid=validation-file]", Slow);
         form.Find("button[data-testid=save-dataset]").Click();
 
-        form.WaitForAssertion(() => Assert.Contains("Choose the validation file, or pick another split.", form.Find("[data-testid=validation-errors]").TextContent));
+        form.WaitForAssertion(() => Assert.Contains("Choose the validation file, or pick another split.", form.Find("[data-testid=validation-errors]").TextContent), Slow);
     }
 
     [Fact]
@@ -185,6 +188,6 @@ public class DatasetsPageTests : ComponentTestContext
 
         form.FindComponent<InputFile>().UploadFiles(InputFileContent.CreateFromText("hello", "notes.txt"));
 
-        form.WaitForAssertion(() => Assert.Contains("notes.txt: use a .jsonl, .json or .csv file.", form.Find("[data-testid=file-errors]").TextContent));
+        form.WaitForAssertion(() => Assert.Contains("notes.txt: use a .jsonl, .json or .csv file.", form.Find("[data-testid=file-errors]").TextContent), Slow);
     }
 }
