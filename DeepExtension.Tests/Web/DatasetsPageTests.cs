@@ -182,6 +182,37 @@ public class DatasetsPageTests : ComponentTestContext
     }
 
     [Fact]
+    public void DatasetUploadForm_UserPicksAnotherLayout_ChecksTheFileAgainstIt()
+    {
+        var form = Render<DatasetUploadForm>();
+        form.FindComponent<InputFile>().UploadFiles(InputFileContent.CreateFromText(Lines("""{"instruction":"a","output":"b"}"""), "a.jsonl"));
+        form.WaitForElement("[data-testid=file-summary]", Slow);
+        Assert.Empty(form.FindAll("[data-testid=file-errors]"));
+
+        form.Find("input[data-testid=format-PromptAnswer]").Click();
+
+        form.WaitForAssertion(() => Assert.Contains("line 1: this row is in the Alpaca layout, not Prompt + answer",
+            form.Find("[data-testid=file-errors]").TextContent), Slow);
+    }
+
+    [Fact]
+    public async Task DatasetUploadForm_PercentageSplit_IsStoredWithTheVersion()
+    {
+        DatasetUploadResult? saved = null;
+        var form = Render<DatasetUploadForm>(p => p.Add(f => f.OnSaved, EventCallback.Factory.Create<DatasetUploadResult>(this, r => saved = r)));
+        form.Find("input[data-testid=dataset-name]").Input("split");
+        form.FindComponent<InputFile>().UploadFiles(InputFileContent.CreateFromText(Chat, "a.jsonl"));
+        form.WaitForElement("[data-testid=file-summary]", Slow);
+
+        form.Find("input[data-testid=split-percent]").Click();
+        form.WaitForElement("input[data-testid=validation-percent]", Slow).Change("25");
+        form.Find("button[data-testid=save-dataset]").Click();
+
+        form.WaitForAssertion(() => Assert.NotNull(saved), Slow);
+        Assert.Equal(25, (await Env.Datasets.ListAsync()).Single().LatestVersion!.ValidationPercent);
+    }
+
+    [Fact]
     public void DatasetUploadForm_FileWithUnsupportedExtension_IsRefusedBeforeUpload()
     {
         var form = Render<DatasetUploadForm>();
