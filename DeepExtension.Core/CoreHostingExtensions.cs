@@ -41,10 +41,14 @@ public static class CoreHostingExtensions
         return builder;
     }
 
-    /// <summary>Creates the data folders and brings the database schema up to date. Call before the host starts.</summary>
+    /// <summary>
+    /// Creates the data folders, brings the database schema up to date and clears abandoned dataset uploads.
+    /// Call before the host starts.
+    /// </summary>
     public static async Task MigrateDeepExtensionDatabaseAsync(this IServiceProvider services, CancellationToken cancellationToken = default)
     {
         services.GetRequiredService<DataDirectories>().EnsureCreated();
         await services.GetRequiredService<DatabaseSetup>().MigrateAsync(cancellationToken);
+        services.GetRequiredService<DatasetService>().DeleteStaleIncomingFiles(TimeSpan.FromDays(1));
     }
 }

@@ -248,11 +248,44 @@ public static class DatasetFormats
             }
             string? content = null;
             if (!item.TryGetProperty(contentKey, out var contentValue)) errors.Add($"{at} is missing \"{contentKey}\"");
+            else if (contentValue.ValueKind == JsonValueKind.Array && contentKey == "content")
+            {
+                content = TextParts(contentValue, $"{at}.{contentKey}", errors);
+                if (content is not null && string.IsNullOrWhiteSpace(content)) errors.Add($"{at}.{contentKey} is empty");
+            }
             else if (contentValue.ValueKind != JsonValueKind.String) errors.Add($"{at}.{contentKey} must be text, not {KindName(contentValue.ValueKind)}");
             else if (string.IsNullOrWhiteSpace(content = contentValue.GetString())) errors.Add($"{at}.{contentKey} is empty");
             if (role is not null && !string.IsNullOrWhiteSpace(content)) messages.Add(new DatasetMessage(role, content));
         }
         return errors.Count > count ? null : messages;
+    }
+
+    /// <summary>OpenAI-style content parts (<c>[{"type": "text", "text": "..."}]</c>) joined by new lines; only text parts are supported.</summary>
+    private static string? TextParts(JsonElement parts, string at, List<string> errors)
+    {
+        var texts = new List<string>();
+        var j = 0;
+        foreach (var part in parts.EnumerateArray())
+        {
+            var partAt = $"{at}[{j++}]";
+            if (part.ValueKind != JsonValueKind.Object || !part.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String)
+            {
+                errors.Add($"{partAt} must be an object with \"type\" and \"text\"");
+                return null;
+            }
+            if (type.GetString() != "text")
+            {
+                errors.Add($"{partAt} is a \"{type.GetString()}\" part; only text parts are supported");
+                return null;
+            }
+            if (!part.TryGetProperty("text", out var text) || text.ValueKind != JsonValueKind.String)
+            {
+                errors.Add($"{partAt}.text must be text");
+                return null;
+            }
+            texts.Add(text.GetString()!);
+        }
+        return string.Join("\n", texts);
     }
 
     /// <summary>Text (one message with <paramref name="textRole"/>) or a chat message list.</summary>

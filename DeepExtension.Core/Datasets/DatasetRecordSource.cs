@@ -11,6 +11,12 @@ namespace DeepExtension.Core.Datasets;
 /// </summary>
 internal readonly record struct SourceRecord(int Line, JsonElement Value, string? Error);
 
+/// <summary>What a file's content turned out to be.</summary>
+internal sealed class SourceLayout(DatasetFileType fileType)
+{
+    public DatasetFileType FileType { get; set; } = fileType;
+}
+
 /// <summary>
 /// Streams the records of a dataset file without loading the file: JSON Lines line by line, a JSON array one
 /// element at a time, CSV one RFC 4180 record at a time. Memory is bounded by the largest record.
@@ -21,20 +27,23 @@ internal static class DatasetRecordSource
 
     private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 64 };
 
-    public static IAsyncEnumerable<SourceRecord> ReadAsync(Stream stream, DatasetFileType fileType, CancellationToken cancellationToken) =>
+    /// <param name="layout">When given, set to what the content turned out to be: a .json file may hold JSON Lines
+    /// (pandas' and Hugging Face datasets' <c>to_json</c> write them), which is then read line by line.</param>
+    public static IAsyncEnumerable<SourceRecord> ReadAsync(Stream stream, DatasetFileType fileType, CancellationToken cancellationToken,
+        SourceLayout? layout = null) =>
         fileType switch
         {
-            DatasetFileType.Jsonl => ReadJsonLinesAsync(stream, cancellationToken),
-            DatasetFileType.Json => ReadJsonArrayAsync(stream, cancellationToken),
+            DatasetFileType.Jsonl => ReadJsonLinesAsync(new ByteCursor(stream), 0, hintOnFirstError: false, cancellationToken),
+            DatasetFileType.Json => ReadJsonArrayAsync(stream, layout, cancellationToken),
             DatasetFileType.Csv => ReadCsvAsync(stream, cancellationToken),
             _ => throw new ArgumentOutOfRangeException(nameof(fileType)),
         };
 
-    private static async IAsyncEnumerable<SourceRecord> ReadJsonLinesAsync(Stream stream, [EnumeratorCancellation] CancellationToken cancellationToken)
+    private static async IAsyncEnumerable<SourceRecord> ReadJsonLinesAsync(ByteCursor reader, int lineNumber, bool hintOnFirstError,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var reader = new ByteCursor(stream);
         var line = new ArrayBufferWriter<byte>();
-        var lineNumber = 0;
+        var first = true;
         while (true)
         {
             line.ResetWrittenCount();
@@ -78,6 +87,13 @@ internal static class DatasetRecordSource
             {
                 error = InvalidJson(ex, includeLine: false);
             }
+            if (first && hintOnFirstError && error is not null)
+            {
+                yield return new SourceRecord(lineNumber, default,
+                    $"{error}; a .json file must hold one array of records ([{{...}}, {{...}}]) or one record per line");
+                yield break;
+            }
+            first = false;
             using (document)
             {
                 yield return new SourceRecord(lineNumber, document?.RootElement ?? default, error);
@@ -85,7 +101,8 @@ internal static class DatasetRecordSource
         }
     }
 
-    private static async IAsyncEnumerable<SourceRecord> ReadJsonArrayAsync(Stream stream, [EnumeratorCancellation] CancellationToken cancellationToken)
+    private static async IAsyncEnumerable<SourceRecord> ReadJsonArrayAsync(Stream stream, SourceLayout? layout,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var cursor = new ByteCursor(stream);
         var element = new ArrayBufferWriter<byte>();
@@ -109,10 +126,20 @@ internal static class DatasetRecordSource
         {
             yield break;
         }
+        if (first == '{')
+        {
+            // JSON Lines in a .json file.
+            layout?.FileType = DatasetFileType.Jsonl;
+            await foreach (var record in ReadJsonLinesAsync(cursor, line - 1, hintOnFirstError: true, cancellationToken))
+            {
+                yield return record;
+            }
+            yield break;
+        }
         if (first != '[')
         {
             yield return new SourceRecord(line, default,
-                "a .json file must hold one array of records ([{...}, {...}]); for one record per line use the .jsonl extension");
+                "a .json file must hold one array of records ([{...}, {...}]) or one record per line");
             yield break;
         }
         cursor.Advance(1);
@@ -265,7 +292,8 @@ internal static class DatasetRecordSource
             if (tooLong) return new SourceRecord(start, default, $"the record is longer than {MaxRecordBytes / (1024 * 1024)} MB");
             if (header is null)
             {
-                header = values.Select(v => v.Trim()).ToArray();
+                // Column names are matched like JSON keys; CSV headers often come capitalised ("Prompt", "Answer").
+                header = values.Select(v => v.Trim().ToLowerInvariant()).ToArray();
                 headerLine = start;
                 var duplicate = header.GroupBy(h => h, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
                 if (header.Any(h => h.Length == 0)) return new SourceRecord(start, default, "the CSV header has an empty column name");

@@ -66,14 +66,32 @@ public sealed class DatasetService(IDbContextFactory<DeepExtensionDbContext> dbF
     /// <summary>Reads a file without storing it: detected layout, rows, preview, hash and line-numbered errors.</summary>
     public Task<DatasetInspection> InspectAsync(Stream content, string fileName, DatasetFormat? format = null,
         int previewRows = DatasetValidator.DefaultPreviewRows, CancellationToken cancellationToken = default) =>
-        DatasetValidator.InspectAsync(content, fileName, format, previewRows, cancellationToken);
+        DatasetValidator.InspectAsync(content, fileName, format, previewRows, cancellationToken: cancellationToken);
 
     /// <summary><see cref="InspectAsync(Stream, string, DatasetFormat?, int, CancellationToken)"/> for a file on disk.</summary>
     public async Task<DatasetInspection> InspectFileAsync(string path, string? fileName = null, DatasetFormat? format = null,
-        int previewRows = DatasetValidator.DefaultPreviewRows, CancellationToken cancellationToken = default)
+        int previewRows = DatasetValidator.DefaultPreviewRows, IProgress<long>? progress = null, CancellationToken cancellationToken = default)
     {
         await using var stream = OpenRead(path);
-        return await DatasetValidator.InspectAsync(stream, fileName ?? path, format, previewRows, cancellationToken);
+        return await DatasetValidator.InspectAsync(stream, fileName ?? path, format, previewRows, progress, cancellationToken);
+    }
+
+    /// <summary>
+    /// Removes uploads left in <see cref="IncomingFolder"/> by a process that stopped mid-upload. Called at start-up;
+    /// only files older than <paramref name="olderThan"/> go, so a running upload is never touched.
+    /// </summary>
+    public int DeleteStaleIncomingFiles(TimeSpan olderThan)
+    {
+        if (!Directory.Exists(IncomingFolder)) return 0;
+        var cutoff = clock.GetUtcNow().UtcDateTime - olderThan;
+        var deleted = 0;
+        foreach (var file in Directory.EnumerateFiles(IncomingFolder))
+        {
+            if (File.GetLastWriteTimeUtc(file) >= cutoff) continue;
+            TryDelete(file);
+            if (!File.Exists(file)) deleted++;
+        }
+        return deleted;
     }
 
     /// <summary>A fresh path under <see cref="IncomingFolder"/> for a browser upload to land in; the caller deletes it.</summary>
@@ -83,14 +101,22 @@ public sealed class DatasetService(IDbContextFactory<DeepExtensionDbContext> dbF
         return Path.Combine(IncomingFolder, $"{Guid.NewGuid():N}{Path.GetExtension(fileName).ToLowerInvariant()}.upload");
     }
 
+    /// <summary>The rules a new dataset name must meet before uniqueness is checked; null when it meets them.</summary>
+    public static string? ValidateName(string? name)
+    {
+        var trimmed = name?.Trim() ?? "";
+        if (trimmed.Length == 0) return "The dataset name is required.";
+        if (trimmed.Length > Dataset.NameMaxLength) return $"The dataset name must be at most {Dataset.NameMaxLength} characters.";
+        return null;
+    }
+
     /// <summary>Creates a dataset whose version 1 is the upload.</summary>
     public async Task<OperationResult<DatasetUploadResult>> CreateAsync(string name, string? description, DatasetUpload upload,
         CancellationToken cancellationToken = default)
     {
         var errors = new ValidationErrors();
         var trimmedName = name?.Trim() ?? "";
-        if (trimmedName.Length == 0) errors.Add(NameField, "The dataset name is required.");
-        else if (trimmedName.Length > Dataset.NameMaxLength) errors.Add(NameField, $"The dataset name must be at most {Dataset.NameMaxLength} characters.");
+        if (ValidateName(name) is { } nameError) errors.Add(NameField, nameError);
         else
         {
             await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
@@ -312,7 +338,7 @@ public sealed class DatasetService(IDbContextFactory<DeepExtensionDbContext> dbF
         CancellationToken cancellationToken)
     {
         await using var temp = new FileStream(tempPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, 81920, FileOptions.Asynchronous);
-        var inspection = await DatasetValidator.InspectAsync(content, fileName, format, DatasetValidator.DefaultPreviewRows, temp, cancellationToken);
+        var inspection = await DatasetValidator.InspectAsync(content, fileName, format, DatasetValidator.DefaultPreviewRows, temp, progress: null, cancellationToken);
         await temp.FlushAsync(cancellationToken);
         return inspection;
     }

@@ -57,15 +57,16 @@ public static class DatasetValidator
 
     /// <summary>Inspects <paramref name="content"/> as the file <paramref name="fileName"/> (its extension gives the file type).</summary>
     /// <param name="format">The layout the user confirmed; null detects it from the first recognisable record.</param>
+    /// <param name="progress">Told the number of bytes read so far, every few megabytes.</param>
     public static Task<DatasetInspection> InspectAsync(Stream content, string fileName, DatasetFormat? format = null,
-        int previewRows = DefaultPreviewRows, CancellationToken cancellationToken = default) =>
-        InspectAsync(content, fileName, format, previewRows, copyTo: null, cancellationToken);
+        int previewRows = DefaultPreviewRows, IProgress<long>? progress = null, CancellationToken cancellationToken = default) =>
+        InspectAsync(content, fileName, format, previewRows, copyTo: null, progress, cancellationToken);
 
     /// <summary>As above, also writing every byte read to <paramref name="copyTo"/> (the service's temp file).</summary>
     internal static async Task<DatasetInspection> InspectAsync(Stream content, string fileName, DatasetFormat? format,
-        int previewRows, Stream? copyTo, CancellationToken cancellationToken)
+        int previewRows, Stream? copyTo, IProgress<long>? progress, CancellationToken cancellationToken)
     {
-        using var hashing = new HashingStream(content, copyTo);
+        using var hashing = new HashingStream(content, copyTo, progress);
         var errors = new List<DatasetIssue>();
         long moreErrors = 0;
         void AddError(int line, string message)
@@ -79,6 +80,7 @@ public static class DatasetValidator
         DatasetFormat? detected = null;
         var effective = format;
         long rows = 0;
+        long objects = 0;
 
         if (fileType is null)
         {
@@ -91,7 +93,8 @@ public static class DatasetValidator
         else
         {
             var recordErrors = new List<string>();
-            await foreach (var record in DatasetRecordSource.ReadAsync(hashing, fileType.Value, cancellationToken))
+            var layout = new SourceLayout(fileType.Value);
+            await foreach (var record in DatasetRecordSource.ReadAsync(hashing, fileType.Value, cancellationToken, layout))
             {
                 var index = rows++;
                 if (record.Error is not null)
@@ -104,6 +107,7 @@ public static class DatasetValidator
                     AddError(record.Line, $"expected a JSON object, found {DatasetFormats.KindName(record.Value.ValueKind)}");
                     continue;
                 }
+                objects++;
                 var own = DatasetFormats.Detect(record.Value);
                 detected ??= own;
                 if (effective is null)
@@ -122,7 +126,9 @@ public static class DatasetValidator
                 {
                     if (own is { } other && other != effective)
                     {
-                        AddError(record.Line, $"this row is in the {DatasetFormats.ShortName(other)} layout but the file is {DatasetFormats.ShortName(effective.Value)} (mixed layouts)");
+                        AddError(record.Line, format is null
+                            ? $"this row is in the {DatasetFormats.ShortName(other)} layout but the file is {DatasetFormats.ShortName(effective.Value)} (mixed layouts)"
+                            : $"this row is in the {DatasetFormats.ShortName(other)} layout, not {DatasetFormats.ShortName(effective.Value)}");
                     }
                     else
                     {
@@ -132,8 +138,9 @@ public static class DatasetValidator
                 }
                 if (preview.Count < previewRows) preview.Add(example);
             }
+            fileType = layout.FileType;
             if (rows == 0) AddError(0, "The file holds no rows.");
-            else if (effective is null) AddError(0, $"No row matches a known layout; {ExpectedLayouts}.");
+            else if (effective is null && objects > 0) AddError(0, $"No row matches a known layout; {ExpectedLayouts}.");
         }
 
         await hashing.DrainAsync(cancellationToken);
@@ -152,11 +159,24 @@ public static class DatasetValidator
     }
 
     /// <summary>Counts, hashes and optionally copies what passes through; read-only.</summary>
-    private sealed class HashingStream(Stream inner, Stream? copyTo) : Stream
+    private sealed class HashingStream(Stream inner, Stream? copyTo, IProgress<long>? progress) : Stream
     {
+        private const long ProgressStep = 8 * 1024 * 1024;
+
         private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        private long _nextProgress = ProgressStep;
 
         public long BytesRead { get; private set; }
+
+        private void Count(int read)
+        {
+            BytesRead += read;
+            if (progress is not null && BytesRead >= _nextProgress)
+            {
+                _nextProgress = BytesRead + ProgressStep;
+                progress.Report(BytesRead);
+            }
+        }
 
         public string HashHex() => Convert.ToHexStringLower(_hash.GetHashAndReset());
 
@@ -174,7 +194,7 @@ public static class DatasetValidator
             if (read > 0)
             {
                 _hash.AppendData(buffer.Span[..read]);
-                BytesRead += read;
+                Count(read);
                 if (copyTo is not null) await copyTo.WriteAsync(buffer[..read], cancellationToken);
             }
             return read;
@@ -189,7 +209,7 @@ public static class DatasetValidator
             if (read > 0)
             {
                 _hash.AppendData(buffer, offset, read);
-                BytesRead += read;
+                Count(read);
                 copyTo?.Write(buffer, offset, read);
             }
             return read;

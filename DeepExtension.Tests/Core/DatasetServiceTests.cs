@@ -62,6 +62,19 @@ public class DatasetServiceTests
     }
 
     [Fact]
+    public async Task Create_JsonFileHoldingJsonLines_IsStoredAsJsonlAndReadBack()
+    {
+        await using var env = await TestEnvironment.CreateAsync();
+
+        var version = (await CreateAsync(env, "export", "export.json", AlpacaV1)).Version;
+
+        Assert.Equal(DatasetFileType.Jsonl, version.FileType);
+        Assert.EndsWith(".jsonl", version.StoredPath);
+        Assert.Equal("export.json", version.OriginalFileName);
+        Assert.Equal(2, (await env.Datasets.PreviewAsync(version)).Count);
+    }
+
+    [Fact]
     public async Task AddVersion_IdenticalThenChangedFile_ReusesVersionOneThenCreatesVersionTwo()
     {
         await using var env = await TestEnvironment.CreateAsync();
@@ -231,6 +244,23 @@ public class DatasetServiceTests
 
         Assert.Equal(2, preview.Count);
         Assert.Equal("Add\n\n2+2", ((SftExample)preview[0]).Messages[0].Content);
+    }
+
+    [Fact]
+    public async Task DeleteStaleIncomingFiles_AbandonedAndFreshUploads_RemovesOnlyTheAbandoned()
+    {
+        await using var env = await TestEnvironment.CreateAsync();
+        var abandoned = env.Datasets.NewIncomingFilePath("old.jsonl");
+        var fresh = env.Datasets.NewIncomingFilePath("new.jsonl");
+        await File.WriteAllTextAsync(abandoned, "{}");
+        await File.WriteAllTextAsync(fresh, "{}");
+        File.SetLastWriteTimeUtc(abandoned, DateTime.UtcNow.AddDays(-2));
+
+        var deleted = env.Datasets.DeleteStaleIncomingFiles(TimeSpan.FromDays(1));
+
+        Assert.Equal(1, deleted);
+        Assert.False(File.Exists(abandoned));
+        Assert.True(File.Exists(fresh));
     }
 
     private static async Task<List<DatasetExample>> ToListAsync(IAsyncEnumerable<DatasetExample> examples)

@@ -146,13 +146,13 @@ public class DatasetValidatorTests
     }
 
     [Fact]
-    public async Task Inspect_UserChosenLayoutThatDoesNotFit_ReportsMissingKeys()
+    public async Task Inspect_UserChosenLayoutThatDoesNotFit_SaysWhichLayoutTheRowsAreIn()
     {
         var inspection = await InspectAsync("data.jsonl", Lines("""{"instruction":"a","output":"b"}"""), DatasetFormat.PromptAnswer);
 
         Assert.Equal(DatasetFormat.Alpaca, inspection.DetectedFormat);
         Assert.Equal(DatasetFormat.PromptAnswer, inspection.Format);
-        Assert.Equal(["line 1: this row is in the Alpaca layout but the file is Prompt + answer (mixed layouts)"], inspection.ErrorMessages);
+        Assert.Equal(["line 1: this row is in the Alpaca layout, not Prompt + answer"], inspection.ErrorMessages);
     }
 
     [Fact]
@@ -163,6 +163,48 @@ public class DatasetValidatorTests
         Assert.Null(inspection.Format);
         Assert.Equal("line 1: not a recognised layout (keys: question, response)", inspection.ErrorMessages[0]);
         Assert.Contains("No row matches a known layout", inspection.ErrorMessages[1]);
+    }
+
+    [Fact]
+    public async Task Inspect_JsonFileHoldingJsonLines_IsReadLineByLineAndStoredAsJsonl()
+    {
+        var inspection = await InspectAsync("export.json", "\n" + Lines("""{"prompt":"a","answer":"1"}""", """{"prompt":"b"}"""));
+
+        Assert.Equal(DatasetFileType.Jsonl, inspection.FileType);
+        Assert.Equal(["line 3: missing \"answer\" (or \"reference\" / \"solution\")"], inspection.ErrorMessages);
+        Assert.Equal(2, inspection.RowCount);
+    }
+
+    [Fact]
+    public async Task Inspect_PrettyPrintedSingleObjectInJson_ExplainsTheExpectedShapes()
+    {
+        var inspection = await InspectAsync("one.json", "{\n  \"prompt\": \"a\",\n  \"answer\": \"1\"\n}\n");
+
+        var error = Assert.Single(inspection.Errors);
+        Assert.Equal(1, error.Line);
+        Assert.EndsWith("a .json file must hold one array of records ([{...}, {...}]) or one record per line", error.Message);
+    }
+
+    [Fact]
+    public async Task Inspect_CapitalisedCsvHeader_MatchesTheLayoutKeys()
+    {
+        var inspection = await InspectAsync("grpo.csv", "Prompt,Answer\nq,1\n");
+
+        Assert.True(inspection.IsValid, string.Join("\n", inspection.ErrorMessages));
+        Assert.Equal(DatasetFormat.PromptAnswer, inspection.Format);
+    }
+
+    [Fact]
+    public async Task Inspect_ChatContentParts_JoinsTextPartsAndRefusesImages()
+    {
+        var content = Lines(
+            """{"messages":[{"role":"user","content":[{"type":"text","text":"Look"},{"type":"text","text":"closely"}]},{"role":"assistant","content":"Done"}]}""",
+            """{"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"x"}}]},{"role":"assistant","content":"A cat"}]}""");
+
+        var inspection = await InspectAsync("parts.jsonl", content);
+
+        Assert.Equal(["line 2: messages[0].content[0] is a \"image_url\" part; only text parts are supported"], inspection.ErrorMessages);
+        Assert.Equal("Look\nclosely", ((SftExample)inspection.Preview[0]).Messages[0].Content);
     }
 
     [Fact]
@@ -204,7 +246,8 @@ public class DatasetValidatorTests
     }
 
     [Theory]
-    [InlineData("{\"instruction\":\"a\",\"output\":\"b\"}", "line 1: a .json file must hold one array of records")]
+    [InlineData("{\n  \"instruction\": \"a\",\n  \"output\": \"b\"\n}", "line 1: invalid JSON")]
+    [InlineData("\"text\"", "line 1: a .json file must hold one array of records ([{...}, {...}]) or one record per line")]
     [InlineData("[{\"instruction\":\"a\",\"output\":\"b\"},\n", "line 2: invalid JSON: the array is not closed")]
     [InlineData("[{\"instruction\":\"a\",\"output\":\"b\"},]", "line 1: invalid JSON: a ',' is followed by ']' (trailing comma)")]
     [InlineData("[{\"instruction\":\"a\",\"output\":\"b\"}\n{\"instruction\":\"a\",\"output\":\"b\"}]", "line 2: invalid JSON: expected ',' or ']'")]
@@ -270,6 +313,72 @@ public class DatasetValidatorTests
         Assert.Equal("line 50: missing \"output\"", inspection.ErrorMessages[^2]);
     }
 
+    [Theory]
+    [InlineData("a.jsonl", "\uFEFF{\"instruction\":\"a\",\"output\":\"b\"}\r\n\r\n{\"instruction\":\"c\",\"output\":\"d\"}\r\n")]
+    [InlineData("a.json", "\uFEFF[\r\n{\"instruction\":\"a\",\"output\":\"b\"},\r\n{\"instruction\":\"c\",\"output\":\"d\"}\r\n]\r\n")]
+    [InlineData("a.csv", "\uFEFFinstruction,output\r\na,b\r\n\r\n\"c\",\"d\"\r\n")]
+    public async Task Inspect_ByteOrderMarkAndWindowsLineEndings_AreAccepted(string fileName, string content)
+    {
+        var inspection = await InspectAsync(fileName, content);
+
+        Assert.True(inspection.IsValid, string.Join("\n", inspection.ErrorMessages));
+        Assert.Equal(2, inspection.RowCount);
+        Assert.Equal("a", ((SftExample)inspection.Preview[0]).Messages[0].Content);
+        Assert.Equal("d", ((SftExample)inspection.Preview[1]).Messages[1].Content);
+    }
+
+    [Fact]
+    public async Task Inspect_LineLongerThanTheRecordLimit_IsReportedWithoutBufferingItAndTheRestIsChecked()
+    {
+        var path = WriteTemp("huge.jsonl", "");
+        await using (var writer = new StreamWriter(path))
+        {
+            await writer.WriteLineAsync("""{"instruction":"a","output":"b"}""");
+            await writer.WriteAsync("""{"instruction":"a","output":" """);
+            await writer.WriteAsync(new string('x', DatasetRecordSourceLimit + 1));
+            await writer.WriteLineAsync("\"}");
+            await writer.WriteLineAsync("""{"instruction":"a"}""");
+        }
+        await using var stream = File.OpenRead(path);
+
+        var inspection = await DatasetValidator.InspectAsync(stream, "huge.jsonl");
+
+        Assert.Equal(["line 2: the line is longer than 16 MB", "line 3: missing \"output\""], inspection.ErrorMessages);
+        Assert.Equal(3, inspection.RowCount);
+        Directory.Delete(Path.GetDirectoryName(path)!, recursive: true);
+    }
+
+    private const int DatasetRecordSourceLimit = 16 * 1024 * 1024;
+
+    [Fact]
+    public async Task Inspect_LargeJsonArrayAndCsv_RecordsSpanningReadBuffersKeepTheirLines()
+    {
+        const int rows = 30_000;
+        var json = new System.Text.StringBuilder("[\n");
+        var csv = new System.Text.StringBuilder("prompt,chosen,rejected\n");
+        for (var i = 0; i < rows; i++)
+        {
+            json.Append($$"""  {"prompt": "Question {{i}} with some padding text to cross buffer boundaries", "answer": "{{i}}"}{{(i < rows - 1 ? "," : "")}}""").Append('\n');
+            csv.Append($"\"Question {i}\nsecond line, with a comma\",\"yes \"\"{i}\"\"\",no {i}\n");
+        }
+        json.Append("]\n");
+
+        var jsonInspection = await InspectAsync("big.json", json.ToString());
+        var csvInspection = await InspectAsync("big.csv", csv.ToString());
+
+        Assert.True(jsonInspection.IsValid, string.Join("\n", jsonInspection.ErrorMessages));
+        Assert.Equal(rows, jsonInspection.RowCount);
+        Assert.True(csvInspection.IsValid, string.Join("\n", csvInspection.ErrorMessages));
+        Assert.Equal(rows, csvInspection.RowCount);
+        Assert.Equal("yes \"4\"", ((PreferenceExample)csvInspection.Preview[4]).Chosen[0].Content);
+
+        // The last record of each starts where its line says, far past the first read buffer.
+        var lastJson = await ReadAsync("big.json", json.ToString(), DatasetFormat.PromptAnswer);
+        Assert.Equal(rows + 1, lastJson[^1].Line);
+        var lastCsv = await ReadAsync("big.csv", csv.ToString(), DatasetFormat.Preference);
+        Assert.Equal(2 + (rows - 1) * 2, lastCsv[^1].Line);
+    }
+
     [Fact]
     public async Task Inspect_LargeJsonlFile_StreamsItAndCountsEveryRow()
     {
@@ -286,12 +395,21 @@ public class DatasetValidatorTests
         Assert.True(size > 20_000_000);
 
         await using var stream = File.OpenRead(path);
-        var inspection = await DatasetValidator.InspectAsync(stream, "large.jsonl");
+        var reported = new List<long>();
+        var inspection = await DatasetValidator.InspectAsync(stream, "large.jsonl", progress: new ListProgress(reported));
 
         Assert.True(inspection.IsValid, string.Join("\n", inspection.ErrorMessages));
         Assert.Equal(rows, inspection.RowCount);
+        Assert.True(reported.Count >= 2, $"{reported.Count} progress reports");
+        Assert.Equal(reported.Order(), reported);
+        Assert.True(reported[^1] <= size);
         Assert.Equal(size, inspection.SizeBytes);
         Assert.Equal(DatasetValidator.DefaultPreviewRows, inspection.Preview.Count);
         Directory.Delete(Path.GetDirectoryName(path)!, recursive: true);
+    }
+
+    private sealed class ListProgress(List<long> reports) : IProgress<long>
+    {
+        public void Report(long value) => reports.Add(value);
     }
 }

@@ -1,4 +1,5 @@
 using DeepExtension.Core.BaseModels;
+using DeepExtension.Core.Datasets;
 using DeepExtension.Core.Deployment;
 using DeepExtension.Core.Runs;
 using DeepExtension.Core.Training;
@@ -197,6 +198,111 @@ public sealed class BrowserTests : IAsyncLifetime
         await page.GetByTestId("details-cancel").ClickAsync();
         await Assertions.Expect(page.GetByTestId("details-status")).ToHaveTextAsync("Cancelled", new() { Timeout = 60_000 });
         await Assertions.Expect(page.GetByTestId("details-resume")).ToBeVisibleAsync();
+    }
+
+    [Fact]
+    public async Task DatasetsPage_UploadJsonlThroughTheDialog_ListsItWithItsRowCount()
+    {
+        var rows = Enumerable.Range(1, 12).Select(i =>
+            $$"""{"messages":[{"role":"user","content":"What is {{i}} + {{i}}?"},{"role":"assistant","content":"{{2 * i}}"}]}""");
+        var file = _env.WriteFile("arithmetic.jsonl", string.Join("\n", rows) + "\n");
+        var page = await _browser.OpenAsync(_host.Address, "/datasets");
+        await Assertions.Expect(page.GetByTestId("no-datasets")).ToBeVisibleAsync();
+
+        await page.GetByTestId("upload-dataset").ClickAsync();
+        await page.GetByTestId("dataset-name").FillAsync("arithmetic");
+        await ChooseFileAsync(page, file, "file-summary");
+        await Assertions.Expect(page.GetByTestId("file-summary")).ToContainTextAsync("12 rows");
+        await Assertions.Expect(page.GetByTestId("detected-format")).ToContainTextAsync("Chat messages");
+        await Assertions.Expect(page.GetByTestId("preview-row")).ToHaveCountAsync(5);
+        await page.ScreenshotAsync(new() { Path = Path.Combine(Browser.ScreenshotDirectory, "datasets-upload.png") });
+        await page.GetByTestId("save-dataset").ClickAsync();
+
+        var row = page.Locator("tr", new() { Has = page.GetByTestId("dataset-name-cell") });
+        await Assertions.Expect(row).ToHaveCountAsync(1);
+        await Assertions.Expect(row.Locator("td[data-testid=rows-cell]")).ToHaveTextAsync("12");
+        await Assertions.Expect(row.Locator("td[data-testid=version-cell]")).ToHaveTextAsync("v1");
+        await Assertions.Expect(page.GetByText("arithmetic version 1 stored")).ToBeVisibleAsync();
+        await page.GetByTestId("toggle-dataset").ClickAsync();
+        await page.GetByTestId("preview-version").ClickAsync();
+        await Assertions.Expect(page.GetByTestId("preview-row")).ToHaveCountAsync(10);
+        await page.ScreenshotAsync(new() { Path = Path.Combine(Browser.ScreenshotDirectory, "datasets.png"), FullPage = true });
+
+        var stored = Assert.Single(await _host.Services.GetRequiredService<DatasetService>().ListAsync());
+        Assert.Equal(12, stored.LatestVersion!.RowCount);
+    }
+
+    [Fact]
+    public async Task DatasetsPage_AddVersionWithAChangedFileThenDelete_ShowsVersionTwoThenRemovesEverything()
+    {
+        var service = _host.Services.GetRequiredService<DatasetService>();
+        const string v1 = "prompt,answer\n2+2?,4\n3+3?,6\n";
+        await using (var stream = File.OpenRead(_env.WriteFile("math.csv", v1)))
+        {
+            Assert.True((await service.CreateAsync("math", null, new DatasetUpload(stream, "math.csv"))).Succeeded);
+        }
+        var changed = _env.WriteFile("math-v2.csv", v1 + "4+4?,8\n");
+        var page = await _browser.OpenAsync(_host.Address, "/datasets");
+
+        await page.GetByTestId("add-version").ClickAsync();
+        await ChooseFileAsync(page, changed, "file-summary");
+        await Assertions.Expect(page.GetByTestId("detected-format")).ToContainTextAsync("Prompt + reference answer");
+        await page.GetByTestId("split-percent").ClickAsync();
+        await page.GetByTestId("save-dataset").ClickAsync();
+
+        var row = page.Locator("tr", new() { Has = page.GetByTestId("dataset-name-cell") });
+        await Assertions.Expect(row.Locator("td[data-testid=version-cell]")).ToHaveTextAsync("v2");
+        await Assertions.Expect(row.Locator("td[data-testid=rows-cell]")).ToHaveTextAsync("3");
+        await page.GetByTestId("toggle-dataset").ClickAsync();
+        await Assertions.Expect(page.GetByTestId("version-row")).ToHaveCountAsync(2);
+        await Assertions.Expect(page.GetByTestId("version-row").First).ToContainTextAsync("10% of rows");
+        var versions = (await service.ListAsync()).Single().Versions;
+        Assert.Equal([0, 10], versions.Select(v => v.ValidationPercent));
+
+        await page.GetByTestId("delete-dataset").ClickAsync();
+        await page.Locator(".mud-dialog").GetByRole(AriaRole.Button, new() { Name = "Delete" }).ClickAsync();
+
+        await Assertions.Expect(page.GetByTestId("no-datasets")).ToBeVisibleAsync();
+        Assert.Empty(await service.ListAsync());
+        Assert.Empty(Directory.GetFiles(_env.Directories.Datasets, "*.csv", SearchOption.AllDirectories));
+    }
+
+    [Fact]
+    public async Task DatasetsPage_UploadInvalidFile_ListsLineNumberedErrorsAndStoresNothing()
+    {
+        var file = _env.WriteFile("broken.jsonl", "{\"prompt\":\"q\",\"answer\":\"1\"}\n{\"prompt\":\"q\"}\nnot json\n");
+        var page = await _browser.OpenAsync(_host.Address, "/datasets");
+
+        await page.GetByTestId("upload-dataset").ClickAsync();
+        await page.GetByTestId("dataset-name").FillAsync("broken");
+        await ChooseFileAsync(page, file, "file-errors");
+        await Assertions.Expect(page.GetByTestId("file-errors")).ToContainTextAsync("line 2: missing \"answer\" (or \"reference\" / \"solution\")");
+        await Assertions.Expect(page.GetByTestId("file-errors")).ToContainTextAsync("line 3: invalid JSON");
+        await page.GetByTestId("save-dataset").ClickAsync();
+
+        await Assertions.Expect(page.GetByTestId("file-errors")).ToBeVisibleAsync();
+        Assert.Empty(await _host.Services.GetRequiredService<DatasetService>().ListAsync());
+    }
+
+    /// <summary>
+    /// Sets the upload dialog's file input once Blazor's InputFile has initialised it (its script marks the element);
+    /// a change before that would be lost.
+    /// </summary>
+    private static async Task ChooseFileAsync(IPage page, string file, string resultTestId)
+    {
+        const string input = "[data-testid=dataset-file] input[type=file]";
+        await page.WaitForFunctionAsync($"document.querySelector('{input}')?._blazorInputFileNextFileId !== undefined");
+        await page.Locator(input).SetInputFilesAsync(file);
+        try
+        {
+            await page.GetByTestId(resultTestId).WaitForAsync();
+        }
+        catch (TimeoutException)
+        {
+            await page.ScreenshotAsync(new() { Path = Path.Combine(Browser.ScreenshotDirectory, "upload-failure.png") });
+            await File.WriteAllTextAsync(Path.Combine(Browser.ScreenshotDirectory, "upload-failure.html"), await page.ContentAsync());
+            throw;
+        }
     }
 
     [Fact]

@@ -31,6 +31,7 @@ public sealed class WebHostTests : IAsyncLifetime
     [InlineData("/training-methods", "Training Methods")]
     [InlineData("/model-training", "Model Training")]
     [InlineData("/model-training/new", "Start a New Train")]
+    [InlineData("/datasets", "Datasets")]
     public async Task Page_FetchedOverHttp_RendersItsHeading(string path, string heading)
     {
         Assert.StartsWith("http://127.0.0.1:", _host.Address);

@@ -1,0 +1,294 @@
+using DeepExtension.Core.Common;
+using DeepExtension.Core.Datasets;
+using Microsoft.AspNetCore.Components;
+using Microsoft.AspNetCore.Components.Forms;
+using Microsoft.JSInterop;
+
+namespace DeepExtension.Web.Components.Controls;
+
+public partial class DatasetUploadForm : IAsyncDisposable
+{
+    /// <summary>The largest file the page accepts (each of the data file and the validation file).</summary>
+    public const long MaxUploadBytes = 4L * 1024 * 1024 * 1024;
+
+    public enum SplitMode
+    {
+        None,
+        Percent,
+        File,
+    }
+
+    [Inject]
+    public required DatasetService Service { get; init; }
+
+    /// <summary>Existing datasets, offered as targets for a new version.</summary>
+    [Parameter]
+    public IReadOnlyList<Dataset> Datasets { get; set; } = [];
+
+    /// <summary>Preselects an existing dataset (the "Add version" action); null starts with a new dataset.</summary>
+    [Parameter]
+    public Guid? TargetDatasetId { get; set; }
+
+    [Parameter]
+    public EventCallback<DatasetUploadResult> OnSaved { get; set; }
+
+    [Parameter]
+    public EventCallback OnCancel { get; set; }
+
+    private sealed class ReceivedFile(string tempPath, DatasetInspection inspection)
+    {
+        public string TempPath { get; } = tempPath;
+        public DatasetInspection Inspection { get; set; } = inspection;
+    }
+
+    /// <summary>The form shows the received file's summary itself; MudFileUpload's own chip would only repeat it.</summary>
+    private static readonly RenderFragment<IBrowserFile?> NoSelectionChip = _ => _ => { };
+
+    private Guid _targetId;
+    private string? _name;
+    private string? _description;
+    private ReceivedFile? _main;
+    private ReceivedFile? _validation;
+    private DatasetFormat? _format;
+    private SplitMode _split;
+    private int _percent = 10;
+    private IReadOnlyDictionary<string, string[]> _errors = new Dictionary<string, string[]>();
+    private bool _busy;
+    private string? _busyText;
+    private bool _saving;
+
+    protected override void OnInitialized() => _targetId = TargetDatasetId ?? Guid.Empty;
+
+    private IEnumerable<string> GeneralErrors => _errors.TryGetValue(OperationResult<DatasetUploadResult>.General, out var m) ? m : [];
+
+    private bool HasError(string field) => _errors.ContainsKey(field);
+
+    private string? ErrorText(string field) => _errors.TryGetValue(field, out var m) ? string.Join(" ", m) : null;
+
+    private IReadOnlyList<string> FileErrors =>
+        _errors.TryGetValue(DatasetService.FileField, out var m) ? m
+        : _main is { Inspection.IsValid: false } ? _main.Inspection.ErrorMessages
+        : [];
+
+    private IReadOnlyList<string> ValidationErrors =>
+        _errors.TryGetValue(DatasetService.ValidationField, out var m) ? m
+        : _split == SplitMode.File && _validation is { Inspection.IsValid: false }
+            ? _validation.Inspection.ErrorMessages.Select(e => $"{_validation.Inspection.FileName}: {e}").ToList()
+            : [];
+
+    private string TargetName(Guid id) =>
+        id == Guid.Empty ? "A new dataset" : Datasets.FirstOrDefault(d => d.Id == id)?.Name ?? "";
+
+    private static string FormatBytes(long bytes) => ModelCardView.FormatBytes(bytes);
+
+    private static string Percent(long done, long total) => total <= 0 ? "0 %" : $"{Math.Min(100, done * 100 / total)} %";
+
+    private static string ShortHash(string sha) => sha.Length > 12 ? sha[..12] : sha;
+
+    private void TargetChanged(Guid id)
+    {
+        _targetId = id;
+        ClearErrors(DatasetService.NameField, OperationResult<DatasetUploadResult>.General);
+    }
+
+    private async Task MainFileChangedAsync(IBrowserFile? file)
+    {
+        if (file is null) return;
+        ClearErrors(DatasetService.FileField, DatasetService.ValidationField, OperationResult<DatasetUploadResult>.General);
+        Discard(ref _main);
+        _format = null;
+        var path = await ReceiveAsync(file, DatasetService.FileField);
+        if (path is null) return;
+        _main = new ReceivedFile(path, await InspectAsync(path, file.Name, null));
+        _format = _main.Inspection.Format;
+        if (_validation is not null && _format is not null)
+        {
+            _validation.Inspection = await InspectAsync(_validation.TempPath, _validation.Inspection.FileName, _format);
+        }
+    }
+
+    private async Task ValidationFileChangedAsync(IBrowserFile? file)
+    {
+        if (file is null) return;
+        ClearErrors(DatasetService.ValidationField, OperationResult<DatasetUploadResult>.General);
+        Discard(ref _validation);
+        var path = await ReceiveAsync(file, DatasetService.ValidationField);
+        if (path is null) return;
+        _validation = new ReceivedFile(path, await InspectAsync(path, file.Name, _format));
+    }
+
+    private async Task FormatChangedAsync(DatasetFormat? format)
+    {
+        _format = format;
+        ClearErrors(DatasetService.FileField, DatasetService.ValidationField);
+        if (_main is not null) _main.Inspection = await InspectAsync(_main.TempPath, _main.Inspection.FileName, format);
+        if (_validation is not null) _validation.Inspection = await InspectAsync(_validation.TempPath, _validation.Inspection.FileName, format);
+    }
+
+    private void SplitChanged(SplitMode mode)
+    {
+        _split = mode;
+        ClearErrors(DatasetService.ValidationField);
+        if (mode != SplitMode.File) Discard(ref _validation);
+    }
+
+    /// <summary>Copies the browser upload to a temp file next to the datasets; null (with a message) when it cannot.</summary>
+    private async Task<string?> ReceiveAsync(IBrowserFile file, string field)
+    {
+        if (file.Size > MaxUploadBytes)
+        {
+            SetError(field, $"{file.Name} is {FormatBytes(file.Size)}; a dataset file may be at most {FormatBytes(MaxUploadBytes)}.");
+            return null;
+        }
+        if (DatasetValidator.FileTypeOf(file.Name) is null)
+        {
+            SetError(field, $"{file.Name}: use a .jsonl, .json or .csv file.");
+            return null;
+        }
+
+        var path = Service.NewIncomingFilePath(file.Name);
+        _busy = true;
+        _busyText = $"Receiving {file.Name} ({FormatBytes(file.Size)})…";
+        StateHasChanged();
+        try
+        {
+            await using var source = file.OpenReadStream(MaxUploadBytes);
+            await using var target = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 81920, FileOptions.Asynchronous);
+            var buffer = new byte[81920];
+            long received = 0;
+            var shown = Environment.TickCount64;
+            int read;
+            while ((read = await source.ReadAsync(buffer)) > 0)
+            {
+                await target.WriteAsync(buffer.AsMemory(0, read));
+                received += read;
+                if (Environment.TickCount64 - shown > 500)
+                {
+                    shown = Environment.TickCount64;
+                    _busyText = $"Receiving {file.Name}: {Percent(received, file.Size)} of {FormatBytes(file.Size)}…";
+                    StateHasChanged();
+                }
+            }
+            return path;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException or JSException or OperationCanceledException)
+        {
+            TryDelete(path);
+            SetError(field, $"The upload of {file.Name} failed: {ex.Message}");
+            return null;
+        }
+        finally
+        {
+            _busy = false;
+            _busyText = null;
+        }
+    }
+
+    private async Task<DatasetInspection> InspectAsync(string path, string fileName, DatasetFormat? format)
+    {
+        _busy = true;
+        _busyText = $"Checking {fileName}…";
+        StateHasChanged();
+        var size = new FileInfo(path).Length;
+        var progress = new Progress<long>(bytes =>
+        {
+            if (!_busy) return;
+            _busyText = $"Checking {fileName}: {Percent(bytes, size)}…";
+            StateHasChanged();
+        });
+        try
+        {
+            return await Service.InspectFileAsync(path, fileName, format, progress: progress);
+        }
+        finally
+        {
+            _busy = false;
+            _busyText = null;
+        }
+    }
+
+    private async Task SaveAsync()
+    {
+        var errors = new ValidationErrors();
+        if (_targetId == Guid.Empty && DatasetService.ValidateName(_name) is { } nameError) errors.Add(DatasetService.NameField, nameError);
+        if (_main is null) errors.Add(DatasetService.FileField, "Choose a .jsonl, .json or .csv file to upload.");
+        if (_split == SplitMode.File && _validation is null) errors.Add(DatasetService.ValidationField, "Choose the validation file, or pick another split.");
+        if (_split == SplitMode.Percent && _percent is < 1 or > DatasetService.MaxValidationPercent)
+        {
+            errors.Add(DatasetService.ValidationField, $"The validation share must be between 1 and {DatasetService.MaxValidationPercent} %.");
+        }
+        if (errors.Any)
+        {
+            _errors = errors.ToDictionary();
+            return;
+        }
+
+        _saving = true;
+        try
+        {
+            await using var main = File.OpenRead(_main!.TempPath);
+            await using var validation = _split == SplitMode.File ? File.OpenRead(_validation!.TempPath) : null;
+            var upload = new DatasetUpload(main, _main.Inspection.FileName, _format,
+                _split == SplitMode.Percent ? _percent : 0,
+                validation, _split == SplitMode.File ? _validation!.Inspection.FileName : null);
+            var result = _targetId == Guid.Empty
+                ? await Service.CreateAsync(_name!, _description, upload)
+                : await Service.AddVersionAsync(_targetId, upload);
+            _errors = result.Errors;
+            if (result.Succeeded)
+            {
+                await main.DisposeAsync();
+                if (validation is not null) await validation.DisposeAsync();
+                DiscardAll();
+                await OnSaved.InvokeAsync(result.Value);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            SetError(OperationResult<DatasetUploadResult>.General, $"The dataset could not be stored: {ex.Message}");
+        }
+        finally
+        {
+            _saving = false;
+        }
+    }
+
+    private void SetError(string field, string message) =>
+        _errors = new Dictionary<string, string[]>(_errors) { [field] = [message] };
+
+    private void ClearErrors(params string[] fields) =>
+        _errors = _errors.Where(e => !fields.Contains(e.Key)).ToDictionary();
+
+    private static void Discard(ref ReceivedFile? file)
+    {
+        if (file is not null) TryDelete(file.TempPath);
+        file = null;
+    }
+
+    private void DiscardAll()
+    {
+        Discard(ref _main);
+        Discard(ref _validation);
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        DiscardAll();
+        GC.SuppressFinalize(this);
+        return ValueTask.CompletedTask;
+    }
+}
