@@ -163,8 +163,8 @@ public sealed class DatasetService(IDbContextFactory<DeepExtensionDbContext> dbF
     }
 
     /// <summary>
-    /// Removes a dataset, its versions and their files. Runs will reference dataset versions: when they exist,
-    /// this is where deleting a referenced dataset is refused (see <see cref="FindReferencesAsync"/>).
+    /// Removes a dataset, its versions and their files; refused while trains use one of its versions
+    /// (see <see cref="FindReferencesAsync"/>).
     /// </summary>
     public async Task<OperationResult<bool>> DeleteAsync(Guid id, CancellationToken cancellationToken = default)
     {

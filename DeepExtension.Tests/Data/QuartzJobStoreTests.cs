@@ -38,6 +38,7 @@ public class QuartzJobStoreTests
         {
             [$"{DeepExtensionOptions.SectionName}:DataRoot"] = env.DataRoot,
         });
+        builder.AddDeepExtensionCore();
         builder.AddDeepExtensionJobs();
         var host = builder.Build();
         await host.StartAsync();
