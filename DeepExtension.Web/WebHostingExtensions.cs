@@ -50,14 +50,8 @@ public static class WebHostingExtensions
     private static async Task<IResult> DownloadRunLogAsync(Guid id, TrainingRunService runs, CancellationToken cancellationToken)
     {
         if (await runs.GetAsync(id, cancellationToken) is not { } run) return Results.NotFound();
-        long offset = 0;
-        var text = new System.Text.StringBuilder();
-        List<LogLine> batch;
-        while ((batch = LogFile.ReadNew(runs.FilesOf(run), ref offset)).Count > 0)
-        {
-            foreach (var line in batch) text.AppendLine(line.ToText());
-        }
-        return Results.File(System.Text.Encoding.UTF8.GetBytes(text.ToString()), "text/plain; charset=utf-8", $"{run.Name}-{run.Id.ToString("N")[..8]}.log");
+        var text = string.Concat(LogFile.ReadAll(runs.FilesOf(run)).Select(line => line.ToText() + "\n"));
+        return Results.File(System.Text.Encoding.UTF8.GetBytes(text), "text/plain; charset=utf-8", $"{run.Name}-{run.Id.ToString("N")[..8]}.log");
     }
 
     private sealed class DatabaseHealthCheck(IDbContextFactory<DeepExtensionDbContext> dbFactory) : IHealthCheck

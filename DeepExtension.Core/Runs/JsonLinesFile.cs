@@ -17,6 +17,16 @@ public static class JsonLinesFile
         stream.Flush(flushToDisk: false);
     }
 
+    /// <summary>Every complete line of the file, read in bounded chunks.</summary>
+    public static List<string> ReadAll(string path)
+    {
+        long offset = 0;
+        var all = new List<string>();
+        List<string> batch;
+        while ((batch = ReadNew(path, ref offset)).Count > 0) all.AddRange(batch);
+        return all;
+    }
+
     /// <summary>Reads the complete lines after <paramref name="offset"/> (a byte position) and advances it past them.</summary>
     public static List<string> ReadNew(string path, ref long offset, int maxBytes = 16 * 1024 * 1024)
     {
@@ -56,14 +66,8 @@ public static class MetricsFile
     public static List<MetricPoint> ReadNew(RunFiles run, ref long offset) =>
         JsonLinesFile.ReadNew(run.MetricsPath, ref offset).Select(MetricPoint.ParseJsonLine).OfType<MetricPoint>().ToList();
 
-    public static List<MetricPoint> ReadAll(RunFiles run)
-    {
-        long offset = 0;
-        var all = new List<MetricPoint>();
-        List<MetricPoint> batch;
-        while ((batch = ReadNew(run, ref offset)).Count > 0) all.AddRange(batch);
-        return all;
-    }
+    public static List<MetricPoint> ReadAll(RunFiles run) =>
+        JsonLinesFile.ReadAll(run.MetricsPath).Select(MetricPoint.ParseJsonLine).OfType<MetricPoint>().ToList();
 }
 
 /// <summary>train.log.jsonl: one <see cref="LogLine"/> per line.</summary>
@@ -73,4 +77,6 @@ public static class LogFile
 
     public static List<LogLine> ReadNew(RunFiles run, ref long offset) =>
         JsonLinesFile.ReadNew(run.LogPath, ref offset).Select(LogLine.ParseJsonLine).OfType<LogLine>().ToList();
+
+    public static List<LogLine> ReadAll(RunFiles run) => JsonLinesFile.ReadAll(run.LogPath).Select(LogLine.ParseJsonLine).OfType<LogLine>().ToList();
 }

@@ -8,24 +8,10 @@ namespace DeepExtension.Tests.Runs;
 
 public class TrainingRunServiceTests
 {
-    /// <summary>Records what would be queued, so validation and bookkeeping are tested without starting workers.</summary>
-    private sealed class RecordingScheduler : IRunScheduler
-    {
-        public List<Guid> Scheduled { get; } = [];
-
-        public Task ScheduleAsync(Guid runId, CancellationToken cancellationToken)
-        {
-            Scheduled.Add(runId);
-            return Task.CompletedTask;
-        }
-
-        public Task<bool> UnscheduleAsync(Guid runId, CancellationToken cancellationToken) => Task.FromResult(Scheduled.Remove(runId));
-    }
-
     /// <summary>The tiny reference models have a 256-token context; the default max tokens (1024) does not fit.</summary>
     private static JsonObject Fits() => new() { ["max_tokens"] = 128 };
 
-    private static TrainingRunService Service(TestEnvironment env, RecordingScheduler scheduler) =>
+    private static TrainingRunService Service(TestEnvironment env, RecordingRunScheduler scheduler) =>
         new(env.DbFactory, env.Directories, scheduler, TimeProvider.System);
 
     [Fact]
@@ -33,13 +19,13 @@ public class TrainingRunServiceTests
     {
         await using var env = await TestEnvironment.CreateAsync();
         var (model, version, method) = await TrainingHost.PrepareAsync(env, TrainingHost.TwentyChats(), TrainingAlgorithm.Sft);
-        var scheduler = new RecordingScheduler();
+        var scheduler = new RecordingRunScheduler();
 
         var result = await Service(env, scheduler).StartAsync(new NewTrainRequest("first", model.Id, version.Id, method.Id, new JsonObject { ["lora_r"] = 4, ["max_tokens"] = 128 }));
 
         Assert.True(result.Succeeded, result.AllErrors);
         var run = result.Value!;
-        Assert.Equal([run.Id], scheduler.Scheduled);
+        Assert.Equal([run.Id], scheduler.Queued);
         Assert.Equal(RunStatus.Queued, run.Status);
         Assert.Equal(4, run.Parameters["lora_r"]!.GetValue<int>());
         Assert.Equal(method.ResolvedDefaults().Count, run.Parameters.Count);
@@ -53,7 +39,7 @@ public class TrainingRunServiceTests
         await using var env = await TestEnvironment.CreateAsync();
         var (model, version, _) = await TrainingHost.PrepareAsync(env, TrainingHost.TwentyChats(), TrainingAlgorithm.Sft);
         var dpo = (await env.TrainingMethods.ListAsync()).Single(m => m.Algorithm == TrainingAlgorithm.Dpo);
-        var scheduler = new RecordingScheduler();
+        var scheduler = new RecordingRunScheduler();
 
         var result = await Service(env, scheduler).StartAsync(new NewTrainRequest("bad name!", model.Id, version.Id, dpo.Id,
             new JsonObject { ["max_tokens"] = 4096, ["batch_size"] = 0 }, "tpu"));
@@ -63,7 +49,7 @@ public class TrainingRunServiceTests
         Assert.Contains("context length of 256", string.Join(" ", result.ErrorsFor("max_tokens")));
         Assert.Contains("at least 1", string.Join(" ", result.ErrorsFor("batch_size")));
         Assert.Contains("auto, cpu, cuda", string.Join(" ", result.ErrorsFor(TrainingRunService.DeviceField)));
-        Assert.Empty(scheduler.Scheduled);
+        Assert.Empty(scheduler.Queued);
         Assert.Empty(await Service(env, scheduler).ListAsync());
     }
 
@@ -74,7 +60,7 @@ public class TrainingRunServiceTests
         var (model, version, _) = await TrainingHost.PrepareAsync(env, TrainingHost.TwentyChats(), TrainingAlgorithm.Sft);
         var grpo = (await env.TrainingMethods.ListAsync()).Single(m => m.Algorithm == TrainingAlgorithm.Grpo);
 
-        var result = await Service(env, new RecordingScheduler()).StartAsync(new NewTrainRequest("g", model.Id, version.Id, grpo.Id, []));
+        var result = await Service(env, new RecordingRunScheduler()).StartAsync(new NewTrainRequest("g", model.Id, version.Id, grpo.Id, []));
 
         Assert.Contains("not implemented", string.Join(" ", result.ErrorsFor(TrainingRunService.MethodField)));
     }
@@ -84,14 +70,14 @@ public class TrainingRunServiceTests
     {
         await using var env = await TestEnvironment.CreateAsync();
         var (model, version, method) = await TrainingHost.PrepareAsync(env, TrainingHost.TwentyChats(), TrainingAlgorithm.Sft);
-        var scheduler = new RecordingScheduler();
+        var scheduler = new RecordingRunScheduler();
         var service = Service(env, scheduler);
         var run = (await service.StartAsync(new NewTrainRequest("c", model.Id, version.Id, method.Id, Fits()))).Value!;
 
         var cancelled = await service.CancelAsync(run.Id);
 
         Assert.Equal(RunStatus.Cancelled, cancelled.Value!.Status);
-        Assert.Empty(scheduler.Scheduled);
+        Assert.Empty(scheduler.Queued);
         Assert.NotNull(cancelled.Value.FinishedAtUtc);
         Assert.Contains("already ended", (await service.CancelAsync(run.Id)).AllErrors);
     }
@@ -102,7 +88,7 @@ public class TrainingRunServiceTests
         await using var env = await TestEnvironment.CreateAsync();
         var (model, version, _) = await TrainingHost.PrepareAsync(env, TrainingHost.TwentyChats(), TrainingAlgorithm.Sft);
         var custom = (await env.TrainingMethods.CreatePresetAsync(new TrainingMethodInput("mine", TrainingAlgorithm.Sft, null, []))).Value!;
-        await Service(env, new RecordingScheduler()).StartAsync(new NewTrainRequest("keeper", model.Id, version.Id, custom.Id, Fits()));
+        await Service(env, new RecordingRunScheduler()).StartAsync(new NewTrainRequest("keeper", model.Id, version.Id, custom.Id, Fits()));
 
         var baseModel = await env.BaseModels.DeleteAsync(model.Id);
         var dataset = await env.Datasets.DeleteAsync(version.DatasetId);

@@ -12,20 +12,7 @@ public abstract class ComponentTestContext : BunitContext, IAsyncLifetime
     protected TestEnvironment Env { get; private set; } = null!;
 
     /// <summary>Queued runs are recorded here instead of starting workers: component tests stop at the service.</summary>
-    protected QueueRecorder Scheduler { get; } = new();
-
-    protected sealed class QueueRecorder : IRunScheduler
-    {
-        public List<Guid> Queued { get; } = [];
-
-        public Task ScheduleAsync(Guid runId, CancellationToken cancellationToken)
-        {
-            Queued.Add(runId);
-            return Task.CompletedTask;
-        }
-
-        public Task<bool> UnscheduleAsync(Guid runId, CancellationToken cancellationToken) => Task.FromResult(Queued.Remove(runId));
-    }
+    protected RecordingRunScheduler Scheduler { get; } = new();
 
     public async Task InitializeAsync()
     {
