@@ -1,5 +1,6 @@
 using DeepExtension.Core;
 using DeepExtension.Jobs.Runs;
+using DeepExtension.Jobs.Engine.Tokenization;
 using DeepExtension.Jobs.Scheduling;
 using Microsoft.Extensions.Hosting;
 
@@ -9,6 +10,8 @@ namespace DeepExtension.Jobs;
 /// The worker executable. Commands:
 ///   scheduler   run a Quartz scheduler node on the configured database (the docker-compose "worker")
 ///   train       train one run (the console starts this in its own process)
+///   generate    chat with a local Hugging Face model (optionally with a PEFT LoRA adapter), streaming to stdout
+///   merge       merge a PEFT LoRA adapter into its base model and write a complete model folder
 /// Configuration comes from the environment (DeepExtension__Database__Provider, ...) or --key=value arguments.
 /// </summary>
 public static class Program
@@ -28,6 +31,10 @@ public static class Program
                 return await RunSchedulerAsync(rest);
             case "train":
                 return await TrainCommand.RunAsync(rest);
+            case "generate":
+                return RunEngineCommand(() => EngineCommands.Generate(rest, Console.Out, Console.Error));
+            case "merge":
+                return RunEngineCommand(() => EngineCommands.Merge(rest, Console.Out, Console.Error));
             default:
                 Console.Error.WriteLine($"Unknown command '{args[0]}'.");
                 PrintUsage();
@@ -47,12 +54,41 @@ public static class Program
         return 0;
     }
 
+    private static int RunEngineCommand(Func<int> command)
+    {
+        try
+        {
+            return command();
+        }
+        catch (UsageException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            PrintUsage();
+            return 2;
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or NotSupportedException or UnauthorizedAccessException
+                                       or ArgumentException or InvalidOperationException or UnsupportedTokenizerException)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 1;
+        }
+    }
+
     private static void PrintUsage() => Console.Error.WriteLine(
         """
         usage: DeepExtension.Jobs <command> [--DeepExtension:Key=value ...]
 
+               DeepExtension.Jobs generate --model DIR [--adapter DIR] --prompt TEXT [--system TEXT]
+                          [--max-new-tokens N] [--temperature T] [--top-p P] [--top-k K] [--seed S]
+                          [--dtype float32|bfloat16|float16]
+               DeepExtension.Jobs merge --model DIR --adapter DIR --out DIR [--max-shard-bytes N]
+
         commands:
           scheduler   run a Quartz scheduler node against the configured database
           train       --run RUN_ID: train one queued run (started by the console's job system)
+          generate    apply the model's chat template (with a generation prompt) to the prompt, stream the
+                      reply to stdout and stop at EOS (defaults: generation_config.json, else greedy, 256 tokens)
+          merge       merge a PEFT LoRA adapter into its base model and write a complete Hugging Face folder
+                      (base dtype, top-level rope_theta, tokenizer and chat template copied)
         """);
 }

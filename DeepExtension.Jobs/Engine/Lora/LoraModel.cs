@@ -78,9 +78,11 @@ public sealed class LoraModel
 
     public IEnumerable<Parameter> Parameters() => TrainableParameters.Select(p => p.Parameter);
 
-    /// <summary>Turns every adapter off until the returned scope is disposed (the base model, e.g. DPO's reference).</summary>
+    /// <summary>Turns every adapter off until the returned scope is disposed (the base model, e.g. DPO's reference).
+    /// Not while merged: the merged weights would still carry the adapters.</summary>
     public IDisposable DisableAdapters()
     {
+        if (Layers.Any(l => l.Layer.Merged)) throw new InvalidOperationException("the adapters are merged into the base weights; Unmerge() before disabling them");
         var previous = Layers.Select(l => l.Layer.Enabled).ToArray();
         foreach (var (_, l) in Layers) l.Enabled = false;
         return new Restore(() => { for (int i = 0; i < Layers.Count; i++) Layers[i].Layer.Enabled = previous[i]; });

@@ -54,7 +54,13 @@ public static class PeftAdapter
                                     "target_parameters", "trainable_token_indices", "layer_replication", "exclude_modules", "alora_invocation_tokens" })
             if (IsSet(key)) Refuse($"{key} is not supported");
 
-        int r = root["r"] is JsonValue rv && rv.TryGetValue<int>(out var ri) ? ri : 8;
+        int r = 8; // PEFT's default
+        if (root["r"] is JsonNode rNode)
+        {
+            if (rNode is not JsonValue rv || !rv.TryGetValue<double>(out var rd) || rd != Math.Floor(rd) || rd is < 1 or > int.MaxValue)
+                Refuse($"r {rNode.ToJsonString()} is not a positive integer");
+            else r = (int)rd;
+        }
         double alphaValue = root["lora_alpha"] is JsonValue av && av.TryGetValue<double>(out var ad) ? ad : 8;
         if (alphaValue != Math.Floor(alphaValue)) Refuse($"lora_alpha {alphaValue} is not an integer");
         double dropout = root["lora_dropout"] is JsonValue dv && dv.TryGetValue<double>(out var dd) ? dd : 0;

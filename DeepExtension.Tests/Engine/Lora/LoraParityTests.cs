@@ -192,6 +192,8 @@ public class LoraParityTests(ITestOutputHelper output)
         Refused<NotSupportedException>(Variant("regex", c => c["target_modules"] = ".*proj"), "regular expression");
         Refused<NotSupportedException>(Variant("unknown", c => c["target_modules"] = new JsonArray("q_proj", "lm_head")), "lm_head");
         Refused<NotSupportedException>(Variant("fewer", c => c["target_modules"] = new JsonArray("q_proj")), "does not explain");
+        Refused<NotSupportedException>(Variant("alpha", c => c["lora_alpha"] = 16.5), "lora_alpha");
+        Refused<NotSupportedException>(Variant("fraction", c => c["r"] = 7.5), "r 7.5");
         Refused<InvalidDataException>(Variant("rank", c => c["r"] = 4), "shape");
     }
 }

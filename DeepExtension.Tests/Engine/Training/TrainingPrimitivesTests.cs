@@ -107,3 +107,63 @@ public class TrainingPrimitivesTests
         Assert.Equal(-0.5f, rejected.item<float>(), 6);
     }
 }
+
+public class TrainingRobustnessTests
+{
+    [Theory]
+    [MemberData(nameof(ReferenceModels.Names), MemberType = typeof(ReferenceModels))]
+    public void DpoLogProbs_IgnoreRightPadding(string model)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var lm = ForCausalLM.FromPretrained(ReferenceModels.PathOf(model));
+        using var reference = LoraParityTests.ReferenceTensors(model);
+        var chosen = reference.Load("dpo_chosen");                          // [1, T]
+        long promptLen = LoraParityTests.Reference(model).GetProperty("dpo").GetProperty("prompt_len").GetInt64();
+        using var noGrad = torch.no_grad();
+        var plain = Dpo.SequenceLogProbs(lm, chosen, Dpo.CompletionLabels(chosen, promptLen));
+        long pad = lm.Config.PadTokenId ?? 0;
+        var padded = torch.cat([chosen, torch.full([1, 5], pad, ScalarType.Int64)], 1);
+        var mask = torch.cat([torch.ones_like(chosen), torch.zeros([1, 5], ScalarType.Int64)], 1);
+        // a batch of two: the padded sequence and a shorter one
+        var shorter = padded.clone();
+        var shorterMask = mask.clone();
+        shorterMask.narrow(1, chosen.shape[1] - 3, 3).fill_(0);
+        var ids = torch.cat([padded, shorter], 0);
+        var masks = torch.cat([mask, shorterMask], 0);
+        var batch = Dpo.SequenceLogProbs(lm, ids, Dpo.CompletionLabels(ids, promptLen, masks), masks);
+        Assert.Equal(plain.item<float>(), batch[0].item<float>(), 3);
+        var cut = chosen.narrow(1, 0, chosen.shape[1] - 3);
+        Assert.Equal(Dpo.SequenceLogProbs(lm, cut, Dpo.CompletionLabels(cut, promptLen)).item<float>(), batch[1].item<float>(), 3);
+    }
+
+    [Theory]
+    [MemberData(nameof(ReferenceModels.Names), MemberType = typeof(ReferenceModels))]
+    public void Bfloat16Base_TrainsFloat32Adapters(string model)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var lm = ForCausalLM.FromPretrained(ReferenceModels.PathOf(model), ScalarType.BFloat16);
+        var lora = PeftAdapter.Load(lm, LoraParityTests.AdapterOf(model));
+        lm.train();
+        using var reference = LoraParityTests.ReferenceTensors(model);
+        var loss = lm.Loss(reference.Load("input_ids"), reference.Load("labels"), reference.Load("attention_mask"));
+        Assert.Equal(ScalarType.Float32, loss.dtype);
+        double expected = LoraParityTests.Reference(model).GetProperty("lora_loss").GetDouble();
+        Assert.True(Math.Abs(loss.item<float>() - expected) < 0.05, $"bf16 loss {loss.item<float>()} vs {expected}");
+        loss.backward();
+        foreach (var (name, p) in lora.TrainableParameters)
+        {
+            Assert.Equal(ScalarType.Float32, p.dtype);
+            Assert.Equal(ScalarType.Float32, p.grad!.dtype);
+            var g = reference.Load("grad." + name);
+            double cos = (g * p.grad!).sum().item<float>() / (g.norm().item<float>() * p.grad!.norm().item<float>() + 1e-30);
+            Assert.True(cos > 0.95, $"{name}: bf16 gradient direction cosine {cos}");
+        }
+        Assert.All(lm.parameters().Where(p => !p.requires_grad), p => Assert.Equal(ScalarType.BFloat16, p.dtype));
+        using var optimizer = new AdamWOptimizer(lora.TrainableParameters, new AdamWOptions(1e-3, 0.9, 0.999, 1e-8, 0.01));
+        optimizer.Step();
+        lora.Merge();
+        Assert.Throws<InvalidOperationException>(() => lora.DisableAdapters());
+        lora.Unmerge();
+        lora.DisableAdapters().Dispose();
+    }
+}
