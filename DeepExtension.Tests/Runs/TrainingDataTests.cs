@@ -20,8 +20,8 @@ public class TrainingDataTests
     {
         var example = Data().Sft(Chat)!;
 
-        Assert.True(example.LabelCount > 0);
-        Assert.True(example.LabelCount < example.InputIds.Length / 2);
+        Assert.True(TrainingData.LabelCount(example) > 0);
+        Assert.True(TrainingData.LabelCount(example) < example.InputIds.Length / 2);
     }
 
     [Fact]
@@ -61,6 +61,6 @@ public class TrainingDataTests
 
         var promptLength = pair.Chosen.InputIds.Zip(pair.Rejected.InputIds).TakeWhile(p => p.First == p.Second).Count();
         Assert.All(pair.Chosen.Labels.Take(promptLength - 1), l => Assert.Equal(SupervisedExample.IgnoreIndex, l));
-        Assert.True(pair.Chosen.LabelCount > 0 && pair.Rejected.LabelCount > 0);
+        Assert.True(TrainingData.LabelCount(pair.Chosen) > 0 && TrainingData.LabelCount(pair.Rejected) > 0);
     }
 }

@@ -158,10 +158,11 @@ public sealed class RunTrainer(
             foreach (var group in groups)
             {
                 var pairs = group.Cast<TokenizedPair>().ToList();
-                var (cIds, cLabels, cMask) = Batch(pairs.Select(p => p.Chosen).ToList(), padId, device);
-                var (rIds, rLabels, rMask) = Batch(pairs.Select(p => p.Rejected).ToList(), padId, device);
+                using var chosen = SftBatch.Collate(pairs.Select(p => p.Chosen).ToList(), padId, device);
+                using var rejected = SftBatch.Collate(pairs.Select(p => p.Rejected).ToList(), padId, device);
                 tokens += pairs.Sum(p => p.Chosen.InputIds.Length + p.Rejected.InputIds.Length);
-                var output = Dpo.Compute(lora, cIds, cLabels, cMask, rIds, rLabels, rMask, _settings.DpoBeta, _settings.DpoLabelSmoothing);
+                var output = Dpo.Compute(lora, chosen.InputIds, chosen.Labels, chosen.AttentionMask,
+                    rejected.InputIds, rejected.Labels, rejected.AttentionMask, _settings.DpoBeta, _settings.DpoLabelSmoothing);
                 (output.Loss * weight).backward();
                 lossSum += output.Loss.detach() * weight;
                 chosenRewards = cat([chosenRewards, output.ChosenRewards.to(ScalarType.Float32)]);
@@ -178,13 +179,13 @@ public sealed class RunTrainer(
         }
         else
         {
-            var examples = groups.Select(g => g.Cast<TokenizedExample>().ToList()).ToList();
-            var weights = GradientAccumulation.TokenWeighted(examples.Select(g => (long)g.Sum(e => e.LabelCount)).ToList());
+            var examples = groups.Select(g => g.Cast<SupervisedExample>().ToList()).ToList();
+            var weights = GradientAccumulation.TokenWeighted(examples.Select(g => g.Sum(TrainingData.LabelCount)).ToList());
             for (var i = 0; i < examples.Count; i++)
             {
-                var (ids, labels, mask) = Batch(examples[i], padId, device);
+                using var batch = SftBatch.Collate(examples[i], padId, device);
                 tokens += examples[i].Sum(e => e.InputIds.Length);
-                var loss = lora.Model.Loss(ids, labels, mask);
+                var loss = lora.Model.Loss(batch.InputIds, batch.Labels, batch.AttentionMask);
                 (loss * weights[i]).backward();
                 lossSum += loss.detach() * weights[i];
             }
@@ -210,19 +211,19 @@ public sealed class RunTrainer(
             if (run.Algorithm == TrainingAlgorithm.Dpo)
             {
                 var pairs = chunk.Cast<TokenizedPair>().ToList();
-                var (cIds, cLabels, cMask) = Batch(pairs.Select(p => p.Chosen).ToList(), padId, device);
-                var (rIds, rLabels, rMask) = Batch(pairs.Select(p => p.Rejected).ToList(), padId, device);
-                var output = Dpo.Compute(lora, cIds, cLabels, cMask, rIds, rLabels, rMask, _settings.DpoBeta, _settings.DpoLabelSmoothing);
+                using var chosen = SftBatch.Collate(pairs.Select(p => p.Chosen).ToList(), padId, device);
+                using var rejected = SftBatch.Collate(pairs.Select(p => p.Rejected).ToList(), padId, device);
+                var output = Dpo.Compute(lora, chosen.InputIds, chosen.Labels, chosen.AttentionMask,
+                    rejected.InputIds, rejected.Labels, rejected.AttentionMask, _settings.DpoBeta, _settings.DpoLabelSmoothing);
                 weighted += output.Loss.item<float>() * pairs.Count;
                 weights += pairs.Count;
             }
             else
             {
-                var examples = chunk.Cast<TokenizedExample>().ToList();
-                var (ids, labels, mask) = Batch(examples, padId, device);
-                var count = examples.Sum(e => e.LabelCount);
-                weighted += lora.Model.Loss(ids, labels, mask).item<float>() * count;
-                weights += count;
+                var examples = chunk.Cast<SupervisedExample>().ToList();
+                using var batch = SftBatch.Collate(examples, padId, device);
+                weighted += lora.Model.Loss(batch.InputIds, batch.Labels, batch.AttentionMask).item<float>() * batch.LabelTokens;
+                weights += batch.LabelTokens;
             }
         }
         var evalLoss = weighted / Math.Max(weights, 1e-9);
@@ -245,29 +246,6 @@ public sealed class RunTrainer(
             if (tokenized is not null) list.Add(tokenized);
         }
         return list;
-    }
-
-    /// <summary>Right-padded [B, T] input ids, labels (-100 on padding) and attention mask.</summary>
-    private static (Tensor Ids, Tensor Labels, Tensor Mask) Batch(IReadOnlyList<TokenizedExample> examples, int padId, Device device)
-    {
-        var length = examples.Max(e => e.InputIds.Length);
-        var ids = new long[examples.Count * length];
-        var labels = new long[ids.Length];
-        var mask = new long[ids.Length];
-        for (var row = 0; row < examples.Count; row++)
-        {
-            var e = examples[row];
-            for (var t = 0; t < length; t++)
-            {
-                var i = row * length + t;
-                var inside = t < e.InputIds.Length;
-                ids[i] = inside ? e.InputIds[t] : padId;
-                labels[i] = inside ? e.Labels[t] : SupervisedExample.IgnoreIndex;
-                mask[i] = inside ? 1 : 0;
-            }
-        }
-        long[] shape = [examples.Count, length];
-        return (tensor(ids, shape).to(device), tensor(labels, shape).to(device), tensor(mask, shape).to(device));
     }
 
     private static int[] Shuffled(int count, int seed)

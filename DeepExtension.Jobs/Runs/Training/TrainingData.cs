@@ -1,16 +1,11 @@
 using DeepExtension.Core.Datasets;
 using DeepExtension.Jobs.Engine.Tokenization;
+using DeepExtension.Jobs.Engine.Training;
 
 namespace DeepExtension.Jobs.Runs.Training;
 
-/// <summary>An SFT example as token ids with labels (-100 where no loss is taken).</summary>
-public sealed record TokenizedExample(int[] InputIds, int[] Labels)
-{
-    public int LabelCount => Labels.Skip(1).Count(l => l != SupervisedExample.IgnoreIndex);
-}
-
 /// <summary>A DPO pair: prompt + chosen and prompt + rejected, labels only on the completions.</summary>
-public sealed record TokenizedPair(TokenizedExample Chosen, TokenizedExample Rejected);
+public sealed record TokenizedPair(SupervisedExample Chosen, SupervisedExample Rejected);
 
 /// <summary>Turns normalised dataset rows into token ids with the model's own tokenizer and chat template.</summary>
 public sealed class TrainingData(HfTokenizer tokenizer, ChatTemplate template, string? systemPrompt, int maxTokens, bool trainOnResponsesOnly = true)
@@ -20,7 +15,7 @@ public sealed class TrainingData(HfTokenizer tokenizer, ChatTemplate template, s
     public int Skipped { get; private set; }
     public int Truncated { get; private set; }
 
-    public TokenizedExample? Sft(SftExample example)
+    public SupervisedExample? Sft(SftExample example)
     {
         var tokenized = _masking.Tokenize(WithSystemPrompt(example.Messages));
         // Without response-only training every token is a target, prompts included.
@@ -38,7 +33,7 @@ public sealed class TrainingData(HfTokenizer tokenizer, ChatTemplate template, s
     }
 
     /// <summary>Prompt + completion tokens, with labels only on the completion's assistant turns.</summary>
-    private TokenizedExample? Completion(IReadOnlyList<ChatMessage> prompt, IReadOnlyList<DatasetMessage> completion)
+    private SupervisedExample? Completion(IReadOnlyList<ChatMessage> prompt, IReadOnlyList<DatasetMessage> completion)
     {
         var full = _masking.Tokenize([.. prompt, .. completion.Select(ToChat)]);
         var promptLength = tokenizer.Encode(template.Render(prompt, addGenerationPrompt: true)).Length;
@@ -60,7 +55,10 @@ public sealed class TrainingData(HfTokenizer tokenizer, ChatTemplate template, s
 
     private static ChatMessage ToChat(DatasetMessage message) => new(message.Role, message.Content);
 
-    private TokenizedExample? Fit(int[] ids, int[] labels)
+    /// <summary>Scored label tokens (the first position is never scored: the model shifts).</summary>
+    public static long LabelCount(SupervisedExample example) => GradientAccumulation.LabelTokens([example.Labels]);
+
+    private SupervisedExample? Fit(int[] ids, int[] labels)
     {
         if (ids.Length > maxTokens)
         {
@@ -68,8 +66,8 @@ public sealed class TrainingData(HfTokenizer tokenizer, ChatTemplate template, s
             ids = ids[..maxTokens];
             labels = labels[..maxTokens];
         }
-        var example = new TokenizedExample(ids, labels);
-        if (example.LabelCount == 0)
+        var example = new SupervisedExample(ids, labels);
+        if (LabelCount(example) == 0)
         {
             // Nothing to learn once truncated (the answer started past max tokens).
             Skipped++;
