@@ -111,7 +111,7 @@ public sealed class TrainingRunEndToEndTests
         await using var env = await TestEnvironment.CreateAsync();
         var (model, version, method) = await TrainingHost.PrepareAsync(env, TrainingHost.TwentyChats(), TrainingAlgorithm.Sft);
         await using var host = await TrainingHost.StartAsync(env);
-        var run = (await host.Runs.StartAsync(new NewTrainRequest("to-cancel", model.Id, version.Id, method.Id, FastSft(epochs: 400), "cpu"))).Value!;
+        var run = (await host.Runs.StartAsync(new NewTrainRequest("to-cancel", model.Id, version.Id, method.Id, EndlessSft(), "cpu"))).Value!;
         await host.WaitForAsync(run.Id, r => r.Step >= 3, TimeSpan.FromMinutes(2));
 
         Assert.True((await host.Runs.CancelAsync(run.Id)).Succeeded);
@@ -122,30 +122,31 @@ public sealed class TrainingRunEndToEndTests
         Assert.Null(await host.CustomizedModels.FindByRunAsync(run.Id));
     }
 
+    /// <summary>Long enough never to finish during a test: these tests stop the run themselves.</summary>
+    private static JsonObject EndlessSft() => FastSft(epochs: 1000);
+
     [Fact]
     public async Task KilledWorker_RunResumesFromItsCheckpointAndContinuesTheCurve()
     {
         await using var env = await TestEnvironment.CreateAsync();
         var (model, version, method) = await TrainingHost.PrepareAsync(env, TrainingHost.TwentyChats(), TrainingAlgorithm.Sft);
-        Guid runId;
-        await using (var first = await TrainingHost.StartAsync(env))
-        {
-            runId = (await first.Runs.StartAsync(new NewTrainRequest("resumed", model.Id, version.Id, method.Id, FastSft(epochs: 12), "cpu"))).Value!.Id;
-            await first.WaitForAsync(runId, r => r.Step >= 7, TimeSpan.FromMinutes(2));
-            KillWorkerOf(runId);
-            var failed = await first.WaitForAsync(runId, r => r.IsFinished, TimeSpan.FromMinutes(1));
-            Assert.Equal(RunStatus.Failed, failed.Status);
-            Assert.Contains("killed", failed.FailureReason);
+        await using var host = await TrainingHost.StartAsync(env);
+        var runId = (await host.Runs.StartAsync(new NewTrainRequest("resumed", model.Id, version.Id, method.Id, EndlessSft(), "cpu"))).Value!.Id;
+        var killedAt = (await host.WaitForAsync(runId, r => r.Step >= 7, TimeSpan.FromMinutes(2))).Step;
 
-            Assert.True((await first.Runs.ResumeAsync(runId)).Succeeded);
-            var done = await first.WaitForAsync(runId, r => r.IsFinished, TimeSpan.FromMinutes(3));
-            Assert.Equal(RunStatus.Succeeded, done.Status);
-            Assert.Equal(2, done.Attempts);
+        KillWorkerOf(runId);
+        var failed = await host.WaitForAsync(runId, r => r.IsFinished, TimeSpan.FromMinutes(1));
+        Assert.Equal(RunStatus.Failed, failed.Status);
+        Assert.Contains("killed", failed.FailureReason);
 
-            var steps = MetricsFile.ReadAll(first.Runs.FilesOf(done)).Where(p => p["loss"] is not null).Select(p => p.Step).ToList();
-            Assert.Equal(Enumerable.Range(1, 60).Select(i => (long)i), steps);
-            Assert.Contains(File.ReadAllLines(first.Runs.FilesOf(done).LogPath), l => l.Contains("Resuming from step-000000"));
-        }
+        Assert.True((await host.Runs.ResumeAsync(runId)).Succeeded);
+        await host.WaitForAsync(runId, r => r.Attempts == 2 && r.Status == RunStatus.Running && r.Step > killedAt + 5, TimeSpan.FromMinutes(2));
+        await host.Runs.CancelAsync(runId);
+        var stopped = await host.WaitForAsync(runId, r => r.IsFinished, TimeSpan.FromMinutes(1));
+
+        Assert.Equal(RunStatus.Cancelled, stopped.Status);
+        AssertContinuousCurve(host.Runs.FilesOf(stopped));
+        Assert.Contains(File.ReadAllLines(host.Runs.FilesOf(stopped).LogPath), l => l.Contains("Resuming from step-"));
     }
 
     [Fact]
@@ -154,24 +155,34 @@ public sealed class TrainingRunEndToEndTests
         await using var env = await TestEnvironment.CreateAsync();
         var (model, version, method) = await TrainingHost.PrepareAsync(env, TrainingHost.TwentyChats(), TrainingAlgorithm.Sft);
         Guid runId;
+        long stoppedAt;
         await using (var first = await TrainingHost.StartAsync(env))
         {
-            runId = (await first.Runs.StartAsync(new NewTrainRequest("restarted", model.Id, version.Id, method.Id, FastSft(epochs: 12), "cpu"))).Value!.Id;
+            runId = (await first.Runs.StartAsync(new NewTrainRequest("restarted", model.Id, version.Id, method.Id, EndlessSft(), "cpu"))).Value!.Id;
             await first.WaitForAsync(runId, r => r.Step >= 4, TimeSpan.FromMinutes(2));
             await first.StopAsync();
             var stopped = (await first.Runs.GetAsync(runId))!;
             Assert.True(stopped.Status == RunStatus.Running, $"{stopped.Status} at step {stopped.Step}\n{File.ReadAllText(first.Runs.FilesOf(stopped).LogPath)}");
-            Assert.NotEmpty(Directory.GetDirectories(first.Runs.FilesOf(stopped).CheckpointsDirectory));
+            Assert.Contains(File.ReadAllLines(first.Runs.FilesOf(stopped).LogPath), l => l.Contains("Interrupted at step"));
+            stoppedAt = stopped.Step;
         }
 
         await using var second = await TrainingHost.StartAsync(env);
-        var done = await second.WaitForAsync(runId, r => r.IsFinished, TimeSpan.FromMinutes(3));
+        await second.WaitForAsync(runId, r => r.Attempts == 2 && r.Step > stoppedAt + 5, TimeSpan.FromMinutes(2));
+        await second.Runs.CancelAsync(runId);
+        var done = await second.WaitForAsync(runId, r => r.IsFinished, TimeSpan.FromMinutes(1));
 
-        Assert.Equal(RunStatus.Succeeded, done.Status);
-        Assert.Equal(2, done.Attempts);
-        var steps = MetricsFile.ReadAll(second.Runs.FilesOf(done)).Where(p => p["loss"] is not null).Select(p => p.Step).ToList();
-        Assert.Equal(Enumerable.Range(1, 60).Select(i => (long)i), steps);
-        Assert.Contains(File.ReadAllLines(second.Runs.FilesOf(done).LogPath), l => l.Contains("Interrupted at step"));
+        Assert.Equal(RunStatus.Cancelled, done.Status);
+        AssertContinuousCurve(second.Runs.FilesOf(done));
+        Assert.Contains(File.ReadAllLines(second.Runs.FilesOf(done).LogPath), l => l.Contains("Resuming from step-"));
+    }
+
+    /// <summary>After resuming, the loss curve has every step exactly once: no gap, no repeat of what was redone.</summary>
+    private static void AssertContinuousCurve(RunFiles files)
+    {
+        var steps = MetricsFile.ReadAll(files).Where(p => p["loss"] is not null).Select(p => p.Step).ToList();
+        Assert.NotEmpty(steps);
+        Assert.Equal(Enumerable.Range(1, steps.Count).Select(i => (long)i), steps);
     }
 
     private static void KillWorkerOf(Guid runId)

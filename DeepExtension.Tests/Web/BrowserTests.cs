@@ -174,7 +174,7 @@ public sealed class BrowserTests : IAsyncLifetime
     {
         var (model, version, method) = await TrainingHost.PrepareAsync(_env, TrainingHost.TwentyChats(), TrainingAlgorithm.Sft);
         var runs = _host.Services.GetRequiredService<TrainingRunService>();
-        var parameters = new System.Text.Json.Nodes.JsonObject { ["num_epochs"] = 500, ["max_tokens"] = 64, ["save_every"] = 1000, ["save_unit"] = "steps" };
+        var parameters = new System.Text.Json.Nodes.JsonObject { ["num_epochs"] = 1000, ["max_tokens"] = 64, ["save_every"] = 1000, ["save_unit"] = "steps" };
         var run = (await runs.StartAsync(new NewTrainRequest("live", model.Id, version.Id, method.Id, parameters, "cpu"))).Value!;
         var page = await _browser.OpenAsync(_host.Address, $"/model-training/{run.Id}");
 
@@ -182,7 +182,7 @@ public sealed class BrowserTests : IAsyncLifetime
         await Assertions.Expect(step).ToBeVisibleAsync(new() { Timeout = 60_000 });
         var first = long.Parse(await step.TextContentAsync() ?? "0");
         await Assertions.Expect(step).Not.ToHaveTextAsync(first.ToString(), new() { Timeout = 5_000 });
-        await Assertions.Expect(page.GetByTestId("used-num_epochs")).ToHaveTextAsync("500");
+        await Assertions.Expect(page.GetByTestId("used-num_epochs")).ToHaveTextAsync("1000");
         await page.ScreenshotAsync(new() { Path = Path.Combine(Browser.ScreenshotDirectory, "train-overview.png"), FullPage = true });
 
         await page.GetByRole(AriaRole.Tab, new() { Name = "Train Log" }).ClickAsync();
