@@ -123,7 +123,12 @@ public sealed class TrainingRunEndToEndTests
     }
 
     /// <summary>Long enough never to finish during a test: these tests stop the run themselves.</summary>
-    private static JsonObject EndlessSft() => FastSft(epochs: 1000);
+    private static JsonObject EndlessSft()
+    {
+        var parameters = FastSft(epochs: 1000);
+        parameters["batch_size"] = 1; // 20,000 steps: minutes even on a fast machine
+        return parameters;
+    }
 
     [Fact]
     public async Task KilledWorker_RunResumesFromItsCheckpointAndContinuesTheCurve()

@@ -174,7 +174,7 @@ public sealed class BrowserTests : IAsyncLifetime
     {
         var (model, version, method) = await TrainingHost.PrepareAsync(_env, TrainingHost.TwentyChats(), TrainingAlgorithm.Sft);
         var runs = _host.Services.GetRequiredService<TrainingRunService>();
-        var parameters = new System.Text.Json.Nodes.JsonObject { ["num_epochs"] = 1000, ["max_tokens"] = 64, ["save_every"] = 1000, ["save_unit"] = "steps" };
+        var parameters = new System.Text.Json.Nodes.JsonObject { ["num_epochs"] = 1000, ["batch_size"] = 1, ["max_tokens"] = 64, ["save_every"] = 1000, ["save_unit"] = "steps" };
         var run = (await runs.StartAsync(new NewTrainRequest("live", model.Id, version.Id, method.Id, parameters, "cpu"))).Value!;
         var page = await _browser.OpenAsync(_host.Address, $"/model-training/{run.Id}");
 
