@@ -26,7 +26,8 @@ public sealed class CustomizedModelService(IDbContextFactory<DeepExtensionDbCont
     /// Moves the run's final adapter to adapters/&lt;name&gt;/ and records it with a model card built from the
     /// run's configuration and results. Safe to call again for the same run.
     /// </summary>
-    public async Task<CustomizedModel> RegisterAsync(Guid runId, string adapterDirectory, CancellationToken cancellationToken = default)
+    /// <param name="finishedUtc">When training finished: the date in the name, and the run's finish time.</param>
+    public async Task<CustomizedModel> RegisterAsync(Guid runId, string adapterDirectory, DateTime finishedUtc, CancellationToken cancellationToken = default)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         if (await db.CustomizedModels.AsNoTracking().FirstOrDefaultAsync(m => m.TrainingRunId == runId, cancellationToken) is { } existing)
@@ -38,7 +39,7 @@ public sealed class CustomizedModelService(IDbContextFactory<DeepExtensionDbCont
         var dataset = await db.Datasets.AsNoTracking().FirstAsync(d => d.Id == version.DatasetId, cancellationToken);
         var baseModel = await db.BaseModels.AsNoTracking().FirstAsync(m => m.Id == run.BaseModelId, cancellationToken);
 
-        var finished = run.FinishedAtUtc ?? clock.GetUtcNow().UtcDateTime;
+        var finished = finishedUtc;
         var name = CustomizedModel.NameFor(run.BaseModelTechnicalName, run.Name, finished, run.Id);
         var relative = Path.Combine("adapters", name);
         var target = Path.Combine(directories.Root, relative);

@@ -152,14 +152,15 @@ public sealed class TrainingRunService(
         await db.SaveChangesAsync(cancellationToken);
     }
 
-    public async Task FinishAsync(Guid id, RunStatus status, string? failureReason, CancellationToken cancellationToken = default)
+    public async Task FinishAsync(Guid id, RunStatus status, string? failureReason, CancellationToken cancellationToken = default,
+        DateTime? finishedAtUtc = null)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var run = await db.TrainingRuns.FirstOrDefaultAsync(r => r.Id == id, cancellationToken);
         if (run is null) return;
         run.Status = status;
         run.FailureReason = failureReason;
-        run.FinishedAtUtc = clock.GetUtcNow().UtcDateTime;
+        run.FinishedAtUtc = finishedAtUtc ?? clock.GetUtcNow().UtcDateTime;
         if (status != RunStatus.Succeeded) run.EtaSeconds = null;
         await db.SaveChangesAsync(cancellationToken);
     }

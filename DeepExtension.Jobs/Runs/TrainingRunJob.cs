@@ -66,8 +66,18 @@ public sealed class TrainingRunJob(
         switch (exit.ExitCode)
         {
             case WorkerExit.Succeeded when Directory.Exists(files.AdapterDirectory):
-                await runs.FinishAsync(runId, RunStatus.Succeeded, null, CancellationToken.None);
-                await customizedModels.RegisterAsync(runId, files.AdapterDirectory, CancellationToken.None);
+                // The customized model exists before the run reads Succeeded, so whoever sees one sees both.
+                var finished = DateTime.UtcNow;
+                try
+                {
+                    await customizedModels.RegisterAsync(runId, files.AdapterDirectory, finished, CancellationToken.None);
+                }
+                catch (Exception ex)
+                {
+                    await runs.FinishAsync(runId, RunStatus.Failed, $"Training finished but the adapter could not be registered: {ex.Message}", CancellationToken.None);
+                    break;
+                }
+                await runs.FinishAsync(runId, RunStatus.Succeeded, null, CancellationToken.None, finished);
                 break;
             case WorkerExit.Succeeded:
                 await runs.FinishAsync(runId, RunStatus.Failed, "The worker reported success but wrote no adapter.", CancellationToken.None);
