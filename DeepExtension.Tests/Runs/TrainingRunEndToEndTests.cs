@@ -182,6 +182,27 @@ public sealed class TrainingRunEndToEndTests
         Assert.Contains(File.ReadAllLines(second.Runs.FilesOf(done).LogPath), l => l.Contains("Resuming from step-"));
     }
 
+    [Fact]
+    public async Task TwoRunsOnOneDevice_SecondWaitsQueuedUntilTheFirstEnds()
+    {
+        await using var env = await TestEnvironment.CreateAsync();
+        var (model, version, method) = await TrainingHost.PrepareAsync(env, TrainingHost.TwentyChats(), TrainingAlgorithm.Sft);
+        await using var host = await TrainingHost.StartAsync(env);
+        var first = (await host.Runs.StartAsync(new NewTrainRequest("first", model.Id, version.Id, method.Id, EndlessSft(), "cpu"))).Value!.Id;
+        await host.WaitForAsync(first, r => r.Step >= 3, TimeSpan.FromMinutes(2));
+        var second = (await host.Runs.StartAsync(new NewTrainRequest("second", model.Id, version.Id, method.Id, EndlessSft(), "cpu"))).Value!.Id;
+
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        Assert.Equal(RunStatus.Queued, (await host.Runs.GetAsync(second))!.Status);
+        Assert.Equal(RunStatus.Running, (await host.Runs.GetAsync(first))!.Status);
+
+        await host.Runs.CancelAsync(first);
+        await host.WaitForAsync(second, r => r.Status == RunStatus.Running && r.Step >= 1, TimeSpan.FromMinutes(2));
+        Assert.Equal(RunStatus.Cancelled, (await host.Runs.GetAsync(first))!.Status);
+        await host.Runs.CancelAsync(second);
+        Assert.Equal(RunStatus.Cancelled, (await host.WaitForAsync(second, r => r.IsFinished, TimeSpan.FromMinutes(1))).Status);
+    }
+
     /// <summary>After resuming, the loss curve has every step exactly once: no gap, no repeat of what was redone.</summary>
     private static void AssertContinuousCurve(RunFiles files)
     {

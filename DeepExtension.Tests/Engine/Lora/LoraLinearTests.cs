@@ -6,6 +6,7 @@ using static TorchSharp.torch;
 
 namespace DeepExtension.Tests.Engine.Lora;
 
+[Collection(DeepExtension.Tests.Support.TorchCollection.Name)]
 public class LoraLinearTests
 {
     [Fact]

@@ -11,6 +11,7 @@ using static TorchSharp.torch;
 namespace DeepExtension.Tests.Engine.Lora;
 
 /// <summary>LoRA (PEFT semantics) against PEFT 0.21's own outputs, for every reference model folder.</summary>
+[Collection(DeepExtension.Tests.Support.TorchCollection.Name)]
 public class LoraParityTests(ITestOutputHelper output)
 {
     const double Tolerance = 1e-4;

@@ -9,6 +9,7 @@ using static TorchSharp.torch;
 
 namespace DeepExtension.Tests.Engine.Lora;
 
+[Collection(DeepExtension.Tests.Support.TorchCollection.Name)]
 public class MergedModelWriterTests(ITestOutputHelper output)
 {
     [Theory]

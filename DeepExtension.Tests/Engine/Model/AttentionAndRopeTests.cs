@@ -5,6 +5,7 @@ using static TorchSharp.torch;
 
 namespace DeepExtension.Tests.Engine.Model;
 
+[Collection(DeepExtension.Tests.Support.TorchCollection.Name)]
 public class AttentionAndRopeTests
 {
     static bool[,] ToArray(Tensor mask) // [1, 1, T, S] or [B, 1, T, S] (row 0)

@@ -6,6 +6,7 @@ using static TorchSharp.torch;
 
 namespace DeepExtension.Tests.Engine.Model;
 
+[Collection(DeepExtension.Tests.Support.TorchCollection.Name)]
 public class CausalLMLossTests
 {
     [Fact]

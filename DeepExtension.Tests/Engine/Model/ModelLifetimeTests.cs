@@ -5,6 +5,7 @@ using static TorchSharp.torch;
 
 namespace DeepExtension.Tests.Engine.Model;
 
+[Collection(DeepExtension.Tests.Support.TorchCollection.Name)]
 public class ModelLifetimeTests
 {
     [Fact]

@@ -8,6 +8,7 @@ using static TorchSharp.torch;
 namespace DeepExtension.Tests.Engine.Model;
 
 /// <summary>The TorchSharp model against transformers' own outputs, for every reference model folder.</summary>
+[Collection(DeepExtension.Tests.Support.TorchCollection.Name)]
 public class ModelParityTests
 {
     const double Tolerance = 1e-4;

@@ -7,6 +7,7 @@ using static TorchSharp.torch;
 namespace DeepExtension.Tests.Engine.Model;
 
 /// <summary>What LoRA will do: wrap projections in place and see the names and the forward pass follow.</summary>
+[Collection(DeepExtension.Tests.Support.TorchCollection.Name)]
 public class ModuleSurgeryTests
 {
     /// <summary>A PEFT-shaped wrapper: base_layer plus a trainable low-rank delta (B starts at zero).</summary>

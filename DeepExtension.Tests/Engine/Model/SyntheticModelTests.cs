@@ -10,6 +10,7 @@ namespace DeepExtension.Tests.Engine.Model;
 /// Shapes the reference folders do not cover (explicit head_dim, multi-query attention, biases, llama3 rope,
 /// sliding windows, sharded checkpoints), on random weights: self-consistency rather than parity.
 /// </summary>
+[Collection(DeepExtension.Tests.Support.TorchCollection.Name)]
 public sealed class SyntheticModelTests : IDisposable
 {
     readonly string root = Directory.CreateTempSubdirectory("deepx-synth-").FullName;

@@ -5,6 +5,7 @@ using DeepExtension.Build;
 namespace DeepExtension.Tests.Engine.Runtime;
 
 /// <summary>The ELF edit that makes libLibTorchSharp.so load on an older libstdc++, on copies of the real file.</summary>
+[Collection(DeepExtension.Tests.Support.TorchCollection.Name)]
 public class ElfVersionPatcherTests
 {
     const string Lib = "libstdc++.so.6";

@@ -3,6 +3,7 @@ using TorchSharp;
 
 namespace DeepExtension.Tests.Engine.Runtime;
 
+[Collection(DeepExtension.Tests.Support.TorchCollection.Name)]
 public class TorchRuntimeTests
 {
     [Fact]

@@ -8,6 +8,7 @@ using static TorchSharp.torch;
 
 namespace DeepExtension.Tests.Engine.Safetensors;
 
+[Collection(DeepExtension.Tests.Support.TorchCollection.Name)]
 public sealed class SafetensorsTests : IDisposable
 {
     readonly string dir = Directory.CreateTempSubdirectory("deepx-st-").FullName;

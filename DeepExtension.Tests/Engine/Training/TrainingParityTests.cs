@@ -10,6 +10,7 @@ using static TorchSharp.torch;
 namespace DeepExtension.Tests.Engine.Training;
 
 /// <summary>AdamWOptimizer steps and DPO values against PyTorch / PEFT / TRL-formula references, for every reference folder.</summary>
+[Collection(DeepExtension.Tests.Support.TorchCollection.Name)]
 public class TrainingParityTests(ITestOutputHelper output)
 {
     const double Tolerance = 1e-4;

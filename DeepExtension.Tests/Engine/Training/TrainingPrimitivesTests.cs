@@ -9,6 +9,7 @@ using static TorchSharp.torch;
 
 namespace DeepExtension.Tests.Engine.Training;
 
+[Collection(DeepExtension.Tests.Support.TorchCollection.Name)]
 public class TrainingPrimitivesTests
 {
     [Fact]
@@ -108,6 +109,7 @@ public class TrainingPrimitivesTests
     }
 }
 
+[Collection(DeepExtension.Tests.Support.TorchCollection.Name)]
 public class TrainingRobustnessTests
 {
     [Theory]
