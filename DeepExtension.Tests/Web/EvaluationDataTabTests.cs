@@ -55,6 +55,8 @@ public class EvaluationDataTabTests : ComponentTestContext
     public async Task EvaluationData_SftRun_ShowsLossLearningRateGradNormAndThroughputButNoDpoCharts()
     {
         var run = await StartRunWithMetricsAsync(TrainingAlgorithm.Sft, Enumerable.Range(1, 5).Select(i => Sft(i)));
+        var charts = JSInterop.SetupModule("./js/charts.js");
+        charts.Mode = JSRuntimeMode.Loose;
 
         var page = OpenEvaluationTab(run.Id);
 
@@ -69,6 +71,16 @@ public class EvaluationDataTabTests : ComponentTestContext
         Assert.Single(page.FindAll("[data-testid=chart-x-axis]"));
         // The tab order of the seed: Train Overview, Evaluation Data, Train Log.
         Assert.Equal(["Train Overview", "Evaluation Data", "Train Log"], page.FindAll(".mud-tab").Select(t => t.TextContent.Trim()).ToArray());
+        // Each chart is created in JS and gets the history (five points) through appendPoints.
+        page.WaitForAssertion(() =>
+        {
+            Assert.Equal(4, charts.Invocations["create"].Count);
+            Assert.Equal(4, charts.Invocations["appendPoints"].Count);
+        }, TimeSpan.FromSeconds(10));
+        var lossId = page.Find("[data-testid=chart-loss] [data-chart-id]").GetAttribute("data-chart-id");
+        var lossRows = (Dictionary<string, List<double?[]>>)charts.Invocations["appendPoints"].Single(i => (string)i.Arguments[0]! == lossId).Arguments[1]!;
+        Assert.Equal(5, lossRows["loss"].Count);
+        Assert.Empty(lossRows["eval_loss"]);
     }
 
     [Fact]
