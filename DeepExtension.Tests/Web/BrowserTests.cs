@@ -229,6 +229,15 @@ public sealed class BrowserTests : IAsyncLifetime
         Assert.True(later > first, $"the loss series stayed at {first} point(s)");
         Assert.True(await page.EvaluateAsync<int>("([id, series]) => window.deepxCharts.renderedCount(id, series)", new[] { chartId, "loss" }) > 0);
 
+        // A zoomed window survives the live updates that follow (the chart is updated in place, not re-created).
+        await page.EvaluateAsync("id => ApexCharts.exec(id, 'zoomX', 1, 3)", chartId);
+        var zoomedAt = await LossPointsAsync();
+        deadline = DateTime.UtcNow.AddSeconds(30);
+        while (await LossPointsAsync() <= zoomedAt && DateTime.UtcNow < deadline) await Task.Delay(250);
+        Assert.True(await LossPointsAsync() > zoomedAt, "no point arrived after zooming");
+        await page.WaitForTimeoutAsync(500);
+        Assert.Equal(3.0, await page.EvaluateAsync<double>("id => ApexCharts.getChartByID(id).w.globals.maxX", chartId), 3);
+
         // Controls act on the chart in place: smoothing and the x axis keep the raw points.
         await page.GetByTestId("chart-x-axis").ClickAsync();
         await page.GetByRole(AriaRole.Option, new() { Name = "Epoch" }).ClickAsync();
