@@ -201,6 +201,55 @@ public sealed class BrowserTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task TrainDetails_EvaluationData_LossChartGainsPointsLiveWithoutReload()
+    {
+        var (model, version, method) = await TrainingHost.PrepareAsync(_env, TrainingHost.TwentyChats(), TrainingAlgorithm.Sft);
+        var runs = _host.Services.GetRequiredService<TrainingRunService>();
+        var parameters = new System.Text.Json.Nodes.JsonObject { ["num_epochs"] = 500, ["max_tokens"] = 64, ["save_every"] = 1000, ["save_unit"] = "steps" };
+        var run = (await runs.StartAsync(new NewTrainRequest("charted", model.Id, version.Id, method.Id, parameters, "cpu"))).Value!;
+        var page = await _browser.OpenAsync(_host.Address, $"/model-training/{run.Id}");
+
+        await page.GetByRole(AriaRole.Tab, new() { Name = "Evaluation Data" }).ClickAsync();
+        var loss = page.GetByTestId("chart-loss");
+        await Assertions.Expect(loss.Locator(".apexcharts-canvas")).ToBeVisibleAsync(new() { Timeout = 30_000 });
+        await Assertions.Expect(page.GetByTestId("chart-learning-rate")).ToBeVisibleAsync();
+        await Assertions.Expect(page.GetByTestId("chart-dpo-rewards")).ToHaveCountAsync(0);
+        var chartId = await loss.Locator("[data-chart-id]").GetAttributeAsync("data-chart-id");
+
+        async Task<int> LossPointsAsync() =>
+            await page.EvaluateAsync<int>("([id, series]) => window.deepxCharts?.pointCount(id, series) ?? 0", new[] { chartId, "loss" });
+
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        var first = 0;
+        while ((first = await LossPointsAsync()) == 0 && DateTime.UtcNow < deadline) await Task.Delay(250);
+        Assert.True(first > 0, "the loss series never received a point");
+        var later = first;
+        deadline = DateTime.UtcNow.AddSeconds(30);
+        while ((later = await LossPointsAsync()) <= first && DateTime.UtcNow < deadline) await Task.Delay(250);
+        Assert.True(later > first, $"the loss series stayed at {first} point(s)");
+        Assert.True(await page.EvaluateAsync<int>("([id, series]) => window.deepxCharts.renderedCount(id, series)", new[] { chartId, "loss" }) > 0);
+
+        // A zoomed window survives the live updates that follow (the chart is updated in place, not re-created).
+        await page.EvaluateAsync("id => ApexCharts.exec(id, 'zoomX', 1, 3)", chartId);
+        var zoomedAt = await LossPointsAsync();
+        deadline = DateTime.UtcNow.AddSeconds(30);
+        while (await LossPointsAsync() <= zoomedAt && DateTime.UtcNow < deadline) await Task.Delay(250);
+        Assert.True(await LossPointsAsync() > zoomedAt, "no point arrived after zooming");
+        await page.WaitForTimeoutAsync(500);
+        Assert.Equal(3.0, await page.EvaluateAsync<double>("id => ApexCharts.getChartByID(id).w.globals.maxX", chartId), 3);
+
+        // Controls act on the chart in place: smoothing and the x axis keep the raw points.
+        await page.GetByTestId("chart-x-axis").ClickAsync();
+        await page.GetByRole(AriaRole.Option, new() { Name = "Epoch" }).ClickAsync();
+        await Assertions.Expect(loss.Locator(".apexcharts-xaxis-title")).ToContainTextAsync("Epoch");
+        Assert.True(await LossPointsAsync() >= later);
+        await page.ScreenshotAsync(new() { Path = Path.Combine(Browser.ScreenshotDirectory, "evaluation-data.png"), FullPage = true });
+
+        await runs.CancelAsync(run.Id);
+        await Assertions.Expect(page.GetByTestId("details-status")).ToHaveTextAsync("Cancelled", new() { Timeout = 60_000 });
+    }
+
+    [Fact]
     public async Task DatasetsPage_UploadJsonlThroughTheDialog_ListsItWithItsRowCount()
     {
         var rows = Enumerable.Range(1, 12).Select(i =>

@@ -80,4 +80,16 @@ public sealed class WebHostTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/_content/MudBlazor/MudBlazor.min.css")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/app.css")).StatusCode);
     }
+
+    [Fact]
+    public async Task StaticAssets_ApexChartsRestoredByTheBuildAndChartModules_AreServed()
+    {
+        using var client = _host.CreateLoopbackClient();
+
+        var apex = await client.GetAsync("/lib/apexcharts/apexcharts.min.js");
+        Assert.Equal(HttpStatusCode.OK, apex.StatusCode);
+        Assert.Contains("ApexCharts", await apex.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/js/charts.js")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/js/chart-math.js")).StatusCode);
+    }
 }

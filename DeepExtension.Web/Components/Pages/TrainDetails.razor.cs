@@ -2,6 +2,7 @@ using System.Globalization;
 using DeepExtension.Core.CustomizedModels;
 using DeepExtension.Core.Datasets;
 using DeepExtension.Core.Runs;
+using DeepExtension.Web.Components.Controls;
 using Microsoft.AspNetCore.Components;
 using Microsoft.JSInterop;
 using MudBlazor;
@@ -12,6 +13,28 @@ public partial class TrainDetails : IAsyncDisposable
 {
     /// <summary>Lines kept in the page; the full log stays on disk and downloads whole.</summary>
     public const int MaxLogLines = 5000;
+
+    /// <summary>Index of the "Train Log" tab (Train Overview, Evaluation Data, Train Log).</summary>
+    private const int LogTab = 2;
+
+    /// <summary>A chart on the Evaluation Data tab; <see cref="OnlyWhenPresent"/> charts appear once a point carries one of their series.</summary>
+    public sealed record ChartSpec(string Key, string Title, IReadOnlyList<string> Series, IReadOnlyDictionary<string, string> Labels, bool OnlyWhenPresent = false);
+
+    public static readonly IReadOnlyList<ChartSpec> Charts =
+    [
+        new("loss", "Loss", [MetricPoint.Keys.Loss, MetricPoint.Keys.EvalLoss],
+            new Dictionary<string, string> { [MetricPoint.Keys.Loss] = "Training loss", [MetricPoint.Keys.EvalLoss] = "Evaluation loss" }),
+        new("learning-rate", "Learning rate", [MetricPoint.Keys.LearningRate],
+            new Dictionary<string, string> { [MetricPoint.Keys.LearningRate] = "Learning rate" }),
+        new("grad-norm", "Gradient norm", [MetricPoint.Keys.GradNorm],
+            new Dictionary<string, string> { [MetricPoint.Keys.GradNorm] = "Gradient norm" }),
+        new("tokens-per-second", "Tokens per second", [MetricPoint.Keys.TokensPerSecond],
+            new Dictionary<string, string> { [MetricPoint.Keys.TokensPerSecond] = "Tokens/s" }),
+        new("dpo-rewards", "DPO rewards", ["rewards/chosen", "rewards/rejected", "rewards/margins"],
+            new Dictionary<string, string> { ["rewards/chosen"] = "Chosen", ["rewards/rejected"] = "Rejected", ["rewards/margins"] = "Margin" }, OnlyWhenPresent: true),
+        new("dpo-accuracy", "DPO reward accuracy", ["rewards/accuracies"],
+            new Dictionary<string, string> { ["rewards/accuracies"] = "Accuracy" }, OnlyWhenPresent: true),
+    ];
 
     [Parameter]
     public Guid RunId { get; set; }
@@ -44,6 +67,11 @@ public partial class TrainDetails : IAsyncDisposable
     private RunLogLevel _minimumLevel = RunLogLevel.Info;
     private bool _follow = true;
     private int _tab;
+    private readonly List<MetricPoint> _metrics = [];
+    private readonly HashSet<string> _metricKeys = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, MetricChart> _charts = new(StringComparer.Ordinal);
+    private double _smoothing;
+    private string _xAxis = "step";
     private IDisposable? _subscription;
     private IJSObjectReference? _module;
     private readonly CancellationTokenSource _stop = new();
@@ -78,8 +106,14 @@ public partial class TrainDetails : IAsyncDisposable
         if (update.Metrics.LastOrDefault(p => p[MetricPoint.Keys.Loss] is not null) is { } point) _latest = point;
         _log.AddRange(update.Logs);
         if (_log.Count > MaxLogLines) _log.RemoveRange(0, _log.Count - MaxLogLines);
+        // Charts that exist get the new points through JS interop; charts rendered by this StateHasChanged (a new
+        // DPO chart, the tab just opened) read _metrics, which already holds them, as their history.
+        var existing = _charts.Values.ToList();
+        _metrics.AddRange(update.Metrics);
+        foreach (var metric in update.Metrics) _metricKeys.UnionWith(metric.Values.Keys);
         StateHasChanged();
-        if (_follow && update.Logs.Count > 0 && _tab == 1)
+        foreach (var chart in existing) await chart.AppendAsync(update.Metrics);
+        if (_follow && update.Logs.Count > 0 && _tab == LogTab)
         {
             _module ??= await JS.InvokeAsync<IJSObjectReference>("import", "./js/deepx.js");
             await _module.InvokeVoidAsync("scrollToEnd", "run-log");
@@ -108,6 +142,20 @@ public partial class TrainDetails : IAsyncDisposable
         catch (OperationCanceledException)
         {
         }
+    }
+
+    private IEnumerable<ChartSpec> VisibleCharts() => Charts.Where(c => !c.OnlyWhenPresent || c.Series.Any(_metricKeys.Contains));
+
+    private async Task SetSmoothingAsync(double alpha)
+    {
+        _smoothing = alpha;
+        foreach (var chart in _charts.Values.ToList()) await chart.SetSmoothingAsync(alpha);
+    }
+
+    private async Task SetXAxisAsync(string axis)
+    {
+        _xAxis = axis;
+        foreach (var chart in _charts.Values.ToList()) await chart.SetXAxisAsync(axis);
     }
 
     private IEnumerable<LogLine> VisibleLog() => _log.Where(l => l.Level >= _minimumLevel

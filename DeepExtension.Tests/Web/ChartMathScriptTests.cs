@@ -1,0 +1,40 @@
+using System.Diagnostics;
+
+namespace DeepExtension.Tests.Web;
+
+/// <summary>The charts' pure JavaScript (EMA, downsampling, axis mapping) under Node's built-in test runner.</summary>
+public sealed class ChartMathScriptTests
+{
+    [Fact]
+    public async Task ChartMath_NodeTestRunner_PassesEveryTest()
+    {
+        var web = Path.Combine(FindRepositoryRoot(), "DeepExtension.Web");
+        var start = new ProcessStartInfo("node")
+        {
+            WorkingDirectory = web,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add("--test");
+        start.ArgumentList.Add(Path.Combine("js-tests", "chart-math.test.mjs"));
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        await process.WaitForExitAsync(timeout.Token);
+
+        var output = await stdout + await stderr;
+        Assert.True(process.ExitCode == 0, $"node --test exited with {process.ExitCode}:\n{output}");
+        Assert.Contains("# fail 0", output);
+    }
+
+    private static string FindRepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "DeepExtension.sln"))) return dir.FullName;
+        }
+        throw new InvalidOperationException($"No DeepExtension.sln above {AppContext.BaseDirectory}.");
+    }
+}

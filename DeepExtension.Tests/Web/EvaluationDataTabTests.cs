@@ -1,0 +1,114 @@
+using Bunit;
+using DeepExtension.Core.CustomizedModels;
+using DeepExtension.Core.Runs;
+using DeepExtension.Core.Training;
+using DeepExtension.Tests.Support;
+using DeepExtension.Web.Components.Controls;
+using DeepExtension.Web.Components.Pages;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace DeepExtension.Tests.Web;
+
+/// <summary>The "Evaluation Data" tab of a train's page: which charts apply, the controls, history through JS interop.</summary>
+public class EvaluationDataTabTests : ComponentTestContext
+{
+    private static readonly string[] CommonCharts = ["loss", "learning-rate", "grad-norm", "tokens-per-second"];
+
+    private async Task<TrainingRun> StartRunWithMetricsAsync(TrainingAlgorithm algorithm, IEnumerable<MetricPoint> points)
+    {
+        var data = algorithm == TrainingAlgorithm.Dpo ? TrainingHost.TwentyPreferencePairs() : TrainingHost.TwentyChats();
+        var (model, version, method) = await TrainingHost.PrepareAsync(Env, data, algorithm);
+        Services.AddSingleton(new CustomizedModelService(Env.DbFactory, Env.Directories, TimeProvider.System));
+        Services.AddSingleton(new RunUpdatesStore(NullLogger<RunUpdatesStore>.Instance) { Interval = TimeSpan.FromMilliseconds(50) });
+        var runs = Services.GetRequiredService<TrainingRunService>();
+        var started = await runs.StartAsync(new NewTrainRequest("charts", model.Id, version.Id, method.Id, new System.Text.Json.Nodes.JsonObject { ["max_tokens"] = 64 }, "cpu"));
+        Assert.True(started.Succeeded, started.AllErrors);
+        var run = started.Value!;
+        var files = runs.FilesOf(run);
+        Directory.CreateDirectory(files.Directory);
+        foreach (var point in points) MetricsFile.Append(files, point);
+        return run;
+    }
+
+    private static MetricPoint Sft(long step) => new(step, step / 10.0, step * 0.5, new Dictionary<string, double>
+    {
+        ["loss"] = 2.0 / step, ["learning_rate"] = 1e-4, ["grad_norm"] = 1.5, ["tokens_per_second"] = 900,
+    });
+
+    private static MetricPoint Dpo(long step) => new(step, step / 10.0, step * 0.5, new Dictionary<string, double>
+    {
+        ["loss"] = 0.69, ["learning_rate"] = 1e-5, ["grad_norm"] = 0.3, ["tokens_per_second"] = 500,
+        ["rewards/chosen"] = 0.1, ["rewards/rejected"] = -0.1, ["rewards/margins"] = 0.2, ["rewards/accuracies"] = 0.75,
+    });
+
+    private IRenderedComponent<TrainDetails> OpenEvaluationTab(Guid runId)
+    {
+        var page = Render<TrainDetails>(p => p.Add(x => x.RunId, runId));
+        page.WaitForAssertion(() => Assert.Contains("Evaluation Data", page.Markup), TimeSpan.FromSeconds(10));
+        page.FindAll(".mud-tab").Single(t => t.TextContent.Contains("Evaluation Data")).Click();
+        page.WaitForElement("[data-testid=evaluation-charts]", TimeSpan.FromSeconds(10));
+        return page;
+    }
+
+    [Fact]
+    public async Task EvaluationData_SftRun_ShowsLossLearningRateGradNormAndThroughputButNoDpoCharts()
+    {
+        var run = await StartRunWithMetricsAsync(TrainingAlgorithm.Sft, Enumerable.Range(1, 5).Select(i => Sft(i)));
+        var charts = JSInterop.SetupModule("./js/charts.js");
+        charts.Mode = JSRuntimeMode.Loose;
+
+        var page = OpenEvaluationTab(run.Id);
+
+        page.WaitForAssertion(() =>
+        {
+            foreach (var key in CommonCharts) Assert.Single(page.FindAll($"[data-testid=chart-{key}]"));
+        }, TimeSpan.FromSeconds(10));
+        Assert.Empty(page.FindAll("[data-testid=chart-dpo-rewards]"));
+        Assert.Empty(page.FindAll("[data-testid=chart-dpo-accuracy]"));
+        Assert.Equal("loss,eval_loss", page.Find("[data-testid=chart-loss] [data-chart-id]").GetAttribute("data-series"));
+        Assert.Single(page.FindAll("[data-testid=chart-smoothing]"));
+        Assert.Single(page.FindAll("[data-testid=chart-x-axis]"));
+        // The tab order of the seed: Train Overview, Evaluation Data, Train Log.
+        Assert.Equal(["Train Overview", "Evaluation Data", "Train Log"], page.FindAll(".mud-tab").Select(t => t.TextContent.Trim()).ToArray());
+        // Each chart is created in JS and gets the history (five points) through appendPoints.
+        page.WaitForAssertion(() =>
+        {
+            Assert.Equal(4, charts.Invocations["create"].Count);
+            Assert.Equal(4, charts.Invocations["appendPoints"].Count);
+        }, TimeSpan.FromSeconds(10));
+        var lossId = page.Find("[data-testid=chart-loss] [data-chart-id]").GetAttribute("data-chart-id");
+        var lossRows = (Dictionary<string, List<double?[]>>)charts.Invocations["appendPoints"].Single(i => (string)i.Arguments[0]! == lossId).Arguments[1]!;
+        Assert.Equal(5, lossRows["loss"].Count);
+        Assert.Empty(lossRows["eval_loss"]);
+    }
+
+    [Fact]
+    public async Task EvaluationData_DpoRun_AddsRewardsAndAccuracyCharts()
+    {
+        var run = await StartRunWithMetricsAsync(TrainingAlgorithm.Dpo, Enumerable.Range(1, 3).Select(i => Dpo(i)));
+
+        var page = OpenEvaluationTab(run.Id);
+
+        page.WaitForAssertion(() =>
+        {
+            foreach (var key in CommonCharts.Append("dpo-rewards").Append("dpo-accuracy")) Assert.Single(page.FindAll($"[data-testid=chart-{key}]"));
+        }, TimeSpan.FromSeconds(10));
+        Assert.Equal("rewards/chosen,rewards/rejected,rewards/margins", page.Find("[data-testid=chart-dpo-rewards] [data-chart-id]").GetAttribute("data-series"));
+    }
+
+    [Fact]
+    public void MetricChart_SeriesRows_CarryStepEpochElapsedAndTurnNaNIntoGaps()
+    {
+        var points = new[]
+        {
+            new MetricPoint(1, 0.1, 2, new Dictionary<string, double> { ["loss"] = 1.5 }),
+            new MetricPoint(2, 0.2, 4, new Dictionary<string, double> { ["loss"] = double.NaN, ["eval_loss"] = 1.2 }),
+        };
+
+        var rows = MetricChart.ToSeriesRows(["loss", "eval_loss"], points);
+
+        Assert.Equal([[1, 0.1, 2, 1.5], [2, 0.2, 4, null]], rows["loss"]);
+        Assert.Equal([[2, 0.2, 4, 1.2]], rows["eval_loss"]);
+    }
+}

@@ -1,0 +1,85 @@
+// Pure helpers for the metric charts (no DOM, no ApexCharts): tested by `node --test` (js/tests/chart-math.test.mjs).
+
+/** The x value of a raw point ({step, epoch, elapsed, y}) for an axis: 'step' | 'epoch' | 'elapsed'. */
+export function xOf(point, axis) {
+    switch (axis) {
+        case 'epoch': return point.epoch;
+        case 'elapsed': return point.elapsed;
+        default: return point.step;
+    }
+}
+
+/** Axis title for an axis key. */
+export function axisTitle(axis) {
+    switch (axis) {
+        case 'epoch': return 'Epoch';
+        case 'elapsed': return 'Elapsed (s)';
+        default: return 'Step';
+    }
+}
+
+/** Clamps a smoothing factor to [0, 0.999]; anything not a number is 0 (raw). */
+export function clampAlpha(alpha) {
+    const a = Number(alpha);
+    if (!Number.isFinite(a) || a <= 0) return 0;
+    return Math.min(a, 0.999);
+}
+
+/**
+ * Exponential moving average: s = alpha * s + (1 - alpha) * y, seeded with the first finite value.
+ * alpha 0 returns the values unchanged. Gaps (null, NaN, ±Infinity) stay gaps (null) and do not reset the average.
+ */
+export function ema(values, alpha) {
+    const a = clampAlpha(alpha);
+    const out = new Array(values.length);
+    let s = null;
+    for (let i = 0; i < values.length; i++) {
+        const y = values[i];
+        if (y === null || y === undefined || !Number.isFinite(y)) {
+            out[i] = null;
+            continue;
+        }
+        s = s === null || a === 0 ? y : a * s + (1 - a) * y;
+        out[i] = s;
+    }
+    return out;
+}
+
+/**
+ * Keeps at most `max` points of [[x, y], ...] (x ascending) by min/max bucketing: the first and last points stay,
+ * and every bucket in between contributes its lowest and highest y in x order, so spikes survive.
+ * Points with a null y are dropped from buckets but a series shorter than `max` is returned as is.
+ */
+export function downsample(points, max) {
+    const n = points.length;
+    if (!Number.isFinite(max) || max <= 0 || n <= max) return points;
+    if (max < 4) return [points[0], points[n - 1]].slice(0, Math.max(1, max));
+    const buckets = Math.floor((max - 2) / 2);
+    const inner = n - 2;
+    const size = inner / buckets;
+    const out = [points[0]];
+    for (let b = 0; b < buckets; b++) {
+        const start = 1 + Math.floor(b * size);
+        const end = Math.min(n - 1, 1 + Math.floor((b + 1) * size));
+        let lo = -1, hi = -1;
+        for (let i = start; i < end; i++) {
+            const y = points[i][1];
+            if (y === null || !Number.isFinite(y)) continue;
+            if (lo < 0 || y < points[lo][1]) lo = i;
+            if (hi < 0 || y > points[hi][1]) hi = i;
+        }
+        if (lo < 0) continue;
+        if (lo === hi) out.push(points[lo]);
+        else if (lo < hi) out.push(points[lo], points[hi]);
+        else out.push(points[hi], points[lo]);
+    }
+    out.push(points[n - 1]);
+    return out;
+}
+
+/** Raw points of one series → what the chart draws: mapped to the axis, smoothed, downsampled. */
+export function project(raw, axis, alpha, max) {
+    const smoothed = ema(raw.map(p => p.y), alpha);
+    const points = raw.map((p, i) => [xOf(p, axis), smoothed[i]]);
+    return downsample(points, max);
+}
