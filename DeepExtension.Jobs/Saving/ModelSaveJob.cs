@@ -24,6 +24,19 @@ public sealed class ModelSaveJob(CompleteModelService completeModels, WorkerLaun
 
         var files = SaveCommand.LogFilesOf(directories, saveId);
         var final = Path.Combine(directories.CompleteModels, save.OutputName);
+        if (Directory.Exists(final))
+        {
+            // The worker finished (renamed its output) but the process that ran the job stopped before registering it.
+            try
+            {
+                await completeModels.RegisterAsync(saveId, CancellationToken.None);
+            }
+            catch (Exception ex)
+            {
+                await FailAsync(saveId, final, $"The merged model could not be registered: {ex.Message}");
+            }
+            return;
+        }
         WorkerExit exit;
         try
         {
