@@ -1,4 +1,5 @@
 using DeepExtension.Core.BaseModels;
+using DeepExtension.Core.CompleteModels;
 using DeepExtension.Core.CustomizedModels;
 using DeepExtension.Core.Data;
 using DeepExtension.Core.Runs;
@@ -36,6 +37,7 @@ public static class CoreHostingExtensions
         builder.Services.AddSingleton<TrainingMethodService>();
         builder.Services.AddSingleton<TrainingRunService>();
         builder.Services.AddSingleton<CustomizedModelService>();
+        builder.Services.AddSingleton<CompleteModelService>();
         builder.Services.AddSingleton<RunUpdatesStore>();
         builder.Services.AddSingleton<DatasetService>();
         return builder;

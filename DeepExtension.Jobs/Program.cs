@@ -1,5 +1,6 @@
 using DeepExtension.Core;
 using DeepExtension.Jobs.Runs;
+using DeepExtension.Jobs.Saving;
 using DeepExtension.Jobs.Engine.Tokenization;
 using DeepExtension.Jobs.Scheduling;
 using Microsoft.Extensions.Hosting;
@@ -10,6 +11,7 @@ namespace DeepExtension.Jobs;
 /// The worker executable. Commands:
 ///   scheduler   run a Quartz scheduler node on the configured database (the docker-compose "worker")
 ///   train       train one run (the console starts this in its own process)
+///   merge-save  merge one queued save of a customized model into complete-models/ (started by the console)
 ///   generate    chat with a local Hugging Face model (optionally with a PEFT LoRA adapter), streaming to stdout
 ///   merge       merge a PEFT LoRA adapter into its base model and write a complete model folder
 /// Configuration comes from the environment (DeepExtension__Database__Provider, ...) or --key=value arguments.
@@ -31,6 +33,8 @@ public static class Program
                 return await RunSchedulerAsync(rest);
             case "train":
                 return await TrainCommand.RunAsync(rest);
+            case "merge-save":
+                return await SaveCommand.RunAsync(rest);
             case "generate":
                 return RunEngineCommand(() => EngineCommands.Generate(rest, Console.Out, Console.Error));
             case "merge":
@@ -86,6 +90,7 @@ public static class Program
         commands:
           scheduler   run a Quartz scheduler node against the configured database
           train       --run RUN_ID: train one queued run (started by the console's job system)
+          merge-save  --save SAVE_ID: merge a customized model into a complete model (started by the console)
           generate    apply the model's chat template (with a generation prompt) to the prompt, stream the
                       reply to stdout and stop at EOS (defaults: generation_config.json, else greedy, 256 tokens)
           merge       merge a PEFT LoRA adapter into its base model and write a complete Hugging Face folder

@@ -1,5 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using DeepExtension.Core.Common;
+using DeepExtension.Core.CompleteModels;
 using DeepExtension.Core.Data;
 using DeepExtension.Core.Runs;
 using DeepExtension.Core.Storage;
@@ -14,6 +16,50 @@ public sealed class CustomizedModelService(IDbContextFactory<DeepExtensionDbCont
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         return await db.CustomizedModels.AsNoTracking().OrderByDescending(m => m.CreatedAtUtc).ToListAsync(cancellationToken);
+    }
+
+    public async Task<CustomizedModel?> GetAsync(Guid id, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        return await db.CustomizedModels.AsNoTracking().FirstOrDefaultAsync(m => m.Id == id, cancellationToken);
+    }
+
+    /// <summary>The absolute adapter folder.</summary>
+    public string FolderOf(CustomizedModel model) => Path.Combine(directories.Root, model.AdapterPath);
+
+    /// <summary>
+    /// Removes the adapter folder (adapters/&lt;name&gt;/) and the entry. Complete models saved from it stay (their
+    /// link becomes empty); refused while one of its saves is queued or running, since that merge reads the adapter.
+    /// </summary>
+    public async Task<OperationResult<bool>> DeleteAsync(Guid id, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var model = await db.CustomizedModels.FirstOrDefaultAsync(m => m.Id == id, cancellationToken);
+        if (model is null) return OperationResult<bool>.Failure(OperationResult<bool>.General, "This customized model no longer exists.");
+        var active = await db.ModelSaves.Where(s => s.CustomizedModelId == id && (s.Status == SaveStatus.Queued || s.Status == SaveStatus.Running))
+            .Select(s => s.OutputName).ToListAsync(cancellationToken);
+        if (active.Count > 0)
+        {
+            return OperationResult<bool>.Failure(OperationResult<bool>.General,
+                $"{model.Name} is being saved as {string.Join(", ", active)}; delete it when the save has finished.");
+        }
+        var folder = Path.GetFullPath(Path.Combine(directories.Root, model.AdapterPath));
+        if (!folder.StartsWith(Path.GetFullPath(directories.Adapters) + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+            return OperationResult<bool>.Failure(OperationResult<bool>.General, "The adapter folder is outside adapters/; it was not removed.");
+        try
+        {
+            if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return OperationResult<bool>.Failure(OperationResult<bool>.General, $"The adapter folder could not be removed: {ex.Message}");
+        }
+        // Complete models keep existing without the link; finished saves are its history and go with it.
+        await db.CompleteModels.Where(c => c.CustomizedModelId == id).ExecuteUpdateAsync(u => u.SetProperty(c => c.CustomizedModelId, (Guid?)null), cancellationToken);
+        await db.ModelSaves.Where(s => s.CustomizedModelId == id).ExecuteDeleteAsync(cancellationToken);
+        db.CustomizedModels.Remove(model);
+        await db.SaveChangesAsync(cancellationToken);
+        return OperationResult<bool>.Success(true);
     }
 
     public async Task<CustomizedModel?> FindByRunAsync(Guid runId, CancellationToken cancellationToken = default)

@@ -1,4 +1,5 @@
 using DeepExtension.Core.BaseModels;
+using DeepExtension.Core.CompleteModels;
 using DeepExtension.Core.CustomizedModels;
 using DeepExtension.Core.Datasets;
 using DeepExtension.Core.Deployment;
@@ -19,6 +20,8 @@ public abstract class DeepExtensionDbContext(DbContextOptions options) : DbConte
     public DbSet<TrainingMethod> TrainingMethods => Set<TrainingMethod>();
     public DbSet<TrainingRun> TrainingRuns => Set<TrainingRun>();
     public DbSet<CustomizedModel> CustomizedModels => Set<CustomizedModel>();
+    public DbSet<ModelSave> ModelSaves => Set<ModelSave>();
+    public DbSet<CompleteModel> CompleteModels => Set<CompleteModel>();
     public DbSet<Dataset> Datasets => Set<Dataset>();
     public DbSet<DatasetVersion> DatasetVersions => Set<DatasetVersion>();
 

@@ -5,6 +5,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using DeepExtension.Core.Runs;
 using DeepExtension.Jobs.Runs;
+using DeepExtension.Jobs.Saving;
+using DeepExtension.Core.CompleteModels;
 using Quartz;
 
 namespace DeepExtension.Jobs.Scheduling;
@@ -60,6 +62,9 @@ public static class JobsHostingExtensions
         builder.Services.AddSingleton<RunSlots>();
         builder.Services.AddSingleton<WorkerLauncher>();
         builder.Services.AddTransient<TrainingRunJob>();
+        builder.Services.AddSingleton<QuartzSaveScheduler>();
+        builder.Services.AddSingleton<ISaveScheduler>(sp => sp.GetRequiredService<QuartzSaveScheduler>());
+        builder.Services.AddTransient<ModelSaveJob>();
 
         if (builder.Configuration.GetValue(SchedulerEnabledKey, true))
         {

@@ -24,6 +24,7 @@ public sealed class TrainingHost : IAsyncDisposable
     public IHost Host { get; }
     public TrainingRunService Runs => Host.Services.GetRequiredService<TrainingRunService>();
     public CustomizedModelService CustomizedModels => Host.Services.GetRequiredService<CustomizedModelService>();
+    public DeepExtension.Core.CompleteModels.CompleteModelService CompleteModels => Host.Services.GetRequiredService<DeepExtension.Core.CompleteModels.CompleteModelService>();
 
     public static async Task<TrainingHost> StartAsync(TestEnvironment env)
     {

@@ -59,6 +59,33 @@ public sealed class BrowserTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task CustomizedModelsPage_SaveAndConfirm_ReachesSucceededAndTheCompleteModelIsListed()
+    {
+        var customized = await CustomizedModelFixture.RegisterReferenceAdapterAsync(_env);
+        var page = await _browser.OpenAsync(_host.Address, "/customized-models");
+        await Assertions.Expect(page.GetByTestId("customized-model-name")).ToHaveTextAsync(customized.Name);
+
+        // Under a loaded machine (training tests beside this one) the dialog can take a while: wait longer than the default.
+        await page.GetByTestId("save-customized-model").ClickAsync();
+        await Assertions.Expect(page.GetByTestId("save-output-name")).ToBeVisibleAsync(new() { Timeout = 60_000 });
+        var name = (await page.GetByTestId("save-output-name").TextContentAsync())!.Trim();
+        Assert.Matches($"^{customized.Name}_s_[0-9a-f]{{4}}$", name);
+        await page.ScreenshotAsync(new() { Path = Path.Combine(Browser.ScreenshotDirectory, "customized-models-save.png") });
+        await page.GetByTestId("save-ok").ClickAsync();
+
+        await Assertions.Expect(page.GetByTestId("save-name")).ToHaveTextAsync(name, new() { Timeout = 60_000 });
+        await Assertions.Expect(page.GetByTestId("save-status")).ToHaveTextAsync("Succeeded", new() { Timeout = 120_000 });
+        await page.ScreenshotAsync(new() { Path = Path.Combine(Browser.ScreenshotDirectory, "customized-models.png"), FullPage = true });
+
+        await page.GotoAsync(_host.Address + "/complete-models");
+        await Assertions.Expect(page.GetByTestId("complete-model-name")).ToHaveTextAsync(name, new() { Timeout = 60_000 });
+        await page.GetByTestId("toggle-card").ClickAsync();
+        await Assertions.Expect(page.GetByTestId("model-card")).ToContainTextAsync("tiny-qwen2");
+        await page.ScreenshotAsync(new() { Path = Path.Combine(Browser.ScreenshotDirectory, "complete-models.png"), FullPage = true });
+        Assert.True(File.Exists(Path.Combine(_env.Directories.CompleteModels, name, "config.json")));
+    }
+
+    [Fact]
     public async Task BaseModelsPage_SaveWithEscapingPath_ShowsTheMessageAndKeepsTheDialogOpen()
     {
         var page = await _browser.OpenAsync(_host.Address, "/base-models");

@@ -1,4 +1,6 @@
 using Bunit;
+using DeepExtension.Core.CompleteModels;
+using DeepExtension.Core.CustomizedModels;
 using DeepExtension.Core.Runs;
 using DeepExtension.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
@@ -14,6 +16,9 @@ public abstract class ComponentTestContext : BunitContext, IAsyncLifetime
     /// <summary>Queued runs are recorded here instead of starting workers: component tests stop at the service.</summary>
     protected RecordingRunScheduler Scheduler { get; } = new();
 
+    /// <summary>Saves are recorded here instead of starting merge workers.</summary>
+    protected RecordingSaveScheduler SaveScheduler { get; } = new();
+
     public async Task InitializeAsync()
     {
         Env = await TestEnvironment.CreateAsync();
@@ -24,6 +29,8 @@ public abstract class ComponentTestContext : BunitContext, IAsyncLifetime
         Services.AddSingleton(Env.TrainingMethods);
         Services.AddSingleton(new TrainingRunService(Env.DbFactory, Env.Directories, Scheduler, TimeProvider.System));
         Services.AddSingleton(Env.Datasets);
+        Services.AddSingleton(new CustomizedModelService(Env.DbFactory, Env.Directories, TimeProvider.System));
+        Services.AddSingleton(new CompleteModelService(Env.DbFactory, Env.Directories, SaveScheduler, TimeProvider.System));
     }
 
     async Task IAsyncLifetime.DisposeAsync()

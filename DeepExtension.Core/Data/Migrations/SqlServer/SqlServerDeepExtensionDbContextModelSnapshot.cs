@@ -78,6 +78,104 @@ namespace DeepExtension.Core.Data.Migrations.SqlServer
                     b.ToTable("BaseModels", (string)null);
                 });
 
+            modelBuilder.Entity("DeepExtension.Core.CompleteModels.CompleteModel", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uniqueidentifier");
+
+                    b.Property<Guid>("BaseModelId")
+                        .HasColumnType("uniqueidentifier");
+
+                    b.Property<string>("CardJson")
+                        .IsRequired()
+                        .HasColumnType("nvarchar(max)");
+
+                    b.Property<DateTime>("CreatedAtUtc")
+                        .HasColumnType("datetime2");
+
+                    b.Property<Guid?>("CustomizedModelId")
+                        .HasColumnType("uniqueidentifier");
+
+                    b.Property<string>("CustomizedModelName")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("nvarchar(200)");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(220)
+                        .HasColumnType("nvarchar(220)");
+
+                    b.Property<string>("Path")
+                        .IsRequired()
+                        .HasMaxLength(400)
+                        .HasColumnType("nvarchar(400)");
+
+                    b.Property<Guid>("SaveId")
+                        .HasColumnType("uniqueidentifier");
+
+                    b.Property<long>("SizeBytes")
+                        .HasColumnType("bigint");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("CustomizedModelId");
+
+                    b.HasIndex("Name")
+                        .IsUnique();
+
+                    b.HasIndex("SaveId")
+                        .IsUnique();
+
+                    b.ToTable("CompleteModels", (string)null);
+                });
+
+            modelBuilder.Entity("DeepExtension.Core.CompleteModels.ModelSave", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uniqueidentifier");
+
+                    b.Property<Guid?>("CompleteModelId")
+                        .HasColumnType("uniqueidentifier");
+
+                    b.Property<DateTime>("CreatedAtUtc")
+                        .HasColumnType("datetime2");
+
+                    b.Property<Guid>("CustomizedModelId")
+                        .HasColumnType("uniqueidentifier");
+
+                    b.Property<string>("FailureReason")
+                        .HasMaxLength(2000)
+                        .HasColumnType("nvarchar(2000)");
+
+                    b.Property<DateTime?>("FinishedAtUtc")
+                        .HasColumnType("datetime2");
+
+                    b.Property<string>("OutputName")
+                        .IsRequired()
+                        .HasMaxLength(220)
+                        .HasColumnType("nvarchar(220)");
+
+                    b.Property<double>("Progress")
+                        .HasColumnType("float");
+
+                    b.Property<DateTime?>("StartedAtUtc")
+                        .HasColumnType("datetime2");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("nvarchar(16)");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("CustomizedModelId");
+
+                    b.ToTable("ModelSaves", (string)null);
+                });
+
             modelBuilder.Entity("DeepExtension.Core.CustomizedModels.CustomizedModel", b =>
                 {
                     b.Property<Guid>("Id")
@@ -475,6 +573,23 @@ namespace DeepExtension.Core.Data.Migrations.SqlServer
                             NameKey = "PPO",
                             UpdatedAtUtc = new DateTime(2026, 11, 22, 0, 0, 0, 0, DateTimeKind.Utc)
                         });
+                });
+
+            modelBuilder.Entity("DeepExtension.Core.CompleteModels.CompleteModel", b =>
+                {
+                    b.HasOne("DeepExtension.Core.CustomizedModels.CustomizedModel", null)
+                        .WithMany()
+                        .HasForeignKey("CustomizedModelId")
+                        .OnDelete(DeleteBehavior.SetNull);
+                });
+
+            modelBuilder.Entity("DeepExtension.Core.CompleteModels.ModelSave", b =>
+                {
+                    b.HasOne("DeepExtension.Core.CustomizedModels.CustomizedModel", null)
+                        .WithMany()
+                        .HasForeignKey("CustomizedModelId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
                 });
 
             modelBuilder.Entity("DeepExtension.Core.CustomizedModels.CustomizedModel", b =>

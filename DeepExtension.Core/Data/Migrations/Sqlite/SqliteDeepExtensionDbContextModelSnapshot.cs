@@ -73,6 +73,104 @@ namespace DeepExtension.Core.Data.Migrations.Sqlite
                     b.ToTable("BaseModels", (string)null);
                 });
 
+            modelBuilder.Entity("DeepExtension.Core.CompleteModels.CompleteModel", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("BaseModelId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("CardJson")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime>("CreatedAtUtc")
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid?>("CustomizedModelId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("CustomizedModelName")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(220)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Path")
+                        .IsRequired()
+                        .HasMaxLength(400)
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("SaveId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("SizeBytes")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("CustomizedModelId");
+
+                    b.HasIndex("Name")
+                        .IsUnique();
+
+                    b.HasIndex("SaveId")
+                        .IsUnique();
+
+                    b.ToTable("CompleteModels", (string)null);
+                });
+
+            modelBuilder.Entity("DeepExtension.Core.CompleteModels.ModelSave", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid?>("CompleteModelId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime>("CreatedAtUtc")
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("CustomizedModelId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("FailureReason")
+                        .HasMaxLength(2000)
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime?>("FinishedAtUtc")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("OutputName")
+                        .IsRequired()
+                        .HasMaxLength(220)
+                        .HasColumnType("TEXT");
+
+                    b.Property<double>("Progress")
+                        .HasColumnType("REAL");
+
+                    b.Property<DateTime?>("StartedAtUtc")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("CustomizedModelId");
+
+                    b.ToTable("ModelSaves", (string)null);
+                });
+
             modelBuilder.Entity("DeepExtension.Core.CustomizedModels.CustomizedModel", b =>
                 {
                     b.Property<Guid>("Id")
@@ -470,6 +568,23 @@ namespace DeepExtension.Core.Data.Migrations.Sqlite
                             NameKey = "PPO",
                             UpdatedAtUtc = new DateTime(2026, 11, 22, 0, 0, 0, 0, DateTimeKind.Utc)
                         });
+                });
+
+            modelBuilder.Entity("DeepExtension.Core.CompleteModels.CompleteModel", b =>
+                {
+                    b.HasOne("DeepExtension.Core.CustomizedModels.CustomizedModel", null)
+                        .WithMany()
+                        .HasForeignKey("CustomizedModelId")
+                        .OnDelete(DeleteBehavior.SetNull);
+                });
+
+            modelBuilder.Entity("DeepExtension.Core.CompleteModels.ModelSave", b =>
+                {
+                    b.HasOne("DeepExtension.Core.CustomizedModels.CustomizedModel", null)
+                        .WithMany()
+                        .HasForeignKey("CustomizedModelId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
                 });
 
             modelBuilder.Entity("DeepExtension.Core.CustomizedModels.CustomizedModel", b =>

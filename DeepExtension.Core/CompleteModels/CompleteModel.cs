@@ -1,0 +1,59 @@
+namespace DeepExtension.Core.CompleteModels;
+
+/// <summary>
+/// A standalone Hugging Face model folder made by merging a customized model's adapter into its base model,
+/// named [customized_model_name]_s_[first4ofSavingUUID]. It outlives the customized model it came from.
+/// </summary>
+public sealed class CompleteModel
+{
+    public Guid Id { get; set; }
+    public required string Name { get; set; }
+    /// <summary>The customized model it was saved from; null once that one is deleted.</summary>
+    public Guid? CustomizedModelId { get; set; }
+    public required string CustomizedModelName { get; set; }
+    public Guid BaseModelId { get; set; }
+    public Guid SaveId { get; set; }
+    /// <summary>The model folder, relative to the data root.</summary>
+    public required string Path { get; set; }
+    /// <summary>JSON: the base model card and the training card.</summary>
+    public string CardJson { get; set; } = "{}";
+    public long SizeBytes { get; set; }
+    public DateTime CreatedAtUtc { get; set; }
+
+    /// <summary>The seed's naming rule.</summary>
+    public static string NameFor(string customizedModelName, Guid saveId) => $"{customizedModelName}_s_{saveId.ToString("N")[..4]}";
+}
+
+public enum SaveStatus
+{
+    Queued = 0,
+    Running = 1,
+    Succeeded = 2,
+    Failed = 3,
+}
+
+/// <summary>One "Save" of a customized model: a background merge job and its outcome.</summary>
+public sealed class ModelSave
+{
+    /// <summary>A random (v4) Guid; its first four hex digits end the complete model's name.</summary>
+    public Guid Id { get; set; }
+    public Guid CustomizedModelId { get; set; }
+    /// <summary>The complete model name this save produces.</summary>
+    public required string OutputName { get; set; }
+    public SaveStatus Status { get; set; }
+    /// <summary>0..1.</summary>
+    public double Progress { get; set; }
+    public string? FailureReason { get; set; }
+    public Guid? CompleteModelId { get; set; }
+    public DateTime CreatedAtUtc { get; set; }
+    public DateTime? StartedAtUtc { get; set; }
+    public DateTime? FinishedAtUtc { get; set; }
+
+    public bool IsFinished => Status is SaveStatus.Succeeded or SaveStatus.Failed;
+}
+
+/// <summary>Queues the merge job of a save (Quartz in the app; a recorder in tests).</summary>
+public interface ISaveScheduler
+{
+    Task ScheduleAsync(Guid saveId, CancellationToken cancellationToken);
+}

@@ -1,0 +1,200 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using DeepExtension.Core.Common;
+using DeepExtension.Core.CustomizedModels;
+using DeepExtension.Core.Data;
+using DeepExtension.Core.Storage;
+using Microsoft.EntityFrameworkCore;
+
+namespace DeepExtension.Core.CompleteModels;
+
+/// <summary>What the Save dialog shows before the user confirms: every parameter is generated.</summary>
+public sealed record SavePlan(Guid SaveId, Guid CustomizedModelId, string CustomizedModelName, string OutputName, string OutputFolder, string Quantization);
+
+/// <summary>Saves (merges) customized models into complete models, lists and deletes complete models.</summary>
+public sealed class CompleteModelService(
+    IDbContextFactory<DeepExtensionDbContext> dbFactory, DataDirectories directories, ISaveScheduler scheduler, TimeProvider clock)
+{
+    public const string NoQuantization = "none";
+
+    public async Task<IReadOnlyList<CompleteModel>> ListAsync(CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        return await db.CompleteModels.AsNoTracking().OrderByDescending(m => m.CreatedAtUtc).ToListAsync(cancellationToken);
+    }
+
+    public async Task<CompleteModel?> GetAsync(Guid id, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        return await db.CompleteModels.AsNoTracking().FirstOrDefaultAsync(m => m.Id == id, cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<ModelSave>> ListSavesAsync(CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        return await db.ModelSaves.AsNoTracking().OrderByDescending(s => s.CreatedAtUtc).ToListAsync(cancellationToken);
+    }
+
+    public async Task<ModelSave?> GetSaveAsync(Guid id, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        return await db.ModelSaves.AsNoTracking().FirstOrDefaultAsync(s => s.Id == id, cancellationToken);
+    }
+
+    /// <summary>The absolute folder of a complete model.</summary>
+    public string FolderOf(CompleteModel model) => Path.Combine(directories.Root, model.Path);
+
+    /// <summary>The generated parameters of a new save (a fresh v4 id decides the name), for the confirm dialog.</summary>
+    public async Task<OperationResult<SavePlan>> PlanSaveAsync(Guid customizedModelId, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var model = await db.CustomizedModels.AsNoTracking().FirstOrDefaultAsync(m => m.Id == customizedModelId, cancellationToken);
+        if (model is null) return OperationResult<SavePlan>.Failure(OperationResult<SavePlan>.General, "This customized model no longer exists.");
+        var saveId = Guid.NewGuid();
+        var name = CompleteModel.NameFor(model.Name, saveId);
+        return OperationResult<SavePlan>.Success(new SavePlan(saveId, model.Id, model.Name, name, Path.Combine("complete-models", name), NoQuantization));
+    }
+
+    /// <summary>Records the save as Queued and queues its merge job.</summary>
+    public async Task<OperationResult<ModelSave>> SaveAsync(SavePlan plan, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var model = await db.CustomizedModels.AsNoTracking().FirstOrDefaultAsync(m => m.Id == plan.CustomizedModelId, cancellationToken);
+        if (model is null) return OperationResult<ModelSave>.Failure(OperationResult<ModelSave>.General, "This customized model no longer exists.");
+        if (plan.OutputName != CompleteModel.NameFor(model.Name, plan.SaveId))
+            return OperationResult<ModelSave>.Failure(OperationResult<ModelSave>.General, "The save parameters do not belong to this customized model.");
+        if (await db.ModelSaves.AnyAsync(s => s.Id == plan.SaveId, cancellationToken))
+            return OperationResult<ModelSave>.Failure(OperationResult<ModelSave>.General, "This save was already submitted.");
+        if (await db.CompleteModels.AnyAsync(m => m.Name == plan.OutputName, cancellationToken)
+            || await db.ModelSaves.AnyAsync(s => s.OutputName == plan.OutputName && s.Status != SaveStatus.Failed, cancellationToken))
+            return OperationResult<ModelSave>.Failure(OperationResult<ModelSave>.General, $"A complete model named {plan.OutputName} already exists; open the dialog again for a new name.");
+
+        var save = new ModelSave
+        {
+            Id = plan.SaveId,
+            CustomizedModelId = model.Id,
+            OutputName = plan.OutputName,
+            Status = SaveStatus.Queued,
+            CreatedAtUtc = clock.GetUtcNow().UtcDateTime,
+        };
+        db.ModelSaves.Add(save);
+        await db.SaveChangesAsync(cancellationToken);
+        try
+        {
+            await scheduler.ScheduleAsync(save.Id, cancellationToken);
+        }
+        catch (Exception ex)
+        {
+            await FinishFailedAsync(save.Id, $"The save could not be queued: {ex.Message}", CancellationToken.None);
+            return OperationResult<ModelSave>.Failure(OperationResult<ModelSave>.General, $"The save could not be queued: {ex.Message}");
+        }
+        return OperationResult<ModelSave>.Success(save);
+    }
+
+    /// <summary>Plans and submits in one call (what OK in the dialog does with the plan it showed).</summary>
+    public async Task<OperationResult<ModelSave>> SaveAsync(Guid customizedModelId, CancellationToken cancellationToken = default)
+    {
+        var plan = await PlanSaveAsync(customizedModelId, cancellationToken);
+        return plan.Succeeded ? await SaveAsync(plan.Value!, cancellationToken) : OperationResult<ModelSave>.Failure(OperationResult<ModelSave>.General, plan.AllErrors);
+    }
+
+    public async Task<bool> MarkRunningAsync(Guid saveId, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var save = await db.ModelSaves.FirstOrDefaultAsync(s => s.Id == saveId, cancellationToken);
+        if (save is null || save.IsFinished) return false;
+        save.Status = SaveStatus.Running;
+        save.StartedAtUtc ??= clock.GetUtcNow().UtcDateTime;
+        save.Progress = 0.05;
+        await db.SaveChangesAsync(cancellationToken);
+        return true;
+    }
+
+    public async Task FinishFailedAsync(Guid saveId, string reason, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var save = await db.ModelSaves.FirstOrDefaultAsync(s => s.Id == saveId, cancellationToken);
+        if (save is null || save.IsFinished) return;
+        save.Status = SaveStatus.Failed;
+        save.FailureReason = reason.Length > 2000 ? reason[..2000] : reason;
+        save.FinishedAtUtc = clock.GetUtcNow().UtcDateTime;
+        await db.SaveChangesAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Registers the merged folder complete-models/&lt;name&gt;/ (written by the worker) as a complete model with a card
+    /// combining the base model card and the training card, and marks the save Succeeded.
+    /// </summary>
+    public async Task<CompleteModel> RegisterAsync(Guid saveId, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var save = await db.ModelSaves.FirstAsync(s => s.Id == saveId, cancellationToken);
+        if (save.CompleteModelId is { } existingId && await db.CompleteModels.AsNoTracking().FirstOrDefaultAsync(m => m.Id == existingId, cancellationToken) is { } existing)
+            return existing;
+        var customized = await db.CustomizedModels.AsNoTracking().FirstAsync(m => m.Id == save.CustomizedModelId, cancellationToken);
+        var baseModel = await db.BaseModels.AsNoTracking().FirstOrDefaultAsync(m => m.Id == customized.BaseModelId, cancellationToken);
+        var relative = Path.Combine("complete-models", save.OutputName);
+        var folder = Path.Combine(directories.Root, relative);
+        if (!Directory.Exists(folder)) throw new InvalidOperationException($"The merged folder {relative} does not exist.");
+
+        var card = new JsonObject
+        {
+            ["name"] = save.OutputName,
+            ["customized_model"] = customized.Name,
+            ["saved_utc"] = clock.GetUtcNow().UtcDateTime.ToString("O"),
+            ["quantization"] = NoQuantization,
+            ["base_model"] = baseModel is null ? null : new JsonObject
+            {
+                ["technical_name"] = baseModel.TechnicalName,
+                ["model_name"] = baseModel.ModelName,
+                ["card"] = JsonSerializer.SerializeToNode(baseModel.Card),
+            },
+            ["training"] = JsonNode.Parse(string.IsNullOrWhiteSpace(customized.CardJson) ? "{}" : customized.CardJson),
+        };
+        var model = new CompleteModel
+        {
+            Id = Guid.NewGuid(),
+            Name = save.OutputName,
+            CustomizedModelId = customized.Id,
+            CustomizedModelName = customized.Name,
+            BaseModelId = customized.BaseModelId,
+            SaveId = save.Id,
+            Path = relative,
+            CardJson = card.ToJsonString(new JsonSerializerOptions { WriteIndented = true }),
+            SizeBytes = SizeOf(folder),
+            CreatedAtUtc = clock.GetUtcNow().UtcDateTime,
+        };
+        db.CompleteModels.Add(model);
+        save.Status = SaveStatus.Succeeded;
+        save.Progress = 1;
+        save.CompleteModelId = model.Id;
+        save.FinishedAtUtc = clock.GetUtcNow().UtcDateTime;
+        await db.SaveChangesAsync(cancellationToken);
+        return model;
+    }
+
+    /// <summary>Removes the model folder and the entry (deployments made from it are not touched).</summary>
+    public async Task<OperationResult<bool>> DeleteAsync(Guid id, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var model = await db.CompleteModels.FirstOrDefaultAsync(m => m.Id == id, cancellationToken);
+        if (model is null) return OperationResult<bool>.Failure(OperationResult<bool>.General, "This complete model no longer exists.");
+        var folder = Path.GetFullPath(Path.Combine(directories.Root, model.Path));
+        if (!folder.StartsWith(Path.GetFullPath(directories.CompleteModels) + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+            return OperationResult<bool>.Failure(OperationResult<bool>.General, "The model folder is outside complete-models/; it was not removed.");
+        try
+        {
+            if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return OperationResult<bool>.Failure(OperationResult<bool>.General, $"The model folder could not be removed: {ex.Message}");
+        }
+        db.CompleteModels.Remove(model);
+        await db.SaveChangesAsync(cancellationToken);
+        return OperationResult<bool>.Success(true);
+    }
+
+    internal static long SizeOf(string folder) =>
+        new DirectoryInfo(folder).EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length);
+}

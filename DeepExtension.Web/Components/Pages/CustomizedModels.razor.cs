@@ -1,0 +1,127 @@
+using DeepExtension.Core.BaseModels;
+using DeepExtension.Core.CompleteModels;
+using DeepExtension.Core.CustomizedModels;
+using DeepExtension.Web.Components.Dialogs;
+using Microsoft.AspNetCore.Components;
+using MudBlazor;
+
+namespace DeepExtension.Web.Components.Pages;
+
+public partial class CustomizedModels : IDisposable
+{
+    /// <summary>Saves run in another process (the worker); the list re-reads the database this often.</summary>
+    public static readonly TimeSpan RefreshInterval = TimeSpan.FromSeconds(1);
+
+    [Inject]
+    public required CustomizedModelService Service { get; init; }
+
+    [Inject]
+    public required CompleteModelService CompleteModels { get; init; }
+
+    [Inject]
+    public required BaseModelService BaseModels { get; init; }
+
+    [Inject]
+    public required IDialogService Dialogs { get; init; }
+
+    [Inject]
+    public required ISnackbar Snackbar { get; init; }
+
+    private IReadOnlyList<CustomizedModel>? _models;
+    private IReadOnlyList<ModelSave> _saves = [];
+    private Dictionary<Guid, string> _baseModels = [];
+    private readonly HashSet<Guid> _expanded = [];
+    private readonly CancellationTokenSource _stop = new();
+
+    protected override async Task OnInitializedAsync()
+    {
+        await ReloadAsync();
+        _ = RefreshLoopAsync();
+    }
+
+    private async Task RefreshLoopAsync()
+    {
+        using var timer = new PeriodicTimer(RefreshInterval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stop.Token))
+            {
+                await InvokeAsync(async () =>
+                {
+                    await ReloadAsync();
+                    StateHasChanged();
+                });
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private async Task ReloadAsync()
+    {
+        var models = await Service.ListAsync(_stop.Token);
+        if (_models is null || models.Any(m => !_baseModels.ContainsKey(m.BaseModelId)))
+        {
+            _baseModels = (await BaseModels.ListAsync(_stop.Token)).ToDictionary(m => m.Id, m => m.TechnicalName);
+        }
+        _saves = await CompleteModels.ListSavesAsync(_stop.Token);
+        _models = models;
+    }
+
+    private string BaseModelLabel(Guid id) => _baseModels.TryGetValue(id, out var name) ? name : "—";
+
+    private IEnumerable<ModelSave> SavesOf(Guid customizedModelId) => _saves.Where(s => s.CustomizedModelId == customizedModelId);
+
+    private void ToggleCard(Guid id)
+    {
+        if (!_expanded.Remove(id)) _expanded.Add(id);
+    }
+
+    private async Task SaveAsync(CustomizedModel model)
+    {
+        var plan = await CompleteModels.PlanSaveAsync(model.Id);
+        if (!plan.Succeeded)
+        {
+            Snackbar.Add(plan.AllErrors, Severity.Error);
+            await ReloadAsync();
+            return;
+        }
+        var parameters = new DialogParameters<SaveModelDialog> { { d => d.Plan, plan.Value! } };
+        var dialog = await Dialogs.ShowAsync<SaveModelDialog>(null, parameters, new DialogOptions { MaxWidth = MaxWidth.Medium, FullWidth = true, CloseOnEscapeKey = true });
+        var result = await dialog.Result;
+        if (result is not { Canceled: false, Data: SavePlan confirmed }) return;
+
+        var saved = await CompleteModels.SaveAsync(confirmed);
+        Snackbar.Add(saved.Succeeded ? $"Saving {confirmed.OutputName} in the background." : saved.AllErrors, saved.Succeeded ? Severity.Info : Severity.Error);
+        await ReloadAsync();
+    }
+
+    private async Task DeleteAsync(CustomizedModel model)
+    {
+        var confirmed = await Dialogs.ShowMessageBoxAsync(
+            "Delete customized model",
+            $"Delete {model.Name}? Its adapter files under {model.AdapterPath} are removed; complete models saved from it stay.",
+            yesText: "Delete", cancelText: "Cancel");
+        if (confirmed != true) return;
+
+        var result = await Service.DeleteAsync(model.Id);
+        Snackbar.Add(result.Succeeded ? $"Customized model {model.Name} deleted." : result.AllErrors, result.Succeeded ? Severity.Success : Severity.Error);
+        _expanded.Remove(model.Id);
+        await ReloadAsync();
+    }
+
+    internal static Color StatusColor(SaveStatus status) => status switch
+    {
+        SaveStatus.Queued => Color.Default,
+        SaveStatus.Running => Color.Info,
+        SaveStatus.Succeeded => Color.Success,
+        _ => Color.Error,
+    };
+
+    public void Dispose()
+    {
+        _stop.Cancel();
+        _stop.Dispose();
+    }
+}
