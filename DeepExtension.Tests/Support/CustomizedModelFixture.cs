@@ -17,7 +17,7 @@ public static class CustomizedModelFixture
         var run = await runs.StartAsync(new NewTrainRequest(trainName, model.Id, version.Id, method.Id, new() { ["max_tokens"] = 64 }, "cpu"));
         Assert.True(run.Succeeded, run.AllErrors);
         var service = new CustomizedModelService(env.DbFactory, env.Directories, TimeProvider.System);
-        var customized = await service.RegisterAsync(run.Value!.Id, Path.Combine(ReferenceModels.BundledPathOf("tiny-qwen2"), "adapter"));
+        var customized = await service.RegisterAsync(run.Value!.Id, Path.Combine(ReferenceModels.BundledPathOf("tiny-qwen2"), "adapter"), DateTime.UtcNow);
         // The run itself never trains: ended here so a scheduler started later does not queue it again.
         Assert.True((await runs.CancelAsync(run.Value.Id)).Succeeded);
         return customized;
