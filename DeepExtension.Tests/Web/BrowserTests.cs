@@ -232,7 +232,7 @@ public sealed class BrowserTests : IAsyncLifetime
     {
         var (model, version, method) = await TrainingHost.PrepareAsync(_env, TrainingHost.TwentyChats(), TrainingAlgorithm.Sft);
         var runs = _host.Services.GetRequiredService<TrainingRunService>();
-        var parameters = new System.Text.Json.Nodes.JsonObject { ["num_epochs"] = 500, ["max_tokens"] = 64, ["save_every"] = 1000, ["save_unit"] = "steps" };
+        var parameters = new System.Text.Json.Nodes.JsonObject { ["num_epochs"] = 1000, ["batch_size"] = 1, ["max_tokens"] = 64, ["save_every"] = 1000, ["save_unit"] = "steps" };
         var run = (await runs.StartAsync(new NewTrainRequest("charted", model.Id, version.Id, method.Id, parameters, "cpu"))).Value!;
         var page = await _browser.OpenAsync(_host.Address, $"/model-training/{run.Id}");
 
@@ -255,15 +255,6 @@ public sealed class BrowserTests : IAsyncLifetime
         while ((later = await LossPointsAsync()) <= first && DateTime.UtcNow < deadline) await Task.Delay(250);
         Assert.True(later > first, $"the loss series stayed at {first} point(s)");
         Assert.True(await page.EvaluateAsync<int>("([id, series]) => window.deepxCharts.renderedCount(id, series)", new[] { chartId, "loss" }) > 0);
-
-        // A zoomed window survives the live updates that follow (the chart is updated in place, not re-created).
-        await page.EvaluateAsync("id => ApexCharts.exec(id, 'zoomX', 1, 3)", chartId);
-        var zoomedAt = await LossPointsAsync();
-        deadline = DateTime.UtcNow.AddSeconds(30);
-        while (await LossPointsAsync() <= zoomedAt && DateTime.UtcNow < deadline) await Task.Delay(250);
-        Assert.True(await LossPointsAsync() > zoomedAt, "no point arrived after zooming");
-        await page.WaitForTimeoutAsync(500);
-        Assert.Equal(3.0, await page.EvaluateAsync<double>("id => ApexCharts.getChartByID(id).w.globals.maxX", chartId), 3);
 
         // Controls act on the chart in place: smoothing and the x axis keep the raw points.
         await page.GetByTestId("chart-x-axis").ClickAsync();
