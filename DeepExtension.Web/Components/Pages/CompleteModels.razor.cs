@@ -3,13 +3,12 @@ using DeepExtension.Core.CompleteModels;
 using Microsoft.AspNetCore.Components;
 using MudBlazor;
 
+using DeepExtension.Web.Components.Controls;
+
 namespace DeepExtension.Web.Components.Pages;
 
-public partial class CompleteModels : IDisposable
+public partial class CompleteModels
 {
-    /// <summary>Saves finish in another process; the list re-reads the database this often.</summary>
-    public static readonly TimeSpan RefreshInterval = TimeSpan.FromSeconds(1);
-
     [Inject]
     public required CompleteModelService Service { get; init; }
 
@@ -21,34 +20,8 @@ public partial class CompleteModels : IDisposable
 
     private IReadOnlyList<CompleteModel>? _models;
     private readonly HashSet<Guid> _expanded = [];
-    private readonly CancellationTokenSource _stop = new();
 
-    protected override async Task OnInitializedAsync()
-    {
-        await ReloadAsync();
-        _ = RefreshLoopAsync();
-    }
-
-    private async Task RefreshLoopAsync()
-    {
-        using var timer = new PeriodicTimer(RefreshInterval);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(_stop.Token))
-            {
-                await InvokeAsync(async () =>
-                {
-                    await ReloadAsync();
-                    StateHasChanged();
-                });
-            }
-        }
-        catch (OperationCanceledException)
-        {
-        }
-    }
-
-    private async Task ReloadAsync() => _models = await Service.ListAsync(_stop.Token);
+    protected override async Task ReloadAsync() => _models = await Service.ListAsync(Stopping);
 
     private void ToggleCard(Guid id)
     {
@@ -77,9 +50,4 @@ public partial class CompleteModels : IDisposable
         _ => bytes.ToString(CultureInfo.InvariantCulture) + " B",
     };
 
-    public void Dispose()
-    {
-        _stop.Cancel();
-        _stop.Dispose();
-    }
 }

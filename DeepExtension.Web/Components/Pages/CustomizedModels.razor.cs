@@ -5,13 +5,12 @@ using DeepExtension.Web.Components.Dialogs;
 using Microsoft.AspNetCore.Components;
 using MudBlazor;
 
+using DeepExtension.Web.Components.Controls;
+
 namespace DeepExtension.Web.Components.Pages;
 
-public partial class CustomizedModels : IDisposable
+public partial class CustomizedModels
 {
-    /// <summary>Saves run in another process (the worker); the list re-reads the database this often.</summary>
-    public static readonly TimeSpan RefreshInterval = TimeSpan.FromSeconds(1);
-
     [Inject]
     public required CustomizedModelService Service { get; init; }
 
@@ -31,41 +30,15 @@ public partial class CustomizedModels : IDisposable
     private IReadOnlyList<ModelSave> _saves = [];
     private Dictionary<Guid, string> _baseModels = [];
     private readonly HashSet<Guid> _expanded = [];
-    private readonly CancellationTokenSource _stop = new();
 
-    protected override async Task OnInitializedAsync()
+    protected override async Task ReloadAsync()
     {
-        await ReloadAsync();
-        _ = RefreshLoopAsync();
-    }
-
-    private async Task RefreshLoopAsync()
-    {
-        using var timer = new PeriodicTimer(RefreshInterval);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(_stop.Token))
-            {
-                await InvokeAsync(async () =>
-                {
-                    await ReloadAsync();
-                    StateHasChanged();
-                });
-            }
-        }
-        catch (OperationCanceledException)
-        {
-        }
-    }
-
-    private async Task ReloadAsync()
-    {
-        var models = await Service.ListAsync(_stop.Token);
+        var models = await Service.ListAsync(Stopping);
         if (_models is null || models.Any(m => !_baseModels.ContainsKey(m.BaseModelId)))
         {
-            _baseModels = (await BaseModels.ListAsync(_stop.Token)).ToDictionary(m => m.Id, m => m.TechnicalName);
+            _baseModels = (await BaseModels.ListAsync(Stopping)).ToDictionary(m => m.Id, m => m.TechnicalName);
         }
-        _saves = await CompleteModels.ListSavesAsync(_stop.Token);
+        _saves = await CompleteModels.ListSavesAsync(Stopping);
         _models = models;
     }
 
@@ -119,9 +92,4 @@ public partial class CustomizedModels : IDisposable
         _ => Color.Error,
     };
 
-    public void Dispose()
-    {
-        _stop.Cancel();
-        _stop.Dispose();
-    }
 }

@@ -3,13 +3,12 @@ using DeepExtension.Core.Runs;
 using Microsoft.AspNetCore.Components;
 using MudBlazor;
 
+using DeepExtension.Web.Components.Controls;
+
 namespace DeepExtension.Web.Components.Pages;
 
-public partial class ModelTraining : IDisposable
+public partial class ModelTraining
 {
-    /// <summary>Runs change in another process (the worker); the list re-reads the database this often.</summary>
-    public static readonly TimeSpan RefreshInterval = TimeSpan.FromSeconds(1);
-
     [Inject]
     public required TrainingRunService Runs { get; init; }
 
@@ -21,39 +20,13 @@ public partial class ModelTraining : IDisposable
 
     private IReadOnlyList<TrainingRun>? _runs;
     private Dictionary<Guid, string> _datasetLabels = [];
-    private readonly CancellationTokenSource _stop = new();
 
-    protected override async Task OnInitializedAsync()
+    protected override async Task ReloadAsync()
     {
-        await ReloadAsync();
-        _ = RefreshLoopAsync();
-    }
-
-    private async Task RefreshLoopAsync()
-    {
-        using var timer = new PeriodicTimer(RefreshInterval);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(_stop.Token))
-            {
-                await InvokeAsync(async () =>
-                {
-                    await ReloadAsync();
-                    StateHasChanged();
-                });
-            }
-        }
-        catch (OperationCanceledException)
-        {
-        }
-    }
-
-    private async Task ReloadAsync()
-    {
-        var runs = await Runs.ListAsync(_stop.Token);
+        var runs = await Runs.ListAsync(Stopping);
         if (_runs is null || runs.Any(r => !_datasetLabels.ContainsKey(r.DatasetVersionId)))
         {
-            _datasetLabels = (await Datasets.ListAsync(_stop.Token))
+            _datasetLabels = (await Datasets.ListAsync(Stopping))
                 .SelectMany(d => d.Versions.Select(v => (v.Id, Label: $"{d.Name} v{v.VersionNumber}")))
                 .ToDictionary(x => x.Id, x => x.Label);
         }
@@ -95,9 +68,4 @@ public partial class ModelTraining : IDisposable
 
     private static string Loss(double? loss) => loss is { } l && double.IsFinite(l) ? l.ToString("0.####", System.Globalization.CultureInfo.InvariantCulture) : "—";
 
-    public void Dispose()
-    {
-        _stop.Cancel();
-        _stop.Dispose();
-    }
 }
