@@ -78,6 +78,8 @@ public sealed class BrowserTests : IAsyncLifetime
         await page.ScreenshotAsync(new() { Path = Path.Combine(Browser.ScreenshotDirectory, "customized-models.png"), FullPage = true });
 
         await page.GotoAsync(_host.Address + "/complete-models");
+        // Prerendered buttons ignore clicks until the circuit is live (as Browser.OpenAsync waits for).
+        await page.Locator("[data-interactive=true]").WaitForAsync();
         await Assertions.Expect(page.GetByTestId("complete-model-name")).ToHaveTextAsync(name, new() { Timeout = 60_000 });
         await page.GetByTestId("toggle-card").ClickAsync();
         await Assertions.Expect(page.GetByTestId("model-card")).ToContainTextAsync("tiny-qwen2");
