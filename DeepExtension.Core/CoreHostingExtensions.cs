@@ -32,6 +32,9 @@ public static class CoreHostingExtensions
         builder.Services.AddSingleton(sp => sp.GetRequiredService<DatabaseSetup>().CreateFactory());
 
         builder.Services.AddHttpClient(DeploymentEnvironmentService.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(10));
+        builder.Services.AddHttpClient(OllamaDeployer.HttpClientName, c => c.Timeout = Timeout.InfiniteTimeSpan);
+        builder.Services.AddSingleton<OllamaDeployer>();
+        builder.Services.AddSingleton<DeploymentService>();
         builder.Services.AddSingleton<BaseModelService>();
         builder.Services.AddSingleton<DeploymentEnvironmentService>();
         builder.Services.AddSingleton<TrainingMethodService>();

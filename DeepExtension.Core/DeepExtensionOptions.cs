@@ -12,6 +12,17 @@ public sealed class DeepExtensionOptions
     public string ModelsRoot { get; set; } = "models";
 
     public DatabaseOptions Database { get; set; } = new();
+
+    public DeploymentOptions Deployment { get; set; } = new();
+}
+
+public sealed class DeploymentOptions
+{
+    /// <summary>
+    /// Files at least this large are streamed to Ollama's blob endpoint instead of going through OllamaSharp's
+    /// byte-array upload, which would hold the whole file in memory (and cannot exceed 2 GB).
+    /// </summary>
+    public long StreamedUploadThresholdBytes { get; set; } = 64L * 1024 * 1024;
 }
 
 public enum DatabaseProvider

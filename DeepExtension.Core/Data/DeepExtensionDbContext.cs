@@ -22,6 +22,7 @@ public abstract class DeepExtensionDbContext(DbContextOptions options) : DbConte
     public DbSet<CustomizedModel> CustomizedModels => Set<CustomizedModel>();
     public DbSet<ModelSave> ModelSaves => Set<ModelSave>();
     public DbSet<CompleteModel> CompleteModels => Set<CompleteModel>();
+    public DbSet<ModelDeployment> ModelDeployments => Set<ModelDeployment>();
     public DbSet<Dataset> Datasets => Set<Dataset>();
     public DbSet<DatasetVersion> DatasetVersions => Set<DatasetVersion>();
 

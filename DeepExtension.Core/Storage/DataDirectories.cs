@@ -18,6 +18,7 @@ public sealed class DataDirectories
         Runs = Path.Combine(Root, "runs");
         Adapters = Path.Combine(Root, "adapters");
         CompleteModels = Path.Combine(Root, "complete-models");
+        Deployments = Path.Combine(Root, "deployments");
     }
 
     public string Root { get; }
@@ -26,12 +27,14 @@ public sealed class DataDirectories
     public string Runs { get; }
     public string Adapters { get; }
     public string CompleteModels { get; }
+    /// <summary>Per deployment: its log and, while it runs, the merged folder of an adapter Ollama cannot import.</summary>
+    public string Deployments { get; }
 
     public string DefaultSqliteFile => Path.Combine(Root, "deepextension.db");
 
     public void EnsureCreated()
     {
-        foreach (var dir in new[] { Root, ModelsRoot, Datasets, Runs, Adapters, CompleteModels })
+        foreach (var dir in new[] { Root, ModelsRoot, Datasets, Runs, Adapters, CompleteModels, Deployments })
         {
             Directory.CreateDirectory(dir);
         }

@@ -1,4 +1,5 @@
 using DeepExtension.Core.Runs;
+using DeepExtension.Jobs.Scheduling;
 using Quartz;
 
 namespace DeepExtension.Jobs.Runs;
@@ -7,22 +8,12 @@ namespace DeepExtension.Jobs.Runs;
 public sealed class QuartzRunScheduler(ISchedulerFactory schedulers) : IRunScheduler
 {
     public const string Group = "training-runs";
-    public const string RunIdKey = "runId";
 
-    public static JobKey KeyOf(Guid runId) => new(runId.ToString("N"), Group);
+    public static JobKey KeyOf(Guid runId) => EntityJobs.KeyOf(Group, runId);
 
-    public async Task ScheduleAsync(Guid runId, CancellationToken cancellationToken)
-    {
-        var scheduler = await schedulers.GetScheduler(cancellationToken);
-        var job = JobBuilder.Create<TrainingRunJob>()
-            .WithIdentity(KeyOf(runId))
-            .UsingJobData(RunIdKey, runId.ToString())
-            // If the scheduling process dies mid-run, Quartz fires the job again on restart: the run resumes.
-            .RequestRecovery()
-            .Build();
-        var trigger = TriggerBuilder.Create().ForJob(job).StartNow().Build();
-        await scheduler.ScheduleJob(job, trigger, new ScheduleJobOptions { Replace = true }, cancellationToken);
-    }
+    /// <summary>If the scheduling process dies mid-run, Quartz fires the job again on restart: the run resumes.</summary>
+    public Task ScheduleAsync(Guid runId, CancellationToken cancellationToken) =>
+        EntityJobs.ScheduleAsync<TrainingRunJob>(schedulers, Group, runId, cancellationToken);
 
     public async Task<bool> UnscheduleAsync(Guid runId, CancellationToken cancellationToken)
     {

@@ -2,6 +2,7 @@ using System.Text.Json;
 using DeepExtension.Core.CustomizedModels;
 using DeepExtension.Core.Runs;
 using Microsoft.Extensions.Logging;
+using DeepExtension.Jobs.Scheduling;
 using Quartz;
 
 namespace DeepExtension.Jobs.Runs;
@@ -17,7 +18,7 @@ public sealed class TrainingRunJob(
 
     public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
     {
-        var runId = Guid.Parse(context.MergedJobDataMap.GetString(QuartzRunScheduler.RunIdKey)!);
+        var runId = EntityJobs.IdOf(context);
         var run = await runs.GetAsync(runId, cancellationToken);
         if (run is null || run.IsFinished) return;
         var files = runs.FilesOf(run);

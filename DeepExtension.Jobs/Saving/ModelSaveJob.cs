@@ -3,6 +3,7 @@ using DeepExtension.Core.Runs;
 using DeepExtension.Core.Storage;
 using DeepExtension.Jobs.Runs;
 using Microsoft.Extensions.Logging;
+using DeepExtension.Jobs.Scheduling;
 using Quartz;
 
 namespace DeepExtension.Jobs.Saving;
@@ -16,7 +17,7 @@ public sealed class ModelSaveJob(CompleteModelService completeModels, WorkerLaun
 {
     public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
     {
-        var saveId = Guid.Parse(context.MergedJobDataMap.GetString(QuartzSaveScheduler.SaveIdKey)!);
+        var saveId = EntityJobs.IdOf(context);
         var save = await completeModels.GetSaveAsync(saveId, cancellationToken);
         if (save is null || save.IsFinished) return;
         if (!await completeModels.MarkRunningAsync(saveId, cancellationToken)) return;
@@ -50,9 +51,9 @@ public sealed class ModelSaveJob(CompleteModelService completeModels, WorkerLaun
         if (exit.Interrupted)
         {
             // The console is stopping: nothing half-written stays; the job (requested recovery) runs again at the next start.
-            SaveCommand.DeleteQuietly(final + SaveCommand.PartialSuffix);
+            Folders.DeleteQuietly(final + SaveCommand.PartialSuffix);
             await completeModels.FinishFailedAsync(saveId, "The console stopped while the model was being saved; save it again.", CancellationToken.None);
-            SaveCommand.DeleteQuietly(final);
+            Folders.DeleteQuietly(final);
             return;
         }
         if (exit.ExitCode == WorkerExit.Succeeded && Directory.Exists(final))
@@ -75,8 +76,8 @@ public sealed class ModelSaveJob(CompleteModelService completeModels, WorkerLaun
 
     private async Task FailAsync(Guid saveId, string final, string reason)
     {
-        SaveCommand.DeleteQuietly(final + SaveCommand.PartialSuffix);
-        SaveCommand.DeleteQuietly(final);
+        Folders.DeleteQuietly(final + SaveCommand.PartialSuffix);
+        Folders.DeleteQuietly(final);
         await completeModels.FinishFailedAsync(saveId, reason, CancellationToken.None);
         logger.LogWarning("Save {SaveId} failed: {Reason}", saveId, reason);
     }

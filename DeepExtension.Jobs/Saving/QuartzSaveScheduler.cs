@@ -1,4 +1,5 @@
 using DeepExtension.Core.CompleteModels;
+using DeepExtension.Jobs.Scheduling;
 using Quartz;
 
 namespace DeepExtension.Jobs.Saving;
@@ -7,19 +8,7 @@ namespace DeepExtension.Jobs.Saving;
 public sealed class QuartzSaveScheduler(ISchedulerFactory schedulers) : ISaveScheduler
 {
     public const string Group = "model-saves";
-    public const string SaveIdKey = "saveId";
 
-    public static JobKey KeyOf(Guid saveId) => new(saveId.ToString("N"), Group);
-
-    public async Task ScheduleAsync(Guid saveId, CancellationToken cancellationToken)
-    {
-        var scheduler = await schedulers.GetScheduler(cancellationToken);
-        var job = JobBuilder.Create<ModelSaveJob>()
-            .WithIdentity(KeyOf(saveId))
-            .UsingJobData(SaveIdKey, saveId.ToString())
-            .RequestRecovery()
-            .Build();
-        var trigger = TriggerBuilder.Create().ForJob(job).StartNow().Build();
-        await scheduler.ScheduleJob(job, trigger, new ScheduleJobOptions { Replace = true }, cancellationToken);
-    }
+    public Task ScheduleAsync(Guid saveId, CancellationToken cancellationToken) =>
+        EntityJobs.ScheduleAsync<ModelSaveJob>(schedulers, Group, saveId, cancellationToken);
 }

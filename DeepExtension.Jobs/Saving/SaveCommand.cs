@@ -59,7 +59,7 @@ public static class SaveCommand
             var adapter = customized.FolderOf(model);
             if (!Directory.Exists(adapter)) throw new InvalidOperationException($"The adapter folder {model.AdapterPath} is missing.");
             if (Directory.Exists(final)) throw new InvalidOperationException($"complete-models/{save.OutputName} already exists.");
-            DeleteQuietly(partial);
+            Folders.DeleteQuietly(partial);
             Console.WriteLine($"merging {model.AdapterPath} into {baseModel.TechnicalName}");
             var written = MergedModelWriter.Write(baseModels.FolderOf(baseModel), adapter, partial);
             Directory.Move(partial, final);
@@ -68,20 +68,9 @@ public static class SaveCommand
         }
         catch (Exception ex)
         {
-            DeleteQuietly(partial);
+            Folders.DeleteQuietly(partial);
             await Console.Error.WriteLineAsync($"Saving failed: {ex.Message}");
             return WorkerExit.Failed;
-        }
-    }
-
-    internal static void DeleteQuietly(string folder)
-    {
-        try
-        {
-            if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
         }
     }
 }

@@ -4,6 +4,8 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using DeepExtension.Core.Runs;
+using DeepExtension.Core.Deployment;
+using DeepExtension.Jobs.Deployment;
 using DeepExtension.Jobs.Runs;
 using DeepExtension.Jobs.Saving;
 using DeepExtension.Core.CompleteModels;
@@ -65,6 +67,9 @@ public static class JobsHostingExtensions
         builder.Services.AddSingleton<QuartzSaveScheduler>();
         builder.Services.AddSingleton<ISaveScheduler>(sp => sp.GetRequiredService<QuartzSaveScheduler>());
         builder.Services.AddTransient<ModelSaveJob>();
+        builder.Services.AddSingleton<QuartzDeploymentScheduler>();
+        builder.Services.AddSingleton<IDeploymentScheduler>(sp => sp.GetRequiredService<QuartzDeploymentScheduler>());
+        builder.Services.AddTransient<DeploymentJob>();
 
         if (builder.Configuration.GetValue(SchedulerEnabledKey, true))
         {

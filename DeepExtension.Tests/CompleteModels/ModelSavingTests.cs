@@ -20,7 +20,7 @@ public class ModelSavingTests
     {
         await using var env = await TestEnvironment.CreateAsync();
         var customized = await CustomizedModelFixture.RegisterReferenceAdapterAsync(env);
-        var service = new CompleteModelService(env.DbFactory, env.Directories, new RecordingSaveScheduler(), TimeProvider.System);
+        var service = new CompleteModelService(env.DbFactory, env.Directories, new RecordingScheduler(), TimeProvider.System);
 
         var plan = (await service.PlanSaveAsync(customized.Id)).Value!;
 
@@ -36,7 +36,7 @@ public class ModelSavingTests
     {
         await using var env = await TestEnvironment.CreateAsync();
         var customized = await CustomizedModelFixture.RegisterReferenceAdapterAsync(env);
-        var scheduler = new RecordingSaveScheduler();
+        var scheduler = new RecordingScheduler();
         var service = new CompleteModelService(env.DbFactory, env.Directories, scheduler, TimeProvider.System);
         var plan = (await service.PlanSaveAsync(customized.Id)).Value!;
 
@@ -55,7 +55,7 @@ public class ModelSavingTests
     {
         await using var env = await TestEnvironment.CreateAsync();
         var customized = await CustomizedModelFixture.RegisterReferenceAdapterAsync(env);
-        var service = new CompleteModelService(env.DbFactory, env.Directories, new RecordingSaveScheduler(), TimeProvider.System);
+        var service = new CompleteModelService(env.DbFactory, env.Directories, new RecordingScheduler(), TimeProvider.System);
         var save = (await service.SaveAsync(customized.Id)).Value!;
         var customizedModels = new CustomizedModelService(env.DbFactory, env.Directories, TimeProvider.System);
 
@@ -73,7 +73,7 @@ public class ModelSavingTests
     {
         await using var env = await TestEnvironment.CreateAsync();
         var customized = await CustomizedModelFixture.RegisterReferenceAdapterAsync(env);
-        var service = new CompleteModelService(env.DbFactory, env.Directories, new RecordingSaveScheduler(), TimeProvider.System);
+        var service = new CompleteModelService(env.DbFactory, env.Directories, new RecordingScheduler(), TimeProvider.System);
         var complete = await RegisterFakeMergeAsync(env, service, customized);
         var customizedModels = new CustomizedModelService(env.DbFactory, env.Directories, TimeProvider.System);
 
@@ -93,7 +93,7 @@ public class ModelSavingTests
     {
         await using var env = await TestEnvironment.CreateAsync();
         var customized = await CustomizedModelFixture.RegisterReferenceAdapterAsync(env);
-        var service = new CompleteModelService(env.DbFactory, env.Directories, new RecordingSaveScheduler(), TimeProvider.System);
+        var service = new CompleteModelService(env.DbFactory, env.Directories, new RecordingScheduler(), TimeProvider.System);
         var complete = await RegisterFakeMergeAsync(env, service, customized);
 
         var result = await service.DeleteAsync(complete.Id);
@@ -109,7 +109,7 @@ public class ModelSavingTests
     {
         await using var env = await TestEnvironment.CreateAsync();
         var customized = await CustomizedModelFixture.RegisterReferenceAdapterAsync(env);
-        var service = new CompleteModelService(env.DbFactory, env.Directories, new RecordingSaveScheduler(), TimeProvider.System);
+        var service = new CompleteModelService(env.DbFactory, env.Directories, new RecordingScheduler(), TimeProvider.System);
 
         var complete = await RegisterFakeMergeAsync(env, service, customized);
 

@@ -86,7 +86,7 @@ public class DeploymentEnvironmentServiceTests
     public async Task TestConnection_NothingListening_ReportsAClearError()
     {
         await using var env = await TestEnvironment.CreateAsync();
-        var closedPort = FreeLoopbackPort();
+        var closedPort = TestPorts.FreeLoopbackPort();
 
         var result = await env.DeploymentEnvironments.TestConnectionAsync($"http://127.0.0.1:{closedPort}");
 
@@ -104,12 +104,5 @@ public class DeploymentEnvironmentServiceTests
 
         Assert.False(result.Reachable);
         Assert.Contains("404", result.Error);
-    }
-
-    private static int FreeLoopbackPort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

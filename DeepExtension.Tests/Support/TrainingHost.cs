@@ -55,12 +55,15 @@ public sealed class TrainingHost : IAsyncDisposable
         Host.Dispose();
     }
 
-    /// <summary>Registers tiny-qwen2, uploads <paramref name="datasetJsonl"/> as a JSONL dataset, and returns the ids a train needs.</summary>
+    /// <summary>Registers a reference model (tiny-qwen2 unless told), uploads <paramref name="datasetJsonl"/> as a JSONL dataset, and returns the ids a train needs.</summary>
     public static async Task<(BaseModel Model, DatasetVersion Version, TrainingMethod Method)> PrepareAsync(
-        TestEnvironment env, string datasetJsonl, TrainingAlgorithm algorithm, int validationPercent = 0)
+        TestEnvironment env, string datasetJsonl, TrainingAlgorithm algorithm, int validationPercent = 0,
+        string reference = "tiny-qwen2", string? deploymentTemplate = null)
     {
-        var path = env.AddModelFolder("tiny-qwen2");
-        var model = (await env.BaseModels.CreateAsync(new BaseModelInput("tiny-qwen2", "Tiny Qwen2", path, null))).Value!;
+        var path = env.AddModelFolder(reference);
+        var created = await env.BaseModels.CreateAsync(new BaseModelInput(reference, reference, path, deploymentTemplate));
+        Assert.True(created.Succeeded, created.AllErrors);
+        var model = created.Value!;
         await using var content = new MemoryStream(Encoding.UTF8.GetBytes(datasetJsonl));
         var upload = await env.Datasets.CreateAsync("facts", null, new DatasetUpload(content, "facts.jsonl", ValidationPercent: validationPercent));
         Assert.True(upload.Succeeded, upload.AllErrors);

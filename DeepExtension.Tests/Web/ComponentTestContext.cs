@@ -17,7 +17,7 @@ public abstract class ComponentTestContext : BunitContext, IAsyncLifetime
     protected RecordingRunScheduler Scheduler { get; } = new();
 
     /// <summary>Saves are recorded here instead of starting merge workers.</summary>
-    protected RecordingSaveScheduler SaveScheduler { get; } = new();
+    protected RecordingScheduler SaveScheduler { get; } = new();
 
     public async Task InitializeAsync()
     {

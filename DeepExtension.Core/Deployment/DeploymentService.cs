@@ -1,0 +1,361 @@
+using System.Runtime.CompilerServices;
+using System.Text.Json.Nodes;
+using DeepExtension.Core.BaseModels;
+using DeepExtension.Core.Common;
+using DeepExtension.Core.Data;
+using DeepExtension.Core.Storage;
+using Microsoft.EntityFrameworkCore;
+using OllamaSharp;
+using OllamaSharp.Models.Chat;
+
+namespace DeepExtension.Core.Deployment;
+
+/// <summary>Where a deployed model stands in its Ollama server.</summary>
+public enum LiveAvailability
+{
+    /// <summary>Still being created, or the creation failed.</summary>
+    NotDeployed,
+    /// <summary>Listed by /api/tags.</summary>
+    Available,
+    /// <summary>Listed by /api/ps: loaded in memory.</summary>
+    Loaded,
+    /// <summary>The server answers but does not have the model (removed outside the console).</summary>
+    Missing,
+    Unreachable,
+}
+
+public sealed record LiveState(LiveAvailability Availability, long? SizeBytes, long? VramBytes, DateTimeOffset? ExpiresAt, string? QuantizationLevel, string? Detail);
+
+/// <summary>A message of the Live Models chat box.</summary>
+public sealed record ChatTurn(string Role, string Content);
+
+/// <summary>
+/// Deploys customized and complete models to Ollama (the work runs as a background job), lists the deployments with
+/// their state in Ollama, chats with them and removes them.
+/// </summary>
+public sealed class DeploymentService(
+    IDbContextFactory<DeepExtensionDbContext> dbFactory,
+    DataDirectories directories,
+    DeploymentEnvironmentService environments,
+    OllamaDeployer deployer,
+    IDeploymentScheduler scheduler,
+    TimeProvider clock)
+{
+    public const string EnvironmentField = nameof(DeployRequest.EnvironmentId);
+    public const string NameField = nameof(DeployRequest.OllamaModel);
+    public const string QuantizationField = nameof(DeployRequest.Quantization);
+    public const string General = OperationResult<ModelDeployment>.General;
+
+    /// <summary>The source folders a deployment job works from.</summary>
+    public sealed record Source(
+        DeploymentSourceKind Kind, Guid Id, string Name, BaseModel BaseModel, string? SystemPrompt,
+        string? CompleteFolder, string? AdapterFolder, string BaseFolder)
+    {
+        /// <summary>The folder whose tokenizer decides the stop strings.</summary>
+        public string TokenizerFolder => CompleteFolder ?? BaseFolder;
+
+        public bool MergesFirst => Kind == DeploymentSourceKind.Customized && !OllamaModelFiles.OllamaImportsAdaptersFor(BaseModel.Card.ModelType);
+    }
+
+    public async Task<IReadOnlyList<ModelDeployment>> ListAsync(CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        return await db.ModelDeployments.AsNoTracking().OrderByDescending(d => d.CreatedAtUtc).ToListAsync(cancellationToken);
+    }
+
+    public async Task<ModelDeployment?> GetAsync(Guid id, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        return await db.ModelDeployments.AsNoTracking().FirstOrDefaultAsync(d => d.Id == id, cancellationToken);
+    }
+
+    /// <summary>A deployment's folder: its log and, during the job, a merged model.</summary>
+    public string FolderOf(Guid deploymentId) => Path.Combine(directories.Deployments, deploymentId.ToString("N"));
+
+    /// <summary>What the Deploy dialog shows; fails with the reason when the model cannot be deployed at all.</summary>
+    public async Task<OperationResult<DeployPlan>> PlanAsync(DeploymentSourceKind kind, Guid sourceId, CancellationToken cancellationToken = default)
+    {
+        var (source, error) = await ResolveSourceAsync(kind, sourceId, cancellationToken);
+        if (source is null) return OperationResult<DeployPlan>.Failure(General, error!);
+        if (source.BaseModel.DeploymentTemplate is not { Length: > 0 } template)
+        {
+            return OperationResult<DeployPlan>.Failure(General,
+                $"The base model {source.BaseModel.TechnicalName} has no Deployment Template File. Ollama needs it to format prompts; add it on the Base Models page (Edit), then deploy again.");
+        }
+        var stops = OllamaModelFiles.StopTokens(source.TokenizerFolder);
+        return OperationResult<DeployPlan>.Success(new DeployPlan(
+            kind, source.Id, source.Name, source.BaseModel.TechnicalName, source.BaseModel.Card.ModelType ?? source.BaseModel.Card.Architecture,
+            source.MergesFirst, template, source.SystemPrompt, stops, OllamaModelName.DefaultFor(source.Name, OllamaQuantization.None)));
+    }
+
+    /// <summary>
+    /// Checks everything that can be checked before anything is created (template, environment, Ollama reachable,
+    /// name free), then records the deployment as Queued and queues its job.
+    /// </summary>
+    public async Task<OperationResult<ModelDeployment>> DeployAsync(DeployRequest request, CancellationToken cancellationToken = default)
+    {
+        var plan = await PlanAsync(request.SourceKind, request.SourceModelId, cancellationToken);
+        if (!plan.Succeeded) return OperationResult<ModelDeployment>.Failure(General, plan.AllErrors);
+        var errors = new ValidationErrors();
+        if (!OllamaQuantization.IsKnown(request.Quantization))
+            errors.Add(QuantizationField, $"Choose one of {string.Join(", ", OllamaQuantization.All)}.");
+        if (OllamaModelName.Validate(request.OllamaModel) is { } nameError) errors.Add(NameField, nameError);
+        var environment = (await environments.ListAsync(cancellationToken)).FirstOrDefault(e => e.Id == request.EnvironmentId);
+        if (environment is null) errors.Add(EnvironmentField, "Choose a deployment environment (Deployment Tools page).");
+        if (errors.Any) return OperationResult<ModelDeployment>.Failure(errors);
+
+        var name = request.OllamaModel.Trim();
+        await using (var db = await dbFactory.CreateDbContextAsync(cancellationToken))
+        {
+            var active = await db.ModelDeployments.AsNoTracking()
+                .Where(d => d.EnvironmentId == environment!.Id && d.Status != DeploymentStatus.Failed)
+                .Select(d => d.OllamaModel).ToListAsync(cancellationToken);
+            if (active.Any(existing => OllamaModelName.SameModel(existing, name)))
+                return OperationResult<ModelDeployment>.Failure(NameField, $"{name} is already deployed to {environment!.Name}; choose another name or remove that deployment first.");
+        }
+        var connection = await environments.TestConnectionAsync(environment!.BaseUrl, cancellationToken);
+        if (!connection.Reachable)
+            return OperationResult<ModelDeployment>.Failure(EnvironmentField, $"{connection.Error} Nothing was deployed.");
+        var existingModels = await TryListModelsAsync(environment.BaseUrl, cancellationToken);
+        if (existingModels is null)
+            return OperationResult<ModelDeployment>.Failure(EnvironmentField, $"Ollama at {environment.BaseUrl} did not list its models. Nothing was deployed.");
+        if (existingModels.Any(m => OllamaModelName.SameModel(m.Name, name)))
+            return OperationResult<ModelDeployment>.Failure(NameField, $"Ollama at {environment.BaseUrl} already has a model named {name}; choose another name.");
+
+        var value = plan.Value!;
+        var deployment = new ModelDeployment
+        {
+            Id = Guid.CreateVersion7(),
+            OllamaModel = name,
+            SourceKind = request.SourceKind,
+            SourceModelId = request.SourceModelId,
+            SourceModelName = value.SourceModelName,
+            BaseModelId = (await ResolveSourceAsync(request.SourceKind, request.SourceModelId, cancellationToken)).Source!.BaseModel.Id,
+            BaseModelName = value.BaseModelName,
+            EnvironmentId = environment.Id,
+            EnvironmentName = environment.Name,
+            BaseUrl = environment.BaseUrl,
+            Quantization = request.Quantization,
+            SystemPrompt = value.SystemPrompt,
+            MergesFirst = value.MergesFirst,
+            Status = DeploymentStatus.Queued,
+            Stage = "Queued",
+            CreatedAtUtc = clock.GetUtcNow().UtcDateTime,
+        };
+        await using (var db = await dbFactory.CreateDbContextAsync(cancellationToken))
+        {
+            db.ModelDeployments.Add(deployment);
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        try
+        {
+            await scheduler.ScheduleAsync(deployment.Id, cancellationToken);
+        }
+        catch (Exception ex)
+        {
+            await FailAsync(deployment.Id, $"The deployment could not be queued: {ex.Message}", CancellationToken.None);
+            return OperationResult<ModelDeployment>.Failure(General, $"The deployment could not be queued: {ex.Message}");
+        }
+        return OperationResult<ModelDeployment>.Success(deployment);
+    }
+
+    /// <summary>The source of a deployment as it is now (the job reads it when it starts).</summary>
+    public async Task<(Source? Source, string? Error)> ResolveSourceAsync(DeploymentSourceKind kind, Guid sourceId, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        if (kind == DeploymentSourceKind.Customized)
+        {
+            var model = await db.CustomizedModels.AsNoTracking().FirstOrDefaultAsync(m => m.Id == sourceId, cancellationToken);
+            if (model is null) return (null, "This customized model no longer exists.");
+            var baseModel = await db.BaseModels.AsNoTracking().FirstOrDefaultAsync(m => m.Id == model.BaseModelId, cancellationToken);
+            if (baseModel is null) return (null, "The base model of this customized model is no longer registered.");
+            var run = await db.TrainingRuns.AsNoTracking().FirstOrDefaultAsync(r => r.Id == model.TrainingRunId, cancellationToken);
+            var system = run?.Parameters["system_prompt"]?.GetValue<string>();
+            var adapter = Path.Combine(directories.Root, model.AdapterPath);
+            if (!Directory.Exists(adapter)) return (null, $"The adapter folder {model.AdapterPath} is missing.");
+            return (new Source(kind, model.Id, model.Name, baseModel, Blank(system), null, adapter, BaseFolderOf(baseModel)), null);
+        }
+        else
+        {
+            var model = await db.CompleteModels.AsNoTracking().FirstOrDefaultAsync(m => m.Id == sourceId, cancellationToken);
+            if (model is null) return (null, "This complete model no longer exists.");
+            var baseModel = await db.BaseModels.AsNoTracking().FirstOrDefaultAsync(m => m.Id == model.BaseModelId, cancellationToken);
+            if (baseModel is null) return (null, "The base model of this complete model is no longer registered; its Deployment Template is needed.");
+            var folder = Path.Combine(directories.Root, model.Path);
+            if (!Directory.Exists(folder)) return (null, $"The model folder {model.Path} is missing.");
+            var system = (JsonNode.Parse(model.CardJson)?["training"]?["parameters"]?["system_prompt"] as JsonValue)?.GetValue<string>();
+            return (new Source(kind, model.Id, model.Name, baseModel, Blank(system), folder, null, BaseFolderOf(baseModel)), null);
+        }
+    }
+
+    public async Task<bool> MarkRunningAsync(Guid id, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var deployment = await db.ModelDeployments.FirstOrDefaultAsync(d => d.Id == id, cancellationToken);
+        if (deployment is null || deployment.IsFinished) return false;
+        deployment.Status = DeploymentStatus.Running;
+        deployment.StartedAtUtc ??= clock.GetUtcNow().UtcDateTime;
+        deployment.Stage = "Starting";
+        await db.SaveChangesAsync(cancellationToken);
+        return true;
+    }
+
+    public async Task ReportAsync(Guid id, DeployProgress progress, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var stage = progress.Stage.Length > 400 ? progress.Stage[..400] : progress.Stage;
+        await db.ModelDeployments.Where(d => d.Id == id && d.Status == DeploymentStatus.Running)
+            .ExecuteUpdateAsync(u => u.SetProperty(d => d.Progress, Math.Clamp(progress.Fraction, 0, 1)).SetProperty(d => d.Stage, stage), cancellationToken);
+    }
+
+    public async Task SucceedAsync(Guid id, long? sizeBytes, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var deployment = await db.ModelDeployments.FirstAsync(d => d.Id == id, cancellationToken);
+        deployment.Status = DeploymentStatus.Succeeded;
+        deployment.Progress = 1;
+        deployment.Stage = "Deployed";
+        deployment.SizeBytes = sizeBytes;
+        deployment.FinishedAtUtc = clock.GetUtcNow().UtcDateTime;
+        await db.SaveChangesAsync(cancellationToken);
+    }
+
+    public async Task FailAsync(Guid id, string reason, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var deployment = await db.ModelDeployments.FirstOrDefaultAsync(d => d.Id == id, cancellationToken);
+        if (deployment is null || deployment.IsFinished) return;
+        deployment.Status = DeploymentStatus.Failed;
+        deployment.Stage = "Failed";
+        deployment.FailureReason = reason.Length > 2000 ? reason[..2000] : reason;
+        deployment.FinishedAtUtc = clock.GetUtcNow().UtcDateTime;
+        await db.SaveChangesAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Removes a deployment: deletes the model in Ollama (already gone is fine), then the entry. A failed deployment
+    /// created nothing in Ollama, so only its entry goes. Refused while it is being created.
+    /// </summary>
+    public async Task<OperationResult<bool>> RemoveAsync(Guid id, CancellationToken cancellationToken = default)
+    {
+        var deployment = await GetAsync(id, cancellationToken);
+        if (deployment is null) return OperationResult<bool>.Failure(OperationResult<bool>.General, "This deployment no longer exists.");
+        if (!deployment.IsFinished)
+            return OperationResult<bool>.Failure(OperationResult<bool>.General, $"{deployment.OllamaModel} is still being deployed; remove it when that has finished.");
+        if (deployment.Status == DeploymentStatus.Succeeded)
+        {
+            try
+            {
+                await deployer.DeleteAsync(deployment.BaseUrl, deployment.OllamaModel, cancellationToken);
+            }
+            catch (OllamaDeployException ex)
+            {
+                return OperationResult<bool>.Failure(OperationResult<bool>.General, $"{ex.Message} The deployment was kept.");
+            }
+        }
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        await db.ModelDeployments.Where(d => d.Id == id).ExecuteDeleteAsync(cancellationToken);
+        Folders.DeleteQuietly(FolderOf(id));
+        return OperationResult<bool>.Success(true);
+    }
+
+    /// <summary>Reads /api/tags and /api/ps once per server and says where each deployment stands.</summary>
+    public async Task<IReadOnlyDictionary<Guid, LiveState>> GetLiveStatesAsync(IReadOnlyList<ModelDeployment> deployments, CancellationToken cancellationToken = default)
+    {
+        var states = new Dictionary<Guid, LiveState>();
+        foreach (var server in deployments.Where(d => d.Status == DeploymentStatus.Succeeded).GroupBy(d => d.BaseUrl))
+        {
+            IReadOnlyList<OllamaSharp.Models.Model>? tags = null;
+            IReadOnlyList<OllamaSharp.Models.RunningModel>? running = null;
+            string? error = null;
+            try
+            {
+                using var http = deployer.CreateHttpClient(server.Key);
+                http.Timeout = TimeSpan.FromSeconds(5);
+                using var client = new OllamaApiClient(http);
+                tags = (await client.ListLocalModelsAsync(cancellationToken)).ToList();
+                running = (await client.ListRunningModelsAsync(cancellationToken)).ToList();
+            }
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or System.Text.Json.JsonException or InvalidOperationException && !cancellationToken.IsCancellationRequested)
+            {
+                error = ex is TaskCanceledException ? "did not answer in time" : ex.Message;
+            }
+            foreach (var deployment in server)
+            {
+                if (error is not null)
+                {
+                    states[deployment.Id] = new LiveState(LiveAvailability.Unreachable, deployment.SizeBytes, null, null, null, $"Ollama at {server.Key}: {error}");
+                    continue;
+                }
+                var tag = tags!.FirstOrDefault(m => OllamaModelName.SameModel(m.Name, deployment.OllamaModel));
+                var loaded = running!.FirstOrDefault(m => OllamaModelName.SameModel(m.Name, deployment.OllamaModel));
+                states[deployment.Id] = tag is null
+                    ? new LiveState(LiveAvailability.Missing, deployment.SizeBytes, null, null, null, "Ollama no longer has this model (removed outside the console).")
+                    : loaded is not null
+                        ? new LiveState(LiveAvailability.Loaded, tag.Size, loaded.SizeVram, loaded.ExpiresAt, tag.Details?.QuantizationLevel, null)
+                        : new LiveState(LiveAvailability.Available, tag.Size, null, null, tag.Details?.QuantizationLevel, null);
+            }
+        }
+        foreach (var deployment in deployments.Where(d => d.Status != DeploymentStatus.Succeeded))
+        {
+            states[deployment.Id] = new LiveState(LiveAvailability.NotDeployed, null, null, null, null, deployment.FailureReason);
+        }
+        return states;
+    }
+
+    /// <summary>Streams the deployed model's answer to the conversation, piece by piece as Ollama sends it.</summary>
+    public async IAsyncEnumerable<string> ChatAsync(Guid deploymentId, IReadOnlyList<ChatTurn> conversation, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var deployment = await GetAsync(deploymentId, cancellationToken) ?? throw new OllamaDeployException("This deployment no longer exists.");
+        if (deployment.Status != DeploymentStatus.Succeeded) throw new OllamaDeployException($"{deployment.OllamaModel} is not deployed.");
+        using var http = deployer.CreateHttpClient(deployment.BaseUrl);
+        using var client = new OllamaApiClient(http);
+        var request = new ChatRequest
+        {
+            Model = deployment.OllamaModel,
+            Messages = conversation.Select(t => new Message(new ChatRole(t.Role), t.Content)).ToList(),
+            Stream = true,
+        };
+        var stream = client.ChatAsync(request, cancellationToken).GetAsyncEnumerator(cancellationToken);
+        try
+        {
+            while (true)
+            {
+                string? piece;
+                try
+                {
+                    if (!await stream.MoveNextAsync()) break;
+                    piece = stream.Current?.Message?.Content;
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+                {
+                    throw new OllamaDeployException($"Ollama at {deployment.BaseUrl} could not answer with {deployment.OllamaModel}: {ex.Message}", ex);
+                }
+                if (!string.IsNullOrEmpty(piece)) yield return piece;
+            }
+        }
+        finally
+        {
+            await stream.DisposeAsync();
+        }
+    }
+
+    private async Task<IReadOnlyList<OllamaSharp.Models.Model>?> TryListModelsAsync(string baseUrl, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var http = deployer.CreateHttpClient(baseUrl);
+            http.Timeout = TimeSpan.FromSeconds(10);
+            using var client = new OllamaApiClient(http);
+            return (await client.ListLocalModelsAsync(cancellationToken)).ToList();
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or System.Text.Json.JsonException && !cancellationToken.IsCancellationRequested)
+        {
+            return null;
+        }
+    }
+
+    private string BaseFolderOf(BaseModel model) => Path.Combine(directories.ModelsRoot, model.RelativePath);
+
+    private static string? Blank(string? text) => string.IsNullOrWhiteSpace(text) ? null : text;
+}

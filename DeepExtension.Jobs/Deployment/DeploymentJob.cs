@@ -1,0 +1,131 @@
+using DeepExtension.Core.Deployment;
+using DeepExtension.Core.Runs;
+using DeepExtension.Core.Storage;
+using DeepExtension.Jobs.Runs;
+using DeepExtension.Jobs.Scheduling;
+using Microsoft.Extensions.Logging;
+using Quartz;
+
+namespace DeepExtension.Jobs.Deployment;
+
+/// <summary>
+/// Executes one deployment: picks the files (a complete model's folder; a customized model's base folder plus its
+/// adapter; or, for architectures whose adapters Ollama cannot import, a folder merged by a worker process first),
+/// then uploads and creates the model through <see cref="OllamaDeployer"/>. Progress goes to the deployment's row
+/// and its log (deployments/&lt;id&gt;/); a failure leaves the row Failed with the reason and no model in Ollama.
+/// </summary>
+public sealed class DeploymentJob(DeploymentService deployments, OllamaDeployer deployer, WorkerLauncher launcher, ILogger<DeploymentJob> logger) : IJob
+{
+    private static readonly TimeSpan ReportInterval = TimeSpan.FromMilliseconds(400);
+
+    public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
+    {
+        var id = EntityJobs.IdOf(context);
+        var deployment = await deployments.GetAsync(id, cancellationToken);
+        if (deployment is null || deployment.IsFinished) return;
+        if (!await deployments.MarkRunningAsync(id, cancellationToken)) return;
+
+        var folder = deployments.FolderOf(id);
+        var log = new RunFiles(folder);
+        Directory.CreateDirectory(folder);
+        var merged = Path.Combine(folder, "merged");
+        var createStarted = false;
+        var lastReport = DateTime.MinValue;
+        string? lastStage = null;
+        async Task Report(DeployProgress progress)
+        {
+            if (progress.Stage != lastStage) Log(log, RunLogLevel.Info, progress.Stage);
+            // Rows are what the Live Models page polls: changes of stage always, byte counts at most every 400 ms.
+            if (progress.Stage == lastStage && DateTime.UtcNow - lastReport < ReportInterval) return;
+            if (progress.Stage.StartsWith("Ollama:", StringComparison.Ordinal)) createStarted = true;
+            lastStage = progress.Stage;
+            lastReport = DateTime.UtcNow;
+            await deployments.ReportAsync(id, progress, CancellationToken.None);
+        }
+
+        try
+        {
+            var (source, error) = await deployments.ResolveSourceAsync(deployment.SourceKind, deployment.SourceModelId, cancellationToken);
+            if (source is null) throw new OllamaDeployException(error!);
+            var template = source.BaseModel.DeploymentTemplate
+                ?? throw new OllamaDeployException($"The base model {source.BaseModel.TechnicalName} has no Deployment Template File.");
+
+            IReadOnlyList<OllamaUploadFile> files, adapters = [];
+            if (source.CompleteFolder is { } complete)
+            {
+                files = OllamaModelFiles.ModelFolder(complete);
+            }
+            else if (!source.MergesFirst)
+            {
+                files = OllamaModelFiles.ModelFolder(source.BaseFolder);
+                adapters = OllamaModelFiles.AdapterFolder(source.AdapterFolder!);
+            }
+            else
+            {
+                await Report(new DeployProgress(0, $"Merging the adapter into {source.BaseModel.TechnicalName} (Ollama imports adapters only for llama and gemma2 bases)"));
+                await MergeAsync(source, merged, log, cancellationToken);
+                files = OllamaModelFiles.ModelFolder(merged);
+            }
+
+            var plan = new OllamaCreatePlan(deployment.OllamaModel, files, adapters, template, deployment.SystemPrompt,
+                OllamaModelFiles.StopTokens(source.TokenizerFolder), OllamaQuantization.ToRequestValue(deployment.Quantization));
+            var size = await deployer.DeployAsync(deployment.BaseUrl, plan, Report, cancellationToken);
+            await deployments.SucceedAsync(id, size, CancellationToken.None);
+            Log(log, RunLogLevel.Info, $"Deployed {deployment.OllamaModel} to {deployment.BaseUrl}");
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            await FailAsync(deployment, log, "The console stopped while the model was being deployed; deploy it again.", createStarted);
+        }
+        catch (Exception ex) when (ex is OllamaDeployException or InvalidOperationException or IOException or UnauthorizedAccessException)
+        {
+            await FailAsync(deployment, log, ex.Message, createStarted);
+        }
+        finally
+        {
+            Folders.DeleteQuietly(merged + ".partial");
+            Folders.DeleteQuietly(merged);
+        }
+    }
+
+    private async Task MergeAsync(DeploymentService.Source source, string merged, RunFiles log, CancellationToken cancellationToken)
+    {
+        var partial = merged + ".partial";
+        Folders.DeleteQuietly(partial);
+        var exit = await launcher.RunAsync(["merge", "--model", source.BaseFolder, "--adapter", source.AdapterFolder!, "--out", partial], log, cancellationToken);
+        cancellationToken.ThrowIfCancellationRequested();
+        if (exit.ExitCode != WorkerExit.Succeeded || !Directory.Exists(partial))
+        {
+            throw new OllamaDeployException("Merging the adapter into its base failed: "
+                + WorkerLauncher.DescribeExit(exit.ExitCode) + (exit.LastError is null ? "." : $": {exit.LastError}"));
+        }
+        Directory.Move(partial, merged);
+    }
+
+    /// <summary>
+    /// Records the failure. If Ollama had begun creating the model, a model of that name is removed again so that
+    /// nothing half-created stays (the name was checked to be free before the deployment was queued).
+    /// </summary>
+    private async Task FailAsync(ModelDeployment deployment, RunFiles log, string reason, bool createStarted)
+    {
+        Log(log, RunLogLevel.Error, reason);
+        if (createStarted)
+        {
+            try
+            {
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+                if (await deployer.DeleteAsync(deployment.BaseUrl, deployment.OllamaModel, timeout.Token))
+                    Log(log, RunLogLevel.Warning, $"Removed the partly created {deployment.OllamaModel} from Ollama.");
+            }
+            catch (Exception ex) when (ex is OllamaDeployException or OperationCanceledException)
+            {
+                Log(log, RunLogLevel.Warning, $"Could not check Ollama for a partly created model: {ex.Message}");
+            }
+        }
+        await deployments.FailAsync(deployment.Id, reason, CancellationToken.None);
+        logger.LogWarning("Deployment {DeploymentId} ({Model}) failed: {Reason}", deployment.Id, deployment.OllamaModel, reason);
+    }
+
+    private static void Log(RunFiles log, RunLogLevel level, string message) =>
+        LogFile.Append(log, new LogLine(DateTimeOffset.UtcNow, level, message));
+}
