@@ -29,6 +29,7 @@ public sealed class TestEnvironment : IAsyncDisposable
 
         var services = new ServiceCollection();
         services.AddHttpClient(DeploymentEnvironmentService.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(5));
+        services.AddHttpClient(OllamaDeployer.HttpClientName, c => c.Timeout = TimeSpan.FromMinutes(2));
         _services = services.BuildServiceProvider();
         HttpClients = _services.GetRequiredService<IHttpClientFactory>();
 
@@ -36,7 +37,13 @@ public sealed class TestEnvironment : IAsyncDisposable
         DeploymentEnvironments = new DeploymentEnvironmentService(DbFactory, HttpClients, TimeProvider.System);
         TrainingMethods = new TrainingMethodService(DbFactory, TimeProvider.System);
         Datasets = new DatasetService(DbFactory, Directories, TimeProvider.System);
+        OllamaDeployer = new OllamaDeployer(HttpClients, Microsoft.Extensions.Options.Options.Create(Options));
     }
+
+    public OllamaDeployer OllamaDeployer { get; }
+
+    public DeploymentService CreateDeploymentService(IDeploymentScheduler scheduler) =>
+        new(DbFactory, Directories, DeploymentEnvironments, OllamaDeployer, scheduler, TimeProvider.System);
 
     public string DataRoot { get; }
     public DeepExtensionOptions Options { get; }
