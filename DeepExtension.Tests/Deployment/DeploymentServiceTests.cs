@@ -151,7 +151,7 @@ public class DeploymentServiceTests
     {
         await using var env = await TestEnvironment.CreateAsync();
         await using var ollama = await FakeOllamaServer.StartAsync();
-        var (service, deployment) = await DeployedAsync(env, ollama);
+        var (service, deployment) = await DeploymentFixture.DeployedAsync(env, ollama);
 
         var removed = await service.RemoveAsync(deployment.Id);
 
@@ -166,7 +166,7 @@ public class DeploymentServiceTests
     {
         await using var env = await TestEnvironment.CreateAsync();
         await using var ollama = await FakeOllamaServer.StartAsync();
-        var (service, deployment) = await DeployedAsync(env, ollama);
+        var (service, deployment) = await DeploymentFixture.DeployedAsync(env, ollama);
         ollama.RemoveModel(deployment.OllamaModel);
 
         Assert.True((await service.RemoveAsync(deployment.Id)).Succeeded);
@@ -178,7 +178,7 @@ public class DeploymentServiceTests
     {
         await using var env = await TestEnvironment.CreateAsync();
         var ollama = await FakeOllamaServer.StartAsync();
-        var (service, deployment) = await DeployedAsync(env, ollama);
+        var (service, deployment) = await DeploymentFixture.DeployedAsync(env, ollama);
         await ollama.DisposeAsync();
 
         var removed = await service.RemoveAsync(deployment.Id);
@@ -210,7 +210,7 @@ public class DeploymentServiceTests
     {
         await using var env = await TestEnvironment.CreateAsync();
         await using var ollama = await FakeOllamaServer.StartAsync();
-        var (service, deployment) = await DeployedAsync(env, ollama);
+        var (service, deployment) = await DeploymentFixture.DeployedAsync(env, ollama);
 
         var available = (await service.GetLiveStatesAsync([deployment]))[deployment.Id];
         Assert.Equal(LiveAvailability.Available, available.Availability);
@@ -232,7 +232,7 @@ public class DeploymentServiceTests
     {
         await using var env = await TestEnvironment.CreateAsync();
         var ollama = await FakeOllamaServer.StartAsync();
-        var (service, deployment) = await DeployedAsync(env, ollama);
+        var (service, deployment) = await DeploymentFixture.DeployedAsync(env, ollama);
         await ollama.DisposeAsync();
 
         var state = (await service.GetLiveStatesAsync([deployment]))[deployment.Id];
@@ -246,7 +246,7 @@ public class DeploymentServiceTests
     {
         await using var env = await TestEnvironment.CreateAsync();
         await using var ollama = await FakeOllamaServer.StartAsync();
-        var (service, deployment) = await DeployedAsync(env, ollama);
+        var (service, deployment) = await DeploymentFixture.DeployedAsync(env, ollama);
         var completeModels = new CompleteModelService(env.DbFactory, env.Directories, new RecordingScheduler(), TimeProvider.System);
 
         Assert.True((await completeModels.DeleteAsync(deployment.SourceModelId)).Succeeded);
@@ -254,21 +254,5 @@ public class DeploymentServiceTests
         Assert.Equal(deployment.Id, Assert.Single(await service.ListAsync()).Id);
         Assert.Contains(OllamaModelName.Normalize(deployment.OllamaModel), ollama.ModelNames);
         Assert.Equal(LiveAvailability.Available, (await service.GetLiveStatesAsync([deployment]))[deployment.Id].Availability);
-    }
-
-    /// <summary>A deployment carried through the same steps the job takes (the job itself is tested end to end).</summary>
-    private static async Task<(DeploymentService, ModelDeployment)> DeployedAsync(TestEnvironment env, FakeOllamaServer ollama)
-    {
-        var complete = await DeploymentFixture.AddCompleteModelAsync(env);
-        var environment = await DeploymentFixture.AddEnvironmentAsync(env, ollama.BaseUrl);
-        var service = env.CreateDeploymentService(new RecordingScheduler());
-        var deployment = (await service.DeployAsync(new DeployRequest(DeploymentSourceKind.Complete, complete.Id, environment.Id, "tiny:q8_0", OllamaQuantization.Q8_0))).Value!;
-        Assert.True(await service.MarkRunningAsync(deployment.Id));
-        var folder = Path.Combine(env.Directories.Root, complete.Path);
-        var size = await env.OllamaDeployer.DeployAsync(ollama.BaseUrl,
-            new OllamaCreatePlan(deployment.OllamaModel, OllamaModelFiles.ModelFolder(folder), [], CustomizedModelFixture.ChatMlTemplate, deployment.SystemPrompt, [], "q8_0"),
-            _ => Task.CompletedTask, CancellationToken.None);
-        await service.SucceedAsync(deployment.Id, size);
-        return (service, (await service.GetAsync(deployment.Id))!);
     }
 }

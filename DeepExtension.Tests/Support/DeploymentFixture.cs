@@ -47,4 +47,26 @@ public static class DeploymentFixture
         Assert.True(result.Succeeded, result.AllErrors);
         return result.Value!;
     }
+
+    /// <summary>
+    /// A complete model deployed to <paramref name="ollama"/> through the same steps the job takes (the job itself is
+    /// tested end to end), with the job queue recorded.
+    /// </summary>
+    public static async Task<(DeploymentService Service, ModelDeployment Deployment)> DeployedAsync(
+        TestEnvironment env, FakeOllamaServer ollama, DeploymentService? service = null, string name = "tiny:q8_0")
+    {
+        var complete = await AddCompleteModelAsync(env);
+        var environment = await AddEnvironmentAsync(env, ollama.BaseUrl);
+        service ??= env.CreateDeploymentService(new RecordingScheduler());
+        var submitted = await service.DeployAsync(new DeployRequest(DeploymentSourceKind.Complete, complete.Id, environment.Id, name, OllamaQuantization.Q8_0));
+        Assert.True(submitted.Succeeded, submitted.AllErrors);
+        var deployment = submitted.Value!;
+        Assert.True(await service.MarkRunningAsync(deployment.Id));
+        var folder = Path.Combine(env.Directories.Root, complete.Path);
+        var size = await env.OllamaDeployer.DeployAsync(ollama.BaseUrl,
+            new OllamaCreatePlan(deployment.OllamaModel, OllamaModelFiles.ModelFolder(folder), [], CustomizedModelFixture.ChatMlTemplate, deployment.SystemPrompt, [], "q8_0"),
+            _ => Task.CompletedTask, CancellationToken.None);
+        await service.SucceedAsync(deployment.Id, size);
+        return (service, (await service.GetAsync(deployment.Id))!);
+    }
 }

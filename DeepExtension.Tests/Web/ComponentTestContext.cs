@@ -1,6 +1,7 @@
 using Bunit;
 using DeepExtension.Core.CompleteModels;
 using DeepExtension.Core.CustomizedModels;
+using DeepExtension.Core.Deployment;
 using DeepExtension.Core.Runs;
 using DeepExtension.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
@@ -19,6 +20,11 @@ public abstract class ComponentTestContext : BunitContext, IAsyncLifetime
     /// <summary>Saves are recorded here instead of starting merge workers.</summary>
     protected RecordingScheduler SaveScheduler { get; } = new();
 
+    /// <summary>Deployments are recorded here instead of running their jobs.</summary>
+    protected RecordingScheduler DeploymentScheduler { get; } = new();
+
+    protected DeploymentService Deployments { get; private set; } = null!;
+
     public async Task InitializeAsync()
     {
         Env = await TestEnvironment.CreateAsync();
@@ -31,6 +37,8 @@ public abstract class ComponentTestContext : BunitContext, IAsyncLifetime
         Services.AddSingleton(Env.Datasets);
         Services.AddSingleton(new CustomizedModelService(Env.DbFactory, Env.Directories, TimeProvider.System));
         Services.AddSingleton(new CompleteModelService(Env.DbFactory, Env.Directories, SaveScheduler, TimeProvider.System));
+        Deployments = Env.CreateDeploymentService(DeploymentScheduler);
+        Services.AddSingleton(Deployments);
     }
 
     async Task IAsyncLifetime.DisposeAsync()

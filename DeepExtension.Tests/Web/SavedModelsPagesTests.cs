@@ -11,7 +11,7 @@ namespace DeepExtension.Tests.Web;
 public class SavedModelsPagesTests : ComponentTestContext
 {
     [Fact]
-    public async Task CustomizedModelsPage_RegisteredAdapter_ListsItWithCardSaveAndDeleteButNoDeploy()
+    public async Task CustomizedModelsPage_RegisteredAdapter_ListsItWithCardAndSaveDeployDelete()
     {
         var customized = await CustomizedModelFixture.RegisterReferenceAdapterAsync(Env);
 
@@ -22,7 +22,7 @@ public class SavedModelsPagesTests : ComponentTestContext
         Assert.Equal("plus-one", page.Find("[data-testid=customized-train-name]").TextContent.Trim());
         Assert.NotNull(page.Find("[data-testid=save-customized-model]"));
         Assert.NotNull(page.Find("[data-testid=delete-customized-model]"));
-        Assert.DoesNotContain("Deploy", page.Markup);
+        Assert.NotNull(page.Find("[data-testid=deploy-model]"));
         page.Find("[data-testid=toggle-card]").Click();
         page.WaitForAssertion(() => Assert.Contains("best_eval_loss", page.Find("[data-testid=model-card]").TextContent));
     }

@@ -32,7 +32,7 @@ public partial class CompleteModels
     {
         var confirmed = await Dialogs.ShowMessageBoxAsync(
             "Delete complete model",
-            $"Delete {model.Name}? Its folder {model.Path} is removed from disk.",
+            $"Delete {model.Name}? Its folder {model.Path} is removed from disk; deployments made from it stay in Live Models.",
             yesText: "Delete", cancelText: "Cancel");
         if (confirmed != true) return;
 

@@ -1,0 +1,181 @@
+using System.Globalization;
+using DeepExtension.Core.Deployment;
+using DeepExtension.Web.Components.Controls;
+using Microsoft.AspNetCore.Components;
+using Microsoft.AspNetCore.Components.Web;
+using MudBlazor;
+
+namespace DeepExtension.Web.Components.Pages;
+
+public partial class LiveModels
+{
+    /// <summary>Ollama is asked for tags/ps at most this often (the rows themselves reload every second).</summary>
+    private static readonly TimeSpan LiveStateInterval = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan ChatRenderInterval = TimeSpan.FromMilliseconds(50);
+
+    [Inject]
+    public required DeploymentService Service { get; init; }
+
+    [Inject]
+    public required IDialogService Dialogs { get; init; }
+
+    [Inject]
+    public required ISnackbar Snackbar { get; init; }
+
+    private IReadOnlyList<ModelDeployment>? _deployments;
+    private IReadOnlyDictionary<Guid, LiveState> _states = new Dictionary<Guid, LiveState>();
+    private DateTime _statesReadUtc = DateTime.MinValue;
+    private HashSet<Guid> _statesFor = [];
+    private ChatSession? _chat;
+
+    protected override async Task ReloadAsync()
+    {
+        _deployments = await Service.ListAsync(Stopping);
+        var deployed = _deployments.Where(d => d.Status == DeploymentStatus.Succeeded).Select(d => d.Id).ToHashSet();
+        // A deployment that just finished shows its live state at once, not at the next interval.
+        if (DateTime.UtcNow - _statesReadUtc >= LiveStateInterval || !deployed.SetEquals(_statesFor)) await ReadLiveStatesAsync();
+    }
+
+    private async Task ReadLiveStatesAsync()
+    {
+        var deployments = _deployments ?? [];
+        _states = await Service.GetLiveStatesAsync(deployments, Stopping);
+        _statesFor = deployments.Where(d => d.Status == DeploymentStatus.Succeeded).Select(d => d.Id).ToHashSet();
+        _statesReadUtc = DateTime.UtcNow;
+    }
+
+    private async Task RefreshLiveStatesAsync()
+    {
+        _deployments = await Service.ListAsync(Stopping);
+        await ReadLiveStatesAsync();
+    }
+
+    private LiveState? StateOf(ModelDeployment deployment) => _states.GetValueOrDefault(deployment.Id);
+
+    private bool CanChat(ModelDeployment deployment) =>
+        deployment.Status == DeploymentStatus.Succeeded && StateOf(deployment)?.Availability is LiveAvailability.Available or LiveAvailability.Loaded;
+
+    private async Task RemoveAsync(ModelDeployment deployment)
+    {
+        var message = deployment.Status == DeploymentStatus.Succeeded
+            ? $"Remove {deployment.OllamaModel} from Ollama at {deployment.BaseUrl}? The model is deleted there; its source model stays."
+            : $"Remove the failed deployment {deployment.OllamaModel} from this list? Nothing was created in Ollama.";
+        var confirmed = await Dialogs.ShowMessageBoxAsync("Remove deployment", message, yesText: "Remove", cancelText: "Cancel");
+        if (confirmed != true) return;
+        var result = await Service.RemoveAsync(deployment.Id);
+        Snackbar.Add(result.Succeeded ? $"{deployment.OllamaModel} removed." : result.AllErrors, result.Succeeded ? Severity.Success : Severity.Error);
+        if (result.Succeeded && _chat?.Deployment.Id == deployment.Id) CloseChat();
+        await RefreshLiveStatesAsync();
+    }
+
+    private void OpenChat(ModelDeployment deployment)
+    {
+        if (_chat?.Deployment.Id == deployment.Id) return;
+        CloseChat();
+        _chat = new ChatSession(deployment);
+    }
+
+    private void CloseChat()
+    {
+        _chat?.Cancel();
+        _chat = null;
+    }
+
+    private void ClearChat()
+    {
+        if (_chat is null) return;
+        _chat.Turns.Clear();
+        _chat.Error = null;
+    }
+
+    private void StopChat() => _chat?.Cancel();
+
+    private async Task ChatKeyDownAsync(KeyboardEventArgs e)
+    {
+        if (e is { Key: "Enter", ShiftKey: false }) await SendAsync();
+    }
+
+    private async Task SendAsync()
+    {
+        if (_chat is not { Streaming: false } chat || string.IsNullOrWhiteSpace(chat.Draft)) return;
+        chat.Turns.Add(new ChatLine("user", chat.Draft.Trim()));
+        chat.Draft = "";
+        chat.Error = null;
+        var conversation = chat.Turns.Select(t => new ChatTurn(t.Role, t.Content)).ToList();
+        var answer = new ChatLine("assistant", "");
+        chat.Turns.Add(answer);
+        var cancel = chat.Begin();
+        var lastRender = DateTime.UtcNow;
+        try
+        {
+            await foreach (var piece in Service.ChatAsync(chat.Deployment.Id, conversation, cancel.Token))
+            {
+                answer.Content += piece;
+                if (DateTime.UtcNow - lastRender >= ChatRenderInterval)
+                {
+                    lastRender = DateTime.UtcNow;
+                    StateHasChanged();
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        {
+            answer.Content += " [stopped]";
+        }
+        catch (OllamaDeployException ex)
+        {
+            chat.Error = ex.Message;
+            if (answer.Content.Length == 0) chat.Turns.Remove(answer);
+        }
+        finally
+        {
+            chat.End();
+        }
+    }
+
+    internal static string AvailabilityLabel(LiveAvailability? availability) => availability switch
+    {
+        LiveAvailability.Available => "Available",
+        LiveAvailability.Loaded => "Loaded",
+        LiveAvailability.Missing => "Missing in Ollama",
+        LiveAvailability.Unreachable => "Ollama unreachable",
+        _ => "Checking…",
+    };
+
+    internal static Color AvailabilityColor(LiveAvailability? availability) => availability switch
+    {
+        LiveAvailability.Available => Color.Success,
+        LiveAvailability.Loaded => Color.Primary,
+        LiveAvailability.Missing or LiveAvailability.Unreachable => Color.Warning,
+        _ => Color.Default,
+    };
+
+    internal static string FormatSize(long? bytes) => bytes is { } value ? CompleteModels.FormatSize(value) : "—";
+
+    private sealed class ChatLine(string role, string content)
+    {
+        public string Role { get; } = role;
+        public string Content { get; set; } = content;
+    }
+
+    private sealed class ChatSession(ModelDeployment deployment)
+    {
+        private CancellationTokenSource? _cancel;
+
+        public ModelDeployment Deployment { get; } = deployment;
+        public List<ChatLine> Turns { get; } = [];
+        public string Draft { get; set; } = "";
+        public string? Error { get; set; }
+        public bool Streaming => _cancel is not null;
+
+        public CancellationTokenSource Begin() => _cancel = new CancellationTokenSource();
+
+        public void End()
+        {
+            _cancel?.Dispose();
+            _cancel = null;
+        }
+
+        public void Cancel() => _cancel?.Cancel();
+    }
+}
