@@ -1,0 +1,68 @@
+using DeepExtension.Tests.Support;
+using Microsoft.Playwright;
+
+namespace DeepExtension.Tests.Web;
+
+/// <summary>Deploy → Live Models → chat → remove in a real Chromium, against the real console, job and worker, and the fake Ollama.</summary>
+[Collection(BrowserCollection.Name)]
+public sealed class DeploymentBrowserTests : IAsyncLifetime
+{
+    private TestEnvironment _env = null!;
+    private ConsoleHost _host = null!;
+    private Browser _browser = null!;
+    private FakeOllamaServer _ollama = null!;
+
+    public async Task InitializeAsync()
+    {
+        _env = await TestEnvironment.CreateAsync(migrate: false);
+        _host = ConsoleHost.Start(_env.DataRoot);
+        _browser = await Browser.LaunchAsync();
+        _ollama = await FakeOllamaServer.StartAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _ollama.DisposeAsync();
+        await _browser.DisposeAsync();
+        await _host.DisposeAsync();
+        await _env.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task CustomizedModel_DeployChatRemove_GoesLiveInOllamaAnswersAndIsRemoved()
+    {
+        var customized = await CustomizedModelFixture.RegisterReferenceAdapterAsync(_env, deploymentTemplate: CustomizedModelFixture.ChatMlTemplate, systemPrompt: "Be brief.");
+        await DeploymentFixture.AddEnvironmentAsync(_env, _ollama.BaseUrl, "workstation");
+        // Slow Ollama's status lines down so the page is seen while it deploys.
+        _ollama.CreateLineDelay = TimeSpan.FromMilliseconds(400);
+        var page = await _browser.OpenAsync(_host.Address, "/customized-models");
+
+        await page.GetByTestId("deploy-model").ClickAsync();
+        await Assertions.Expect(page.GetByTestId("deploy-files")).ToContainTextAsync("merged first", new() { Timeout = 60_000 });
+        await page.GetByTestId("deploy-quantization").ClickAsync();
+        await page.GetByRole(AriaRole.Option, new() { Name = "q4_K_M" }).ClickAsync();
+        var expectedName = customized.Name.ToLowerInvariant() + ":q4_k_m";
+        await Assertions.Expect(page.GetByTestId("deploy-name")).ToHaveValueAsync(expectedName);
+        await page.ScreenshotAsync(new() { Path = Path.Combine(Browser.ScreenshotDirectory, "deploy-dialog.png") });
+        await page.GetByTestId("deploy-ok").ClickAsync();
+
+        await page.WaitForURLAsync("**/live-models", new() { Timeout = 60_000 });
+        await Assertions.Expect(page.GetByTestId("deployment-name")).ToHaveTextAsync(expectedName);
+        await Assertions.Expect(page.GetByTestId("deployment-stage")).ToContainTextAsync("Ollama:", new() { Timeout = 120_000 });
+        await page.ScreenshotAsync(new() { Path = Path.Combine(Browser.ScreenshotDirectory, "live-models-deploying.png"), FullPage = true });
+        await Assertions.Expect(page.GetByTestId("live-availability")).ToHaveTextAsync("Available", new() { Timeout = 120_000 });
+        Assert.Contains(expectedName, _ollama.ModelNames);
+
+        await page.GetByTestId("chat-deployment").ClickAsync();
+        await page.GetByTestId("chat-input").FillAsync("hello there");
+        await page.GetByTestId("chat-send").ClickAsync();
+        await Assertions.Expect(page.GetByTestId("chat-assistant")).ToContainTextAsync("[Be brief.] You said: hello there");
+        await Assertions.Expect(page.GetByTestId("live-availability")).ToHaveTextAsync("Loaded", new() { Timeout = 30_000 });
+        await page.ScreenshotAsync(new() { Path = Path.Combine(Browser.ScreenshotDirectory, "live-models.png"), FullPage = true });
+
+        await page.GetByTestId("remove-deployment").ClickAsync();
+        await page.Locator(".mud-dialog").GetByRole(AriaRole.Button, new() { Name = "Remove", Exact = true }).ClickAsync();
+        await Assertions.Expect(page.GetByTestId("no-deployments")).ToBeVisibleAsync();
+        Assert.Empty(_ollama.ModelNames);
+    }
+}
