@@ -200,6 +200,22 @@ public sealed class DeploymentService(
         return true;
     }
 
+    public async Task<IReadOnlyList<Guid>> UnfinishedIdsAsync(CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        return await db.ModelDeployments.Where(d => d.Status == DeploymentStatus.Queued || d.Status == DeploymentStatus.Running)
+            .OrderBy(d => d.CreatedAtUtc).Select(d => d.Id).ToListAsync(cancellationToken);
+    }
+
+    /// <summary>The console is stopping mid-deployment: back to Queued, to start over at the next start.</summary>
+    public async Task RequeueAsync(Guid id, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        await db.ModelDeployments.Where(d => d.Id == id && d.Status == DeploymentStatus.Running)
+            .ExecuteUpdateAsync(u => u.SetProperty(d => d.Status, DeploymentStatus.Queued).SetProperty(d => d.Progress, 0)
+                .SetProperty(d => d.Stage, "Interrupted by a console stop; continues when the console starts again"), cancellationToken);
+    }
+
     public async Task ReportAsync(Guid id, DeployProgress progress, CancellationToken cancellationToken = default)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);

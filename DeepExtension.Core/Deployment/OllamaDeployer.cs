@@ -187,8 +187,8 @@ public sealed class OllamaDeployer(IHttpClientFactory httpClients, IOptions<Deep
     }
 
     private static bool IsOllamaFailure(Exception ex, CancellationToken cancellationToken) =>
-        ex is HttpRequestException or OllamaException or ResponseError or System.Text.Json.JsonException or InvalidOperationException
-        || ex is OperationCanceledException && !cancellationToken.IsCancellationRequested;
+        !cancellationToken.IsCancellationRequested
+        && ex is HttpRequestException or OllamaException or ResponseError or System.Text.Json.JsonException or InvalidOperationException or OperationCanceledException;
 
     private static string Describe(Exception ex) => ex switch
     {

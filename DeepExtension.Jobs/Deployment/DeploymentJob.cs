@@ -12,7 +12,8 @@ namespace DeepExtension.Jobs.Deployment;
 /// Executes one deployment: picks the files (a complete model's folder; a customized model's base folder plus its
 /// adapter; or, for architectures whose adapters Ollama cannot import, a folder merged by a worker process first),
 /// then uploads and creates the model through <see cref="OllamaDeployer"/>. Progress goes to the deployment's row
-/// and its log (deployments/&lt;id&gt;/); a failure leaves the row Failed with the reason and no model in Ollama.
+/// and its log (deployments/&lt;id&gt;/); a failure leaves the row Failed with the reason and no model in Ollama; a console
+/// stop puts it back in the queue (see <see cref="Scheduling.InterruptedWorkRecovery"/>).
 /// </summary>
 public sealed class DeploymentJob(DeploymentService deployments, OllamaDeployer deployer, WorkerLauncher launcher, ILogger<DeploymentJob> logger) : IJob
 {
@@ -73,9 +74,12 @@ public sealed class DeploymentJob(DeploymentService deployments, OllamaDeployer 
             await deployments.SucceedAsync(id, size, CancellationToken.None);
             Log(log, RunLogLevel.Info, $"Deployed {deployment.OllamaModel} to {deployment.BaseUrl}");
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (Exception) when (cancellationToken.IsCancellationRequested)
         {
-            await FailAsync(deployment, log, "The console stopped while the model was being deployed; deploy it again.", createStarted);
+            // Whatever the stop broke (a cancelled stream surfaces as an I/O error too), it is not the deployment's failure.
+            // Starting over is cheap (uploaded blobs are kept by Ollama and skipped), so an interrupted deployment is not a failure.
+            Log(log, RunLogLevel.Warning, "The console is stopping; the deployment continues when it starts again.");
+            await deployments.RequeueAsync(id, CancellationToken.None);
         }
         catch (Exception ex) when (ex is OllamaDeployException or InvalidOperationException or IOException or UnauthorizedAccessException)
         {

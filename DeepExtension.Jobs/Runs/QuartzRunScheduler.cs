@@ -21,10 +21,4 @@ public sealed class QuartzRunScheduler(ISchedulerFactory schedulers) : IRunSched
         var scheduler = await schedulers.GetScheduler(cancellationToken);
         return await scheduler.DeleteJob(KeyOf(runId), cancellationToken);
     }
-
-    public async Task<bool> IsScheduledAsync(Guid runId, CancellationToken cancellationToken)
-    {
-        var scheduler = await schedulers.GetScheduler(cancellationToken);
-        return await scheduler.Exists(KeyOf(runId), cancellationToken);
-    }
 }

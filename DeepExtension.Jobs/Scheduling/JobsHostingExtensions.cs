@@ -75,7 +75,7 @@ public static class JobsHostingExtensions
         {
             // Jobs are told to stop on shutdown (training workers checkpoint and exit); unfinished runs resume at the next start.
             builder.Services.AddQuartzHostedService(q => q.WaitForJobsToComplete = true);
-            builder.Services.AddHostedService<RunRecoveryService>();
+            builder.Services.AddHostedService<InterruptedWorkRecovery>();
         }
         return builder;
     }

@@ -111,6 +111,37 @@ public class DeploymentEndToEndTests
         Assert.Contains("DELETE /api/delete", ollama.Requests);
     }
 
+    [Fact]
+    public async Task Deploy_ConsoleStopsMidCreate_QueuedAgainAndFinishesAfterTheNextStart()
+    {
+        await using var env = await TestEnvironment.CreateAsync();
+        await using var ollama = await FakeOllamaServer.StartAsync();
+        ollama.CreateLineDelay = TimeSpan.FromSeconds(1);
+        var complete = await DeploymentFixture.AddCompleteModelAsync(env);
+        var environment = await DeploymentFixture.AddEnvironmentAsync(env, ollama.BaseUrl);
+        Guid id;
+        await using (var first = await TrainingHost.StartAsync(env))
+        {
+            var service = first.Host.Services.GetRequiredService<DeploymentService>();
+            id = (await service.DeployAsync(new DeployRequest(DeploymentSourceKind.Complete, complete.Id, environment.Id, "tiny", OllamaQuantization.None))).Value!.Id;
+            var deadline = DateTime.UtcNow + Timeout;
+            while ((await service.GetAsync(id))!.Stage?.StartsWith("Ollama:", StringComparison.Ordinal) != true && DateTime.UtcNow < deadline) await Task.Delay(50);
+            await first.StopAsync();
+            var interrupted = (await service.GetAsync(id))!;
+            Assert.Equal(DeploymentStatus.Queued, interrupted.Status);
+            Assert.Contains("Interrupted", interrupted.Stage);
+        }
+        var uploadsBefore = ollama.Uploads.Count;
+        ollama.CreateLineDelay = TimeSpan.Zero;
+
+        await using var second = await TrainingHost.StartAsync(env);
+        var deployment = await WaitForAsync(second.Host.Services.GetRequiredService<DeploymentService>(), id);
+
+        Assert.True(deployment.Status == DeploymentStatus.Succeeded, deployment.FailureReason);
+        Assert.Contains("tiny:latest", ollama.ModelNames);
+        Assert.Equal(uploadsBefore, ollama.Uploads.Count);
+    }
+
     private static async Task<ModelDeployment> WaitForAsync(DeploymentService service, Guid id)
     {
         var deadline = DateTime.UtcNow + Timeout;
