@@ -110,6 +110,16 @@ public sealed class CompleteModelService(
         return true;
     }
 
+    /// <summary>Merging is the save's work between "started" (0.05) and registering (1).</summary>
+    public static double MergeShare(double mergedFraction) => 0.05 + 0.9 * Math.Clamp(mergedFraction, 0, 1);
+
+    public async Task ReportProgressAsync(Guid saveId, double progress, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        await db.ModelSaves.Where(s => s.Id == saveId && s.Status == SaveStatus.Running)
+            .ExecuteUpdateAsync(u => u.SetProperty(s => s.Progress, Math.Clamp(progress, 0, 1)), cancellationToken);
+    }
+
     public async Task FinishFailedAsync(Guid saveId, string reason, CancellationToken cancellationToken = default)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);

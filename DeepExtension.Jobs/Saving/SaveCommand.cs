@@ -61,7 +61,14 @@ public static class SaveCommand
             if (Directory.Exists(final)) throw new InvalidOperationException($"complete-models/{save.OutputName} already exists.");
             Folders.DeleteQuietly(partial);
             Console.WriteLine($"merging {model.AdapterPath} into {baseModel.TechnicalName}");
-            var written = MergedModelWriter.Write(baseModels.FolderOf(baseModel), adapter, partial);
+            // The console shows the save's progress from its row: the share of weight bytes merged, at most once a second.
+            var lastReport = DateTime.MinValue;
+            var written = MergedModelWriter.Write(baseModels.FolderOf(baseModel), adapter, partial, progress: fraction =>
+            {
+                if (DateTime.UtcNow - lastReport < TimeSpan.FromSeconds(1) && fraction < 1) return;
+                lastReport = DateTime.UtcNow;
+                saves.ReportProgressAsync(saveId, CompleteModelService.MergeShare(fraction)).GetAwaiter().GetResult();
+            });
             Directory.Move(partial, final);
             Console.WriteLine($"wrote {written.Count} files to complete-models/{save.OutputName}");
             return WorkerExit.Succeeded;

@@ -36,7 +36,9 @@ public static partial class MergedModelWriter
     private static partial Regex ProjectionWeight();
 
     /// <summary>Returns the files written into <paramref name="outputDirectory"/>.</summary>
-    public static IReadOnlyList<string> Write(string baseModelDirectory, string adapterDirectory, string outputDirectory, long maxShardBytes = DefaultMaxShardBytes)
+    /// <param name="progress">Called with the fraction (0..1] of weight bytes merged, after each tensor.</param>
+    public static IReadOnlyList<string> Write(string baseModelDirectory, string adapterDirectory, string outputDirectory,
+        long maxShardBytes = DefaultMaxShardBytes, Action<double>? progress = null)
     {
         TorchRuntime.EnsureInitialized();
         if (Path.GetFullPath(baseModelDirectory) == Path.GetFullPath(outputDirectory))
@@ -83,6 +85,7 @@ public static partial class MergedModelWriter
         }
 
         var written = new List<string>();
+        long merged = 0;
         var weightMap = new SortedDictionary<string, string>(StringComparer.Ordinal);
         for (int i = 0; i < shards.Count; i++)
         {
@@ -101,6 +104,9 @@ public static partial class MergedModelWriter
                 }
                 tensors.Add(KeyValuePair.Create(name, w));
                 weightMap[name] = file;
+                var info = checkpoint.Info(name);
+                merged += info.End - info.Begin;
+                progress?.Invoke(total == 0 ? 1 : (double)merged / total);
             }
             SafetensorsWriter.Save(Path.Combine(outputDirectory, file), tensors);
             written.Add(Path.Combine(outputDirectory, file));
