@@ -77,6 +77,20 @@ public class MergedModelWriterTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Write_ProgressCallback_RisesMonotonicallyToOne()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var temp = new TempDirectory();
+        var fractions = new List<double>();
+
+        MergedModelWriter.Write(ReferenceModels.PathOf("tiny-qwen2"), LoraParityTests.AdapterOf("tiny-qwen2"), temp.Path, 60_000L, fractions.Add);
+
+        Assert.True(fractions.Count > 2);
+        Assert.True(fractions.Zip(fractions.Skip(1)).All(p => p.Second > p.First), "progress must rise with every tensor");
+        Assert.Equal(1.0, fractions[^1], 9);
+    }
+
+    [Fact]
     public void Transformers4Config_MovesRopeParameters()
     {
         var json = """{"model_type":"llama","rope_parameters":{"rope_theta":500000.0,"rope_type":"llama3","factor":8.0,"low_freq_factor":1.0,"high_freq_factor":4.0,"original_max_position_embeddings":8192},"dtype":"bfloat16"}""";
