@@ -31,6 +31,7 @@ public abstract class ComponentTestContext : BunitContext, IAsyncLifetime
         Services.AddSingleton(Env.Datasets);
         Services.AddSingleton(new CustomizedModelService(Env.DbFactory, Env.Directories, TimeProvider.System));
         Services.AddSingleton(new CompleteModelService(Env.DbFactory, Env.Directories, SaveScheduler, TimeProvider.System));
+        Services.AddSingleton(new RunComparisonService(Env.DbFactory));
     }
 
     async Task IAsyncLifetime.DisposeAsync()
