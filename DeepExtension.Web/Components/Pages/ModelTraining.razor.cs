@@ -18,8 +18,17 @@ public partial class ModelTraining
     [Inject]
     public required ISnackbar Snackbar { get; init; }
 
+    /// <summary>The "any" entry of the status and method filters.</summary>
+    internal const string AnyValue = "";
+
     private IReadOnlyList<TrainingRun>? _runs;
     private Dictionary<Guid, string> _datasetLabels = [];
+    private string? _search;
+    private string _statusFilter = AnyValue;
+    private string _methodFilter = AnyValue;
+    /// <summary>Selected run ids in the order they were ticked (the Compare page colours by it). Ids, not row objects:
+    /// every reload brings new TrainingRun instances, and the selection must survive it.</summary>
+    private readonly List<Guid> _selected = [];
 
     protected override async Task ReloadAsync()
     {
@@ -31,7 +40,47 @@ public partial class ModelTraining
                 .ToDictionary(x => x.Id, x => x.Label);
         }
         _runs = runs;
+        // A run deleted elsewhere leaves the selection.
+        var present = runs.Select(r => r.Id).ToHashSet();
+        _selected.RemoveAll(id => !present.Contains(id));
     }
+
+    private void SetSearch(string? text) => _search = text;
+
+    /// <summary>The table's filter: text in the name, base model or dataset; status; method.</summary>
+    private bool Matches(TrainingRun run)
+    {
+        if (_statusFilter != AnyValue && run.Status.ToString() != _statusFilter) return false;
+        if (_methodFilter != AnyValue && run.MethodName != _methodFilter) return false;
+        if (string.IsNullOrWhiteSpace(_search)) return true;
+        var text = _search.Trim();
+        return run.Name.Contains(text, StringComparison.OrdinalIgnoreCase)
+            || run.BaseModelTechnicalName.Contains(text, StringComparison.OrdinalIgnoreCase)
+            || DatasetLabel(run.DatasetVersionId).Contains(text, StringComparison.OrdinalIgnoreCase);
+    }
+
+    private void SetSelected(Guid id, bool selected)
+    {
+        if (!selected) _selected.Remove(id);
+        else if (!_selected.Contains(id)) _selected.Add(id);
+    }
+
+    private IReadOnlyList<Guid> SelectedRuns() => _selected;
+
+    /// <summary>The Compare page for the selection (hidden rows included), or null below two runs.</summary>
+    private string? CompareHref() => _selected.Count >= 2
+        ? "/model-training/compare?runs=" + string.Join(",", _selected.Select(id => id.ToString()))
+        : null;
+
+    private static object DurationSortKey(TrainingRun run) => run.StartedAtUtc is { } started
+        ? (run.FinishedAtUtc ?? DateTime.UtcNow) - started
+        : TimeSpan.MaxValue;
+
+    /// <summary>Runs without a loss sort after every run with one.</summary>
+    private static object BestLossSortKey(TrainingRun run) => run.BestLoss is { } loss && double.IsFinite(loss) ? loss : double.MaxValue;
+
+    private static string Started(TrainingRun run) =>
+        run.StartedAtUtc is { } started ? started.ToString("yyyy-MM-dd HH:mm", System.Globalization.CultureInfo.InvariantCulture) : "—";
 
     private string DatasetLabel(Guid versionId) => _datasetLabels.TryGetValue(versionId, out var label) ? label : "—";
 
