@@ -81,7 +81,7 @@ public sealed class RunComparisonService(IDbContextFactory<DeepExtensionDbContex
             Row("dataset", "Lineage", "Dataset", runs.Select(r => r.DatasetName ?? NoValue)),
             Row("dataset_version", "Lineage", "Dataset version",
                 runs.Select(r => r.DatasetVersion is { } v ? $"v{v} · sha256 {Short(r.DatasetSha256)}" : NoValue)),
-            Row("method", "Lineage", "Method", runs.Select(r => $"{r.Run.MethodName} ({AlgorithmCatalog.Get(r.Run.Algorithm).DisplayName})")),
+            Row("method", "Lineage", "Method", runs.Select(r => MethodLabel(r.Run))),
             Row("device", "Lineage", "Device", runs.Select(r => r.Run.Device)),
         };
 
@@ -111,6 +111,13 @@ public sealed class RunComparisonService(IDbContextFactory<DeepExtensionDbContex
             rows.Add(Row(key, "Other", key, parameters.Select(p => Show(p, key))));
         }
         return rows;
+    }
+
+    /// <summary>The method's name, with its algorithm where it is an own preset ("SFT gentle (SFT (LoRA))").</summary>
+    private static string MethodLabel(TrainingRun run)
+    {
+        var algorithm = AlgorithmCatalog.Get(run.Algorithm).DisplayName;
+        return run.MethodName == algorithm ? algorithm : $"{run.MethodName} ({algorithm})";
     }
 
     private static ConfigurationRow Row(string key, string group, string label, IEnumerable<string> values) => new(key, group, label, values.ToList());

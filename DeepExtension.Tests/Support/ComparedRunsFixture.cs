@@ -34,8 +34,8 @@ public static class ComparedRunsFixture
             var run = started.Value!;
             Assert.True(await runs.MarkRunningAsync(run.Id));
             var files = runs.FilesOf(run);
-            for (var step = 1; step <= PointsPerRun; step++) MetricsFile.Append(files, Point(step, learningRate));
-            var last = Point(PointsPerRun, learningRate);
+            for (var step = 1; step <= PointsPerRun; step++) MetricsFile.Append(files, Point(step, learningRate, epochs));
+            var last = Point(PointsPerRun, learningRate, epochs);
             await runs.UpdateProgressAsync(run.Id, new RunProgress(PointsPerRun, 10L * epochs, last.Epoch, last["loss"], last["loss"],
                 last["eval_loss"], last["tokens_per_second"], 12));
             return run;
@@ -53,24 +53,27 @@ public static class ComparedRunsFixture
         return new Trio((await runs.GetAsync(baseRun.Id))!, (await runs.GetAsync(longer.Id))!, (await runs.GetAsync(hotter.Id))!, customized.Name);
     }
 
-    /// <summary>A logged step: loss falling faster with a higher learning rate, an evaluation loss every fifth step.</summary>
-    public static MetricPoint Point(long step, double learningRate)
+    /// <summary>
+    /// A logged step: loss falling faster with a higher learning rate (and 0.1 higher per extra epoch, so no two runs
+    /// draw the same line), an evaluation loss every fifth step.
+    /// </summary>
+    public static MetricPoint Point(long step, double learningRate, int epochs)
     {
         var values = new Dictionary<string, double>
         {
-            ["loss"] = 2.0 / (1 + step * learningRate * 1e3),
+            ["loss"] = 2.0 / (1 + step * learningRate * 1e3) + 0.1 * (epochs - 1),
             ["learning_rate"] = learningRate,
-            ["grad_norm"] = 1.0 + 0.1 * step,
-            ["tokens_per_second"] = 800 + step,
+            ["grad_norm"] = 1.0 + 0.1 * step * epochs,
+            ["tokens_per_second"] = 800 + step + 20 * (epochs - 1) + learningRate * 1e5,
         };
-        if (step % 5 == 0) values["eval_loss"] = 2.2 / (1 + step * learningRate * 1e3);
+        if (step % 5 == 0) values["eval_loss"] = 2.2 / (1 + step * learningRate * 1e3) + 0.1 * (epochs - 1);
         return new MetricPoint(step, step / 10.0, step * 0.5, values);
     }
 
     /// <summary>Appends the next points of a run as its worker would.</summary>
-    public static void AppendPoints(TestEnvironment env, TrainingRun run, long fromStep, int count, double learningRate)
+    public static void AppendPoints(TestEnvironment env, TrainingRun run, long fromStep, int count, double learningRate, int epochs)
     {
         var files = new RunFiles(Path.Combine(env.DataRoot, run.RelativeDirectory));
-        for (var step = fromStep; step < fromStep + count; step++) MetricsFile.Append(files, Point(step, learningRate));
+        for (var step = fromStep; step < fromStep + count; step++) MetricsFile.Append(files, Point(step, learningRate, epochs));
     }
 }

@@ -96,7 +96,7 @@ public sealed class CompareBrowserTests : IAsyncLifetime
 
         await page.EvaluateAsync("id => ApexCharts.exec(id, 'zoomX', 2, 6)", id);
         await page.WaitForFunctionAsync("id => window.deepxCharts.describe(id).maxX === 6", id);
-        ComparedRunsFixture.AppendPoints(_env, trio.Hotter, 11, 5, 5e-4);
+        ComparedRunsFixture.AppendPoints(_env, trio.Hotter, 11, 5, 5e-4, 2);
         await page.WaitForFunctionAsync("([id, s]) => window.deepxCharts.pointCount(id, s) === 15", new[] { id, hotter });
         Assert.Equal(15, await HotterPointsAsync());
         // The redraw for the new points has run (the rendered line holds them) and the window is still the user's.

@@ -103,11 +103,11 @@ public class CompareRunsPageTests : ComponentTestContext
 
         string[] Column(string testId) => page.FindAll($"[data-testid={testId}]").Select(e => e.TextContent.Trim()).ToArray();
         Assert.Equal(["Succeeded", "Cancelled", "Running"], Column("outcome-status"));
-        // loss = 2 / (1 + 10 · lr · 1e3) at step 10: 1 for 1e-4, 2/6 for 5e-4; eval loss 2.2 / (…) likewise.
-        Assert.Equal(["1", "1", "0.3333"], Column("outcome-final-loss"));
-        Assert.Equal(["1", "1", "0.3333"], Column("outcome-best-loss"));
-        Assert.Equal(["1.1", "1.1", "0.3667"], Column("outcome-best-eval-loss"));
-        Assert.Equal(["810", "810", "810"], Column("outcome-tokens"));
+        // loss = 2 / (1 + 10 · lr · 1e3) + 0.1 per extra epoch at step 10: 1, 1.1 and 2/6 + 0.1; eval loss 2.2 / (…) likewise.
+        Assert.Equal(["1", "1.1", "0.4333"], Column("outcome-final-loss"));
+        Assert.Equal(["1", "1.1", "0.4333"], Column("outcome-best-loss"));
+        Assert.Equal(["1.1", "1.2", "0.4667"], Column("outcome-best-eval-loss"));
+        Assert.Equal(["820", "840", "880"], Column("outcome-tokens"));
         Assert.Equal([trio.AdapterName, "—", "—"], Column("outcome-adapter"));
         Assert.All(Column("outcome-duration"), d => Assert.Matches(@"^\d+s$", d));
     }
@@ -125,7 +125,7 @@ public class CompareRunsPageTests : ComponentTestContext
             .Sum(rows => rows.TryGetValue(hotter, out var r) ? r.Count : 0);
         page.WaitForAssertion(() => Assert.Equal(ComparedRunsFixture.PointsPerRun, HotterLossPoints()), Wait);
 
-        ComparedRunsFixture.AppendPoints(Env, trio.Hotter, ComparedRunsFixture.PointsPerRun + 1, 3, 5e-4);
+        ComparedRunsFixture.AppendPoints(Env, trio.Hotter, ComparedRunsFixture.PointsPerRun + 1, 3, 5e-4, 2);
 
         page.WaitForAssertion(() => Assert.Equal(ComparedRunsFixture.PointsPerRun + 3, HotterLossPoints()), Wait);
         // The other runs' lines got their history once and nothing of the hotter run's points.
