@@ -39,6 +39,7 @@ public static class CoreHostingExtensions
         builder.Services.AddSingleton<DeploymentEnvironmentService>();
         builder.Services.AddSingleton<TrainingMethodService>();
         builder.Services.AddSingleton<TrainingRunService>();
+        builder.Services.AddSingleton<RunComparisonService>();
         builder.Services.AddSingleton<CustomizedModelService>();
         builder.Services.AddSingleton<CompleteModelService>();
         builder.Services.AddSingleton<RunUpdatesStore>();

@@ -39,6 +39,7 @@ public abstract class ComponentTestContext : BunitContext, IAsyncLifetime
         Services.AddSingleton(new CompleteModelService(Env.DbFactory, Env.Directories, SaveScheduler, TimeProvider.System));
         Deployments = Env.CreateDeploymentService(DeploymentScheduler);
         Services.AddSingleton(Deployments);
+        Services.AddSingleton(new RunComparisonService(Env.DbFactory));
     }
 
     async Task IAsyncLifetime.DisposeAsync()

@@ -106,9 +106,21 @@ public class EvaluationDataTabTests : ComponentTestContext
             new MetricPoint(2, 0.2, 4, new Dictionary<string, double> { ["loss"] = double.NaN, ["eval_loss"] = 1.2 }),
         };
 
-        var rows = MetricChart.ToSeriesRows(["loss", "eval_loss"], points);
+        var rows = MetricChart.ToSeriesRows(ChartSeries.ForMetrics(["loss", "eval_loss"]), points);
 
         Assert.Equal([[1, 0.1, 2, 1.5], [2, 0.2, 4, null]], rows["loss"]);
         Assert.Equal([[2, 0.2, 4, 1.2]], rows["eval_loss"]);
+    }
+
+    [Fact]
+    public void MetricChart_SeriesRowsOfOneSource_FillOnlyThatSourcesLines()
+    {
+        ChartSeries[] lines = [new("a", "loss", "Run A", Source: "a"), new("b", "loss", "Run B", Source: "b")];
+        var points = new[] { new MetricPoint(1, 0.1, 2, new Dictionary<string, double> { ["loss"] = 0.5 }) };
+
+        var rows = MetricChart.ToSeriesRows(lines, points, "b");
+
+        Assert.Equal(["b"], rows.Keys);
+        Assert.Equal([[1, 0.1, 2, 0.5]], rows["b"]);
     }
 }

@@ -1,7 +1,7 @@
 // node --test DeepExtension.Web/js-tests/chart-math.test.mjs  (Node 20's built-in runner; run by ChartMathScriptTests)
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { ema, downsample, xOf, axisTitle, clampAlpha, project } from '../wwwroot/js/chart-math.js';
+import { ema, downsample, xOf, axisTitle, clampAlpha, project, nextZoom, zoomToRestore, colorsOf, themeOptions } from '../wwwroot/js/chart-math.js';
 
 test('ema with alpha 0 returns the raw values', () => {
     assert.deepEqual(ema([3, 1, 2], 0), [3, 1, 2]);
@@ -55,4 +55,53 @@ test('downsample of 100k points keeps at most max, the ends, x order and the ext
 test('project maps, smooths and downsamples', () => {
     const raw = [{ step: 1, epoch: 0.1, elapsed: 1, y: 4 }, { step: 2, epoch: 0.2, elapsed: 2, y: 0 }];
     assert.deepEqual(project(raw, 'epoch', 0.5, 2000), [[0.1, 4], [0.2, 2]]);
+});
+
+test('nextZoom keeps a zoomed window across live appends and smoothing', () => {
+    let zoom = nextZoom(null, { type: 'zoomed', axis: 'step', min: 1, max: 3 });
+    assert.deepEqual(zoom, { axis: 'step', min: 1, max: 3 });
+    zoom = nextZoom(zoom, { type: 'append' });
+    zoom = nextZoom(zoom, { type: 'smoothing' });
+    assert.deepEqual(zoomToRestore(zoom, 'step'), { min: 1, max: 3 });
+});
+
+test('nextZoom: reset, and ApexCharts reporting a reset as zoomed without a range, return to the full range', () => {
+    const zoom = { axis: 'step', min: 1, max: 3 };
+    assert.equal(nextZoom(zoom, { type: 'reset' }), null);
+    assert.equal(nextZoom(zoom, { type: 'zoomed', axis: 'step', min: undefined, max: undefined }), null);
+    assert.equal(nextZoom(zoom, { type: 'zoomed', axis: 'step', min: 5, max: 5 }), null);
+    assert.equal(zoomToRestore(null, 'step'), null);
+});
+
+test('nextZoom: a pan replaces the window; without any zoom appends keep the full range', () => {
+    assert.deepEqual(nextZoom({ axis: 'step', min: 1, max: 3 }, { type: 'zoomed', axis: 'step', min: 2, max: 4 }), { axis: 'step', min: 2, max: 4 });
+    assert.equal(nextZoom(null, { type: 'append' }), null);
+    assert.equal(nextZoom(undefined, { type: 'append' }), null);
+});
+
+test('nextZoom drops a window when the x axis changes units, keeps it when the axis stays', () => {
+    const zoom = { axis: 'step', min: 10, max: 30 };
+    assert.equal(nextZoom(zoom, { type: 'axis', axis: 'epoch' }), null);
+    assert.equal(nextZoom(zoom, { type: 'axis', axis: 'step' }), zoom);
+    assert.equal(zoomToRestore(zoom, 'elapsed'), null);
+});
+
+test('colorsOf gives one colour per series only when every series has one', () => {
+    assert.deepEqual(colorsOf([{ key: 'a', color: '#111' }, { key: 'b', color: '#222' }]), ['#111', '#222']);
+    assert.equal(colorsOf([{ key: 'a', color: '#111' }, { key: 'b' }]), undefined);
+    assert.equal(colorsOf([]), undefined);
+    assert.equal(colorsOf(null), undefined);
+});
+
+test('themeOptions: dark mode uses the dark theme with light axis text on a transparent background', () => {
+    const dark = themeOptions(true);
+    const light = themeOptions(false);
+    assert.equal(dark.theme.mode, 'dark');
+    assert.equal(light.theme.mode, 'light');
+    assert.equal(dark.tooltip.theme, 'dark');
+    assert.equal(dark.chart.background, 'transparent');
+    assert.notEqual(dark.chart.foreColor, light.chart.foreColor);
+    // Axis text must be lighter than the grey MudBlazor's dark surface (#373740): compare red channels.
+    assert.ok(parseInt(dark.chart.foreColor.slice(1, 3), 16) > 0x80);
+    assert.ok(parseInt(light.chart.foreColor.slice(1, 3), 16) < 0x80);
 });

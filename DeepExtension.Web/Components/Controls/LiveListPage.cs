@@ -44,8 +44,15 @@ public abstract class LiveListPage : ComponentBase, IDisposable
 
     public void Dispose()
     {
+        Dispose(true);
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Stops the refresh loop; pages that hold more (live subscriptions) release it here too.</summary>
+    protected virtual void Dispose(bool disposing)
+    {
+        if (!disposing) return;
         _stop.Cancel();
         _stop.Dispose();
-        GC.SuppressFinalize(this);
     }
 }

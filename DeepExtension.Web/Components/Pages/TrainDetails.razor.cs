@@ -18,7 +18,11 @@ public partial class TrainDetails : IAsyncDisposable
     private const int LogTab = 2;
 
     /// <summary>A chart on the Evaluation Data tab; <see cref="OnlyWhenPresent"/> charts appear once a point carries one of their series.</summary>
-    public sealed record ChartSpec(string Key, string Title, IReadOnlyList<string> Series, IReadOnlyDictionary<string, string> Labels, bool OnlyWhenPresent = false);
+    public sealed record ChartSpec(string Key, string Title, IReadOnlyList<string> Series, IReadOnlyDictionary<string, string> Labels, bool OnlyWhenPresent = false)
+    {
+        /// <summary>The chart's lines: one per metric of this run.</summary>
+        public IReadOnlyList<ChartSeries> Lines { get; } = ChartSeries.ForMetrics(Series, Labels);
+    }
 
     public static readonly IReadOnlyList<ChartSpec> Charts =
     [

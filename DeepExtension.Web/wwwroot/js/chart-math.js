@@ -83,3 +83,51 @@ export function project(raw, axis, alpha, max) {
     const points = raw.map((p, i) => [xOf(p, axis), smoothed[i]]);
     return downsample(points, max);
 }
+
+/** True for a usable x window: two finite numbers, min below max. */
+function isWindow(min, max) {
+    return Number.isFinite(min) && Number.isFinite(max) && min < max;
+}
+
+/**
+ * The user's x window (zoom) after a chart event, or null for the full range. `zoom` is the current one
+ * ({ axis, min, max } or null); events:
+ *   { type: 'zoomed', axis, min, max }  the user zoomed or panned (ApexCharts reports a reset as zoomed with no min/max)
+ *   { type: 'reset' }                  the reset button
+ *   { type: 'axis', axis }             the x axis changed: a window in other units means nothing there
+ *   { type: 'append' } or anything else (live points, smoothing) keeps the window as it is.
+ */
+export function nextZoom(zoom, event) {
+    switch (event?.type) {
+        case 'zoomed':
+            return isWindow(event.min, event.max) ? { axis: event.axis, min: event.min, max: event.max } : null;
+        case 'reset':
+            return null;
+        case 'axis':
+            return zoom && zoom.axis === event.axis ? zoom : null;
+        default:
+            return zoom ?? null;
+    }
+}
+
+/** The window to put back after redrawing on `axis` (ApexCharts' updateSeries returns to the full range), or null. */
+export function zoomToRestore(zoom, axis) {
+    return zoom && zoom.axis === axis && isWindow(zoom.min, zoom.max) ? { min: zoom.min, max: zoom.max } : null;
+}
+
+/** Colours for ApexCharts' `colors` option: one per series, or undefined (the theme's palette) unless every series has one. */
+export function colorsOf(series) {
+    if (!Array.isArray(series) || series.length === 0) return undefined;
+    const colors = series.map(s => s?.color);
+    return colors.every(c => typeof c === 'string' && c.length > 0) ? colors : undefined;
+}
+
+/** ApexCharts options for the console's light or dark theme: readable axis text and grid, transparent background. */
+export function themeOptions(dark) {
+    return {
+        theme: { mode: dark ? 'dark' : 'light' },
+        chart: { foreColor: dark ? '#d0d0d8' : '#373d3f', background: 'transparent' },
+        grid: { borderColor: dark ? 'rgba(255,255,255,0.12)' : '#e0e0e0' },
+        tooltip: { theme: dark ? 'dark' : 'light' },
+    };
+}

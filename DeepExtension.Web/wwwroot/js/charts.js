@@ -1,6 +1,7 @@
 // Live metric charts on ApexCharts (served from lib/apexcharts/, restored by the build from npm).
 // Raw points stay here; what is drawn is mapped to the chosen x axis, EMA-smoothed and downsampled (chart-math.js).
-import { axisTitle, clampAlpha, project } from './chart-math.js';
+// A chart has named series, each with its own key (a metric of one run on the Compare page) and optional colour.
+import { axisTitle, clampAlpha, colorsOf, nextZoom, project, themeOptions, zoomToRestore } from './chart-math.js';
 
 /** Most points drawn per series; a 100k-step run is bucketed down to this. */
 export const MaxRenderedPoints = 2000;
@@ -21,35 +22,49 @@ function loadApexCharts() {
 }
 
 function drawnSeries(state) {
-    return state.series.map(name => ({
-        name: state.labels[name] ?? name,
-        data: project(state.raw.get(name), state.axis, state.alpha, MaxRenderedPoints),
+    return state.series.map(s => ({
+        name: s.name ?? s.key,
+        data: project(state.raw.get(s.key), state.axis, state.alpha, MaxRenderedPoints),
     }));
 }
 
+/**
+ * Redraws with the current points. updateSeries returns ApexCharts to the full x range, so the user's window (zoom)
+ * is put back afterwards; updates of one chart run one after another so a window is never restored out of order.
+ */
 function redraw(state) {
-    if (state.chart) state.chart.updateSeries(drawnSeries(state), false);
+    state.drawing = state.drawing.then(async () => {
+        if (!state.chart) return;
+        const window = zoomToRestore(state.zoom, state.axis);
+        await state.chart.updateSeries(drawnSeries(state), false);
+        if (window) state.chart.zoomX(window.min, window.max);
+    }).catch(error => console.error('chart update failed', error));
+    return state.drawing;
 }
 
 /**
- * Creates a chart in `element`. options: { id, title, series: [keys], labels: {key: label}, axis, alpha, yLogarithmic }.
+ * Creates a chart in `element`. options: { id, title, series: [{ key, name, color }], axis, alpha, dark }.
  * Returns the chart id.
  */
 export async function create(element, options) {
     const id = options.id;
     destroy(id);
+    const series = (options.series ?? []).filter(s => s && typeof s.key === 'string');
     const state = {
         id,
-        series: options.series ?? [],
-        labels: options.labels ?? {},
+        series,
         axis: options.axis ?? 'step',
         alpha: clampAlpha(options.alpha ?? 0),
-        raw: new Map((options.series ?? []).map(s => [s, []])),
+        dark: !!options.dark,
+        raw: new Map(series.map(s => [s.key, []])),
+        zoom: null,
+        drawing: Promise.resolve(),
         chart: null,
     };
     charts.set(id, state);
     const ApexCharts = await loadApexCharts();
     if (charts.get(id) !== state) return id; // destroyed while loading
+    const theme = themeOptions(state.dark);
     state.chart = new ApexCharts(element, {
         chart: {
             id,
@@ -58,7 +73,16 @@ export async function create(element, options) {
             animations: { enabled: false },
             zoom: { enabled: true, type: 'x', autoScaleYaxis: true },
             toolbar: { show: true, tools: { download: true, selection: true, zoom: true, zoomin: true, zoomout: true, pan: true, reset: true } },
+            ...theme.chart,
+            events: {
+                zoomed: (_, { xaxis }) => { state.zoom = nextZoom(state.zoom, { type: 'zoomed', axis: state.axis, min: xaxis?.min, max: xaxis?.max }); },
+                scrolled: (_, { xaxis }) => { state.zoom = nextZoom(state.zoom, { type: 'zoomed', axis: state.axis, min: xaxis?.min, max: xaxis?.max }); },
+                beforeResetZoom: () => { state.zoom = nextZoom(state.zoom, { type: 'reset' }); return undefined; },
+            },
         },
+        theme: theme.theme,
+        grid: theme.grid,
+        colors: colorsOf(series),
         title: { text: options.title ?? '', style: { fontSize: '14px' } },
         stroke: { width: 2, curve: 'straight' },
         markers: { size: 0 },
@@ -67,11 +91,11 @@ export async function create(element, options) {
         noData: { text: 'No points yet' },
         xaxis: { type: 'numeric', title: { text: axisTitle(state.axis) }, labels: { formatter: v => formatNumber(v) } },
         yaxis: { labels: { formatter: v => formatNumber(v) } },
-        tooltip: { shared: false, x: { formatter: v => `${axisTitle(state.axis)} ${formatNumber(v)}` } },
+        tooltip: { shared: false, theme: theme.tooltip.theme, x: { formatter: v => `${axisTitle(state.axis)} ${formatNumber(v)}` } },
         series: drawnSeries(state),
     });
     await state.chart.render();
-    redraw(state); // points appended while rendering
+    await redraw(state); // points appended while rendering
     return id;
 }
 
@@ -86,12 +110,13 @@ function formatNumber(v) {
 export function appendPoints(chartId, points) {
     const state = charts.get(chartId);
     if (!state) return;
-    for (const [name, list] of Object.entries(points ?? {})) {
-        const raw = state.raw.get(name);
+    for (const [key, list] of Object.entries(points ?? {})) {
+        const raw = state.raw.get(key);
         if (!raw) continue;
         for (const [step, epoch, elapsed, y] of list) raw.push({ step, epoch, elapsed, y: y ?? null });
     }
-    redraw(state);
+    state.zoom = nextZoom(state.zoom, { type: 'append' });
+    return redraw(state);
 }
 
 /** EMA smoothing factor: 0 = raw … 0.99. */
@@ -99,7 +124,7 @@ export function setSmoothing(chartId, alpha) {
     const state = charts.get(chartId);
     if (!state) return;
     state.alpha = clampAlpha(alpha);
-    redraw(state);
+    return redraw(state);
 }
 
 /** The x axis: 'step' | 'epoch' | 'elapsed'. */
@@ -107,10 +132,26 @@ export function setXAxis(chartId, axis) {
     const state = charts.get(chartId);
     if (!state) return;
     state.axis = axis;
+    state.zoom = nextZoom(state.zoom, { type: 'axis', axis });
     if (state.chart) {
         state.chart.updateOptions({ xaxis: { title: { text: axisTitle(axis) } } }, false, false);
     }
-    redraw(state);
+    return redraw(state);
+}
+
+/** Light or dark chart colours (axis text, grid, tooltip), following the console's theme toggle. */
+export function setTheme(chartId, dark) {
+    const state = charts.get(chartId);
+    if (!state) return;
+    state.dark = !!dark;
+    state.drawing = state.drawing.then(async () => {
+        if (!state.chart) return;
+        const theme = themeOptions(state.dark);
+        await state.chart.updateOptions({ theme: theme.theme, chart: theme.chart, grid: theme.grid, tooltip: theme.tooltip }, false, false);
+        const window = zoomToRestore(state.zoom, state.axis);
+        if (window) state.chart.zoomX(window.min, window.max);
+    }).catch(error => console.error('chart theme update failed', error));
+    return state.drawing;
 }
 
 export function destroy(chartId) {
@@ -129,8 +170,23 @@ export function pointCount(chartId, series) {
 export function renderedCount(chartId, series) {
     const state = charts.get(chartId);
     if (!state?.chart) return 0;
-    const index = state.series.indexOf(series);
+    const index = state.series.findIndex(s => s.key === series);
     return state.chart.w?.config?.series?.[index]?.data?.length ?? 0;
+}
+
+/** What ApexCharts draws (test hook): series names and colours, theme mode, and the x range shown. */
+export function describe(chartId) {
+    const chart = charts.get(chartId)?.chart;
+    if (!chart) return null;
+    const w = chart.w;
+    return {
+        series: (w.config.series ?? []).map(s => s.name),
+        colors: [...(w.globals.colors ?? [])].slice(0, (w.config.series ?? []).length),
+        mode: w.config.theme?.mode ?? 'light',
+        minX: w.globals.minX,
+        maxX: w.globals.maxX,
+        zoomed: !!w.interact?.zoomed,
+    };
 }
 
 /** Ids of the charts on the page (test hook). */
@@ -138,4 +194,4 @@ export function chartIds() {
     return [...charts.keys()];
 }
 
-globalThis.deepxCharts = { pointCount, renderedCount, chartIds };
+globalThis.deepxCharts = { pointCount, renderedCount, describe, chartIds };

@@ -1,0 +1,166 @@
+using Bunit;
+using DeepExtension.Core.Runs;
+using DeepExtension.Tests.Support;
+using DeepExtension.Web.Components.Controls;
+using DeepExtension.Web.Components.Pages;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace DeepExtension.Tests.Web;
+
+/// <summary>The Compare page over three runs of <see cref="ComparedRunsFixture"/>: tables, colours, charts and live points.</summary>
+public class CompareRunsPageTests : ComponentTestContext
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
+
+    private BunitJSModuleInterop _charts = null!;
+
+    private async Task<ComparedRunsFixture.Trio> CreateRunsAsync()
+    {
+        Services.AddSingleton(new RunUpdatesStore(NullLogger<RunUpdatesStore>.Instance) { Interval = TimeSpan.FromMilliseconds(50) });
+        _charts = JSInterop.SetupModule("./js/charts.js");
+        _charts.Mode = JSRuntimeMode.Loose;
+        return await ComparedRunsFixture.CreateAsync(Env);
+    }
+
+    private IRenderedComponent<CompareRuns> Open(params Guid[] ids)
+    {
+        var navigation = Services.GetRequiredService<Microsoft.AspNetCore.Components.NavigationManager>();
+        navigation.NavigateTo("/model-training/compare?runs=" + string.Join(",", ids));
+        return Render<CompareRuns>();
+    }
+
+    private static string[] ConfigKeys(IRenderedComponent<CompareRuns> page) =>
+        page.FindAll("[data-testid=config-row]").Select(r => r.GetAttribute("data-key")!).ToArray();
+
+    [Fact]
+    public async Task ComparePage_DifferencesOnly_HidesRowsWhereAllRunsAgree()
+    {
+        var trio = await CreateRunsAsync();
+        var page = Open(trio.Base.Id, trio.Longer.Id, trio.Hotter.Id);
+        page.WaitForElement("[data-testid=config-table]", Wait);
+        var all = ConfigKeys(page);
+        Assert.Contains("batch_size", all);
+        Assert.Contains("dataset_version", all);
+        Assert.Contains("lora_r", all);
+        Assert.Contains("save_frequency", all);
+        Assert.Contains("system_prompt", all);
+        var learningRate = page.Find("[data-testid=config-row][data-key=learning_rate]");
+        Assert.Equal(["1e-4", "1e-4", "5e-4"], learningRate.QuerySelectorAll("[data-testid=config-value]").Select(c => c.TextContent.Trim()).ToArray());
+
+        page.Find("input[data-testid=differences-only]").Change(true);
+
+        page.WaitForAssertion(() => Assert.Equal(["num_epochs", "learning_rate"], ConfigKeys(page)), Wait);
+    }
+
+    [Fact]
+    public async Task ComparePage_SameParameters_DifferencesOnlySaysTheyShareEverything()
+    {
+        var trio = await CreateRunsAsync();
+        // One run twice in the address is one run: compare base with longer, whose only differences are the epochs.
+        var page = Open(trio.Base.Id, trio.Longer.Id, trio.Base.Id);
+        page.WaitForElement("[data-testid=config-table]", Wait);
+        Assert.Equal(2, page.FindAll("[data-testid=outcome-row]").Count);
+
+        page.Find("input[data-testid=differences-only]").Change(true);
+
+        page.WaitForAssertion(() => Assert.Equal(["num_epochs"], ConfigKeys(page)), Wait);
+    }
+
+    [Fact]
+    public async Task ComparePage_ThreeRuns_EachRunKeepsOneColourInEveryChartAndTable()
+    {
+        var trio = await CreateRunsAsync();
+        var page = Open(trio.Hotter.Id, trio.Base.Id, trio.Longer.Id);
+        var expected = new[] { RunColours.At(0), RunColours.At(1), RunColours.At(2) };
+        Assert.Equal(3, expected.Distinct().Count());
+
+        page.WaitForElement("[data-testid=outcome-table]", Wait);
+        Assert.Equal(["hotter", "base", "longer"], page.FindAll("[data-testid=outcome-name]").Select(e => e.TextContent.Trim()).ToArray());
+        Assert.Equal(expected, page.FindAll("[data-testid=outcome-table] [data-testid=run-colour]").Select(e => e.GetAttribute("data-colour")).ToArray());
+        Assert.Equal(expected, page.FindAll("[data-testid=config-run] [data-testid=run-colour]").Select(e => e.GetAttribute("data-colour")).ToArray());
+
+        // Every chart is created with one line per run, in the selection's order and colours.
+        string[] charts = ["loss", "eval-loss", "learning-rate", "grad-norm", "tokens-per-second"];
+        page.WaitForAssertion(() => Assert.Equal(charts.Length, _charts.Invocations["create"].Count), Wait);
+        foreach (var key in charts)
+        {
+            var id = page.Find($"[data-testid=chart-{key}] [data-chart-id]").GetAttribute("data-chart-id");
+            var options = _charts.Invocations["create"].Single(i => ((string)Property(i.Arguments[1]!, "id")!) == id).Arguments[1]!;
+            var series = ((IEnumerable<object>)Property(options, "series")!).ToList();
+            Assert.Equal(["hotter", "base", "longer"], series.Select(s => (string)Property(s, "name")!).ToArray());
+            Assert.Equal(expected, series.Select(s => (string?)Property(s, "color")).ToArray());
+        }
+        Assert.Empty(page.FindAll("[data-testid=chart-dpo-margins]"));
+    }
+
+    [Fact]
+    public async Task ComparePage_Outcome_ShowsStatusLossesDurationThroughputAndAdapter()
+    {
+        var trio = await CreateRunsAsync();
+        var page = Open(trio.Base.Id, trio.Longer.Id, trio.Hotter.Id);
+        page.WaitForElement("[data-testid=outcome-table]", Wait);
+
+        string[] Column(string testId) => page.FindAll($"[data-testid={testId}]").Select(e => e.TextContent.Trim()).ToArray();
+        Assert.Equal(["Succeeded", "Cancelled", "Running"], Column("outcome-status"));
+        // loss = 2 / (1 + 10 · lr · 1e3) + 0.1 per extra epoch at step 10: 1, 1.1 and 2/6 + 0.1; eval loss 2.2 / (…) likewise.
+        Assert.Equal(["1", "1.1", "0.4333"], Column("outcome-final-loss"));
+        Assert.Equal(["1", "1.1", "0.4333"], Column("outcome-best-loss"));
+        Assert.Equal(["1.1", "1.2", "0.4667"], Column("outcome-best-eval-loss"));
+        Assert.Equal(["820", "840", "880"], Column("outcome-tokens"));
+        Assert.Equal([trio.AdapterName, "—", "—"], Column("outcome-adapter"));
+        Assert.All(Column("outcome-duration"), d => Assert.Matches(@"^\d+s$", d));
+    }
+
+    [Fact]
+    public async Task ComparePage_RunningRun_NewPointsReachItsLinesLive()
+    {
+        var trio = await CreateRunsAsync();
+        var page = Open(trio.Base.Id, trio.Longer.Id, trio.Hotter.Id);
+        var lossId = page.WaitForElement("[data-testid=chart-loss] [data-chart-id]", Wait).GetAttribute("data-chart-id");
+        var hotter = CompareRuns.SourceOf(trio.Hotter);
+        int HotterLossPoints() => _charts.Invocations["appendPoints"]
+            .Where(i => (string)i.Arguments[0]! == lossId)
+            .Select(i => (Dictionary<string, List<double?[]>>)i.Arguments[1]!)
+            .Sum(rows => rows.TryGetValue(hotter, out var r) ? r.Count : 0);
+        page.WaitForAssertion(() => Assert.Equal(ComparedRunsFixture.PointsPerRun, HotterLossPoints()), Wait);
+
+        ComparedRunsFixture.AppendPoints(Env, trio.Hotter, ComparedRunsFixture.PointsPerRun + 1, 3, 5e-4, 2);
+
+        page.WaitForAssertion(() => Assert.Equal(ComparedRunsFixture.PointsPerRun + 3, HotterLossPoints()), Wait);
+        // The other runs' lines got their history once and nothing of the hotter run's points.
+        var baseSource = CompareRuns.SourceOf(trio.Base);
+        Assert.Equal(ComparedRunsFixture.PointsPerRun, _charts.Invocations["appendPoints"]
+            .Where(i => (string)i.Arguments[0]! == lossId)
+            .Sum(i => ((Dictionary<string, List<double?[]>>)i.Arguments[1]!).TryGetValue(baseSource, out var r) ? r.Count : 0));
+    }
+
+    [Fact]
+    public async Task ComparePage_OneKnownAndOneUnknownRun_NamesTheMissingOneAndAsksForTwo()
+    {
+        var trio = await CreateRunsAsync();
+        var unknown = Guid.NewGuid();
+        var page = Open(trio.Base.Id, unknown);
+
+        page.WaitForElement("[data-testid=compare-too-few]", Wait);
+        Assert.Contains(unknown.ToString(), page.Find("[data-testid=compare-missing]").TextContent);
+        Assert.Equal("/model-training", page.Find("[data-testid=compare-back-link]").GetAttribute("href"));
+        Assert.Empty(page.FindAll("[data-testid=config-table]"));
+        Assert.Empty(page.FindAll("[data-testid=compare-charts]"));
+    }
+
+    [Fact]
+    public async Task ComparePage_NoRunsInTheAddress_AsksForTwoRuns()
+    {
+        await CreateRunsAsync();
+        var navigation = Services.GetRequiredService<Microsoft.AspNetCore.Components.NavigationManager>();
+        navigation.NavigateTo("/model-training/compare?runs=nonsense");
+
+        var page = Render<CompareRuns>();
+
+        page.WaitForElement("[data-testid=compare-too-few]", Wait);
+        Assert.Contains("nonsense", page.Find("[data-testid=compare-missing]").TextContent);
+    }
+
+    private static object? Property(object target, string name) => target.GetType().GetProperty(name)!.GetValue(target);
+}
