@@ -19,9 +19,14 @@ public partial class CompleteModels
     public required ISnackbar Snackbar { get; init; }
 
     private IReadOnlyList<CompleteModel>? _models;
+    private readonly LiveRows<CompleteModel> _rows = new(m => m.Id);
     private readonly HashSet<Guid> _expanded = [];
 
-    protected override async Task ReloadAsync() => _models = await Service.ListAsync(Stopping);
+    protected override async Task ReloadAsync()
+    {
+        _models = await Service.ListAsync(Stopping);
+        _rows.Update(_models);
+    }
 
     private void ToggleCard(Guid id)
     {

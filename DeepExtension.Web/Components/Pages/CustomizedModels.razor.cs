@@ -27,6 +27,7 @@ public partial class CustomizedModels
     public required ISnackbar Snackbar { get; init; }
 
     private IReadOnlyList<CustomizedModel>? _models;
+    private readonly LiveRows<CustomizedModel> _rows = new(m => m.Id);
     private IReadOnlyList<ModelSave> _saves = [];
     private Dictionary<Guid, string> _baseModels = [];
     private readonly HashSet<Guid> _expanded = [];
@@ -40,6 +41,7 @@ public partial class CustomizedModels
         }
         _saves = await CompleteModels.ListSavesAsync(Stopping);
         _models = models;
+        _rows.Update(models);
     }
 
     private string BaseModelLabel(Guid id) => _baseModels.TryGetValue(id, out var name) ? name : "—";

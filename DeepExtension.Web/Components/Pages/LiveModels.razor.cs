@@ -23,6 +23,7 @@ public partial class LiveModels
     public required ISnackbar Snackbar { get; init; }
 
     private IReadOnlyList<ModelDeployment>? _deployments;
+    private readonly LiveRows<ModelDeployment> _rows = new(m => m.Id);
     private IReadOnlyDictionary<Guid, LiveState> _states = new Dictionary<Guid, LiveState>();
     private DateTime _statesReadUtc = DateTime.MinValue;
     private HashSet<Guid> _statesFor = [];
@@ -31,6 +32,7 @@ public partial class LiveModels
     protected override async Task ReloadAsync()
     {
         _deployments = await Service.ListAsync(Stopping);
+        _rows.Update(_deployments);
         var deployed = _deployments.Where(d => d.Status == DeploymentStatus.Succeeded).Select(d => d.Id).ToHashSet();
         // A deployment that just finished shows its live state at once, not at the next interval.
         if (DateTime.UtcNow - _statesReadUtc >= LiveStateInterval || !deployed.SetEquals(_statesFor)) await ReadLiveStatesAsync();
@@ -47,6 +49,7 @@ public partial class LiveModels
     private async Task RefreshLiveStatesAsync()
     {
         _deployments = await Service.ListAsync(Stopping);
+        _rows.Update(_deployments);
         await ReadLiveStatesAsync();
     }
 

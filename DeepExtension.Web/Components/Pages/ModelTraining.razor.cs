@@ -21,19 +21,8 @@ public partial class ModelTraining
     /// <summary>The "any" entry of the status and method filters.</summary>
     internal const string AnyValue = "";
 
-    /// <summary>
-    /// A table row: the latest state of one run. MudTable keys its rows by item (@key), and every reload brings new
-    /// TrainingRun objects; rows that held those would be rebuilt every second, checkbox included, and a click landing
-    /// on a row being rebuilt would be lost. A row object per run id, kept across reloads, avoids that.
-    /// </summary>
-    internal sealed class RunRow(TrainingRun run)
-    {
-        public TrainingRun Run { get; set; } = run;
-    }
-
     private IReadOnlyList<TrainingRun>? _runs;
-    private IReadOnlyList<RunRow> _rows = [];
-    private readonly Dictionary<Guid, RunRow> _rowsById = [];
+    private readonly LiveRows<TrainingRun> _rows = new(r => r.Id);
     private Dictionary<Guid, string> _datasetLabels = [];
     private string? _search;
     private string _statusFilter = AnyValue;
@@ -52,24 +41,18 @@ public partial class ModelTraining
                 .ToDictionary(x => x.Id, x => x.Label);
         }
         _runs = runs;
-        _rows = runs.Select(run =>
-        {
-            if (_rowsById.TryGetValue(run.Id, out var row)) row.Run = run;
-            else _rowsById[run.Id] = row = new RunRow(run);
-            return row;
-        }).ToList();
-        // A run deleted elsewhere leaves the table's rows and the selection.
+        _rows.Update(runs);
+        // A run deleted elsewhere leaves the selection.
         var present = runs.Select(r => r.Id).ToHashSet();
-        foreach (var gone in _rowsById.Keys.Where(id => !present.Contains(id)).ToList()) _rowsById.Remove(gone);
         _selected.RemoveAll(id => !present.Contains(id));
     }
 
     private void SetSearch(string? text) => _search = text;
 
     /// <summary>The table's filter: text in the name, base model or dataset; status; method.</summary>
-    private bool Matches(RunRow row)
+    private bool Matches(LiveRow<TrainingRun> row)
     {
-        var run = row.Run;
+        var run = row.Item;
         if (_statusFilter != AnyValue && run.Status.ToString() != _statusFilter) return false;
         if (_methodFilter != AnyValue && run.MethodName != _methodFilter) return false;
         if (string.IsNullOrWhiteSpace(_search)) return true;
@@ -92,12 +75,12 @@ public partial class ModelTraining
         ? "/model-training/compare?runs=" + string.Join(",", _selected.Select(id => id.ToString()))
         : null;
 
-    private static object DurationSortKey(RunRow row) => row.Run.StartedAtUtc is { } started
-        ? (row.Run.FinishedAtUtc ?? DateTime.UtcNow) - started
+    private static object DurationSortKey(LiveRow<TrainingRun> row) => row.Item.StartedAtUtc is { } started
+        ? (row.Item.FinishedAtUtc ?? DateTime.UtcNow) - started
         : TimeSpan.MaxValue;
 
     /// <summary>Runs without a loss sort after every run with one.</summary>
-    private static object BestLossSortKey(RunRow row) => row.Run.BestLoss is { } loss && double.IsFinite(loss) ? loss : double.MaxValue;
+    private static object BestLossSortKey(LiveRow<TrainingRun> row) => row.Item.BestLoss is { } loss && double.IsFinite(loss) ? loss : double.MaxValue;
 
     private static string Started(TrainingRun run) =>
         run.StartedAtUtc is { } started ? started.ToString("yyyy-MM-dd HH:mm", System.Globalization.CultureInfo.InvariantCulture) : "—";
