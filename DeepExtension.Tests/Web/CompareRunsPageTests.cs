@@ -163,4 +163,18 @@ public class CompareRunsPageTests : ComponentTestContext
     }
 
     private static object? Property(object target, string name) => target.GetType().GetProperty(name)!.GetValue(target);
+
+    [Fact]
+    public async Task ComparePage_AddressChangesToOtherRuns_ShowsTheNewSelection()
+    {
+        var trio = await CreateRunsAsync();
+        var page = Open(trio.Base.Id, trio.Longer.Id);
+        page.WaitForAssertion(() => Assert.Equal([trio.Base.Name, trio.Longer.Name], page.FindAll("[data-testid=config-run]").Select(h => h.TextContent.Trim())), Wait);
+
+        Services.GetRequiredService<Microsoft.AspNetCore.Components.NavigationManager>()
+            .NavigateTo($"/model-training/compare?runs={trio.Hotter.Id},{trio.Base.Id}");
+        page.Render();
+
+        page.WaitForAssertion(() => Assert.Equal([trio.Hotter.Name, trio.Base.Name], page.FindAll("[data-testid=config-run]").Select(h => h.TextContent.Trim())), Wait);
+    }
 }

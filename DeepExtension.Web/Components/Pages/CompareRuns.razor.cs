@@ -40,6 +40,8 @@ public partial class CompareRuns
     [Inject]
     public required RunUpdatesStore Updates { get; init; }
 
+    /// <summary>The query the page was loaded for: another one (back/forward between comparisons) starts it over.</summary>
+    private string? _loadedFor;
     private IReadOnlyList<Guid> _ids = [];
     private IReadOnlyList<string> _unreadable = [];
     private RunComparison? _comparison;
@@ -61,7 +63,11 @@ public partial class CompareRuns
     {
         // Finished runs do not change (their customized model is registered before they read Succeeded).
         if (_comparison is not null && _comparison.Runs.All(r => r.Run.IsFinished)) return;
-        if (_comparison is null) (_ids, _unreadable) = RunComparisonService.ParseIds(RunIds);
+        if (_comparison is null)
+        {
+            _loadedFor = RunIds;
+            (_ids, _unreadable) = RunComparisonService.ParseIds(RunIds);
+        }
         var comparison = await Comparisons.CompareAsync(_ids, Stopping);
         if (_comparison is null)
         {
@@ -74,6 +80,20 @@ public partial class CompareRuns
             foreach (var compared in comparison.Runs) _metrics[SourceOf(compared.Run)] = new List<MetricPoint>();
         }
         _comparison = comparison;
+    }
+
+    protected override async Task OnParametersSetAsync()
+    {
+        if (_comparison is null || RunIds == _loadedFor) return;
+        foreach (var subscription in _subscriptions) subscription.Dispose();
+        _subscriptions.Clear();
+        _subscribed = false;
+        _comparison = null;
+        _series.Clear();
+        _metrics.Clear();
+        _metricKeys.Clear();
+        _charts.Clear();
+        await ReloadAsync();
     }
 
     protected override void OnAfterRender(bool firstRender)
