@@ -119,6 +119,15 @@ public partial class CompareRuns
         foreach (var chart in existing) await chart.AppendAsync(update.Metrics, source);
     }
 
+    /// <summary>The run's throughput over all its logged steps (the row keeps only the last step's), once its points arrived.</summary>
+    private double? MeanTokensPerSecond(TrainingRun run)
+    {
+        var values = _metrics.TryGetValue(SourceOf(run), out var points)
+            ? points.Select(p => p[MetricPoint.Keys.TokensPerSecond]).OfType<double>().ToList()
+            : [];
+        return values.Count > 0 ? values.Average() : run.TokensPerSecond;
+    }
+
     private IEnumerable<CompareChartSpec> VisibleCharts() => Charts.Where(c => !c.OnlyWhenPresent || _metricKeys.Contains(c.Metric));
 
     private IReadOnlyList<ConfigurationRow> VisibleConfiguration() =>
