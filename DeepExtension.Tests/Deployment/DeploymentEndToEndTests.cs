@@ -73,13 +73,9 @@ public class DeploymentEndToEndTests
         await using var env = await TestEnvironment.CreateAsync();
         await using var ollama = await FakeOllamaServer.StartAsync();
         ollama.FailNextCreateWith = "insufficient disk space";
-        var complete = await DeploymentFixture.AddCompleteModelAsync(env);
-        var environment = await DeploymentFixture.AddEnvironmentAsync(env, ollama.BaseUrl);
         await using var host = await TrainingHost.StartAsync(env);
-        var service = host.Host.Services.GetRequiredService<DeploymentService>();
 
-        var submitted = await service.DeployAsync(new DeployRequest(DeploymentSourceKind.Complete, complete.Id, environment.Id, "tiny", OllamaQuantization.None));
-        var deployment = await WaitForAsync(service, submitted.Value!.Id);
+        var (service, deployment) = await DeployCompleteModelAsync(env, ollama, host);
 
         Assert.Equal(DeploymentStatus.Failed, deployment.Status);
         Assert.Contains("insufficient disk space", deployment.FailureReason);
@@ -97,13 +93,9 @@ public class DeploymentEndToEndTests
         await using var env = await TestEnvironment.CreateAsync();
         await using var ollama = await FakeOllamaServer.StartAsync();
         ollama.FailNextCreateAfterWritingWith = "error writing manifest";
-        var complete = await DeploymentFixture.AddCompleteModelAsync(env);
-        var environment = await DeploymentFixture.AddEnvironmentAsync(env, ollama.BaseUrl);
         await using var host = await TrainingHost.StartAsync(env);
-        var service = host.Host.Services.GetRequiredService<DeploymentService>();
 
-        var submitted = await service.DeployAsync(new DeployRequest(DeploymentSourceKind.Complete, complete.Id, environment.Id, "tiny", OllamaQuantization.None));
-        var deployment = await WaitForAsync(service, submitted.Value!.Id);
+        var (_, deployment) = await DeployCompleteModelAsync(env, ollama, host);
 
         Assert.Equal(DeploymentStatus.Failed, deployment.Status);
         Assert.Contains("error writing manifest", deployment.FailureReason);
@@ -140,6 +132,17 @@ public class DeploymentEndToEndTests
         Assert.True(deployment.Status == DeploymentStatus.Succeeded, deployment.FailureReason);
         Assert.Contains("tiny:latest", ollama.ModelNames);
         Assert.Equal(uploadsBefore, ollama.Uploads.Count);
+    }
+
+    /// <summary>Deploys a complete model of tiny-qwen2 as "tiny" through the host's job and waits for the outcome.</summary>
+    private static async Task<(DeploymentService, ModelDeployment)> DeployCompleteModelAsync(TestEnvironment env, FakeOllamaServer ollama, TrainingHost host)
+    {
+        var complete = await DeploymentFixture.AddCompleteModelAsync(env);
+        var environment = await DeploymentFixture.AddEnvironmentAsync(env, ollama.BaseUrl);
+        var service = host.Host.Services.GetRequiredService<DeploymentService>();
+        var submitted = await service.DeployAsync(new DeployRequest(DeploymentSourceKind.Complete, complete.Id, environment.Id, "tiny", OllamaQuantization.None));
+        Assert.True(submitted.Succeeded, submitted.AllErrors);
+        return (service, await WaitForAsync(service, submitted.Value!.Id));
     }
 
     private static async Task<ModelDeployment> WaitForAsync(DeploymentService service, Guid id)

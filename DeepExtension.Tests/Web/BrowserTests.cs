@@ -11,31 +11,13 @@ namespace DeepExtension.Tests.Web;
 
 /// <summary>The pages in a real Chromium against the real console over loopback.</summary>
 [Collection(BrowserCollection.Name)]
-public sealed class BrowserTests : IAsyncLifetime
+public sealed class BrowserTests : ConsoleBrowserTest
 {
-    private TestEnvironment _env = null!;
-    private ConsoleHost _host = null!;
-    private Browser _browser = null!;
-
-    public async Task InitializeAsync()
-    {
-        _env = await TestEnvironment.CreateAsync(migrate: false);
-        _host = ConsoleHost.Start(_env.DataRoot);
-        _browser = await Browser.LaunchAsync();
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _browser.DisposeAsync();
-        await _host.DisposeAsync();
-        await _env.DisposeAsync();
-    }
-
     [Fact]
     public async Task BaseModelsPage_AddTinyQwen2ThroughTheDialog_ShowsItsCardInTheList()
     {
-        var path = _env.AddModelFolder("tiny-qwen2");
-        var page = await _browser.OpenAsync(_host.Address, "/base-models");
+        var path = Env.AddModelFolder("tiny-qwen2");
+        var page = await Chromium.OpenAsync(Host.Address, "/base-models");
         await Assertions.Expect(page.GetByTestId("no-base-models")).ToBeVisibleAsync();
 
         await page.GetByTestId("add-base-model").ClickAsync();
@@ -61,8 +43,8 @@ public sealed class BrowserTests : IAsyncLifetime
     [Fact]
     public async Task CustomizedModelsPage_SaveAndConfirm_ReachesSucceededAndTheCompleteModelIsListed()
     {
-        var customized = await CustomizedModelFixture.RegisterReferenceAdapterAsync(_env);
-        var page = await _browser.OpenAsync(_host.Address, "/customized-models");
+        var customized = await CustomizedModelFixture.RegisterReferenceAdapterAsync(Env);
+        var page = await Chromium.OpenAsync(Host.Address, "/customized-models");
         await Assertions.Expect(page.GetByTestId("customized-model-name")).ToHaveTextAsync(customized.Name);
 
         // Under a loaded machine (training tests beside this one) the dialog can take a while: wait longer than the default.
@@ -77,20 +59,20 @@ public sealed class BrowserTests : IAsyncLifetime
         await Assertions.Expect(page.GetByTestId("save-status")).ToHaveTextAsync("Succeeded", new() { Timeout = 120_000 });
         await page.ScreenshotAsync(new() { Path = Path.Combine(Browser.ScreenshotDirectory, "customized-models.png"), FullPage = true });
 
-        await page.GotoAsync(_host.Address + "/complete-models");
+        await page.GotoAsync(Host.Address + "/complete-models");
         // Prerendered buttons ignore clicks until the circuit is live (as Browser.OpenAsync waits for).
         await page.Locator("[data-interactive=true]").WaitForAsync();
         await Assertions.Expect(page.GetByTestId("complete-model-name")).ToHaveTextAsync(name, new() { Timeout = 60_000 });
         await page.GetByTestId("toggle-card").ClickAsync();
         await Assertions.Expect(page.GetByTestId("model-card")).ToContainTextAsync("tiny-qwen2");
         await page.ScreenshotAsync(new() { Path = Path.Combine(Browser.ScreenshotDirectory, "complete-models.png"), FullPage = true });
-        Assert.True(File.Exists(Path.Combine(_env.Directories.CompleteModels, name, "config.json")));
+        Assert.True(File.Exists(Path.Combine(Env.Directories.CompleteModels, name, "config.json")));
     }
 
     [Fact]
     public async Task BaseModelsPage_SaveWithEscapingPath_ShowsTheMessageAndKeepsTheDialogOpen()
     {
-        var page = await _browser.OpenAsync(_host.Address, "/base-models");
+        var page = await Chromium.OpenAsync(Host.Address, "/base-models");
 
         await page.GetByTestId("add-base-model").ClickAsync();
         await page.GetByTestId("technical-name").FillAsync("x");
@@ -105,10 +87,10 @@ public sealed class BrowserTests : IAsyncLifetime
     [Fact]
     public async Task BaseModelsPage_EditThenDelete_UpdatesTheRowThenRemovesItButKeepsTheFiles()
     {
-        var path = _env.AddModelFolder("tiny-llama");
-        var service = _host.Services.GetRequiredService<BaseModelService>();
+        var path = Env.AddModelFolder("tiny-llama");
+        var service = Host.Services.GetRequiredService<BaseModelService>();
         Assert.True((await service.CreateAsync(new BaseModelInput("tiny-llama", "Tiny Llama", path, null))).Succeeded);
-        var page = await _browser.OpenAsync(_host.Address, "/base-models");
+        var page = await Chromium.OpenAsync(Host.Address, "/base-models");
 
         await page.GetByTestId("edit-base-model").ClickAsync();
         await page.GetByTestId("model-name").FillAsync("Tiny Llama v2");
@@ -122,14 +104,14 @@ public sealed class BrowserTests : IAsyncLifetime
 
         await Assertions.Expect(page.GetByTestId("no-base-models")).ToBeVisibleAsync();
         Assert.Empty(await service.ListAsync());
-        Assert.True(File.Exists(Path.Combine(_env.Directories.ModelsRoot, path, "model.safetensors")));
+        Assert.True(File.Exists(Path.Combine(Env.Directories.ModelsRoot, path, "model.safetensors")));
     }
 
     [Fact]
     public async Task DeploymentToolsPage_AddEnvironmentAndTestIt_ShowsTheOllamaVersion()
     {
         await using var ollama = await FakeOllamaServer.StartAsync();
-        var page = await _browser.OpenAsync(_host.Address, "/deployment-tools");
+        var page = await Chromium.OpenAsync(Host.Address, "/deployment-tools");
 
         await page.GetByTestId("add-environment").ClickAsync();
         await page.GetByTestId("environment-name").FillAsync("local");
@@ -140,7 +122,7 @@ public sealed class BrowserTests : IAsyncLifetime
         await page.GetByTestId("test-environment").ClickAsync();
 
         await Assertions.Expect(page.Locator("td[data-testid=connection-cell]")).ToContainTextAsync($"Ollama {FakeOllamaServer.Version}");
-        var stored = Assert.Single(await _host.Services.GetRequiredService<DeploymentEnvironmentService>().ListAsync());
+        var stored = Assert.Single(await Host.Services.GetRequiredService<DeploymentEnvironmentService>().ListAsync());
         Assert.True(stored.IsDefault);
         await page.ScreenshotAsync(new() { Path = Path.Combine(Browser.ScreenshotDirectory, "deployment-tools.png") });
     }
@@ -148,7 +130,7 @@ public sealed class BrowserTests : IAsyncLifetime
     [Fact]
     public async Task TrainingMethodsPage_CopyDpoWithOwnBeta_ListsTheCustomMethod()
     {
-        var page = await _browser.OpenAsync(_host.Address, "/training-methods");
+        var page = await Chromium.OpenAsync(Host.Address, "/training-methods");
         await Assertions.Expect(page.GetByTestId("method-name-cell")).ToHaveCountAsync(4);
 
         await page.GetByTestId("copy-method").Nth(1).ClickAsync();
@@ -159,7 +141,7 @@ public sealed class BrowserTests : IAsyncLifetime
 
         await Assertions.Expect(page.GetByTestId("method-name-cell")).ToHaveCountAsync(5);
         await Assertions.Expect(page.GetByTestId("parameter-schema").Locator("[data-testid=value-dpo_beta]")).ToHaveTextAsync("0.05");
-        var stored = (await _host.Services.GetRequiredService<TrainingMethodService>().ListAsync()).Single(m => !m.IsBuiltIn);
+        var stored = (await Host.Services.GetRequiredService<TrainingMethodService>().ListAsync()).Single(m => !m.IsBuiltIn);
         Assert.Equal(TrainingAlgorithm.Dpo, stored.Algorithm);
         Assert.Equal(0.05, stored.Defaults["dpo_beta"]!.GetValue<double>());
         await page.ScreenshotAsync(new() { Path = Path.Combine(Browser.ScreenshotDirectory, "training-methods.png"), FullPage = true });
@@ -168,8 +150,8 @@ public sealed class BrowserTests : IAsyncLifetime
     [Fact]
     public async Task ModelTraining_RunTheTrainFromTheForm_ListShowsItSucceedAndCopyPrefillsTheForm()
     {
-        await TrainingHost.PrepareAsync(_env, TrainingHost.TwentyChats(), TrainingAlgorithm.Sft);
-        var page = await _browser.OpenAsync(_host.Address, "/model-training");
+        await TrainingHost.PrepareAsync(Env, TrainingHost.TwentyChats(), TrainingAlgorithm.Sft);
+        var page = await Chromium.OpenAsync(Host.Address, "/model-training");
         await Assertions.Expect(page.GetByTestId("no-runs")).ToBeVisibleAsync();
 
         await page.GetByTestId("start-new-train").ClickAsync();
@@ -194,18 +176,18 @@ public sealed class BrowserTests : IAsyncLifetime
         await Assertions.Expect(page.GetByTestId("param-num_epochs")).ToHaveValueAsync("2");
         await Assertions.Expect(page.GetByTestId("param-learning_rate")).ToHaveValueAsync("0.005");
         await Assertions.Expect(page.GetByTestId("param-max_tokens")).ToHaveValueAsync("64");
-        var customized = await _host.Services.GetRequiredService<DeepExtension.Core.CustomizedModels.CustomizedModelService>().ListAsync();
+        var customized = await Host.Services.GetRequiredService<DeepExtension.Core.CustomizedModels.CustomizedModelService>().ListAsync();
         Assert.Matches(@"^tiny-qwen2_ui-run_\d{8}_[0-9a-f]{4}$", Assert.Single(customized).Name);
     }
 
     [Fact]
     public async Task TrainDetails_RunningTrain_GainsPointsAndLogLinesLiveThenCancels()
     {
-        var (model, version, method) = await TrainingHost.PrepareAsync(_env, TrainingHost.TwentyChats(), TrainingAlgorithm.Sft);
-        var runs = _host.Services.GetRequiredService<TrainingRunService>();
+        var (model, version, method) = await TrainingHost.PrepareAsync(Env, TrainingHost.TwentyChats(), TrainingAlgorithm.Sft);
+        var runs = Host.Services.GetRequiredService<TrainingRunService>();
         var parameters = new System.Text.Json.Nodes.JsonObject { ["num_epochs"] = 1000, ["batch_size"] = 1, ["max_tokens"] = 64, ["save_every"] = 1000, ["save_unit"] = "steps" };
         var run = (await runs.StartAsync(new NewTrainRequest("live", model.Id, version.Id, method.Id, parameters, "cpu"))).Value!;
-        var page = await _browser.OpenAsync(_host.Address, $"/model-training/{run.Id}");
+        var page = await Chromium.OpenAsync(Host.Address, $"/model-training/{run.Id}");
 
         var step = page.GetByTestId("latest-step");
         await Assertions.Expect(step).ToBeVisibleAsync(new() { Timeout = 60_000 });
@@ -218,7 +200,7 @@ public sealed class BrowserTests : IAsyncLifetime
         await Assertions.Expect(page.GetByTestId("log-lines")).ToContainTextAsync("trainable parameters");
         await page.GetByTestId("log-search").FillAsync("LoRA r=");
         await Assertions.Expect(page.GetByTestId("log-lines").Locator("div")).ToHaveCountAsync(1);
-        using (var client = _host.CreateLoopbackClient())
+        using (var client = Host.CreateLoopbackClient())
         {
             var log = await client.GetStringAsync($"/api/runs/{run.Id}/log");
             Assert.Contains("INFO    Run live (SFT (LoRA)) on cpu", log);
@@ -232,11 +214,11 @@ public sealed class BrowserTests : IAsyncLifetime
     [Fact]
     public async Task TrainDetails_EvaluationData_LossChartGainsPointsLiveWithoutReload()
     {
-        var (model, version, method) = await TrainingHost.PrepareAsync(_env, TrainingHost.TwentyChats(), TrainingAlgorithm.Sft);
-        var runs = _host.Services.GetRequiredService<TrainingRunService>();
+        var (model, version, method) = await TrainingHost.PrepareAsync(Env, TrainingHost.TwentyChats(), TrainingAlgorithm.Sft);
+        var runs = Host.Services.GetRequiredService<TrainingRunService>();
         var parameters = new System.Text.Json.Nodes.JsonObject { ["num_epochs"] = 1000, ["batch_size"] = 1, ["max_tokens"] = 64, ["save_every"] = 1000, ["save_unit"] = "steps" };
         var run = (await runs.StartAsync(new NewTrainRequest("charted", model.Id, version.Id, method.Id, parameters, "cpu"))).Value!;
-        var page = await _browser.OpenAsync(_host.Address, $"/model-training/{run.Id}");
+        var page = await Chromium.OpenAsync(Host.Address, $"/model-training/{run.Id}");
 
         await page.GetByRole(AriaRole.Tab, new() { Name = "Evaluation Data" }).ClickAsync();
         var loss = page.GetByTestId("chart-loss");
@@ -274,8 +256,8 @@ public sealed class BrowserTests : IAsyncLifetime
     {
         var rows = Enumerable.Range(1, 12).Select(i =>
             $$"""{"messages":[{"role":"user","content":"What is {{i}} + {{i}}?"},{"role":"assistant","content":"{{2 * i}}"}]}""");
-        var file = _env.WriteFile("arithmetic.jsonl", string.Join("\n", rows) + "\n");
-        var page = await _browser.OpenAsync(_host.Address, "/datasets");
+        var file = Env.WriteFile("arithmetic.jsonl", string.Join("\n", rows) + "\n");
+        var page = await Chromium.OpenAsync(Host.Address, "/datasets");
         await Assertions.Expect(page.GetByTestId("no-datasets")).ToBeVisibleAsync();
 
         await page.GetByTestId("upload-dataset").ClickAsync();
@@ -297,21 +279,21 @@ public sealed class BrowserTests : IAsyncLifetime
         await Assertions.Expect(page.GetByTestId("preview-row")).ToHaveCountAsync(10);
         await page.ScreenshotAsync(new() { Path = Path.Combine(Browser.ScreenshotDirectory, "datasets.png"), FullPage = true });
 
-        var stored = Assert.Single(await _host.Services.GetRequiredService<DatasetService>().ListAsync());
+        var stored = Assert.Single(await Host.Services.GetRequiredService<DatasetService>().ListAsync());
         Assert.Equal(12, stored.LatestVersion!.RowCount);
     }
 
     [Fact]
     public async Task DatasetsPage_AddVersionWithAChangedFileThenDelete_ShowsVersionTwoThenRemovesEverything()
     {
-        var service = _host.Services.GetRequiredService<DatasetService>();
+        var service = Host.Services.GetRequiredService<DatasetService>();
         const string v1 = "prompt,answer\n2+2?,4\n3+3?,6\n";
-        await using (var stream = File.OpenRead(_env.WriteFile("math.csv", v1)))
+        await using (var stream = File.OpenRead(Env.WriteFile("math.csv", v1)))
         {
             Assert.True((await service.CreateAsync("math", null, new DatasetUpload(stream, "math.csv"))).Succeeded);
         }
-        var changed = _env.WriteFile("math-v2.csv", v1 + "4+4?,8\n");
-        var page = await _browser.OpenAsync(_host.Address, "/datasets");
+        var changed = Env.WriteFile("math-v2.csv", v1 + "4+4?,8\n");
+        var page = await Chromium.OpenAsync(Host.Address, "/datasets");
 
         await page.GetByTestId("add-version").ClickAsync();
         await ChooseFileAsync(page, changed, "file-summary");
@@ -333,14 +315,14 @@ public sealed class BrowserTests : IAsyncLifetime
 
         await Assertions.Expect(page.GetByTestId("no-datasets")).ToBeVisibleAsync();
         Assert.Empty(await service.ListAsync());
-        Assert.Empty(Directory.GetFiles(_env.Directories.Datasets, "*.csv", SearchOption.AllDirectories));
+        Assert.Empty(Directory.GetFiles(Env.Directories.Datasets, "*.csv", SearchOption.AllDirectories));
     }
 
     [Fact]
     public async Task DatasetsPage_UploadInvalidFile_ListsLineNumberedErrorsAndStoresNothing()
     {
-        var file = _env.WriteFile("broken.jsonl", "{\"prompt\":\"q\",\"answer\":\"1\"}\n{\"prompt\":\"q\"}\nnot json\n");
-        var page = await _browser.OpenAsync(_host.Address, "/datasets");
+        var file = Env.WriteFile("broken.jsonl", "{\"prompt\":\"q\",\"answer\":\"1\"}\n{\"prompt\":\"q\"}\nnot json\n");
+        var page = await Chromium.OpenAsync(Host.Address, "/datasets");
 
         await page.GetByTestId("upload-dataset").ClickAsync();
         await page.GetByTestId("dataset-name").FillAsync("broken");
@@ -350,7 +332,7 @@ public sealed class BrowserTests : IAsyncLifetime
         await page.GetByTestId("save-dataset").ClickAsync();
 
         await Assertions.Expect(page.GetByTestId("file-errors")).ToBeVisibleAsync();
-        Assert.Empty(await _host.Services.GetRequiredService<DatasetService>().ListAsync());
+        Assert.Empty(await Host.Services.GetRequiredService<DatasetService>().ListAsync());
     }
 
     /// <summary>
@@ -377,7 +359,7 @@ public sealed class BrowserTests : IAsyncLifetime
     [Fact]
     public async Task Layout_ThemeToggle_SwitchesToDarkMode()
     {
-        var page = await _browser.OpenAsync(_host.Address, "/base-models");
+        var page = await Chromium.OpenAsync(Host.Address, "/base-models");
         var background = () => page.EvaluateAsync<string>("getComputedStyle(document.body).backgroundColor");
         await Assertions.Expect(page.GetByTestId("theme-toggle")).ToBeVisibleAsync();
         var light = await background();

@@ -6,33 +6,16 @@ namespace DeepExtension.Tests.Web;
 
 /// <summary>Model Training selection → Compare in a real Chromium against the real console (runs from <see cref="ComparedRunsFixture"/>).</summary>
 [Collection(BrowserCollection.Name)]
-public sealed class CompareBrowserTests : IAsyncLifetime
+public sealed class CompareBrowserTests : ConsoleBrowserTest
 {
     private static readonly string[] CompareCharts = ["loss", "eval-loss", "learning-rate", "grad-norm", "tokens-per-second"];
 
-    private TestEnvironment _env = null!;
-    private ConsoleHost _host = null!;
-    private Browser _browser = null!;
-
-    public async Task InitializeAsync()
-    {
-        _env = await TestEnvironment.CreateAsync(migrate: false);
-        _host = ConsoleHost.Start(_env.DataRoot);
-        _browser = await Browser.LaunchAsync();
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _browser.DisposeAsync();
-        await _host.DisposeAsync();
-        await _env.DisposeAsync();
-    }
 
     [Fact]
     public async Task Compare_ThreeRunsSelectedOnTheList_ShowsThreeSeriesPerChartAndOnlyDifferingParameters()
     {
-        var trio = await ComparedRunsFixture.CreateAsync(_env);
-        var page = await _browser.OpenAsync(_host.Address, "/model-training");
+        var trio = await ComparedRunsFixture.CreateAsync(Env);
+        var page = await Chromium.OpenAsync(Host.Address, "/model-training");
         await Assertions.Expect(page.GetByTestId("run-name")).ToHaveCountAsync(3);
 
         var selected = 0;
@@ -49,7 +32,7 @@ public sealed class CompareBrowserTests : IAsyncLifetime
         await page.ScreenshotAsync(new() { Path = Path.Combine(Browser.ScreenshotDirectory, "model-training-filtered.png") });
 
         await page.GetByTestId("compare-runs").ClickAsync();
-        await Assertions.Expect(page).ToHaveURLAsync($"{_host.Address}/model-training/compare?runs={trio.Base.Id},{trio.Longer.Id},{trio.Hotter.Id}");
+        await Assertions.Expect(page).ToHaveURLAsync($"{Host.Address}/model-training/compare?runs={trio.Base.Id},{trio.Longer.Id},{trio.Hotter.Id}");
         await page.Locator("[data-interactive=true]").WaitForAsync();
 
         var ids = new Dictionary<string, string>();
@@ -85,8 +68,8 @@ public sealed class CompareBrowserTests : IAsyncLifetime
     [Fact]
     public async Task Compare_RunningRunWhileZoomed_GainsPointsKeepsTheWindowAndFollowsDarkMode()
     {
-        var trio = await ComparedRunsFixture.CreateAsync(_env);
-        var page = await _browser.OpenAsync(_host.Address, $"/model-training/compare?runs={trio.Base.Id},{trio.Longer.Id},{trio.Hotter.Id}");
+        var trio = await ComparedRunsFixture.CreateAsync(Env);
+        var page = await Chromium.OpenAsync(Host.Address, $"/model-training/compare?runs={trio.Base.Id},{trio.Longer.Id},{trio.Hotter.Id}");
         var loss = page.GetByTestId("chart-loss");
         await Assertions.Expect(loss.Locator(".apexcharts-canvas")).ToBeVisibleAsync(new() { Timeout = 30_000 });
         var id = (await loss.Locator("[data-chart-id]").GetAttributeAsync("data-chart-id"))!;
@@ -96,7 +79,7 @@ public sealed class CompareBrowserTests : IAsyncLifetime
 
         await page.EvaluateAsync("id => ApexCharts.exec(id, 'zoomX', 2, 6)", id);
         await page.WaitForFunctionAsync("id => window.deepxCharts.describe(id).maxX === 6", id);
-        ComparedRunsFixture.AppendPoints(_env, trio.Hotter, 11, 5, 5e-4, 2);
+        ComparedRunsFixture.AppendPoints(Env, trio.Hotter, 11, 5, 5e-4, 2);
         await page.WaitForFunctionAsync("([id, s]) => window.deepxCharts.pointCount(id, s) === 15", new[] { id, hotter });
         Assert.Equal(15, await HotterPointsAsync());
         // The redraw for the new points has run (the rendered line holds them) and the window is still the user's.

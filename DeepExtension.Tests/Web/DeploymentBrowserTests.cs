@@ -5,37 +5,30 @@ namespace DeepExtension.Tests.Web;
 
 /// <summary>Deploy → Live Models → chat → remove in a real Chromium, against the real console, job and worker, and the fake Ollama.</summary>
 [Collection(BrowserCollection.Name)]
-public sealed class DeploymentBrowserTests : IAsyncLifetime
+public sealed class DeploymentBrowserTests : ConsoleBrowserTest
 {
-    private TestEnvironment _env = null!;
-    private ConsoleHost _host = null!;
-    private Browser _browser = null!;
     private FakeOllamaServer _ollama = null!;
 
-    public async Task InitializeAsync()
+    public override async Task InitializeAsync()
     {
-        _env = await TestEnvironment.CreateAsync(migrate: false);
-        _host = ConsoleHost.Start(_env.DataRoot);
-        _browser = await Browser.LaunchAsync();
+        await base.InitializeAsync();
         _ollama = await FakeOllamaServer.StartAsync();
     }
 
-    public async Task DisposeAsync()
+    public override async Task DisposeAsync()
     {
         await _ollama.DisposeAsync();
-        await _browser.DisposeAsync();
-        await _host.DisposeAsync();
-        await _env.DisposeAsync();
+        await base.DisposeAsync();
     }
 
     [Fact]
     public async Task CustomizedModel_DeployChatRemove_GoesLiveInOllamaAnswersAndIsRemoved()
     {
-        var customized = await CustomizedModelFixture.RegisterReferenceAdapterAsync(_env, deploymentTemplate: CustomizedModelFixture.ChatMlTemplate, systemPrompt: "Be brief.");
-        await DeploymentFixture.AddEnvironmentAsync(_env, _ollama.BaseUrl, "workstation");
+        var customized = await CustomizedModelFixture.RegisterReferenceAdapterAsync(Env, deploymentTemplate: CustomizedModelFixture.ChatMlTemplate, systemPrompt: "Be brief.");
+        await DeploymentFixture.AddEnvironmentAsync(Env, _ollama.BaseUrl, "workstation");
         // Slow Ollama's status lines down so the page is seen while it deploys.
         _ollama.CreateLineDelay = TimeSpan.FromMilliseconds(400);
-        var page = await _browser.OpenAsync(_host.Address, "/customized-models");
+        var page = await Chromium.OpenAsync(Host.Address, "/customized-models");
 
         await page.GetByTestId("deploy-model").ClickAsync();
         await Assertions.Expect(page.GetByTestId("deploy-files")).ToContainTextAsync("merged first", new() { Timeout = 60_000 });
