@@ -32,6 +32,10 @@ public sealed class WebHostTests : IAsyncLifetime
     [InlineData("/model-training", "Model Training")]
     [InlineData("/model-training/new", "Start a New Train")]
     [InlineData("/datasets", "Datasets")]
+    [InlineData("/customized-models", "Customized Models")]
+    [InlineData("/complete-models", "Complete Models")]
+    [InlineData("/live-models", "Live Models")]
+    [InlineData("/model-training/compare?runs=", "Compare trains")]
     public async Task Page_FetchedOverHttp_RendersItsHeading(string path, string heading)
     {
         Assert.StartsWith("http://127.0.0.1:", _host.Address);
