@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using DeepExtension.Core.BaseModels;
 using DeepExtension.Core.Common;
 using DeepExtension.Core.Data;
+using DeepExtension.Core.Runs;
 using DeepExtension.Core.Storage;
 using Microsoft.EntityFrameworkCore;
 using OllamaSharp;
@@ -71,6 +72,9 @@ public sealed class DeploymentService(
 
     /// <summary>A deployment's folder: its log and, during the job, a merged model.</summary>
     public string FolderOf(Guid deploymentId) => Path.Combine(directories.Deployments, deploymentId.ToString("N"));
+
+    /// <summary>The deployment's log (its stages, merge worker output and errors), oldest first.</summary>
+    public IReadOnlyList<LogLine> ReadLog(Guid deploymentId) => LogFile.ReadAll(new RunFiles(FolderOf(deploymentId)));
 
     /// <summary>What the Deploy dialog shows; fails with the reason when the model cannot be deployed at all.</summary>
     public async Task<OperationResult<DeployPlan>> PlanAsync(DeploymentSourceKind kind, Guid sourceId, CancellationToken cancellationToken = default)

@@ -1,5 +1,6 @@
 using Bunit;
 using DeepExtension.Core.Deployment;
+using DeepExtension.Core.Runs;
 using DeepExtension.Tests.Support;
 using DeepExtension.Web.Components.Pages;
 using Microsoft.AspNetCore.Components;
@@ -104,11 +105,16 @@ public class LiveModelsPageTests : ComponentTestContext
         await Deployments.ReportAsync(running.Id, new DeployProgress(0.5, "Uploading model.safetensors (1.0 MB of 2.0 MB)"));
         var failed = (await Deployments.DeployAsync(new DeployRequest(DeploymentSourceKind.Complete, complete.Id, environment.Id, "failed", OllamaQuantization.None))).Value!;
         await Deployments.FailAsync(failed.Id, "Ollama could not create failed: no space left on device");
+        Directory.CreateDirectory(Deployments.FolderOf(failed.Id));
+        LogFile.Append(new RunFiles(Deployments.FolderOf(failed.Id)), new LogLine(DateTimeOffset.UtcNow, RunLogLevel.Error, "Ollama could not create failed: no space left on device"));
 
         var page = Render<LiveModels>();
 
         page.WaitForAssertion(() => Assert.Equal("Uploading model.safetensors (1.0 MB of 2.0 MB)", page.Find("[data-testid=deployment-stage]").TextContent));
         Assert.Contains("no space left on device", page.Find("[data-testid=deployment-failure]").TextContent);
+        var failedRow = page.FindAll("tr").Single(r => r.QuerySelector("[data-testid=deployment-failure]") is not null);
+        failedRow.QuerySelector("[data-testid=toggle-log]")!.Click();
+        page.WaitForAssertion(() => Assert.Contains("ERROR   Ollama could not create failed: no space left on device", page.Find("[data-testid=deployment-log]").TextContent));
         var removeButtons = page.FindAll("[data-testid=remove-deployment]");
         Assert.True(removeButtons[0].HasAttribute("disabled") || removeButtons[1].HasAttribute("disabled"), "a running deployment cannot be removed");
     }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using DeepExtension.Core.Deployment;
+using DeepExtension.Core.Runs;
 using DeepExtension.Web.Components.Controls;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Web;
@@ -28,11 +29,14 @@ public partial class LiveModels
     private DateTime _statesReadUtc = DateTime.MinValue;
     private HashSet<Guid> _statesFor = [];
     private ChatSession? _chat;
+    /// <summary>Open deployment logs by id, re-read with every reload while open.</summary>
+    private readonly Dictionary<Guid, IReadOnlyList<LogLine>> _logs = [];
 
     protected override async Task ReloadAsync()
     {
         _deployments = await Service.ListAsync(Stopping);
         _rows.Update(_deployments);
+        foreach (var id in _logs.Keys.ToList()) _logs[id] = Service.ReadLog(id);
         var deployed = _deployments.Where(d => d.Status == DeploymentStatus.Succeeded).Select(d => d.Id).ToHashSet();
         // A deployment that just finished shows its live state at once, not at the next interval.
         if (DateTime.UtcNow - _statesReadUtc >= LiveStateInterval || !deployed.SetEquals(_statesFor)) await ReadLiveStatesAsync();
@@ -51,6 +55,11 @@ public partial class LiveModels
         _deployments = await Service.ListAsync(Stopping);
         _rows.Update(_deployments);
         await ReadLiveStatesAsync();
+    }
+
+    private void ToggleLog(Guid id)
+    {
+        if (!_logs.Remove(id)) _logs[id] = Service.ReadLog(id);
     }
 
     private LiveState? StateOf(ModelDeployment deployment) => _states.GetValueOrDefault(deployment.Id);
