@@ -1,3 +1,4 @@
+using Microsoft.EntityFrameworkCore;
 using Bunit;
 using DeepExtension.Core.Runs;
 using DeepExtension.Tests.Support;
@@ -177,5 +178,23 @@ public class CompareRunsPageTests : ComponentTestContext
         page.Render();
 
         page.WaitForAssertion(() => Assert.Equal([trio.Hotter.Name, trio.Base.Name], page.FindAll("[data-testid=config-run]").Select(h => h.TextContent.Trim())), Wait);
+    }
+
+    [Fact]
+    public async Task ComparePage_TwoRunsWithOneName_TellsThemApartByTheirIds()
+    {
+        var trio = await CreateRunsAsync();
+        await using (var db = await Env.DbFactory.CreateDbContextAsync())
+        {
+            await db.TrainingRuns.Where(r => r.Id == trio.Longer.Id)
+                .ExecuteUpdateAsync(u => u.SetProperty(r => r.Name, trio.Base.Name));
+        }
+
+        var page = Open(trio.Base.Id, trio.Longer.Id);
+
+        string Prefix(TrainingRun run) => run.Id.ToString("N")[..4];
+        page.WaitForAssertion(() => Assert.Equal(
+            [$"{trio.Base.Name} ({Prefix(trio.Base)})", $"{trio.Base.Name} ({Prefix(trio.Longer)})"],
+            page.FindAll("[data-testid=config-run]").Select(h => h.TextContent.Trim())), Wait);
     }
 }

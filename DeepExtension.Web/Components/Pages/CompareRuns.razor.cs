@@ -59,6 +59,12 @@ public partial class CompareRuns
 
     internal static string SourceOf(TrainingRun run) => run.Id.ToString("N");
 
+    /// <summary>The run's name; with the start of its id when another compared run has the same name (legends toggle by name).</summary>
+    private string LabelOf(TrainingRun run) =>
+        _comparison?.Runs.Count(r => string.Equals(r.Run.Name, run.Name, StringComparison.OrdinalIgnoreCase)) > 1
+            ? $"{run.Name} ({run.Id.ToString("N")[..4]})"
+            : run.Name;
+
     protected override async Task ReloadAsync()
     {
         // Finished runs do not change (their customized model is registered before they read Succeeded).
@@ -69,17 +75,18 @@ public partial class CompareRuns
             (_ids, _unreadable) = RunComparisonService.ParseIds(RunIds);
         }
         var comparison = await Comparisons.CompareAsync(_ids, Stopping);
-        if (_comparison is null)
+        var firstLoad = _comparison is null;
+        _comparison = comparison;
+        if (firstLoad)
         {
             foreach (var spec in Charts)
             {
                 _series[spec.Key] = comparison.Runs
-                    .Select((r, i) => new ChartSeries(SourceOf(r.Run), spec.Metric, r.Run.Name, SourceOf(r.Run), RunColours.At(i)))
+                    .Select((r, i) => new ChartSeries(SourceOf(r.Run), spec.Metric, LabelOf(r.Run), SourceOf(r.Run), RunColours.At(i)))
                     .ToList();
             }
             foreach (var compared in comparison.Runs) _metrics[SourceOf(compared.Run)] = new List<MetricPoint>();
         }
-        _comparison = comparison;
     }
 
     protected override async Task OnParametersSetAsync()
