@@ -88,7 +88,7 @@ public sealed class DeploymentService(
         }
         var stops = OllamaModelFiles.StopTokens(source.TokenizerFolder);
         return OperationResult<DeployPlan>.Success(new DeployPlan(
-            kind, source.Id, source.Name, source.BaseModel.TechnicalName, source.BaseModel.Card.ModelType ?? source.BaseModel.Card.Architecture,
+            kind, source.Id, source.Name, source.BaseModel.Id, source.BaseModel.TechnicalName, source.BaseModel.Card.ModelType ?? source.BaseModel.Card.Architecture,
             source.MergesFirst, template, source.SystemPrompt, stops, OllamaModelName.DefaultFor(source.Name, OllamaQuantization.None)));
     }
 
@@ -134,7 +134,7 @@ public sealed class DeploymentService(
             SourceKind = request.SourceKind,
             SourceModelId = request.SourceModelId,
             SourceModelName = value.SourceModelName,
-            BaseModelId = (await ResolveSourceAsync(request.SourceKind, request.SourceModelId, cancellationToken)).Source!.BaseModel.Id,
+            BaseModelId = value.BaseModelId,
             BaseModelName = value.BaseModelName,
             EnvironmentId = environment.Id,
             EnvironmentName = environment.Name,

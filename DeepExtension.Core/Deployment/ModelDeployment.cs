@@ -76,6 +76,7 @@ public sealed record DeployPlan(
     DeploymentSourceKind SourceKind,
     Guid SourceModelId,
     string SourceModelName,
+    Guid BaseModelId,
     string BaseModelName,
     string Architecture,
     bool MergesFirst,
