@@ -40,7 +40,7 @@ internal static class UploadBench
         Console.WriteLine($"- model folders under {root} (free: {free / (double)(1L << 30):0.0} GiB); one folder exists at a time and is deleted after its run");
         if (largest > free * 0.4)
         {
-            Console.Error.WriteLine($"refusing: the largest file ({sizesMb.Max()} MB) is more than 40% of the free space in {root}");
+            Console.Error.WriteLine($"refusing: the largest file ({sizesMb.Max()} MiB) is more than 40% of the free space in {root}");
             return 1;
         }
 
@@ -52,7 +52,7 @@ internal static class UploadBench
             {
                 var write = Stopwatch.StartNew();
                 WriteModelFolder(folder, mb << 20);
-                Console.Error.WriteLine($"wrote {mb} MB in {write.Elapsed.TotalSeconds:0.0} s; deploying in a child process");
+                Console.Error.WriteLine($"wrote {mb} MiB in {write.Elapsed.TotalSeconds:0.0} s; deploying in a child process");
                 results.Add(await RunChildAsync(folder));
             }
             finally
@@ -64,7 +64,7 @@ internal static class UploadBench
         Console.WriteLine($"- load average at end: {Machine.LoadAverage()}");
         Console.WriteLine($"- streamed upload threshold: {new DeploymentOptions().StreamedUploadThresholdBytes >> 20} MiB (files below it go through OllamaSharp's byte[] PushBlobAsync)");
         Console.WriteLine();
-        Console.WriteLine("| model.safetensors | upload path | hash s (MB/s) | upload s (MB/s) | total deploy s | RSS before MiB | peak RSS MiB (sampled) | VmHWM MiB | peak − before MiB | peak managed heap MiB | allocated MiB | Gen2 GCs |");
+        Console.WriteLine("| model.safetensors | upload path | hash s (MiB/s) | upload s (MiB/s) | total deploy s | RSS before MiB | peak RSS MiB (sampled) | VmHWM MiB | peak − before MiB | peak managed heap MiB | allocated MiB | Gen2 GCs |");
         Console.WriteLine("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
         foreach (var r in results)
         {
@@ -73,7 +73,7 @@ internal static class UploadBench
             var mb = L("fileBytes") / (double)(1 << 20);
             var hwm = L("vmHwmBytes");
             Console.WriteLine(string.Create(Inv,
-                $"| {mb:0} MB | {r["path"]} | {D("hashSeconds"):0.00} ({mb / D("hashSeconds"):0}) | {D("uploadSeconds"):0.00} ({mb / D("uploadSeconds"):0}) | {D("totalSeconds"):0.00} | " +
+                $"| {mb:0} MiB | {r["path"]} | {D("hashSeconds"):0.00} ({mb / D("hashSeconds"):0}) | {D("uploadSeconds"):0.00} ({mb / D("uploadSeconds"):0}) | {D("totalSeconds"):0.00} | " +
                 $"{MemorySampler.Mib(L("rssBeforeBytes"))} | {MemorySampler.Mib(L("peakRssBytes"))} | {MemorySampler.Mib(hwm)} | {MemorySampler.Mib(hwm - L("rssBeforeBytes"))} | " +
                 $"{MemorySampler.Mib(L("peakManagedBytes"))} | {MemorySampler.Mib(L("allocatedBytes"))} | {L("gen2Collections")} |"));
         }
@@ -176,7 +176,7 @@ internal static class UploadBench
                 ["samples"] = sampler.Samples,
                 ["serverVerifiedBytes"] = received,
             };
-            Console.Error.WriteLine($"  {fileBytes >> 20} MB: {clock.Elapsed.TotalSeconds:0.00} s, VmHWM {MemorySampler.Mib(hwm)} MiB (before {MemorySampler.Mib(rssBefore)} MiB), {sampler.Samples} samples");
+            Console.Error.WriteLine($"  {fileBytes >> 20} MiB: {clock.Elapsed.TotalSeconds:0.00} s, VmHWM {MemorySampler.Mib(hwm)} MiB (before {MemorySampler.Mib(rssBefore)} MiB), {sampler.Samples} samples");
             Console.WriteLine(result.ToJsonString());
         }
         return 0;

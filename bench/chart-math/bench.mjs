@@ -11,6 +11,7 @@ import { ema, downsample, project } from '../../DeepExtension.Web/wwwroot/js/cha
 
 const quick = process.argv.includes('--quick');
 const loadBefore = os.loadavg();
+const started = new Date();
 const MaxRenderedPoints = 2000; // charts.js' MaxRenderedPoints (checked against the module below)
 
 // ---------------------------------------------------------------- ApexCharts stub (records what it is given)
@@ -137,7 +138,7 @@ const payloadBytes = Buffer.byteLength(JSON.stringify({ loss: rows(0, 100_000) }
 const cpu = os.cpus()[0]?.model ?? 'unknown';
 console.log(`# chart-math benchmark`);
 console.log('');
-console.log(`- date: ${new Date().toISOString()}`);
+console.log(`- date: ${started.toISOString()} (start) – ${new Date().toISOString()} (end)`);
 console.log(`- node ${process.version}, V8 ${process.versions.v8}, ${os.platform()} ${os.release()}`);
 console.log(`- CPU: ${cpu}, ${os.cpus().length} logical cores, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM`);
 console.log(`- load average (1/5/15 min) before: ${loadBefore.map(x => x.toFixed(2)).join(' / ')}, after: ${os.loadavg().map(x => x.toFixed(2)).join(' / ')} (other work on the machine shares its cores)`);
