@@ -1,0 +1,24 @@
+using DeepExtension.Bench;
+
+// dotnet run -c Release --project bench/DeepExtension.Bench -- upload [options] | train-step [options]
+// See bench/README.md for what each benchmark measures and which claim it supports.
+var command = args.Length > 0 ? args[0] : "";
+var rest = args.Skip(1).ToArray();
+return command switch
+{
+    "upload" => await UploadBench.RunAsync(rest),
+    UploadBench.ChildCommand => await UploadBench.RunOneAsync(rest),
+    "train-step" => TrainStepBench.Run(rest),
+    _ => Usage(),
+};
+
+static int Usage()
+{
+    Console.Error.WriteLine("""
+        usage: DeepExtension.Bench upload [--sizes-mb 48,1024,3072,6144] [--dir /tmp]
+               DeepExtension.Bench train-step [--hidden 512] [--layers 4] [--heads 8] [--kv-heads 8] [--intermediate 1408]
+                                              [--vocab 32000] [--seq 256] [--batch 4] [--rank 16] [--targets attention|all]
+                                              [--warmup 3] [--steps 10] [--threads N]
+        """);
+    return 2;
+}
