@@ -1,7 +1,7 @@
 // node --test DeepExtension.Web/js-tests/chart-math.test.mjs  (Node 20's built-in runner; run by ChartMathScriptTests)
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { ema, downsample, xOf, axisTitle, clampAlpha, project, nextZoom, zoomToRestore, colorsOf, themeOptions } from '../wwwroot/js/chart-math.js';
+import { ema, downsample, xOf, axisTitle, clampAlpha, project, SeriesProjection, nextZoom, zoomToRestore, colorsOf, themeOptions } from '../wwwroot/js/chart-math.js';
 
 test('ema with alpha 0 returns the raw values', () => {
     assert.deepEqual(ema([3, 1, 2], 0), [3, 1, 2]);
@@ -104,4 +104,14 @@ test('themeOptions: dark mode uses the dark theme with light axis text on a tran
     // Axis text must be lighter than the grey MudBlazor's dark surface (#373740): compare red channels.
     assert.ok(parseInt(dark.chart.foreColor.slice(1, 3), 16) > 0x80);
     assert.ok(parseInt(light.chart.foreColor.slice(1, 3), 16) < 0x80);
+});
+
+test('SeriesProjection fed in chunks equals one pass of ema over the whole series, gaps included', () => {
+    const raw = [];
+    for (let i = 0; i < 500; i++) raw.push({ step: i + 1, epoch: i / 100, elapsed: i * 0.5, y: i % 37 === 0 ? null : Math.sin(i) * 3 + i / 50 });
+    const whole = ema(raw.map(p => p.y), 0.9).map((y, i) => [raw[i].elapsed, y]);
+    const live = new SeriesProjection('elapsed', 0.9);
+    for (let start = 0; start < raw.length; start += 7) live.push(raw.slice(start, start + 7));
+    assert.deepEqual(live.points, whole);
+    assert.deepEqual(project(raw, 'elapsed', 0.9, 100), downsample(whole, 100));
 });

@@ -77,11 +77,36 @@ export function downsample(points, max) {
     return out;
 }
 
+/**
+ * One series mapped to an axis and EMA-smoothed, kept up to date point by point: a live append costs only its new
+ * points (the average carries over), not a pass over the whole history. Gaps follow `ema`: null, no reset.
+ */
+export class SeriesProjection {
+    constructor(axis, alpha) {
+        this.axis = axis;
+        this.alpha = clampAlpha(alpha);
+        this.points = [];
+        this.average = null;
+    }
+
+    /** Adds raw points ({step, epoch, elapsed, y}) in order; returns this. */
+    push(raw) {
+        for (const p of raw) {
+            const y = p.y;
+            let value = null;
+            if (y !== null && y !== undefined && Number.isFinite(y)) {
+                this.average = this.average === null || this.alpha === 0 ? y : this.alpha * this.average + (1 - this.alpha) * y;
+                value = this.average;
+            }
+            this.points.push([xOf(p, this.axis), value]);
+        }
+        return this;
+    }
+}
+
 /** Raw points of one series → what the chart draws: mapped to the axis, smoothed, downsampled. */
 export function project(raw, axis, alpha, max) {
-    const smoothed = ema(raw.map(p => p.y), alpha);
-    const points = raw.map((p, i) => [xOf(p, axis), smoothed[i]]);
-    return downsample(points, max);
+    return downsample(new SeriesProjection(axis, alpha).push(raw).points, max);
 }
 
 /** True for a usable x window: two finite numbers, min below max. */

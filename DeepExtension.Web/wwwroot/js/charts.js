@@ -1,7 +1,8 @@
 // Live metric charts on ApexCharts (served from lib/apexcharts/, restored by the build from npm).
-// Raw points stay here; what is drawn is mapped to the chosen x axis, EMA-smoothed and downsampled (chart-math.js).
+// Raw points stay here; what is drawn is mapped to the chosen x axis, EMA-smoothed (incrementally, as points arrive)
+// and downsampled (chart-math.js).
 // A chart has named series, each with its own key (a metric of one run on the Compare page) and optional colour.
-import { axisTitle, clampAlpha, colorsOf, nextZoom, project, themeOptions, zoomToRestore } from './chart-math.js';
+import { axisTitle, clampAlpha, colorsOf, downsample, nextZoom, SeriesProjection, themeOptions, zoomToRestore } from './chart-math.js';
 
 /** Most points drawn per series; a 100k-step run is bucketed down to this. */
 export const MaxRenderedPoints = 2000;
@@ -24,8 +25,13 @@ function loadApexCharts() {
 function drawnSeries(state) {
     return state.series.map(s => ({
         name: s.name ?? s.key,
-        data: project(state.raw.get(s.key), state.axis, state.alpha, MaxRenderedPoints),
+        data: downsample(state.projections.get(s.key).points, MaxRenderedPoints),
     }));
+}
+
+/** Projects every series again from its raw points (after the axis or the smoothing changed). */
+function reproject(state) {
+    state.projections = new Map(state.series.map(s => [s.key, new SeriesProjection(state.axis, state.alpha).push(state.raw.get(s.key))]));
 }
 
 /**
@@ -33,7 +39,11 @@ function drawnSeries(state) {
  * is put back afterwards; updates of one chart run one after another so a window is never restored out of order.
  */
 function redraw(state) {
+    // Appends arriving while a draw is queued ride along with it: one draw, however many appends.
+    if (state.redrawQueued) return state.drawing;
+    state.redrawQueued = true;
     state.drawing = state.drawing.then(async () => {
+        state.redrawQueued = false;
         if (!state.chart) return;
         const window = zoomToRestore(state.zoom, state.axis);
         await state.chart.updateSeries(drawnSeries(state), false);
@@ -57,10 +67,13 @@ export async function create(element, options) {
         alpha: clampAlpha(options.alpha ?? 0),
         dark: !!options.dark,
         raw: new Map(series.map(s => [s.key, []])),
+        projections: null,
+        redrawQueued: false,
         zoom: null,
         drawing: Promise.resolve(),
         chart: null,
     };
+    reproject(state);
     charts.set(id, state);
     const ApexCharts = await loadApexCharts();
     if (charts.get(id) !== state) return id; // destroyed while loading
@@ -113,7 +126,9 @@ export function appendPoints(chartId, points) {
     for (const [key, list] of Object.entries(points ?? {})) {
         const raw = state.raw.get(key);
         if (!raw) continue;
-        for (const [step, epoch, elapsed, y] of list) raw.push({ step, epoch, elapsed, y: y ?? null });
+        const added = list.map(([step, epoch, elapsed, y]) => ({ step, epoch, elapsed, y: y ?? null }));
+        for (const point of added) raw.push(point);
+        state.projections.get(key).push(added);
     }
     state.zoom = nextZoom(state.zoom, { type: 'append' });
     return redraw(state);
@@ -124,6 +139,7 @@ export function setSmoothing(chartId, alpha) {
     const state = charts.get(chartId);
     if (!state) return;
     state.alpha = clampAlpha(alpha);
+    reproject(state);
     return redraw(state);
 }
 
@@ -132,6 +148,7 @@ export function setXAxis(chartId, axis) {
     const state = charts.get(chartId);
     if (!state) return;
     state.axis = axis;
+    reproject(state);
     state.zoom = nextZoom(state.zoom, { type: 'axis', axis });
     if (state.chart) {
         state.chart.updateOptions({ xaxis: { title: { text: axisTitle(axis) } } }, false, false);
