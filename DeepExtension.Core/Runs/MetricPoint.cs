@@ -6,7 +6,7 @@ namespace DeepExtension.Core.Runs;
 
 /// <summary>
 /// The metrics of one logging step. Well-known keys are in <see cref="Keys"/>; methods add their own
-/// (for DPO "rewards/chosen", "rewards/margins", ...). Evaluation points carry "eval_loss".
+/// (for DPO "rewards/chosen", "rewards/margins", ...; for GRPO "rewards/exact_match", ... per reward function). Evaluation points carry "eval_loss".
 /// </summary>
 public sealed record MetricPoint(long Step, double Epoch, double ElapsedSeconds, IReadOnlyDictionary<string, double> Values)
 {
@@ -18,6 +18,14 @@ public sealed record MetricPoint(long Step, double Epoch, double ElapsedSeconds,
         public const string GradNorm = "grad_norm";
         public const string TokensPerSecond = "tokens_per_second";
         public const string EtaSeconds = "eta_seconds";
+        /// <summary>GRPO: mean reward of the step's completions.</summary>
+        public const string Reward = "reward";
+        /// <summary>GRPO: mean over prompts of the reward's standard deviation within the prompt's group.</summary>
+        public const string RewardStd = "reward_std";
+        /// <summary>GRPO: mean per-completion KL estimate (k3) between the policy and the reference.</summary>
+        public const string Kl = "kl";
+        /// <summary>GRPO: mean completion length in tokens, the stop token included.</summary>
+        public const string CompletionLength = "completion_length";
     }
 
     public double? this[string key] => Values.TryGetValue(key, out var v) ? v : null;

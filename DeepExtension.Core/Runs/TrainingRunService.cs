@@ -239,6 +239,14 @@ public sealed class TrainingRunService(
             {
                 errors.Add("max_tokens", $"Max tokens {tokens:0} exceeds {baseModel.TechnicalName}'s context length of {context}.");
             }
+            // GRPO's prompt and sampled completion share max tokens; a completion budget that fills it leaves no prompt.
+            var completion = CompleteParameters(method, request.Parameters)["max_completion_tokens"];
+            if (method.Algorithm == TrainingAlgorithm.Grpo && !errors.Has("max_tokens") && !errors.Has("max_completion_tokens")
+                && maxTokens is not null && completion is not null && ParameterSpec.TryGetNumber(maxTokens, out var total)
+                && ParameterSpec.TryGetNumber(completion, out var completionTokens) && completionTokens >= total)
+            {
+                errors.Add("max_completion_tokens", $"Max completion tokens ({completionTokens:0}) must be below max tokens ({total:0}): the prompt and the completion share them.");
+            }
         }
         return (errors, baseModel, method);
     }

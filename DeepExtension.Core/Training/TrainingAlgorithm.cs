@@ -39,7 +39,7 @@ public static class AlgorithmCatalog
         new() { Key = "num_epochs", Label = "Epochs", Type = ParameterType.Integer, Default = V(epochs), Min = 1, Max = 1000, TypicalMin = 1, TypicalMax = 50,
             Help = "Passes over the training data." },
         new() { Key = "batch_size", Label = "Batch size", Type = ParameterType.Integer, Default = V(4), Min = 1, Max = 1024, TypicalMin = 2, TypicalMax = 64,
-            Help = "Samples per optimizer micro-step. On small GPUs use 1–2 with gradient accumulation." },
+            Help = "Samples per optimizer micro-step (GRPO: prompts, each sampled num_generations times). On small GPUs use 1–2 with gradient accumulation." },
         new() { Key = "gradient_accumulation_steps", Label = "Gradient accumulation", Type = ParameterType.Integer, Default = V(1), Min = 1, Max = 1024,
             Help = "Micro-batches summed before each optimizer step; effective batch = batch size × this." },
         new() { Key = "learning_rate", Label = "Learning rate", Type = ParameterType.Number, Default = V(learningRate), Min = 0, MinExclusive = true, Max = 1,
@@ -102,7 +102,7 @@ public static class AlgorithmCatalog
             ]),
         new(TrainingAlgorithm.Grpo, "GRPO",
             "Group Relative Policy Optimization: samples several answers per prompt, scores them with reward functions, and reinforces the better ones relative to their group.",
-            "Prompts with reference answers", IsImplemented: false,
+            "Prompts with reference answers", IsImplemented: true,
             [
                 .. CommonTraining(1e-6, 1), .. Lora(),
                 new() { Key = "num_generations", Label = "Generations per prompt", Type = ParameterType.Integer, Default = V(4), Min = 2, Max = 64, Group = "Method",

@@ -89,6 +89,39 @@ public sealed class TrainingRunEndToEndTests
     }
 
     [Fact]
+    public async Task GrpoRun_PromptsWithAnswers_LogsRewardKlAndLengthAndRegistersTheAdapter()
+    {
+        await using var env = await TestEnvironment.CreateAsync();
+        var (model, version, method) = await TrainingHost.PrepareAsync(env, TrainingHost.EightPromptsWithAnswers(), TrainingAlgorithm.Grpo);
+        await using var host = await TrainingHost.StartAsync(env);
+        var parameters = FastSft(epochs: 2);
+        parameters["batch_size"] = 2;
+        parameters["num_generations"] = 4;
+        parameters["max_completion_tokens"] = 8;
+        parameters["learning_rate"] = 1e-3;
+        parameters["reward_functions"] = new JsonArray("numeric_match", "contains_answer");
+
+        var run = (await host.Runs.StartAsync(new NewTrainRequest("reinforced", model.Id, version.Id, method.Id, parameters, "cpu"))).Value!;
+        var done = await host.WaitForAsync(run.Id, r => r.IsFinished, TimeSpan.FromMinutes(3));
+
+        var files = host.Runs.FilesOf(done);
+        Assert.True(done.Status == RunStatus.Succeeded, $"{done.FailureReason}\n{File.ReadAllText(files.LogPath)}");
+        var points = MetricsFile.ReadAll(files).Where(p => p["loss"] is not null).ToList();
+        Assert.Equal(8, points.Count); // 8 prompts / 2 per step × 2 epochs
+        string[] keys = ["loss", "learning_rate", "grad_norm", "tokens_per_second", "reward", "reward_std", "kl", "completion_length",
+            "rewards/numeric_match", "rewards/contains_answer"];
+        Assert.All(points, p => Assert.All(keys, k => Assert.True(p[k] is { } v && double.IsFinite(v), $"step {p.Step}: {k} = {p[k]}")));
+        Assert.All(points, p => Assert.InRange(p["reward_std"]!.Value, 0, 2));
+        Assert.All(points, p => Assert.InRange(p["completion_length"]!.Value, 1, 8));
+        // The first step samples from the reference itself: the KL is exactly 0 before the first update.
+        Assert.Equal(0, points[0]["kl"]!.Value, 6);
+        var log = File.ReadAllLines(files.LogPath);
+        Assert.Contains(log, l => l.Contains("Step 1 samples") && l.Contains("reward"));
+        Assert.Contains(log, l => l.Contains("Training finished after 8 steps"));
+        Assert.NotNull(await host.CustomizedModels.FindByRunAsync(run.Id));
+    }
+
+    [Fact]
     public async Task SftRun_WithValidationSplit_RecordsEvaluationLossEachEpoch()
     {
         await using var env = await TestEnvironment.CreateAsync();

@@ -54,15 +54,41 @@ public class TrainingRunServiceTests
     }
 
     [Fact]
-    public async Task Start_GrpoMethod_IsRefusedAsNotImplemented()
+    public async Task Start_PpoMethod_IsRefusedAsNotImplemented()
     {
         await using var env = await TestEnvironment.CreateAsync();
         var (model, version, _) = await TrainingHost.PrepareAsync(env, TrainingHost.TwentyChats(), TrainingAlgorithm.Sft);
-        var grpo = (await env.TrainingMethods.ListAsync()).Single(m => m.Algorithm == TrainingAlgorithm.Grpo);
+        var ppo = (await env.TrainingMethods.ListAsync()).Single(m => m.Algorithm == TrainingAlgorithm.Ppo);
 
-        var result = await Service(env, new RecordingRunScheduler()).StartAsync(new NewTrainRequest("g", model.Id, version.Id, grpo.Id, []));
+        var result = await Service(env, new RecordingRunScheduler()).StartAsync(new NewTrainRequest("p", model.Id, version.Id, ppo.Id, []));
 
         Assert.Contains("not implemented", string.Join(" ", result.ErrorsFor(TrainingRunService.MethodField)));
+    }
+
+    [Fact]
+    public async Task Start_GrpoMethodOnPromptAnswerData_IsQueued()
+    {
+        await using var env = await TestEnvironment.CreateAsync();
+        var (model, version, grpo) = await TrainingHost.PrepareAsync(env, TrainingHost.EightPromptsWithAnswers(), TrainingAlgorithm.Grpo);
+        var scheduler = new RecordingRunScheduler();
+
+        var result = await Service(env, scheduler).StartAsync(new NewTrainRequest("g", model.Id, version.Id, grpo.Id,
+            new JsonObject { ["max_tokens"] = 128, ["max_completion_tokens"] = 32 }));
+
+        Assert.True(result.Succeeded, result.AllErrors);
+        Assert.Single(scheduler.Queued);
+    }
+
+    [Fact]
+    public async Task Start_GrpoCompletionBudgetFillingMaxTokens_IsRefused()
+    {
+        await using var env = await TestEnvironment.CreateAsync();
+        var (model, version, grpo) = await TrainingHost.PrepareAsync(env, TrainingHost.EightPromptsWithAnswers(), TrainingAlgorithm.Grpo);
+
+        var result = await Service(env, new RecordingRunScheduler()).StartAsync(new NewTrainRequest("g", model.Id, version.Id, grpo.Id,
+            new JsonObject { ["max_tokens"] = 64, ["max_completion_tokens"] = 64 }));
+
+        Assert.Contains("must be below max tokens", string.Join(" ", result.ErrorsFor("max_completion_tokens")));
     }
 
     [Fact]

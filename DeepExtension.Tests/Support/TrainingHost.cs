@@ -92,6 +92,14 @@ public sealed class TrainingHost : IAsyncDisposable
         return string.Join("\n", lines) + "\n";
     }
 
+    /// <summary>Eight prompts with a numeric reference answer (GRPO).</summary>
+    public static string EightPromptsWithAnswers()
+    {
+        var lines = Enumerable.Range(0, 8).Select(i =>
+            new JsonObject { ["prompt"] = $"What is {i} plus one?", ["answer"] = $"{i + 1}" }.ToJsonString());
+        return string.Join("\n", lines) + "\n";
+    }
+
     public async Task<TrainingRun> WaitForAsync(Guid runId, Func<TrainingRun, bool> condition, TimeSpan timeout)
     {
         var deadline = DateTime.UtcNow + timeout;

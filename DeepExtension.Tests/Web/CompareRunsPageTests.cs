@@ -93,6 +93,7 @@ public class CompareRunsPageTests : ComponentTestContext
             Assert.Equal(expected, series.Select(s => (string?)Property(s, "color")).ToArray());
         }
         Assert.Empty(page.FindAll("[data-testid=chart-dpo-margins]"));
+        Assert.Empty(page.FindAll("[data-testid=chart-grpo-reward]"));
     }
 
     [Fact]

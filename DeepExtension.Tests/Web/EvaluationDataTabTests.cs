@@ -17,12 +17,19 @@ public class EvaluationDataTabTests : ComponentTestContext
 
     private async Task<TrainingRun> StartRunWithMetricsAsync(TrainingAlgorithm algorithm, IEnumerable<MetricPoint> points)
     {
-        var data = algorithm == TrainingAlgorithm.Dpo ? TrainingHost.TwentyPreferencePairs() : TrainingHost.TwentyChats();
+        var data = algorithm switch
+        {
+            TrainingAlgorithm.Dpo => TrainingHost.TwentyPreferencePairs(),
+            TrainingAlgorithm.Grpo => TrainingHost.EightPromptsWithAnswers(),
+            _ => TrainingHost.TwentyChats(),
+        };
         var (model, version, method) = await TrainingHost.PrepareAsync(Env, data, algorithm);
         Services.AddSingleton(new CustomizedModelService(Env.DbFactory, Env.Directories, TimeProvider.System));
         Services.AddSingleton(new RunUpdatesStore(NullLogger<RunUpdatesStore>.Instance) { Interval = TimeSpan.FromMilliseconds(50) });
         var runs = Services.GetRequiredService<TrainingRunService>();
-        var started = await runs.StartAsync(new NewTrainRequest("charts", model.Id, version.Id, method.Id, new System.Text.Json.Nodes.JsonObject { ["max_tokens"] = 64 }, "cpu"));
+        var parameters = new System.Text.Json.Nodes.JsonObject { ["max_tokens"] = 64 };
+        if (algorithm == TrainingAlgorithm.Grpo) parameters["max_completion_tokens"] = 16;
+        var started = await runs.StartAsync(new NewTrainRequest("charts", model.Id, version.Id, method.Id, parameters, "cpu"));
         Assert.True(started.Succeeded, started.AllErrors);
         var run = started.Value!;
         var files = runs.FilesOf(run);
@@ -40,6 +47,12 @@ public class EvaluationDataTabTests : ComponentTestContext
     {
         ["loss"] = 0.69, ["learning_rate"] = 1e-5, ["grad_norm"] = 0.3, ["tokens_per_second"] = 500,
         ["rewards/chosen"] = 0.1, ["rewards/rejected"] = -0.1, ["rewards/margins"] = 0.2, ["rewards/accuracies"] = 0.75,
+    });
+
+    private static MetricPoint Grpo(long step) => new(step, step / 10.0, step * 0.5, new Dictionary<string, double>
+    {
+        ["loss"] = 0.01, ["learning_rate"] = 1e-6, ["grad_norm"] = 0.2, ["tokens_per_second"] = 300,
+        ["reward"] = 0.5, ["reward_std"] = 0.3, ["kl"] = 0.002, ["completion_length"] = 12,
     });
 
     private IRenderedComponent<TrainDetails> OpenEvaluationTab(Guid runId)
@@ -95,6 +108,22 @@ public class EvaluationDataTabTests : ComponentTestContext
             foreach (var key in CommonCharts.Append("dpo-rewards").Append("dpo-accuracy")) Assert.Single(page.FindAll($"[data-testid=chart-{key}]"));
         }, TimeSpan.FromSeconds(10));
         Assert.Equal("rewards/chosen,rewards/rejected,rewards/margins", page.Find("[data-testid=chart-dpo-rewards] [data-chart-id]").GetAttribute("data-series"));
+        Assert.Empty(page.FindAll("[data-testid=chart-grpo-reward]"));
+    }
+
+    [Fact]
+    public async Task EvaluationData_GrpoRun_AddsRewardKlAndCompletionLengthCharts()
+    {
+        var run = await StartRunWithMetricsAsync(TrainingAlgorithm.Grpo, Enumerable.Range(1, 3).Select(i => Grpo(i)));
+
+        var page = OpenEvaluationTab(run.Id);
+
+        page.WaitForAssertion(() =>
+        {
+            foreach (var key in CommonCharts.Concat(["grpo-reward", "grpo-kl", "grpo-completion-length"])) Assert.Single(page.FindAll($"[data-testid=chart-{key}]"));
+        }, TimeSpan.FromSeconds(10));
+        Assert.Equal("reward,reward_std", page.Find("[data-testid=chart-grpo-reward] [data-chart-id]").GetAttribute("data-series"));
+        Assert.Empty(page.FindAll("[data-testid=chart-dpo-rewards]"));
     }
 
     [Fact]

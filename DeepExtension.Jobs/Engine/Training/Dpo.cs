@@ -23,6 +23,17 @@ public static class Dpo
     public static Tensor SequenceLogProbs(ForCausalLM model, Tensor inputIds, Tensor labels, Tensor? attentionMask = null)
     {
         using var scope = torch.NewDisposeScope();
+        return TokenLogProbs(model, inputIds, labels, attentionMask).LogProbs.sum(1).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Per-token log-probabilities [B, T-1] (float32) of <c>labels[:, 1:]</c> given the tokens before them, 0 where the
+    /// label is -100, and that mask as float32 [B, T-1]. Logits are divided by <paramref name="temperature"/> first
+    /// (GRPO scores the distribution it sampled from) and upcast to float32 one sequence at a time.
+    /// </summary>
+    public static (Tensor LogProbs, Tensor Mask) TokenLogProbs(ForCausalLM model, Tensor inputIds, Tensor labels, Tensor? attentionMask = null, double temperature = 1.0)
+    {
+        using var scope = torch.NewDisposeScope();
         long b = inputIds.shape[0], t = inputIds.shape[1];
         var hidden = model.Hidden(inputIds, attentionMask).narrow(1, 0, t - 1);       // [B, T-1, H]
         var targets = labels.narrow(1, 1, t - 1).to(ScalarType.Int64, inputIds.device); // [B, T-1]
@@ -32,10 +43,12 @@ public static class Dpo
         for (long i = 0; i < b; i++)
         {
             var logits = model.Logits(hidden.narrow(0, i, 1)).to(ScalarType.Float32);  // [1, T-1, V]
+            if (temperature != 1.0) logits = logits / temperature;
             var picked = logits.gather(2, safe.narrow(0, i, 1)).squeeze(2) - logits.logsumexp(2); // [1, T-1]
-            rows.Add((picked * valid.narrow(0, i, 1)).sum(1));
+            rows.Add(picked * valid.narrow(0, i, 1));
         }
-        return torch.cat(rows, 0).MoveToOuterDisposeScope();
+        var mask = valid.to(ScalarType.Float32);
+        return (torch.cat(rows, 0).MoveToOuterDisposeScope(), mask.MoveToOuterDisposeScope());
     }
 
     /// <summary>

@@ -24,6 +24,11 @@ public sealed class RunSettings(JsonObject parameters)
     public bool TrainOnResponsesOnly => parameters["train_on_responses_only"]?.GetValue<bool>() ?? true;
     public double DpoBeta => Number("dpo_beta");
     public double DpoLabelSmoothing => parameters.ContainsKey("dpo_label_smoothing") ? Number("dpo_label_smoothing") : 0;
+    public int NumGenerations => Int("num_generations");
+    public double GrpoBeta => Number("grpo_beta");
+    public int MaxCompletionTokens => Int("max_completion_tokens");
+    public double Temperature => Number("temperature");
+    public IReadOnlyList<string> RewardFunctions => parameters["reward_functions"]?.AsArray().Select(f => f!.GetValue<string>()).ToList() ?? throw Missing("reward_functions");
 
     public LoraConfig Lora => new(
         Int("lora_r"),

@@ -22,7 +22,7 @@ public enum TrainingOutcome
 }
 
 /// <summary>
-/// The training loop of one run (SFT or DPO with LoRA): reads the dataset version, trains with the run's
+/// The training loop of one run (SFT, DPO or GRPO with LoRA): reads the dataset version, trains with the run's
 /// parameters, writes metrics, logs, checkpoints and progress into the run folder, and resumes from the
 /// latest checkpoint when one exists.
 /// </summary>
@@ -38,6 +38,8 @@ public sealed class RunTrainer(
     private double? _bestLoss;
     private double? _bestEvalLoss;
     private double _secondsPerStep;
+    /// <summary>GRPO: a few completions of the last step with their rewards, for the log.</summary>
+    private List<string> _samples = [];
 
     public async Task<TrainingOutcome> RunAsync(CancellationToken cancellationToken)
     {
@@ -58,6 +60,13 @@ public sealed class RunTrainer(
         var data = new TrainingData(tokenizer, template, _settings.SystemPrompt, _settings.MaxTokens, _settings.TrainOnResponsesOnly);
         var train = await LoadAsync(data, DatasetPart.Train, cancellationToken);
         var validation = await LoadAsync(data, DatasetPart.Validation, cancellationToken);
+        if (run.Algorithm == TrainingAlgorithm.Grpo && validation.Count > 0)
+        {
+            // An evaluation loss means nothing for GRPO (its loss depends on the sampled group), and evaluating by
+            // sampling is not built yet.
+            Log(RunLogLevel.Info, "GRPO does not evaluate on the validation split in this version; it is not used.");
+            validation = [];
+        }
         Log(RunLogLevel.Info, $"Dataset: {train.Count} training and {validation.Count} validation examples" +
             (data.Truncated > 0 ? $", {data.Truncated} truncated to {_settings.MaxTokens} tokens" : "") +
             (data.Skipped > 0 ? $", {data.Skipped} skipped (no answer tokens left after truncation)" : "") + ".");
@@ -113,7 +122,7 @@ public sealed class RunTrainer(
                         .ToList();
                     optimizer.LearningRate = _settings.LearningRate * schedule(step);
                     var started = _clock.Elapsed.TotalSeconds;
-                    var (values, tokens) = TrainStep(lora, optimizer, groups, padId, device);
+                    var (values, tokens) = TrainStep(lora, optimizer, groups, padId, device, step, tokenizer);
                     step++;
                     var stepSeconds = _clock.Elapsed.TotalSeconds - started;
                     _secondsPerStep = _secondsPerStep == 0 ? stepSeconds : 0.9 * _secondsPerStep + 0.1 * stepSeconds;
@@ -122,6 +131,11 @@ public sealed class RunTrainer(
                     values[MetricPoint.Keys.EtaSeconds] = (totalSteps - step) * _secondsPerStep;
                     var epochProgress = (double)step / stepsPerEpoch;
                     Record(step, totalSteps, epochProgress, values);
+                    // Users judge GRPO by what it writes: show samples at the start, every tenth of the run and at the end.
+                    if (_samples.Count > 0 && (step == 1 || step == totalSteps || step % Math.Max(1, totalSteps / 10) == 0))
+                    {
+                        Log(RunLogLevel.Info, $"Step {step} samples:\n{string.Join("\n", _samples)}");
+                    }
 
                     var epochEnded = step % stepsPerEpoch == 0;
                     if (validation.Count > 0 && ((_settings.EvalEverySteps > 0 && step % _settings.EvalEverySteps == 0) || epochEnded))
@@ -143,7 +157,7 @@ public sealed class RunTrainer(
 
     /// <summary>One optimizer step over accumulated micro-batches. Returns the logged values and tokens processed.</summary>
     private (Dictionary<string, double> Values, long Tokens) TrainStep(
-        LoraModel lora, AdamWOptimizer optimizer, List<List<object>> groups, int padId, Device device)
+        LoraModel lora, AdamWOptimizer optimizer, List<List<object>> groups, int padId, Device device, long step, HfTokenizer tokenizer)
     {
         using var scope = NewDisposeScope();
         lora.Model.train();
@@ -177,6 +191,10 @@ public sealed class RunTrainer(
             values["logps/chosen"] = chosenLogps.mean().item<float>();
             values["logps/rejected"] = rejectedLogps.mean().item<float>();
         }
+        else if (run.Algorithm == TrainingAlgorithm.Grpo)
+        {
+            lossSum += GrpoMicroBatches(lora, groups, padId, device, step, tokenizer, values, ref tokens);
+        }
         else
         {
             var examples = groups.Select(g => g.Cast<SupervisedExample>().ToList()).ToList();
@@ -198,6 +216,73 @@ public sealed class RunTrainer(
         values[MetricPoint.Keys.Loss] = lossSum.item<float>();
         values[MetricPoint.Keys.GradNorm] = gradNorm.item<float>();
         return (values, tokens);
+    }
+
+    /// <summary>
+    /// GRPO's part of a step: per micro-batch, sample G completions per prompt with the current policy, score them,
+    /// normalise rewards within each group, and backpropagate the GRPO loss. Returns the weighted loss (detached).
+    /// </summary>
+    private Tensor GrpoMicroBatches(LoraModel lora, List<List<object>> groups, int padId, Device device, long step, HfTokenizer tokenizer,
+        Dictionary<string, double> values, ref long tokens)
+    {
+        var g = _settings.NumGenerations;
+        var functions = _settings.RewardFunctions;
+        var options = new GenerationOptions
+        {
+            MaxNewTokens = _settings.MaxCompletionTokens,
+            Temperature = _settings.Temperature,
+            StopTokenIds = lora.Model.Config.EosTokenIds.Concat(tokenizer.EosTokenId is { } eos ? [(long)eos] : []).Distinct().ToList(),
+        };
+        var weight = 1.0 / groups.Count;
+        Tensor lossSum = zeros(1, dtype: ScalarType.Float32, device: device), klSum = zeros(1, dtype: ScalarType.Float32, device: device);
+        var rewards = new List<double>();
+        var perFunction = functions.ToDictionary(f => f, _ => 0.0);
+        var stds = new List<double>();
+        long completionTokens = 0;
+        var samples = new List<string>();
+        for (var m = 0; m < groups.Count; m++)
+        {
+            var prompts = groups[m].Cast<TokenizedPrompt>().ToList();
+            var sequences = new List<(int[] Prompt, int[] Completion)>();
+            var groupRewards = new List<double>();
+            for (var p = 0; p < prompts.Count; p++)
+            {
+                // Seeds derive from the run's seed and the position in the run, so a resumed run samples the same.
+                var seed = _settings.Seed * 1_000_003L + (step * groups.Count + m) * 1_009L + (long)p * g;
+                var promptIds = prompts[p].PromptIds.Select(id => (long)id).ToList();
+                foreach (var completion in Grpo.Sample(lora.Model, promptIds, g, options, seed))
+                {
+                    var text = tokenizer.Decode(completion.TextTokenIds, skipSpecialTokens: true);
+                    var reward = 0.0;
+                    foreach (var function in functions)
+                    {
+                        var score = GrpoRewards.Score(function, text, prompts[p].Answer);
+                        perFunction[function] += score;
+                        reward += score;
+                    }
+                    groupRewards.Add(reward);
+                    sequences.Add((prompts[p].PromptIds, completion.TokenIds));
+                    tokens += prompts[p].PromptIds.Length + completion.TokenIds.Length;
+                    if (m == 0 && p == 0 && samples.Count < 2) samples.Add($"  reward {reward:0.##} (answer \"{prompts[p].Answer}\"): \"{text}\"");
+                }
+            }
+            var (advantages, groupStds) = Grpo.Advantages(groupRewards, g);
+            var output = Grpo.Compute(lora, sequences, advantages, _settings.GrpoBeta, _settings.Temperature, padId, device);
+            (output.Loss * weight).backward();
+            lossSum += output.Loss.detach() * weight;
+            klSum += output.MeanKl * weight;
+            completionTokens += output.CompletionTokens;
+            rewards.AddRange(groupRewards);
+            stds.AddRange(groupStds);
+        }
+        _samples = samples;
+        // TRL's names and meanings: reward_std is the mean of the groups' standard deviations.
+        values[MetricPoint.Keys.Reward] = rewards.Average();
+        values[MetricPoint.Keys.RewardStd] = stds.Average();
+        values[MetricPoint.Keys.Kl] = klSum.item<float>();
+        values[MetricPoint.Keys.CompletionLength] = (double)completionTokens / rewards.Count;
+        foreach (var (function, total) in perFunction) values[$"rewards/{function}"] = total / rewards.Count;
+        return lossSum;
     }
 
     private void Evaluate(LoraModel lora, IReadOnlyList<object> validation, int padId, Device device, long step, long totalSteps, double epoch)
@@ -241,12 +326,18 @@ public sealed class RunTrainer(
             {
                 SftExample sft when run.Algorithm == TrainingAlgorithm.Sft => data.Sft(sft),
                 PreferenceExample pair when run.Algorithm == TrainingAlgorithm.Dpo => data.Preference(pair),
+                PromptAnswerExample prompt when run.Algorithm == TrainingAlgorithm.Grpo => data.Prompt(prompt, MaxPromptTokens()),
                 _ => throw new InvalidDataException($"Row {example.Index + 1} (line {example.Line}) is {example.Kind} data; {run.Algorithm} cannot train on it."),
             };
             if (tokenized is not null) list.Add(tokenized);
         }
         return list;
     }
+
+    /// <summary>GRPO's prompt budget: what max tokens leaves after the longest completion.</summary>
+    private int MaxPromptTokens() => _settings.MaxTokens - _settings.MaxCompletionTokens is >= 1 and var budget
+        ? budget
+        : throw new InvalidDataException($"Max completion tokens ({_settings.MaxCompletionTokens}) must be below max tokens ({_settings.MaxTokens}): prompt and completion share them.");
 
     private static int[] Shuffled(int count, int seed)
     {

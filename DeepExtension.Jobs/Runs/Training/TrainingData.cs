@@ -7,6 +7,9 @@ namespace DeepExtension.Jobs.Runs.Training;
 /// <summary>A DPO pair: prompt + chosen and prompt + rejected, labels only on the completions.</summary>
 public sealed record TokenizedPair(SupervisedExample Chosen, SupervisedExample Rejected);
 
+/// <summary>A GRPO prompt: the chat template's rendering up to the assistant's turn, and the reference answer.</summary>
+public sealed record TokenizedPrompt(int[] PromptIds, string Answer);
+
 /// <summary>Turns normalised dataset rows into token ids with the model's own tokenizer and chat template.</summary>
 public sealed class TrainingData(HfTokenizer tokenizer, ChatTemplate template, string? systemPrompt, int maxTokens, bool trainOnResponsesOnly = true)
 {
@@ -30,6 +33,21 @@ public sealed class TrainingData(HfTokenizer tokenizer, ChatTemplate template, s
         var rejected = Completion(prompt, example.Rejected);
         if (chosen is null || rejected is null) return null;
         return new TokenizedPair(chosen, rejected);
+    }
+
+    /// <summary>
+    /// The prompt rendered with the generation prompt. Prompts longer than <paramref name="maxPromptTokens"/> keep their
+    /// last tokens (TRL truncates prompts on the left), so the assistant header the model continues from stays.
+    /// </summary>
+    public TokenizedPrompt Prompt(PromptAnswerExample example, int maxPromptTokens)
+    {
+        var ids = tokenizer.Encode(template.Render(WithSystemPrompt(example.Prompt), addGenerationPrompt: true));
+        if (ids.Length > maxPromptTokens)
+        {
+            Truncated++;
+            ids = ids[^maxPromptTokens..];
+        }
+        return new TokenizedPrompt(ids, example.Answer);
     }
 
     /// <summary>Prompt + completion tokens, with labels only on the completion's assistant turns.</summary>

@@ -25,6 +25,10 @@ public partial class CompareRuns
         new("dpo-rejected", "DPO reward (rejected)", "rewards/rejected", OnlyWhenPresent: true),
         new("dpo-margins", "DPO reward margin", "rewards/margins", OnlyWhenPresent: true),
         new("dpo-accuracy", "DPO reward accuracy", "rewards/accuracies", OnlyWhenPresent: true),
+        new("grpo-reward", "GRPO reward", MetricPoint.Keys.Reward, OnlyWhenPresent: true),
+        new("grpo-reward-std", "GRPO reward std", MetricPoint.Keys.RewardStd, OnlyWhenPresent: true),
+        new("grpo-kl", "GRPO KL", MetricPoint.Keys.Kl, OnlyWhenPresent: true),
+        new("grpo-completion-length", "GRPO completion length", MetricPoint.Keys.CompletionLength, OnlyWhenPresent: true),
     ];
 
     /// <summary>Comma-separated run ids, in the order their colours are given.</summary>

@@ -38,6 +38,12 @@ public partial class TrainDetails : IAsyncDisposable
             new Dictionary<string, string> { ["rewards/chosen"] = "Chosen", ["rewards/rejected"] = "Rejected", ["rewards/margins"] = "Margin" }, OnlyWhenPresent: true),
         new("dpo-accuracy", "DPO reward accuracy", ["rewards/accuracies"],
             new Dictionary<string, string> { ["rewards/accuracies"] = "Accuracy" }, OnlyWhenPresent: true),
+        new("grpo-reward", "GRPO reward", [MetricPoint.Keys.Reward, MetricPoint.Keys.RewardStd],
+            new Dictionary<string, string> { [MetricPoint.Keys.Reward] = "Mean reward", [MetricPoint.Keys.RewardStd] = "Reward std within groups" }, OnlyWhenPresent: true),
+        new("grpo-kl", "GRPO KL to the reference", [MetricPoint.Keys.Kl],
+            new Dictionary<string, string> { [MetricPoint.Keys.Kl] = "KL" }, OnlyWhenPresent: true),
+        new("grpo-completion-length", "GRPO completion length", [MetricPoint.Keys.CompletionLength],
+            new Dictionary<string, string> { [MetricPoint.Keys.CompletionLength] = "Tokens" }, OnlyWhenPresent: true),
     ];
 
     [Parameter]
