@@ -1,9 +1,9 @@
-using Microsoft.EntityFrameworkCore;
 using Bunit;
 using DeepExtension.Core.Runs;
 using DeepExtension.Tests.Support;
 using DeepExtension.Web.Components.Controls;
 using DeepExtension.Web.Components.Pages;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -197,5 +197,29 @@ public class CompareRunsPageTests : ComponentTestContext
         page.WaitForAssertion(() => Assert.Equal(
             [$"{trio.Base.Name} ({Prefix(trio.Base)})", $"{trio.Base.Name} ({Prefix(trio.Longer)})"],
             page.FindAll("[data-testid=config-run]").Select(h => h.TextContent.Trim())), Wait);
+    }
+
+    [Fact]
+    public async Task ComparePage_RunLogsGrpoMetrics_GrpoChartsAppearLive()
+    {
+        var trio = await CreateRunsAsync();
+        var page = Open(trio.Base.Id, trio.Hotter.Id);
+        page.WaitForElement("[data-testid=chart-loss]", Wait);
+        Assert.Empty(page.FindAll("[data-testid=chart-grpo-reward]"));
+
+        var files = new RunFiles(Path.Combine(Env.DataRoot, trio.Hotter.RelativeDirectory));
+        MetricsFile.Append(files, new MetricPoint(ComparedRunsFixture.PointsPerRun + 1, 1.1, 9, new Dictionary<string, double>
+        {
+            [MetricPoint.Keys.Reward] = 0.75,
+            [MetricPoint.Keys.RewardStd] = 0.5,
+            [MetricPoint.Keys.Kl] = 0.01,
+            [MetricPoint.Keys.CompletionLength] = 6,
+        }));
+
+        foreach (var key in new[] { "grpo-reward", "grpo-reward-std", "grpo-kl", "grpo-completion-length" })
+        {
+            page.WaitForElement($"[data-testid=chart-{key}]", Wait);
+        }
+        Assert.Empty(page.FindAll("[data-testid=chart-dpo-margins]"));
     }
 }
