@@ -1,5 +1,6 @@
 using System.Net;
 using System.Security.Cryptography;
+using DeepExtension.Core.Common;
 using Microsoft.Extensions.Options;
 using OllamaSharp;
 using OllamaSharp.Models;
@@ -63,10 +64,10 @@ public sealed class OllamaDeployer(IHttpClientFactory httpClients, IOptions<Deep
         foreach (var file in missing)
         {
             double Fraction(long done) => HashShare + UploadShare * (uploaded + done) / uploadBytes;
-            await report(new DeployProgress(Fraction(0), $"Uploading {file.Name} ({Size(file.Length)})"));
+            await report(new DeployProgress(Fraction(0), $"Uploading {file.Name} ({ByteSize.Format(file.Length)})"));
             if (file.Length >= options.Value.Deployment.StreamedUploadThresholdBytes)
             {
-                await StreamBlobAsync(http, file, digests[file], done => report(new DeployProgress(Fraction(done), $"Uploading {file.Name} ({Size(done)} of {Size(file.Length)})")), cancellationToken);
+                await StreamBlobAsync(http, file, digests[file], done => report(new DeployProgress(Fraction(done), $"Uploading {file.Name} ({ByteSize.Format(done)} of {ByteSize.Format(file.Length)})")), cancellationToken);
             }
             else
             {
@@ -213,14 +214,6 @@ public sealed class OllamaDeployer(IHttpClientFactory httpClients, IOptions<Deep
         }
         return text.Length > 500 ? text[..500] : text;
     }
-
-    public static string Size(long bytes) => bytes switch
-    {
-        >= 1L << 30 => $"{bytes / (double)(1L << 30):0.00} GB",
-        >= 1L << 20 => $"{bytes / (double)(1L << 20):0.0} MB",
-        >= 1L << 10 => $"{bytes / (double)(1L << 10):0.0} KB",
-        _ => $"{bytes} B",
-    };
 
     /// <summary>Reports how many bytes went out while the request body streams from disk.</summary>
     private sealed class ProgressStreamContent(Stream source, Func<long, Task> progress) : HttpContent

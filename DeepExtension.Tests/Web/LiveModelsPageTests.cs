@@ -102,7 +102,7 @@ public class LiveModelsPageTests : ComponentTestContext
         var environment = await DeploymentFixture.AddEnvironmentAsync(Env, ollama.BaseUrl);
         var running = (await Deployments.DeployAsync(new DeployRequest(DeploymentSourceKind.Complete, complete.Id, environment.Id, "running", OllamaQuantization.Q4_K_M))).Value!;
         await Deployments.MarkRunningAsync(running.Id);
-        await Deployments.ReportAsync(running.Id, new DeployProgress(0.5, "Uploading model.safetensors (1.0 MB of 2.0 MB)"));
+        await Deployments.ReportAsync(running.Id, new DeployProgress(0.5, "Uploading model.safetensors (1 MiB of 2 MiB)"));
         var failed = (await Deployments.DeployAsync(new DeployRequest(DeploymentSourceKind.Complete, complete.Id, environment.Id, "failed", OllamaQuantization.None))).Value!;
         await Deployments.FailAsync(failed.Id, "Ollama could not create failed: no space left on device");
         Directory.CreateDirectory(Deployments.FolderOf(failed.Id));
@@ -110,7 +110,7 @@ public class LiveModelsPageTests : ComponentTestContext
 
         var page = Render<LiveModels>();
 
-        page.WaitForAssertion(() => Assert.Equal("Uploading model.safetensors (1.0 MB of 2.0 MB)", page.Find("[data-testid=deployment-stage]").TextContent));
+        page.WaitForAssertion(() => Assert.Equal("Uploading model.safetensors (1 MiB of 2 MiB)", page.Find("[data-testid=deployment-stage]").TextContent));
         Assert.Contains("no space left on device", page.Find("[data-testid=deployment-failure]").TextContent);
         var failedRow = page.FindAll("tr").Single(r => r.QuerySelector("[data-testid=deployment-failure]") is not null);
         failedRow.QuerySelector("[data-testid=toggle-log]")!.Click();

@@ -79,7 +79,6 @@ public partial class DatasetUploadForm : IAsyncDisposable
     private string TargetName(Guid id) =>
         id == Guid.Empty ? "A new dataset" : Datasets.FirstOrDefault(d => d.Id == id)?.Name ?? "";
 
-    private static string FormatBytes(long bytes) => ModelCardView.FormatBytes(bytes);
 
     private static string Percent(long done, long total) => total <= 0 ? "0 %" : $"{Math.Min(100, done * 100 / total)} %";
 
@@ -137,7 +136,7 @@ public partial class DatasetUploadForm : IAsyncDisposable
     {
         if (file.Size > MaxUploadBytes)
         {
-            SetError(field, $"{file.Name} is {FormatBytes(file.Size)}; a dataset file may be at most {FormatBytes(MaxUploadBytes)}.");
+            SetError(field, $"{file.Name} is {ByteSize.Format(file.Size)}; a dataset file may be at most {ByteSize.Format(MaxUploadBytes)}.");
             return null;
         }
         if (DatasetValidator.FileTypeOf(file.Name) is null)
@@ -148,7 +147,7 @@ public partial class DatasetUploadForm : IAsyncDisposable
 
         var path = Service.NewIncomingFilePath(file.Name);
         _busy = true;
-        _busyText = $"Receiving {file.Name} ({FormatBytes(file.Size)})…";
+        _busyText = $"Receiving {file.Name} ({ByteSize.Format(file.Size)})…";
         StateHasChanged();
         try
         {
@@ -165,7 +164,7 @@ public partial class DatasetUploadForm : IAsyncDisposable
                 if (Environment.TickCount64 - shown > 500)
                 {
                     shown = Environment.TickCount64;
-                    _busyText = $"Receiving {file.Name}: {Percent(received, file.Size)} of {FormatBytes(file.Size)}…";
+                    _busyText = $"Receiving {file.Name}: {Percent(received, file.Size)} of {ByteSize.Format(file.Size)}…";
                     StateHasChanged();
                 }
             }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using DeepExtension.Core.BaseModels;
+using DeepExtension.Core.Common;
 using Microsoft.AspNetCore.Components;
 
 namespace DeepExtension.Web.Components.Controls;
@@ -28,17 +29,9 @@ public partial class ModelCardView
         yield return ("Special tokens", $"BOS {Show(c.BosTokenId)}, EOS {(c.EosTokenIds.Count == 0 ? "—" : string.Join(", ", c.EosTokenIds))}, PAD {Show(c.PadTokenId)}");
         yield return ("Tokenizer", c.HasTokenizer ? "present" : "missing");
         yield return ("Chat template", c.HasChatTemplate ? "present" : "missing");
-        yield return ("Weights", $"{c.WeightFileCount} safetensors file(s), {FormatBytes(c.WeightBytes)}");
+        yield return ("Weights", $"{c.WeightFileCount} safetensors file(s), {ByteSize.Format(c.WeightBytes)}");
         yield return ("Config layout", $"{c.ConfigLayout ?? "—"}{(c.TransformersVersion is null ? "" : $", written by transformers {c.TransformersVersion}")}");
     }
 
     private static string Show(int? value) => value?.ToString(CultureInfo.InvariantCulture) ?? "—";
-
-    internal static string FormatBytes(long bytes) => bytes switch
-    {
-        >= 1L << 30 => $"{bytes / (double)(1L << 30):0.##} GiB",
-        >= 1L << 20 => $"{bytes / (double)(1L << 20):0.##} MiB",
-        >= 1L << 10 => $"{bytes / (double)(1L << 10):0.##} KiB",
-        _ => $"{bytes} B",
-    };
 }

@@ -162,7 +162,6 @@ public partial class LiveModels
         _ => Color.Default,
     };
 
-    internal static string FormatSize(long? bytes) => bytes is { } value ? CompleteModels.FormatSize(value) : "—";
 
     private sealed class ChatLine(string role, string content)
     {
