@@ -1,4 +1,5 @@
 using System.Text.Json;
+using DeepExtension.Core.BaseModels;
 
 namespace DeepExtension.Core.Deployment;
 
@@ -23,16 +24,23 @@ public static class OllamaModelFiles
     public static bool OllamaImportsAdaptersFor(string? modelType) => modelType is "llama" or "gemma2";
 
     /// <summary>
-    /// config, tokenizer files and exactly the weight files of the model: those named by the shard index, else
-    /// model.safetensors, else every safetensors file. Stray files (READMEs, other checkpoints) are not sent.
+    /// config, tokenizer files and exactly the weight files of the model (<see cref="ModelCardReader.FindWeightFiles"/>:
+    /// the shards the index names, or model.safetensors). Stray files (READMEs, other checkpoints) are not sent.
     /// </summary>
     public static IReadOnlyList<OllamaUploadFile> ModelFolder(string folder)
     {
-        if (!File.Exists(Path.Combine(folder, "config.json")))
+        if (!File.Exists(Path.Combine(folder, ModelCardReader.ConfigFile)))
             throw new InvalidOperationException($"{folder} has no config.json; it is not a Hugging Face model folder.");
-        var weights = WeightFiles(folder);
-        if (weights.Count == 0) throw new InvalidOperationException($"{folder} has no safetensors weights.");
-        var names = MetadataFiles.Where(name => File.Exists(Path.Combine(folder, name))).Concat(weights);
+        IReadOnlyList<string> weights;
+        try
+        {
+            weights = ModelCardReader.FindWeightFiles(folder);
+        }
+        catch (ModelFolderException ex)
+        {
+            throw new InvalidOperationException($"{folder}: {ex.Message}", ex);
+        }
+        var names = MetadataFiles.Where(name => File.Exists(Path.Combine(folder, name))).Concat(weights.Select(Path.GetFileName).OfType<string>());
         return names.Distinct(StringComparer.Ordinal).Select(name => Describe(folder, name)).ToList();
     }
 
@@ -77,21 +85,6 @@ public static class OllamaModelFiles
             }
         }
         return stops.Where(s => s.Length > 0).Distinct(StringComparer.Ordinal).ToList();
-    }
-
-    private static List<string> WeightFiles(string folder)
-    {
-        var index = ReadJson(Path.Combine(folder, "model.safetensors.index.json"));
-        if (index is { } doc && doc.TryGetProperty("weight_map", out var map) && map.ValueKind == JsonValueKind.Object)
-        {
-            var shards = map.EnumerateObject().Select(p => p.Value.GetString()).OfType<string>().Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
-            var missing = shards.Where(s => !File.Exists(Path.Combine(folder, s))).ToList();
-            if (missing.Count > 0) throw new InvalidOperationException($"The shard index names files that are missing: {string.Join(", ", missing)}.");
-            return shards;
-        }
-        if (File.Exists(Path.Combine(folder, "model.safetensors"))) return ["model.safetensors"];
-        return Directory.GetFiles(folder, "*.safetensors").Select(Path.GetFileName).OfType<string>()
-            .Where(n => n != "adapter_model.safetensors").Order(StringComparer.Ordinal).ToList();
     }
 
     private static OllamaUploadFile Describe(string folder, string name)

@@ -38,7 +38,7 @@ public class OllamaModelFilesTests
 
         var error = Assert.Throws<InvalidOperationException>(() => OllamaModelFiles.ModelFolder(folder));
 
-        Assert.Contains("no safetensors weights", error.Message);
+        Assert.Contains("No weights found: expected model.safetensors or model.safetensors.index.json.", error.Message);
     }
 
     [Fact]
