@@ -90,8 +90,7 @@ public sealed class DeploymentEnvironmentService(
         if (error is not null) return new ConnectionTestResult(false, null, error);
 
         using var http = httpClients.CreateClient(HttpClientName);
-        // The trailing slash keeps a path prefix (an Ollama behind a reverse proxy) when OllamaSharp appends "api/...".
-        http.BaseAddress = new Uri(url! + "/");
+        http.BaseAddress = BaseAddressOf(url!);
         using var client = new OllamaApiClient(http);
         try
         {
@@ -112,6 +111,12 @@ public sealed class DeploymentEnvironmentService(
             return new ConnectionTestResult(false, null, $"The server at {url} did not answer like Ollama: {ex.Message}");
         }
     }
+
+    /// <summary>
+    /// The HttpClient base address for OllamaSharp: the trailing slash keeps a path prefix (an Ollama behind a reverse
+    /// proxy) when OllamaSharp appends "api/...".
+    /// </summary>
+    public static Uri BaseAddressOf(string baseUrl) => new(baseUrl.TrimEnd('/') + "/");
 
     public static (string? Url, string? Error) NormalizeUrl(string? input)
     {

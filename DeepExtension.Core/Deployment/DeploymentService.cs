@@ -2,6 +2,8 @@ using System.Runtime.CompilerServices;
 using System.Text.Json.Nodes;
 using DeepExtension.Core.BaseModels;
 using DeepExtension.Core.Common;
+using DeepExtension.Core.CustomizedModels;
+using DeepExtension.Core.CompleteModels;
 using DeepExtension.Core.Data;
 using DeepExtension.Core.Runs;
 using DeepExtension.Core.Storage;
@@ -37,6 +39,9 @@ public sealed record ChatTurn(string Role, string Content);
 public sealed class DeploymentService(
     IDbContextFactory<DeepExtensionDbContext> dbFactory,
     DataDirectories directories,
+    BaseModelService baseModels,
+    CustomizedModelService customizedModels,
+    CompleteModelService completeModels,
     DeploymentEnvironmentService environments,
     OllamaDeployer deployer,
     IDeploymentScheduler scheduler,
@@ -175,9 +180,9 @@ public sealed class DeploymentService(
             if (baseModel is null) return (null, "The base model of this customized model is no longer registered.");
             var run = await db.TrainingRuns.AsNoTracking().FirstOrDefaultAsync(r => r.Id == model.TrainingRunId, cancellationToken);
             var system = run?.Parameters["system_prompt"]?.GetValue<string>();
-            var adapter = Path.Combine(directories.Root, model.AdapterPath);
+            var adapter = customizedModels.FolderOf(model);
             if (!Directory.Exists(adapter)) return (null, $"The adapter folder {model.AdapterPath} is missing.");
-            return (new Source(kind, model.Id, model.Name, baseModel, Blank(system), null, adapter, BaseFolderOf(baseModel)), null);
+            return (new Source(kind, model.Id, model.Name, baseModel, Blank(system), null, adapter, baseModels.FolderOf(baseModel)), null);
         }
         else
         {
@@ -185,10 +190,10 @@ public sealed class DeploymentService(
             if (model is null) return (null, "This complete model no longer exists.");
             var baseModel = await db.BaseModels.AsNoTracking().FirstOrDefaultAsync(m => m.Id == model.BaseModelId, cancellationToken);
             if (baseModel is null) return (null, "The base model of this complete model is no longer registered; its Deployment Template is needed.");
-            var folder = Path.Combine(directories.Root, model.Path);
+            var folder = completeModels.FolderOf(model);
             if (!Directory.Exists(folder)) return (null, $"The model folder {model.Path} is missing.");
             var system = (JsonNode.Parse(model.CardJson)?["training"]?["parameters"]?["system_prompt"] as JsonValue)?.GetValue<string>();
-            return (new Source(kind, model.Id, model.Name, baseModel, Blank(system), folder, null, BaseFolderOf(baseModel)), null);
+            return (new Source(kind, model.Id, model.Name, baseModel, Blank(system), folder, null, baseModels.FolderOf(baseModel)), null);
         }
     }
 
@@ -374,8 +379,6 @@ public sealed class DeploymentService(
             return null;
         }
     }
-
-    private string BaseFolderOf(BaseModel model) => Path.Combine(directories.ModelsRoot, model.RelativePath);
 
     private static string? Blank(string? text) => string.IsNullOrWhiteSpace(text) ? null : text;
 }

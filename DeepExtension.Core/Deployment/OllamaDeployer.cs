@@ -136,8 +136,7 @@ public sealed class OllamaDeployer(IHttpClientFactory httpClients, IOptions<Deep
     public HttpClient CreateHttpClient(string baseUrl)
     {
         var http = httpClients.CreateClient(HttpClientName);
-        // The trailing slash keeps a path prefix (an Ollama behind a reverse proxy) when OllamaSharp appends "api/...".
-        http.BaseAddress = new Uri(baseUrl.TrimEnd('/') + "/");
+        http.BaseAddress = DeploymentEnvironmentService.BaseAddressOf(baseUrl);
         return http;
     }
 

@@ -1,6 +1,8 @@
 using DeepExtension.Core;
 using DeepExtension.Core.BaseModels;
 using DeepExtension.Core.Data;
+using DeepExtension.Core.CustomizedModels;
+using DeepExtension.Core.CompleteModels;
 using DeepExtension.Core.Datasets;
 using DeepExtension.Core.Deployment;
 using DeepExtension.Core.Storage;
@@ -43,7 +45,10 @@ public sealed class TestEnvironment : IAsyncDisposable
     public OllamaDeployer OllamaDeployer { get; }
 
     public DeploymentService CreateDeploymentService(IDeploymentScheduler scheduler) =>
-        new(DbFactory, Directories, DeploymentEnvironments, OllamaDeployer, scheduler, TimeProvider.System);
+        new(DbFactory, Directories, BaseModels,
+            new CustomizedModelService(DbFactory, Directories, TimeProvider.System),
+            new CompleteModelService(DbFactory, Directories, new RecordingScheduler(), TimeProvider.System),
+            DeploymentEnvironments, OllamaDeployer, scheduler, TimeProvider.System);
 
     public string DataRoot { get; }
     public DeepExtensionOptions Options { get; }
