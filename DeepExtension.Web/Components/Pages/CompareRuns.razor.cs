@@ -96,9 +96,7 @@ public partial class CompareRuns
     protected override async Task OnParametersSetAsync()
     {
         if (_comparison is null || RunIds == _loadedFor) return;
-        foreach (var subscription in _subscriptions) subscription.Dispose();
-        _subscriptions.Clear();
-        _subscribed = false;
+        Unsubscribe();
         _comparison = null;
         _series.Clear();
         _metrics.Clear();
@@ -156,13 +154,16 @@ public partial class CompareRuns
         foreach (var chart in _charts.Values.ToList()) await chart.SetXAxisAsync(axis);
     }
 
+    private void Unsubscribe()
+    {
+        foreach (var subscription in _subscriptions) subscription.Dispose();
+        _subscriptions.Clear();
+        _subscribed = false;
+    }
+
     protected override void Dispose(bool disposing)
     {
-        if (disposing)
-        {
-            foreach (var subscription in _subscriptions) subscription.Dispose();
-            _subscriptions.Clear();
-        }
+        if (disposing) Unsubscribe();
         base.Dispose(disposing);
     }
 }
