@@ -17,9 +17,6 @@ public sealed class RunFiles(string directory)
     /// <summary>One JSON object per log line (see <see cref="LogFile"/>).</summary>
     public string LogPath => Path.Combine(Directory, "train.log.jsonl");
 
-    /// <summary>The worker's latest <see cref="RunProgress"/>, replaced atomically after each logged step.</summary>
-    public string ProgressPath => Path.Combine(Directory, "progress.json");
-
     public string CheckpointsDirectory => Path.Combine(Directory, "checkpoints");
 
     /// <summary>The final adapter in PEFT's format.</summary>

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using DeepExtension.Core.CustomizedModels;
 using DeepExtension.Core.Runs;
 using Microsoft.Extensions.Logging;
@@ -8,14 +7,14 @@ using Quartz;
 namespace DeepExtension.Jobs.Runs;
 
 /// <summary>
-/// Executes one training run: waits for a device slot, runs the worker process, follows its progress into
-/// the database, and records the outcome (registering the customized model on success).
+/// Executes one training run: waits for a device slot, runs the worker process, keeps the run's summary columns
+/// equal to what its metric points say (watching them through the process's <see cref="LiveRunStore"/>, the same
+/// reader the pages share), and records the outcome (registering the customized model on success).
 /// </summary>
 public sealed class TrainingRunJob(
-    TrainingRunService runs, CustomizedModelService customizedModels, WorkerLauncher launcher, RunSlots slots, ILogger<TrainingRunJob> logger) : IJob
+    TrainingRunService runs, CustomizedModelService customizedModels, WorkerLauncher launcher, RunSlots slots, LiveRunStore live,
+    ILogger<TrainingRunJob> logger) : IJob
 {
-    public static readonly TimeSpan ProgressInterval = TimeSpan.FromSeconds(1);
-
     public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
     {
         var runId = EntityJobs.IdOf(context);
@@ -41,22 +40,23 @@ public sealed class TrainingRunJob(
         if (!await runs.MarkRunningAsync(runId, cancellationToken)) return;
         logger.LogInformation("Run {RunId} ({Name}) starts a worker", runId, run.Name);
 
-        using var following = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var follow = FollowProgressAsync(runId, files, following.Token);
         WorkerExit exit;
-        try
+        LiveRunSubscription? watching = null;
+        using (watching = live.Subscribe(files, () => watching is null ? Task.CompletedTask : CopySummaryAsync(runId, watching.Run.Summary, cancellationToken)))
         {
-            exit = await launcher.RunAsync(["train", "--run", runId.ToString()], files, cancellationToken);
+            try
+            {
+                exit = await launcher.RunAsync(["train", "--run", runId.ToString()], files, cancellationToken);
+            }
+            catch (Exception ex)
+            {
+                await runs.FinishAsync(runId, RunStatus.Failed, $"The worker could not be started: {ex.Message}", CancellationToken.None);
+                return;
+            }
         }
-        catch (Exception ex)
-        {
-            await following.CancelAsync();
-            await runs.FinishAsync(runId, RunStatus.Failed, $"The worker could not be started: {ex.Message}", CancellationToken.None);
-            return;
-        }
-        await following.CancelAsync();
-        await follow;
-        await CopyProgressAsync(runId, files, CancellationToken.None);
+        // The worker is gone: every point is on disk. The summary of the whole file is what the run reached, written
+        // before the run reads finished (and before its model card copies it).
+        await CopySummaryAsync(runId, RunSummary.Of(MetricsFile.ReadAll(files)), CancellationToken.None);
 
         if (exit.Interrupted)
         {
@@ -96,32 +96,14 @@ public sealed class TrainingRunJob(
         }
     }
 
-    private async Task FollowProgressAsync(Guid runId, RunFiles files, CancellationToken cancellationToken)
+    private async Task CopySummaryAsync(Guid runId, RunSummary summary, CancellationToken cancellationToken)
     {
-        using var timer = new PeriodicTimer(ProgressInterval);
         try
         {
-            while (await timer.WaitForNextTickAsync(cancellationToken))
-            {
-                await CopyProgressAsync(runId, files, cancellationToken);
-            }
+            await runs.UpdateSummaryAsync(runId, summary, cancellationToken);
         }
-        catch (OperationCanceledException)
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-        }
-    }
-
-    private async Task CopyProgressAsync(Guid runId, RunFiles files, CancellationToken cancellationToken)
-    {
-        if (!File.Exists(files.ProgressPath)) return;
-        try
-        {
-            var progress = JsonSerializer.Deserialize<RunProgress>(await File.ReadAllTextAsync(files.ProgressPath, cancellationToken));
-            if (progress is not null) await runs.UpdateProgressAsync(runId, progress, cancellationToken);
-        }
-        catch (Exception ex) when (ex is IOException or JsonException)
-        {
-            // progress.json is replaced atomically; a failed read just waits for the next tick.
         }
     }
 }
