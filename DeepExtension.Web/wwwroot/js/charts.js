@@ -228,6 +228,14 @@ export function renderedCount(chartId, series) {
     return index < 0 ? 0 : state.chart.w?.config?.series?.[index]?.data?.length ?? 0;
 }
 
+/** The [x, y] pairs the chart draws for a series (test hook). */
+export function drawnPoints(chartId, series) {
+    const state = charts.get(chartId);
+    if (!state?.chart) return [];
+    const index = state.drawnKeys.split('\n').indexOf(series);
+    return index < 0 ? [] : state.chart.w?.config?.series?.[index]?.data ?? [];
+}
+
 /** What ApexCharts draws (test hook): series names and colours, theme mode, the x range shown, the toolbar and empty state. */
 export function describe(chartId) {
     const state = charts.get(chartId);
@@ -253,4 +261,4 @@ export function chartIds() {
     return [...charts.keys()];
 }
 
-globalThis.deepxCharts = { pointCount, renderedCount, describe, chartIds };
+globalThis.deepxCharts = { pointCount, renderedCount, drawnPoints, describe, chartIds };
