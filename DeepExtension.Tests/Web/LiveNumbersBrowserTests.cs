@@ -27,8 +27,10 @@ public sealed partial class LiveNumbersBrowserTests : ConsoleBrowserTest
     public async Task LiveNumbers_TrainEndingOnAnEvaluation_ListOverviewChartsCompareAndCardAgreeWithMetricsJsonl()
     {
         var (model, version, method) = await TrainingHost.PrepareAsync(Env, TrainingHost.TwentyChats(), TrainingAlgorithm.Sft, validationPercent: 20);
-        var trio = await ComparedRunsFixture.CreateAsync(Env);
         var runs = Host.Services.GetRequiredService<TrainingRunService>();
+        // A second run to compare with, queued where no worker picks it up.
+        var other = (await new TrainingRunService(Env.DbFactory, Env.Directories, new RecordingRunScheduler(), TimeProvider.System)
+            .StartAsync(new NewTrainRequest("other", model.Id, version.Id, method.Id, new JsonObject { ["max_tokens"] = 64 }, "cpu"))).Value!;
         // Batch size 1 over the 16 training rows: 16 steps an epoch, an evaluation at the end of each, so the last
         // point of metrics.jsonl is an evaluation (the case whose "last loss" once stayed at an early step).
         var parameters = new JsonObject
@@ -47,14 +49,16 @@ public sealed partial class LiveNumbersBrowserTests : ConsoleBrowserTest
         var deadline = DateTime.UtcNow.AddMinutes(4);
         while (DateTime.UtcNow < deadline)
         {
-            var listStep = StepOf(await listRow.GetByTestId("run-progress").TextContentAsync());
-            var listLoss = await listRow.GetByTestId("run-loss").TextContentAsync();
-            var detailsStep = StepOf(await details.GetByTestId("details-progress").TextContentAsync());
-            var detailsLoss = await details.GetByTestId("overview-loss").TextContentAsync();
-            var status = (await details.GetByTestId("details-status").TextContentAsync())?.Trim();
+            // Each page is read in one go, so its step and loss are of one render.
+            var listTexts = await listRow.EvaluateAsync<string[]>(
+                "row => ['run-progress', 'run-loss'].map(id => row.querySelector(`[data-testid=${id}]`)?.textContent ?? '')");
+            var detailsTexts = await details.EvaluateAsync<string[]>(
+                "() => ['details-progress', 'overview-loss', 'details-status'].map(id => document.querySelector(`[data-testid=${id}]`)?.textContent ?? '')");
+            var (listStep, listLoss) = (StepOf(listTexts[0]), listTexts[1]);
+            var (detailsStep, detailsLoss, status) = (StepOf(detailsTexts[0]), detailsTexts[1], detailsTexts[2].Trim());
             if (listStep is { } a && detailsStep is { } b && a == b && a.Step > 0)
             {
-                Assert.Equal(listLoss?.Trim(), detailsLoss?.Trim());
+                Assert.Equal(listLoss.Trim(), detailsLoss.Trim());
                 agreed.Add(a.Step);
             }
             if (status is "Succeeded" or "Failed" or "Cancelled") break;
@@ -102,7 +106,7 @@ public sealed partial class LiveNumbersBrowserTests : ConsoleBrowserTest
 
         // Compare: final, best and best evaluation loss of the run.
         var compare = await list.Context.NewPageAsync();
-        await compare.GotoAsync($"{Host.Address}/model-training/compare?runs={run.Id},{trio.Base.Id}");
+        await compare.GotoAsync($"{Host.Address}/model-training/compare?runs={run.Id},{other.Id}");
         var outcome = compare.Locator($"[data-testid=outcome-row][data-run='{run.Id}']");
         await Assertions.Expect(outcome.GetByTestId("outcome-final-loss")).ToHaveTextAsync(Shown(last), new() { Timeout = 30_000 });
         await Assertions.Expect(outcome.GetByTestId("outcome-best-loss")).ToHaveTextAsync(Shown(best));
