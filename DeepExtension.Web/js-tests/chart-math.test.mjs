@@ -1,7 +1,7 @@
 // node --test DeepExtension.Web/js-tests/chart-math.test.mjs  (Node 20's built-in runner; run by ChartMathScriptTests)
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { axisTitle, nextZoom, zoomToRestore, colorsOf, themeOptions, isWholeStep, stepTickAmount } from '../wwwroot/js/chart-math.js';
+import { axisTitle, nextZoom, zoomToRestore, colorsOf, themeOptions, isWholeStep, stepTickAmount, flatRange } from '../wwwroot/js/chart-math.js';
 
 test('nextZoom keeps a zoomed window across live appends and smoothing', () => {
     let zoom = nextZoom(null, { type: 'zoomed', axis: 'step', min: 1, max: 3 });
@@ -65,4 +65,13 @@ test('stepTickAmount gives one tick per step on short runs and at most 10', () =
     assert.equal(stepTickAmount(1, 1), 1);
     assert.equal(stepTickAmount(1, 100000), 10);
     assert.equal(stepTickAmount(2, 6), 4);
+});
+
+test('flatRange frames a constant line around its value and leaves varying lines to ApexCharts', () => {
+    const small = flatRange([1e-4, null, 1e-4]);
+    assert.ok(Math.abs(small.min - 5e-5) < 1e-12 && Math.abs(small.max - 1.5e-4) < 1e-12);
+    assert.deepEqual(flatRange([0, 0]), { min: -1, max: 1 });
+    assert.deepEqual(flatRange([-2, -2]), { min: -3, max: -1 });
+    assert.equal(flatRange([1, 2]), null);
+    assert.equal(flatRange([null]), null);
 });

@@ -52,6 +52,24 @@ export function stepTickAmount(min, max) {
     return Math.max(1, Math.min(10, Math.round(max - min)));
 }
 
+/**
+ * The y range for a flat line (every finite y equal), which ApexCharts would otherwise centre on an arbitrary range
+ * where 1e-4 reads as 0: half the value either side (or -1 to 1 around 0). Null when the values vary (ApexCharts
+ * scales them itself) or there are none.
+ */
+export function flatRange(ys) {
+    let min = Infinity, max = -Infinity;
+    for (const y of ys) {
+        if (y === null || y === undefined || !Number.isFinite(y)) continue;
+        if (y < min) min = y;
+        if (y > max) max = y;
+    }
+    if (min > max || max - min > Math.abs(max) * 1e-9) return null;
+    if (max === 0) return { min: -1, max: 1 };
+    const half = Math.abs(max) / 2;
+    return { min: min - half, max: max + half };
+}
+
 /** Colours for ApexCharts' `colors` option: one per series, or undefined (the theme's palette) unless every series has one. */
 export function colorsOf(series) {
     if (!Array.isArray(series) || series.length === 0) return undefined;

@@ -4,7 +4,7 @@
 // full resolution (the component's ZoomAsync); the reset asks for the whole series again.
 // A chart whose series have no point shows its empty state instead of an ApexCharts chart; a series without points has
 // no line and no legend entry.
-import { axisTitle, colorsOf, isWholeStep, nextZoom, stepTickAmount, themeOptions, zoomToRestore } from './chart-math.js';
+import { axisTitle, colorsOf, flatRange, isWholeStep, nextZoom, stepTickAmount, themeOptions, zoomToRestore } from './chart-math.js';
 
 /** ApexCharts' default palette: a series without its own colour takes the one of its position among all series. */
 const Palette = ['#008FFB', '#00E396', '#FEB019', '#FF4560', '#775DD0', '#3F51B5', '#546E7A', '#D4526E'];
@@ -49,6 +49,12 @@ function xaxisOptions(state, present) {
         decimalsInFloat: step ? 0 : undefined,
         labels: { formatter: v => step ? (isWholeStep(v) ? String(Math.round(v)) : '') : formatNumber(v) },
     };
+}
+
+/** y-axis options: ApexCharts' own scale, except for a flat line (see flatRange). */
+function yaxisOptions(present) {
+    const range = flatRange(present.flatMap(s => s.data.map(p => p[1])));
+    return { labels: { formatter: v => formatNumber(v) }, min: range?.min, max: range?.max };
 }
 
 function showEmpty(state) {
@@ -97,7 +103,7 @@ async function build(state, present) {
         dataLabels: { enabled: false },
         legend: { show: true, showForSingleSeries: false },
         xaxis: xaxisOptions(state, present),
-        yaxis: { labels: { formatter: v => formatNumber(v) } },
+        yaxis: yaxisOptions(present),
         tooltip: { shared: false, theme: theme.tooltip.theme, x: { formatter: v => `${axisTitle(state.axis)} ${formatNumber(v)}` } },
         series: present.map(s => ({ name: s.name ?? s.key, data: s.data })),
     });
@@ -120,7 +126,7 @@ function redraw(state) {
         if (!state.chart || state.drawnKeys !== present.map(s => s.key).join('\n')) {
             await build(state, present);
         } else {
-            await state.chart.updateOptions({ xaxis: xaxisOptions(state, present) }, false, false);
+            await state.chart.updateOptions({ xaxis: xaxisOptions(state, present), yaxis: yaxisOptions(present) }, false, false);
             await state.chart.updateSeries(present.map(s => ({ name: s.name ?? s.key, data: s.data })), false);
         }
         const window = zoomToRestore(state.zoom, state.axis);
