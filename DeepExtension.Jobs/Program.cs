@@ -11,9 +11,10 @@ namespace DeepExtension.Jobs;
 /// The worker executable. Commands:
 ///   scheduler   run a Quartz scheduler node on the configured database (the docker-compose "worker")
 ///   train       train one run (the console starts this in its own process)
-///   merge-save  merge one queued save of a customized model into complete-models/ (started by the console)
 ///   generate    chat with a local Hugging Face model (optionally with a PEFT LoRA adapter), streaming to stdout
-///   merge       merge a PEFT LoRA adapter into its base model and write a complete model folder
+///   merge       merge a PEFT LoRA adapter into its base model and write a complete model folder: named by folders
+///               (--model --adapter --out), or by a queued save (--save ID, started by the console; "merge-save" is
+///               the earlier name of that form and still works)
 /// Configuration comes from the environment (DeepExtension__Database__Provider, ...) or --key=value arguments.
 /// </summary>
 public static class Program
@@ -34,6 +35,8 @@ public static class Program
             case "train":
                 return await TrainCommand.RunAsync(rest);
             case "merge-save":
+                return await SaveCommand.RunAsync(rest);
+            case "merge" when rest.Contains(SaveCommand.SaveOption):
                 return await SaveCommand.RunAsync(rest);
             case "generate":
                 return RunEngineCommand(() => EngineCommands.Generate(rest, Console.Out, Console.Error));
@@ -86,14 +89,16 @@ public static class Program
                           [--max-new-tokens N] [--temperature T] [--top-p P] [--top-k K] [--seed S]
                           [--dtype float32|bfloat16|float16]
                DeepExtension.Jobs merge --model DIR --adapter DIR --out DIR [--max-shard-bytes N]
+               DeepExtension.Jobs merge --save SAVE_ID
 
         commands:
           scheduler   run a Quartz scheduler node against the configured database
           train       --run RUN_ID: train one queued run (started by the console's job system)
-          merge-save  --save SAVE_ID: merge a customized model into a complete model (started by the console)
           generate    apply the model's chat template (with a generation prompt) to the prompt, stream the
                       reply to stdout and stop at EOS (defaults: generation_config.json, else greedy, 256 tokens)
           merge       merge a PEFT LoRA adapter into its base model and write a complete Hugging Face folder
-                      (base dtype, top-level rope_theta, tokenizer and chat template copied)
+                      (base dtype, top-level rope_theta, tokenizer and chat template copied), written as
+                      OUT.partial and renamed when complete; --save SAVE_ID merges a queued save of a
+                      customized model into complete-models/ (started by the console)
         """);
 }

@@ -1,3 +1,4 @@
+using DeepExtension.Core.Work;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using DeepExtension.Core.Common;
@@ -36,7 +37,7 @@ public sealed class CustomizedModelService(IDbContextFactory<DeepExtensionDbCont
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var model = await db.CustomizedModels.FirstOrDefaultAsync(m => m.Id == id, cancellationToken);
         if (model is null) return OperationResult<bool>.Failure(OperationResult<bool>.General, "This customized model no longer exists.");
-        var active = await db.ModelSaves.Where(s => s.CustomizedModelId == id && (s.Status == SaveStatus.Queued || s.Status == SaveStatus.Running))
+        var active = await db.ModelSaves.Where(s => s.CustomizedModelId == id && (s.Status == WorkStatus.Queued || s.Status == WorkStatus.Running))
             .Select(s => s.OutputName).ToListAsync(cancellationToken);
         if (active.Count > 0)
         {
@@ -87,13 +88,13 @@ public sealed class CustomizedModelService(IDbContextFactory<DeepExtensionDbCont
 
         var finished = finishedUtc;
         var name = CustomizedModel.NameFor(run.BaseModelTechnicalName, run.Name, finished, run.Id);
-        var relative = Path.Combine("adapters", name);
+        var relative = DataDirectories.RelativeAdapterFolder(name);
         var target = Path.Combine(directories.Root, relative);
         if (!Directory.Exists(target))
         {
             Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-            CopyDirectory(adapterDirectory, target + ".partial");
-            Directory.Move(target + ".partial", target);
+            CopyDirectory(adapterDirectory, DataDirectories.PartialOf(target));
+            Directory.Move(DataDirectories.PartialOf(target), target);
         }
 
         var card = new JsonObject

@@ -27,10 +27,8 @@ internal sealed class ModelSaveConfiguration : IEntityTypeConfiguration<ModelSav
     public void Configure(EntityTypeBuilder<ModelSave> builder)
     {
         builder.ToTable("ModelSaves");
-        builder.HasKey(s => s.Id);
+        builder.ConfigureWork(failureReasonMaxLength: 2000);
         builder.Property(s => s.OutputName).HasMaxLength(220).IsRequired();
-        builder.Property(s => s.Status).HasConversion<string>().HasMaxLength(16);
-        builder.Property(s => s.FailureReason).HasMaxLength(2000);
         builder.HasIndex(s => s.CustomizedModelId);
         // Finished saves are history of their customized model and go with it; running ones block its deletion.
         builder.HasOne<CustomizedModel>().WithMany().HasForeignKey(s => s.CustomizedModelId).OnDelete(DeleteBehavior.Cascade);
