@@ -1,3 +1,4 @@
+using DeepExtension.Core.CustomizedModels;
 using DeepExtension.Core.Work;
 
 namespace DeepExtension.Core.CompleteModels;
@@ -21,6 +22,9 @@ public sealed class CompleteModel
     public string CardJson { get; set; } = "{}";
     public long SizeBytes { get; set; }
     public DateTime CreatedAtUtc { get; set; }
+
+    /// <summary>The training card it embeds, typed (null when its card has none).</summary>
+    public TrainingCard? TrainingCard => TrainingCard.FromCompleteModelCard(CardJson);
 
     /// <summary>The seed's naming rule.</summary>
     public static string NameFor(string customizedModelName, Guid saveId) => $"{customizedModelName}_s_{saveId.ToString("N")[..4]}";

@@ -1,10 +1,10 @@
-using DeepExtension.Core.Work;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using DeepExtension.Core.Common;
 using DeepExtension.Core.CustomizedModels;
 using DeepExtension.Core.Data;
 using DeepExtension.Core.Storage;
+using DeepExtension.Core.Work;
 using Microsoft.EntityFrameworkCore;
 
 namespace DeepExtension.Core.CompleteModels;
@@ -146,7 +146,7 @@ public sealed class CompleteModelService(
                 ["model_name"] = baseModel.ModelName,
                 ["card"] = JsonSerializer.SerializeToNode(baseModel.Card),
             },
-            ["training"] = JsonNode.Parse(string.IsNullOrWhiteSpace(customized.CardJson) ? "{}" : customized.CardJson),
+            [TrainingCard.CompleteModelTrainingKey] = JsonNode.Parse(string.IsNullOrWhiteSpace(customized.CardJson) ? "{}" : customized.CardJson),
         };
         var model = new CompleteModel
         {

@@ -1,4 +1,3 @@
-using DeepExtension.Core.Work;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using DeepExtension.Core.Common;
@@ -6,6 +5,7 @@ using DeepExtension.Core.CompleteModels;
 using DeepExtension.Core.Data;
 using DeepExtension.Core.Runs;
 using DeepExtension.Core.Storage;
+using DeepExtension.Core.Work;
 using Microsoft.EntityFrameworkCore;
 
 namespace DeepExtension.Core.CustomizedModels;
@@ -100,12 +100,12 @@ public sealed class CustomizedModelService(IDbContextFactory<DeepExtensionDbCont
         var card = new JsonObject
         {
             ["base_model"] = new JsonObject { ["technical_name"] = baseModel.TechnicalName, ["model_name"] = baseModel.ModelName, ["architecture"] = baseModel.Card.Architecture },
-            ["train"] = new JsonObject
+            [TrainingCard.TrainKey] = new JsonObject
             {
                 ["run_id"] = run.Id.ToString(),
                 ["name"] = run.Name,
                 ["method"] = run.MethodName,
-                ["algorithm"] = run.Algorithm.ToString(),
+                [TrainingCard.AlgorithmKey] = run.Algorithm.ToString(),
                 ["started_utc"] = run.StartedAtUtc?.ToString("O"),
                 ["finished_utc"] = finished.ToString("O"),
                 ["steps"] = run.Step,
@@ -119,7 +119,7 @@ public sealed class CustomizedModelService(IDbContextFactory<DeepExtensionDbCont
                 ["rows"] = version.RowCount,
                 ["format"] = version.Format.ToString(),
             },
-            ["parameters"] = run.Parameters,
+            [TrainingCard.ParametersKey] = run.TrainingParameters.ToJson(run.Algorithm),
             ["evaluation"] = new JsonObject
             {
                 ["final_loss"] = run.LastLoss,

@@ -1,4 +1,3 @@
-using DeepExtension.Core.Work;
 using System.Runtime.CompilerServices;
 using System.Text.Json.Nodes;
 using DeepExtension.Core.BaseModels;
@@ -8,6 +7,7 @@ using DeepExtension.Core.CompleteModels;
 using DeepExtension.Core.Data;
 using DeepExtension.Core.Runs;
 using DeepExtension.Core.Storage;
+using DeepExtension.Core.Work;
 using Microsoft.EntityFrameworkCore;
 using OllamaSharp;
 using OllamaSharp.Models.Chat;
@@ -185,7 +185,7 @@ public sealed class DeploymentService(
             var baseModel = await db.BaseModels.AsNoTracking().FirstOrDefaultAsync(m => m.Id == model.BaseModelId, cancellationToken);
             if (baseModel is null) return (null, "The base model of this customized model is no longer registered.");
             var run = await db.TrainingRuns.AsNoTracking().FirstOrDefaultAsync(r => r.Id == model.TrainingRunId, cancellationToken);
-            var system = run?.Parameters["system_prompt"]?.GetValue<string>();
+            var system = (run?.TrainingParameters ?? model.TrainingCard?.Parameters)?.SystemPrompt;
             var adapter = customizedModels.FolderOf(model);
             if (!Directory.Exists(adapter)) return (null, $"The adapter folder {model.AdapterPath} is missing.");
             return (new Source(kind, model.Id, model.Name, baseModel, Blank(system), null, adapter, baseModels.FolderOf(baseModel)), null);
@@ -198,7 +198,7 @@ public sealed class DeploymentService(
             if (baseModel is null) return (null, "The base model of this complete model is no longer registered; its Deployment Template is needed.");
             var folder = completeModels.FolderOf(model);
             if (!Directory.Exists(folder)) return (null, $"The model folder {model.Path} is missing.");
-            var system = (JsonNode.Parse(model.CardJson)?["training"]?["parameters"]?["system_prompt"] as JsonValue)?.GetValue<string>();
+            var system = model.TrainingCard?.Parameters.SystemPrompt;
             return (new Source(kind, model.Id, model.Name, baseModel, Blank(system), folder, null, baseModels.FolderOf(baseModel)), null);
         }
     }

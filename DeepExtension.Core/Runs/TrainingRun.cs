@@ -35,6 +35,9 @@ public sealed class TrainingRun : WorkItem
 
     public JsonObject Parameters => JsonNode.Parse(ParametersJson)?.AsObject() ?? [];
 
+    /// <summary>The recorded parameters, typed.</summary>
+    public TrainingParameters TrainingParameters => TrainingParameters.FromJson(Parameters, Algorithm);
+
     public override WorkKind Kind => WorkKind.Train;
 
     protected override int FailureReasonMaxLength => 4000;

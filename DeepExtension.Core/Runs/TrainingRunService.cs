@@ -1,4 +1,3 @@
-using DeepExtension.Core.Work;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using DeepExtension.Core.BaseModels;
@@ -7,6 +6,7 @@ using DeepExtension.Core.Data;
 using DeepExtension.Core.Datasets;
 using DeepExtension.Core.Storage;
 using DeepExtension.Core.Training;
+using DeepExtension.Core.Work;
 using Microsoft.EntityFrameworkCore;
 
 namespace DeepExtension.Core.Runs;
@@ -214,19 +214,18 @@ public sealed class TrainingRunService(
             {
                 foreach (var message in messages) errors.Add(key, message);
             }
-            var maxTokens = CompleteParameters(method, request.Parameters)["max_tokens"];
-            if (!errors.Has("max_tokens") && baseModel?.Card.ContextLength is { } context && maxTokens is not null
-                && ParameterSpec.TryGetNumber(maxTokens, out var tokens) && tokens > context)
+            // The typed values: a key with an error above reads as its default here, so only checks on keys without one use it.
+            var typed = TrainingParameters.FromJson(CompleteParameters(method, request.Parameters), method.Algorithm);
+            const string maxTokens = TrainingParameters.Keys.MaxTokens, maxCompletionTokens = TrainingParameters.Keys.MaxCompletionTokens;
+            if (!errors.Has(maxTokens) && baseModel?.Card.ContextLength is { } context && typed.MaxTokens > context)
             {
-                errors.Add("max_tokens", $"Max tokens {tokens:0} exceeds {baseModel.TechnicalName}'s context length of {context}.");
+                errors.Add(maxTokens, $"Max tokens {typed.MaxTokens} exceeds {baseModel.TechnicalName}'s context length of {context}.");
             }
             // GRPO's prompt and sampled completion share max tokens; a completion budget that fills it leaves no prompt.
-            var completion = CompleteParameters(method, request.Parameters)["max_completion_tokens"];
-            if (method.Algorithm == TrainingAlgorithm.Grpo && !errors.Has("max_tokens") && !errors.Has("max_completion_tokens")
-                && maxTokens is not null && completion is not null && ParameterSpec.TryGetNumber(maxTokens, out var total)
-                && ParameterSpec.TryGetNumber(completion, out var completionTokens) && completionTokens >= total)
+            if (method.Algorithm == TrainingAlgorithm.Grpo && !errors.Has(maxTokens) && !errors.Has(maxCompletionTokens)
+                && typed.MaxCompletionTokens >= typed.MaxTokens)
             {
-                errors.Add("max_completion_tokens", $"Max completion tokens ({completionTokens:0}) must be below max tokens ({total:0}): the prompt and the completion share them.");
+                errors.Add(maxCompletionTokens, $"Max completion tokens ({typed.MaxCompletionTokens}) must be below max tokens ({typed.MaxTokens}): the prompt and the completion share them.");
             }
         }
         return (errors, baseModel, method);

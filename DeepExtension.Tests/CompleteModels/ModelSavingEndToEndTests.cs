@@ -1,5 +1,5 @@
-using DeepExtension.Core.Work;
 using DeepExtension.Core.CompleteModels;
+using DeepExtension.Core.Work;
 using DeepExtension.Jobs.Engine.Lora;
 using DeepExtension.Jobs.Engine.Model;
 using DeepExtension.Jobs.Engine.Safetensors;

@@ -1,6 +1,6 @@
-using DeepExtension.Core.Work;
 using DeepExtension.Core.Deployment;
 using DeepExtension.Core.Runs;
+using DeepExtension.Core.Work;
 using DeepExtension.Tests.Runs;
 using DeepExtension.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;

@@ -1,6 +1,6 @@
-using DeepExtension.Core.Work;
 using DeepExtension.Core.CompleteModels;
 using DeepExtension.Core.Deployment;
+using DeepExtension.Core.Work;
 using DeepExtension.Tests.Support;
 
 namespace DeepExtension.Tests.Deployment;

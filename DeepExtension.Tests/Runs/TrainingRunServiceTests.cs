@@ -1,8 +1,8 @@
-using DeepExtension.Core.Work;
 using System.Text.Json.Nodes;
 using DeepExtension.Core.Datasets;
 using DeepExtension.Core.Runs;
 using DeepExtension.Core.Training;
+using DeepExtension.Core.Work;
 using DeepExtension.Tests.Support;
 
 namespace DeepExtension.Tests.Runs;

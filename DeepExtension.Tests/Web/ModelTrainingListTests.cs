@@ -1,7 +1,7 @@
-using DeepExtension.Core.Work;
 using Bunit;
 using DeepExtension.Core.Runs;
 using DeepExtension.Core.Training;
+using DeepExtension.Core.Work;
 using DeepExtension.Tests.Support;
 using DeepExtension.Web.Components.Pages;
 using Microsoft.Extensions.DependencyInjection;

@@ -16,6 +16,7 @@ internal sealed class CompleteModelConfiguration : IEntityTypeConfiguration<Comp
         builder.Property(m => m.CustomizedModelName).HasMaxLength(200).IsRequired();
         builder.Property(m => m.Path).HasMaxLength(400).IsRequired();
         builder.Property(m => m.CardJson).IsRequired();
+        builder.Ignore(m => m.TrainingCard);
         builder.HasIndex(m => m.SaveId).IsUnique();
         // A complete model is standalone: deleting its customized model keeps it (the link becomes null).
         builder.HasOne<CustomizedModel>().WithMany().HasForeignKey(m => m.CustomizedModelId).OnDelete(DeleteBehavior.SetNull);

@@ -20,6 +20,7 @@ internal sealed class TrainingRunConfiguration : IEntityTypeConfiguration<Traini
         builder.Property(r => r.Device).HasMaxLength(16);
         builder.Property(r => r.ParametersJson).IsRequired();
         builder.Ignore(r => r.Parameters);
+        builder.Ignore(r => r.TrainingParameters);
         builder.HasIndex(r => r.Status);
         builder.HasIndex(r => r.CreatedAtUtc);
 

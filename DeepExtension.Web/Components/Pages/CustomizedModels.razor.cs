@@ -1,7 +1,7 @@
-using DeepExtension.Core.Work;
 using DeepExtension.Core.BaseModels;
 using DeepExtension.Core.CompleteModels;
 using DeepExtension.Core.CustomizedModels;
+using DeepExtension.Core.Work;
 using DeepExtension.Web.Components.Dialogs;
 using Microsoft.AspNetCore.Components;
 using MudBlazor;

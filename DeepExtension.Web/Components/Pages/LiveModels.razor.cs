@@ -1,7 +1,7 @@
-using DeepExtension.Core.Work;
 using System.Globalization;
 using DeepExtension.Core.Deployment;
 using DeepExtension.Core.Runs;
+using DeepExtension.Core.Work;
 using DeepExtension.Web.Components.Controls;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Web;

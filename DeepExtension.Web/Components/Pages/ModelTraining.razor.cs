@@ -1,6 +1,6 @@
-using DeepExtension.Core.Work;
 using DeepExtension.Core.Datasets;
 using DeepExtension.Core.Runs;
+using DeepExtension.Core.Work;
 using Microsoft.AspNetCore.Components;
 using MudBlazor;
 

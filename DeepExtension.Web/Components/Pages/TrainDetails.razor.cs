@@ -1,8 +1,8 @@
-using DeepExtension.Core.Work;
 using System.Globalization;
 using DeepExtension.Core.CustomizedModels;
 using DeepExtension.Core.Datasets;
 using DeepExtension.Core.Runs;
+using DeepExtension.Core.Work;
 using DeepExtension.Web.Components.Controls;
 using Microsoft.AspNetCore.Components;
 using Microsoft.JSInterop;
