@@ -99,7 +99,7 @@ internal static class EngineCommands
         stdout.Write(decoder.Flush());
         stdout.WriteLine();
         stdout.Flush();
-        return 0;
+        return Work.WorkerExit.Succeeded;
     }
 
     static (double Temperature, double TopP, IReadOnlyList<long> EosTokenIds) GenerationDefaults(string modelDir)
@@ -128,7 +128,7 @@ internal static class EngineCommands
         long shard = Parse(o, "max-shard-bytes", MergedModelWriter.DefaultMaxShardBytes);
         var files = Saving.ModelMerge.Run(modelDir, adapterDir, outDir, shard);
         stdout.WriteLine($"merged {adapterDir} into {modelDir}: wrote {files.Count} files to {Path.GetFullPath(outDir)}");
-        return 0;
+        return Work.WorkerExit.Succeeded;
     }
 }
 

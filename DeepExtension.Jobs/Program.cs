@@ -3,6 +3,7 @@ using DeepExtension.Jobs.Runs;
 using DeepExtension.Jobs.Saving;
 using DeepExtension.Jobs.Engine.Tokenization;
 using DeepExtension.Jobs.Scheduling;
+using DeepExtension.Jobs.Work;
 using Microsoft.Extensions.Hosting;
 
 namespace DeepExtension.Jobs;
@@ -24,7 +25,7 @@ public static class Program
         if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
         {
             PrintUsage();
-            return args.Length == 0 ? 2 : 0;
+            return args.Length == 0 ? WorkerExit.Usage : WorkerExit.Succeeded;
         }
 
         var rest = args[1..];
@@ -45,7 +46,7 @@ public static class Program
             default:
                 Console.Error.WriteLine($"Unknown command '{args[0]}'.");
                 PrintUsage();
-                return 2;
+                return WorkerExit.Usage;
         }
     }
 
@@ -58,7 +59,7 @@ public static class Program
         using var host = builder.Build();
         await host.Services.MigrateDeepExtensionDatabaseAsync();
         await host.RunAsync();
-        return 0;
+        return WorkerExit.Succeeded;
     }
 
     private static int RunEngineCommand(Func<int> command)
@@ -71,13 +72,13 @@ public static class Program
         {
             Console.Error.WriteLine($"error: {e.Message}");
             PrintUsage();
-            return 2;
+            return WorkerExit.Usage;
         }
         catch (Exception e) when (e is IOException or InvalidDataException or NotSupportedException or UnauthorizedAccessException
                                        or ArgumentException or InvalidOperationException or UnsupportedTokenizerException)
         {
             Console.Error.WriteLine($"error: {e.Message}");
-            return 1;
+            return WorkerExit.Failed;
         }
     }
 

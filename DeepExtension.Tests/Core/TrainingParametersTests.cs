@@ -117,4 +117,32 @@ public class TrainingParametersTests
         Assert.Null(new CompleteModel { Name = "x", CustomizedModelName = "y", Path = "z", CardJson = "{}" }.TrainingCard);
         Assert.Null(new CustomizedModel { Name = "x", TrainName = "y", AdapterPath = "z", CardJson = "not json" }.TrainingCard);
     }
+
+    [Fact]
+    public void Catalogue_EveryParameterOfEveryAlgorithm_HasATypedProperty()
+    {
+        var typed = typeof(TrainingParameters).GetProperties()
+            .Select(p => p.GetCustomAttributes(typeof(System.Text.Json.Serialization.JsonPropertyNameAttribute), false)
+                .Cast<System.Text.Json.Serialization.JsonPropertyNameAttribute>().FirstOrDefault()?.Name)
+            .OfType<string>().ToHashSet(StringComparer.Ordinal);
+
+        foreach (var spec in AlgorithmCatalog.All.SelectMany(a => a.Parameters))
+        {
+            Assert.True(typed.Contains(spec.Key), $"{spec.Key} has no typed property");
+        }
+    }
+
+    [Fact]
+    public void FromJson_DefaultsOfEveryAlgorithm_ReadAsTheCatalogueSays()
+    {
+        foreach (var definition in AlgorithmCatalog.All)
+        {
+            var defaults = new JsonObject();
+            foreach (var spec in definition.Parameters) defaults[spec.Key] = spec.Default?.DeepClone();
+
+            var p = TrainingParameters.FromJson(defaults, definition.Algorithm);
+
+            Assert.True(JsonNode.DeepEquals(defaults, p.ToJson(definition.Algorithm)), $"{definition.Algorithm}: {p.ToJson(definition.Algorithm).ToJsonString()}");
+        }
+    }
 }
