@@ -8,7 +8,7 @@ using TorchSharp;
 
 namespace DeepExtension.Tests.CompleteModels;
 
-/// <summary>Saves through the Quartz job store and a real merge-save worker process.</summary>
+/// <summary>Saves through the Quartz job store and a real `merge --save` worker process.</summary>
 [Collection(DeepExtension.Tests.Support.TorchCollection.Name)]
 public class ModelSavingEndToEndTests
 {
