@@ -10,7 +10,7 @@ namespace DeepExtension.Core.Common;
 
 /// <summary>The kinds of background work (and what they produce) whose lists update live.</summary>
 [Flags]
-public enum WorkKind
+public enum ChangedWork
 {
     None = 0,
     Trains = 1,
@@ -27,10 +27,10 @@ public enum WorkKind
 public sealed class WorkChanges
 {
     private readonly Lock _gate = new();
-    private readonly List<Action<WorkKind>> _handlers = [];
+    private readonly List<Action<ChangedWork>> _handlers = [];
 
     /// <summary>Calls <paramref name="handler"/> after each change (on the thread that saved it; keep it short). Dispose to stop.</summary>
-    public IDisposable Subscribe(Action<WorkKind> handler)
+    public IDisposable Subscribe(Action<ChangedWork> handler)
     {
         lock (_gate) _handlers.Add(handler);
         return new Unsubscriber(() =>
@@ -39,10 +39,10 @@ public sealed class WorkChanges
         });
     }
 
-    public void Raise(WorkKind kinds)
+    public void Raise(ChangedWork kinds)
     {
-        if (kinds == WorkKind.None) return;
-        Action<WorkKind>[] handlers;
+        if (kinds == ChangedWork.None) return;
+        Action<ChangedWork>[] handlers;
         lock (_gate) handlers = [.. _handlers];
         foreach (var handler in handlers)
         {
@@ -58,20 +58,20 @@ public sealed class WorkChanges
     }
 
     /// <summary>What a save changed, by the entities it touched: a train's summary columns alone are not a state change.</summary>
-    internal static WorkKind KindsOf(IEnumerable<EntityEntry> entries)
+    internal static ChangedWork KindsOf(IEnumerable<EntityEntry> entries)
     {
-        var kinds = WorkKind.None;
+        var kinds = ChangedWork.None;
         foreach (var entry in entries)
         {
             if (entry.State is not (EntityState.Added or EntityState.Modified or EntityState.Deleted)) continue;
             kinds |= entry.Entity switch
             {
                 TrainingRun when entry.State != EntityState.Modified || entry.Property(nameof(TrainingRun.Status)).IsModified
-                    || entry.Property(nameof(TrainingRun.FailureReason)).IsModified => WorkKind.Trains,
-                ModelSave => WorkKind.Saves,
-                ModelDeployment => WorkKind.Deployments,
-                CustomizedModel or CompleteModel => WorkKind.Models,
-                _ => WorkKind.None,
+                    || entry.Property(nameof(TrainingRun.FailureReason)).IsModified => ChangedWork.Trains,
+                ModelSave => ChangedWork.Saves,
+                ModelDeployment => ChangedWork.Deployments,
+                CustomizedModel or CompleteModel => ChangedWork.Models,
+                _ => ChangedWork.None,
             };
         }
         return kinds;
@@ -115,7 +115,7 @@ public sealed class WorkChanges
             if (eventData.Context is not { } context) return;
             var pending = Pending(context);
             var kinds = pending.Kinds;
-            pending.Kinds = WorkKind.None;
+            pending.Kinds = ChangedWork.None;
             changes.Raise(kinds);
         }
 
@@ -125,7 +125,7 @@ public sealed class WorkChanges
 
         private sealed class PendingKinds
         {
-            public WorkKind Kinds { get; set; }
+            public ChangedWork Kinds { get; set; }
         }
     }
 

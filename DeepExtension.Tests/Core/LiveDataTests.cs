@@ -1,5 +1,6 @@
 using DeepExtension.Core.Common;
 using DeepExtension.Core.Runs;
+using DeepExtension.Core.Work;
 using DeepExtension.Tests.Support;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -210,17 +211,17 @@ public sealed class LiveDataTests : IDisposable
         await using var env = await TestEnvironment.CreateAsync();
         var (model, version, method) = await TrainingHost.PrepareAsync(env, TrainingHost.TwentyChats(), DeepExtension.Core.Training.TrainingAlgorithm.Sft);
         var runs = new TrainingRunService(env.DbFactory, env.Directories, new RecordingRunScheduler(), TimeProvider.System);
-        var raised = new List<WorkKind>();
+        var raised = new List<ChangedWork>();
         using var _ = env.WorkChanges.Subscribe(kinds => { lock (raised) raised.Add(kinds); });
 
         var started = await runs.StartAsync(new NewTrainRequest("n", model.Id, version.Id, method.Id, new System.Text.Json.Nodes.JsonObject { ["max_tokens"] = 64 }, "cpu"));
         Assert.True(started.Succeeded, started.AllErrors);
         var run = started.Value!;
         Assert.True(await runs.MarkRunningAsync(run.Id));
-        lock (raised) Assert.Equal([WorkKind.Trains, WorkKind.Trains], raised);
+        lock (raised) Assert.Equal([ChangedWork.Trains, ChangedWork.Trains], raised);
         await runs.UpdateSummaryAsync(run.Id, RunSummary.Of([Train(1, 2)]));
         lock (raised) Assert.Equal(2, raised.Count);
-        await runs.FinishAsync(run.Id, RunStatus.Succeeded, null);
+        await runs.FinishAsync(run.Id, WorkStatus.Succeeded, null);
         lock (raised) Assert.Equal(3, raised.Count);
     }
 }

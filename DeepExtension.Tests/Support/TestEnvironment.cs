@@ -47,7 +47,7 @@ public sealed class TestEnvironment : IAsyncDisposable
     /// <summary>Raised by every save of <see cref="DbFactory"/>'s contexts that changes a train, save or deployment.</summary>
     public DeepExtension.Core.Common.WorkChanges WorkChanges { get; } = new();
 
-    public DeploymentService CreateDeploymentService(IDeploymentScheduler scheduler) =>
+    public DeploymentService CreateDeploymentService(DeepExtension.Core.Work.IWorkQueue scheduler) =>
         new(DbFactory, Directories, BaseModels,
             new CustomizedModelService(DbFactory, Directories, TimeProvider.System),
             new CompleteModelService(DbFactory, Directories, new RecordingScheduler(), TimeProvider.System),

@@ -9,6 +9,7 @@ using DeepExtension.Core.Datasets;
 using DeepExtension.Core.Runs;
 using DeepExtension.Core.Storage;
 using DeepExtension.Core.Training;
+using DeepExtension.Core.Work;
 using Microsoft.Playwright;
 
 namespace DeepExtension.Bench;
@@ -20,11 +21,13 @@ namespace DeepExtension.Bench;
 /// </summary>
 internal static class CompareLoadBench
 {
-    private sealed class NoScheduler : IRunScheduler
+    private sealed class NoScheduler : IWorkQueue
     {
-        public Task ScheduleAsync(Guid runId, CancellationToken cancellationToken) => Task.CompletedTask;
+        public Task EnqueueAsync(WorkKind kind, Guid id, CancellationToken cancellationToken) => Task.CompletedTask;
 
-        public Task<bool> UnscheduleAsync(Guid runId, CancellationToken cancellationToken) => Task.FromResult(true);
+        public Task<bool> RemoveAsync(WorkKind kind, Guid id, CancellationToken cancellationToken) => Task.FromResult(true);
+
+        public Task<bool> ContainsAsync(WorkKind kind, Guid id, CancellationToken cancellationToken) => Task.FromResult(false);
     }
 
     private static readonly string[] Charts = ["loss", "eval-loss", "learning-rate", "grad-norm", "tokens-per-second"];
@@ -105,7 +108,8 @@ internal static class CompareLoadBench
         await page.GotoAsync(url);
         var keys = string.Join(",", Charts.Select(k => $"'{k}'"));
         var ms = await page.EvaluateAsync<double>($$"""
-            () => new Promise(resolve => {
+            () => new Promise((resolve, reject) => {
+                setTimeout(() => reject(new Error('the charts were not all drawn within 60 s')), 60000);
                 const keys = [{{keys}}];
                 const done = () => keys.every(k => {
                     const id = document.querySelector(`[data-testid=chart-${k}] [data-chart-id]`)?.dataset.chartId;
@@ -174,7 +178,7 @@ internal static class CompareLoadBench
                 }
             }
             await runs.UpdateSummaryAsync(run.Id, RunSummary.Of(MetricsFile.ReadAll(files)));
-            await runs.FinishAsync(run.Id, RunStatus.Succeeded, null);
+            await runs.FinishAsync(run.Id, WorkStatus.Succeeded, null);
             ids.Add(run.Id);
         }
         return ids;
@@ -192,7 +196,9 @@ internal static class CompareLoadBench
         {
             start.ArgumentList.Add(arg);
         }
-        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        // Development: a build (not a publish) serves the packages' static web assets (MudBlazor) only with their manifest,
+        // which ASP.NET Core reads in Development.
+        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Development";
         var process = Process.Start(start)!;
         process.OutputDataReceived += (_, _) => { };
         process.ErrorDataReceived += (_, e) => { if (e.Data is { } line) Console.Error.WriteLine($"console: {line}"); };

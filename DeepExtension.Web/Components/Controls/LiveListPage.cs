@@ -24,7 +24,7 @@ public abstract class LiveListPage : ComponentBase, IDisposable
     protected CancellationToken Stopping => _stop.Token;
 
     /// <summary>The work whose changes reload this page.</summary>
-    protected abstract WorkKind WatchedWork { get; }
+    protected abstract ChangedWork WatchedWork { get; }
 
     protected abstract Task ReloadAsync();
 

@@ -54,7 +54,7 @@ public partial class CompareRuns
             ? $"{run.Name} ({run.Id.ToString("N")[..4]})"
             : run.Name;
 
-    protected override WorkKind WatchedWork => WorkKind.Trains | WorkKind.Models;
+    protected override ChangedWork WatchedWork => ChangedWork.Trains | ChangedWork.Models;
 
     protected override async Task ReloadAsync()
     {

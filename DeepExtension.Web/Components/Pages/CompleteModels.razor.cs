@@ -23,7 +23,7 @@ public partial class CompleteModels
     private readonly LiveRows<CompleteModel> _rows = new(m => m.Id);
     private readonly HashSet<Guid> _expanded = [];
 
-    protected override WorkKind WatchedWork => WorkKind.Saves | WorkKind.Models;
+    protected override ChangedWork WatchedWork => ChangedWork.Saves | ChangedWork.Models;
 
     protected override async Task ReloadAsync()
     {

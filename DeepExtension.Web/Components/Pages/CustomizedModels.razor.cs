@@ -2,6 +2,7 @@ using DeepExtension.Core.Common;
 using DeepExtension.Core.BaseModels;
 using DeepExtension.Core.CompleteModels;
 using DeepExtension.Core.CustomizedModels;
+using DeepExtension.Core.Work;
 using DeepExtension.Web.Components.Dialogs;
 using Microsoft.AspNetCore.Components;
 using MudBlazor;
@@ -33,7 +34,7 @@ public partial class CustomizedModels
     private Dictionary<Guid, string> _baseModels = [];
     private readonly HashSet<Guid> _expanded = [];
 
-    protected override WorkKind WatchedWork => WorkKind.Saves | WorkKind.Models;
+    protected override ChangedWork WatchedWork => ChangedWork.Saves | ChangedWork.Models;
 
     protected override async Task ReloadAsync()
     {
@@ -89,11 +90,11 @@ public partial class CustomizedModels
         await ReloadAsync();
     }
 
-    internal static Color StatusColor(SaveStatus status) => status switch
+    internal static Color StatusColor(WorkStatus status) => status switch
     {
-        SaveStatus.Queued => Color.Default,
-        SaveStatus.Running => Color.Info,
-        SaveStatus.Succeeded => Color.Success,
+        WorkStatus.Queued => Color.Default,
+        WorkStatus.Running => Color.Info,
+        WorkStatus.Succeeded => Color.Success,
         _ => Color.Error,
     };
 

@@ -1,6 +1,7 @@
 using DeepExtension.Core.Common;
 using DeepExtension.Core.Datasets;
 using DeepExtension.Core.Runs;
+using DeepExtension.Core.Work;
 using Microsoft.AspNetCore.Components;
 using MudBlazor;
 
@@ -37,7 +38,7 @@ public partial class ModelTraining
     /// <summary>Running runs watched through the live store: their rows show what their points say, step by step.</summary>
     private readonly Dictionary<Guid, LiveRunSubscription> _live = [];
 
-    protected override WorkKind WatchedWork => WorkKind.Trains | WorkKind.Models;
+    protected override ChangedWork WatchedWork => ChangedWork.Trains | ChangedWork.Models;
 
     protected override async Task ReloadAsync()
     {
@@ -59,7 +60,7 @@ public partial class ModelTraining
     /// <summary>Running runs get (or keep) a live subscription; the others drop theirs. Rows take the live summaries.</summary>
     private void WatchRunning(IReadOnlyList<TrainingRun> runs)
     {
-        var running = runs.Where(r => r.Status == RunStatus.Running).ToDictionary(r => r.Id);
+        var running = runs.Where(r => r.Status == WorkStatus.Running).ToDictionary(r => r.Id);
         foreach (var id in _live.Keys.Where(id => !running.ContainsKey(id)).ToList())
         {
             _live[id].Dispose();
@@ -147,12 +148,12 @@ public partial class ModelTraining
         await ReloadAsync();
     }
 
-    internal static Color StatusColor(RunStatus status) => status switch
+    internal static Color StatusColor(WorkStatus status) => status switch
     {
-        RunStatus.Queued => Color.Default,
-        RunStatus.Running => Color.Info,
-        RunStatus.Succeeded => Color.Success,
-        RunStatus.Failed => Color.Error,
+        WorkStatus.Queued => Color.Default,
+        WorkStatus.Running => Color.Info,
+        WorkStatus.Succeeded => Color.Success,
+        WorkStatus.Failed => Color.Error,
         _ => Color.Warning,
     };
 

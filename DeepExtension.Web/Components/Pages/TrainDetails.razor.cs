@@ -3,6 +3,7 @@ using DeepExtension.Core.Common;
 using DeepExtension.Core.CustomizedModels;
 using DeepExtension.Core.Datasets;
 using DeepExtension.Core.Runs;
+using DeepExtension.Core.Work;
 using DeepExtension.Web.Components.Controls;
 using Microsoft.AspNetCore.Components;
 using Microsoft.JSInterop;
@@ -95,7 +96,7 @@ public partial class TrainDetails : IAsyncDisposable
             _subscription = Live.Subscribe(Runs.FilesOf(_run), () => InvokeAsync(ApplyAsync));
             _changes = WorkChanges.Subscribe(kinds =>
             {
-                if ((kinds & (WorkKind.Trains | WorkKind.Models)) == 0) return;
+                if ((kinds & (ChangedWork.Trains | ChangedWork.Models)) == 0) return;
                 try
                 {
                     if (_runChanged.CurrentCount == 0) _runChanged.Release();
@@ -143,7 +144,7 @@ public partial class TrainDetails : IAsyncDisposable
                 await _runChanged.WaitAsync(FallbackInterval, _stop.Token);
                 var run = await Runs.GetAsync(RunId, _stop.Token);
                 if (run is null) continue;
-                var customized = run.Status == RunStatus.Succeeded && _customizedModel is null ? await CustomizedModels.FindByRunAsync(RunId, _stop.Token) : _customizedModel;
+                var customized = run.Status == WorkStatus.Succeeded && _customizedModel is null ? await CustomizedModels.FindByRunAsync(RunId, _stop.Token) : _customizedModel;
                 await InvokeAsync(() =>
                 {
                     // The numbers are the points': a row read between two ticks of the job may lag them.
