@@ -40,6 +40,8 @@ public abstract class ComponentTestContext : BunitContext, IAsyncLifetime
         Deployments = Env.CreateDeploymentService(DeploymentScheduler);
         Services.AddSingleton(Deployments);
         Services.AddSingleton(new RunComparisonService(Env.DbFactory));
+        Services.AddSingleton(Env.WorkChanges);
+        Services.AddSingleton(_ => new LiveRunStore(Microsoft.Extensions.Logging.Abstractions.NullLogger<LiveRunStore>.Instance) { Interval = TimeSpan.FromMilliseconds(50) });
     }
 
     async Task IAsyncLifetime.DisposeAsync()

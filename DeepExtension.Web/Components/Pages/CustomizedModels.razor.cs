@@ -1,3 +1,4 @@
+using DeepExtension.Core.Common;
 using DeepExtension.Core.BaseModels;
 using DeepExtension.Core.CompleteModels;
 using DeepExtension.Core.CustomizedModels;
@@ -32,6 +33,8 @@ public partial class CustomizedModels
     private IReadOnlyList<ModelSave> _saves = [];
     private Dictionary<Guid, string> _baseModels = [];
     private readonly HashSet<Guid> _expanded = [];
+
+    protected override ChangedWork WatchedWork => ChangedWork.Saves | ChangedWork.Models;
 
     protected override async Task ReloadAsync()
     {

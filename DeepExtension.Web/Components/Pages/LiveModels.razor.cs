@@ -1,3 +1,4 @@
+using DeepExtension.Core.Common;
 using System.Globalization;
 using DeepExtension.Core.Deployment;
 using DeepExtension.Core.Runs;
@@ -32,6 +33,11 @@ public partial class LiveModels
     private ChatSession? _chat;
     /// <summary>Open deployment logs by id, re-read with every reload while open.</summary>
     private readonly Dictionary<Guid, IReadOnlyList<LogLine>> _logs = [];
+
+    protected override ChangedWork WatchedWork => ChangedWork.Deployments;
+
+    /// <summary>A deployed model's state lives in Ollama, which sends no events: it is read at this pace.</summary>
+    protected override TimeSpan PollInterval => LiveStateInterval;
 
     protected override async Task ReloadAsync()
     {
