@@ -207,6 +207,9 @@ public sealed class BrowserTests : ConsoleBrowserTest
         }
 
         await page.GetByTestId("details-cancel").ClickAsync();
+        // Cancelling asks first, naming what stays (the checkpoint Resume continues from).
+        await Assertions.Expect(page.GetByTestId("confirm-stays")).ToContainTextAsync("Resume continues from it");
+        await page.GetByTestId("confirm-ok").ClickAsync();
         await Assertions.Expect(page.GetByTestId("details-status")).ToHaveTextAsync("Cancelled", new() { Timeout = 60_000 });
         await Assertions.Expect(page.GetByTestId("details-resume")).ToBeVisibleAsync();
     }

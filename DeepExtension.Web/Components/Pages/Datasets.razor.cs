@@ -47,11 +47,10 @@ public partial class Datasets
 
     private async Task DeleteAsync(Dataset dataset)
     {
-        var confirmed = await Dialogs.ShowMessageBoxAsync(
-            "Delete dataset",
-            $"Delete {dataset.Name} with its {dataset.Versions.Count} version(s)? The stored files are removed too.",
-            yesText: "Delete", cancelText: "Cancel");
-        if (confirmed != true) return;
+        var confirmed = await Dialogs.ConfirmAsync($"Delete the dataset {dataset.Name}?",
+            [$"Its {dataset.Versions.Count} version(s) and their stored files"],
+            ["Your original files on your computer", "Trains already run on it, with their lineage"]);
+        if (!confirmed) return;
 
         var result = await Service.DeleteAsync(dataset.Id);
         if (result.Succeeded) Snackbar.Add($"Dataset {dataset.Name} deleted.", Severity.Success);

@@ -1,3 +1,5 @@
+using DeepExtension.Core.Common;
+using DeepExtension.Web.Components.Dialogs;
 using DeepExtension.Core.Datasets;
 using DeepExtension.Core.Runs;
 using Microsoft.AspNetCore.Components;
@@ -9,6 +11,12 @@ namespace DeepExtension.Web.Components.Pages;
 
 public partial class ModelTraining
 {
+    private readonly TableColumns _columns = new("model-training",
+        new TableColumn("base-model", "Base model"),
+        new TableColumn("method", "Method", ShownByDefault: false),
+        new TableColumn("dataset", "Dataset"),
+        new TableColumn("started", "Started", ShownByDefault: false));
+
     [Inject]
     public required TrainingRunService Runs { get; init; }
 
@@ -17,6 +25,9 @@ public partial class ModelTraining
 
     [Inject]
     public required ISnackbar Snackbar { get; init; }
+
+    [Inject]
+    public required IDialogService Dialogs { get; init; }
 
     /// <summary>The "any" entry of the status and method filters.</summary>
     internal const string AnyValue = "";
@@ -82,13 +93,20 @@ public partial class ModelTraining
     /// <summary>Runs without a loss sort after every run with one.</summary>
     private static object BestLossSortKey(LiveRow<TrainingRun> row) => row.Item.BestLoss is { } loss && double.IsFinite(loss) ? loss : double.MaxValue;
 
-    private static string Started(TrainingRun run) =>
-        run.StartedAtUtc is { } started ? started.ToString("yyyy-MM-dd HH:mm", System.Globalization.CultureInfo.InvariantCulture) : "—";
-
     private string DatasetLabel(Guid versionId) => _datasetLabels.TryGetValue(versionId, out var label) ? label : "—";
+
+    /// <summary>Asks before cancelling a train, saying what it loses and keeps; the list and the train's page share it.</summary>
+    internal static Task<bool> ConfirmCancelAsync(IDialogService dialogs, TrainingRun run) => run.Status == RunStatus.Queued
+        ? dialogs.ConfirmAsync($"Cancel the train {run.Name}?", ["Its place in the queue (it has not started)"],
+            ["Its configuration: Copy the Train starts it again"], confirmText: "Cancel the train", keepText: "Keep it queued")
+        : dialogs.ConfirmAsync($"Cancel the train {run.Name}?",
+            [$"The remaining training (it stops at the next step, now {run.Step} of {run.TotalSteps})", "No customized model is made"],
+            ["A checkpoint of the progress so far: Resume continues from it", "Its log, metrics and charts"],
+            confirmText: "Cancel the train", keepText: "Keep training");
 
     private async Task CancelAsync(TrainingRun run)
     {
+        if (!await ConfirmCancelAsync(Dialogs, run)) return;
         var result = await Runs.CancelAsync(run.Id);
         Snackbar.Add(result.Succeeded ? $"Cancelling {run.Name}." : result.AllErrors, result.Succeeded ? Severity.Info : Severity.Error);
         await ReloadAsync();
@@ -115,9 +133,6 @@ public partial class ModelTraining
         ? Format((run.FinishedAtUtc ?? DateTime.UtcNow) - started)
         : "—";
 
-    internal static string Format(TimeSpan span) =>
-        span.TotalHours >= 1 ? $"{(int)span.TotalHours}h {span.Minutes:00}m" : span.TotalMinutes >= 1 ? $"{span.Minutes}m {span.Seconds:00}s" : $"{span.Seconds}s";
-
-    private static string Loss(double? loss) => loss is { } l && double.IsFinite(l) ? l.ToString("0.####", System.Globalization.CultureInfo.InvariantCulture) : "—";
+    internal static string Format(TimeSpan span) => DisplayFormat.Duration(span);
 
 }

@@ -65,6 +65,9 @@ public partial class TrainDetails : IAsyncDisposable
     public required ISnackbar Snackbar { get; init; }
 
     [Inject]
+    public required IDialogService Dialogs { get; init; }
+
+    [Inject]
     public required IJSRuntime JS { get; init; }
 
     private TrainingRun? _run;
@@ -173,6 +176,7 @@ public partial class TrainDetails : IAsyncDisposable
 
     private async Task CancelAsync()
     {
+        if (_run is null || !await ModelTraining.ConfirmCancelAsync(Dialogs, _run)) return;
         var result = await Runs.CancelAsync(RunId);
         Snackbar.Add(result.Succeeded ? "Cancelling: the worker stops at its next step and keeps a checkpoint." : result.AllErrors,
             result.Succeeded ? Severity.Info : Severity.Error);
