@@ -1,3 +1,4 @@
+using DeepExtension.Web.Components.Controls;
 using DeepExtension.Core.Datasets;
 using DeepExtension.Web.Components.Dialogs;
 using Microsoft.AspNetCore.Components;
@@ -7,6 +8,12 @@ namespace DeepExtension.Web.Components.Pages;
 
 public partial class Datasets
 {
+    private readonly TableColumns _columns = new("datasets",
+        new TableColumn("kind", "Kind"),
+        new TableColumn("size", "Size"),
+        new TableColumn("hash", "SHA-256"),
+        new TableColumn("created", "Created"));
+
     [Inject]
     public required DatasetService Service { get; init; }
 

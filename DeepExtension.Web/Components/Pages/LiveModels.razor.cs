@@ -11,6 +11,12 @@ namespace DeepExtension.Web.Components.Pages;
 
 public partial class LiveModels
 {
+    private readonly TableColumns _columns = new("live-models",
+        new TableColumn("source", "Source"),
+        new TableColumn("quantization", "Quantization"),
+        new TableColumn("environment", "Environment"),
+        new TableColumn("deployed", "Deployed"));
+
     /// <summary>Ollama is asked for tags/ps at most this often (the rows themselves reload every second).</summary>
     private static readonly TimeSpan LiveStateInterval = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan ChatRenderInterval = TimeSpan.FromMilliseconds(50);

@@ -188,12 +188,6 @@ public partial class TrainDetails : IAsyncDisposable
         Snackbar.Add(result.Succeeded ? "Queued to resume from the last checkpoint." : result.AllErrors, result.Succeeded ? Severity.Info : Severity.Error);
     }
 
-    private static string When(DateTime? utc) => utc is { } t ? t.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) + " UTC" : "—";
-
-    private static string Show(double? value) => value is { } v && double.IsFinite(v)
-        ? (Math.Abs(v) is > 0 and < 1e-3 ? v.ToString("0.###e+0", CultureInfo.InvariantCulture) : v.ToString("0.#####", CultureInfo.InvariantCulture))
-        : "—";
-
     public async ValueTask DisposeAsync()
     {
         _subscription?.Dispose();
