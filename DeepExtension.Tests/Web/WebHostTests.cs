@@ -25,7 +25,7 @@ public sealed class WebHostTests : IAsyncLifetime
     }
 
     [Theory]
-    [InlineData("/", "Base Models")]
+    [InlineData("/", "Home")]
     [InlineData("/base-models", "Base Models")]
     [InlineData("/deployment-tools", "Deployment Tool Configuration")]
     [InlineData("/training-methods", "Training Methods")]
