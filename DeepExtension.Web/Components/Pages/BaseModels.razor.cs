@@ -9,7 +9,6 @@ namespace DeepExtension.Web.Components.Pages;
 public partial class BaseModels
 {
     private readonly TableColumns _columns = new("base-models",
-        new TableColumn("model-name", "Model Name"),
         new TableColumn("path", "Path", ShownByDefault: false),
         new TableColumn("layers", "Layers"),
         new TableColumn("heads", "Heads / KV"),

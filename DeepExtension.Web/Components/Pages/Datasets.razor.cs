@@ -10,9 +10,9 @@ public partial class Datasets
 {
     private readonly TableColumns _columns = new("datasets",
         new TableColumn("kind", "Kind"),
-        new TableColumn("size", "Size"),
+        new TableColumn("size", "Size", ShownByDefault: false),
         new TableColumn("hash", "SHA-256"),
-        new TableColumn("created", "Created"));
+        new TableColumn("created", "Created", ShownByDefault: false));
 
     [Inject]
     public required DatasetService Service { get; init; }
