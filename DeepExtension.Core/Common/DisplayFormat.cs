@@ -24,7 +24,7 @@ public static class DisplayFormat
         var magnitude = Math.Abs(v);
         if (magnitude is < 1e-3 or >= 1e5)
         {
-            return v.ToString("0." + new string('#', digits - 1) + "e+00", Invariant).Replace("e+", "e", StringComparison.Ordinal);
+            return v.ToString("0." + new string('#', digits - 1) + "e+00", Invariant);
         }
         var exponent = (int)Math.Floor(Math.Log10(magnitude));
         var decimals = Math.Max(0, digits - 1 - exponent);

@@ -96,4 +96,17 @@ public sealed class WebHostTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/js/charts.js")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/js/chart-math.js")).StatusCode);
     }
+
+    [Theory]
+    [InlineData("/favicon.svg")]
+    [InlineData("/favicon.ico")]
+    public async Task Favicon_Requested_IsServed(string path)
+    {
+        using var client = _host.CreateLoopbackClient();
+
+        var response = await client.GetAsync(path);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("image/svg+xml", response.Content.Headers.ContentType?.MediaType);
+    }
 }

@@ -70,7 +70,9 @@ public static class CardFacts
         if (train is not null)
         {
             training.Add(new("Train", Text(train["name"])));
-            training.Add(new("Method", $"{Text(train["method"])} ({Text(train["algorithm"])})"));
+            var method = Text(train["method"]);
+            var algorithm = Text(train["algorithm"]);
+            training.Add(new("Method", method.Contains(algorithm, StringComparison.OrdinalIgnoreCase) ? method : $"{method} ({algorithm})"));
             var started = DisplayFormat.ParseUtc(Text(train["started_utc"], null));
             var finished = DisplayFormat.ParseUtc(Text(train["finished_utc"], null));
             training.Add(new("Started", DisplayFormat.Utc(started), started));
@@ -109,7 +111,8 @@ public static class CardFacts
 
         if (card["parameters"] is JsonObject parameters && parameters.Count > 0)
         {
-            sections.Add(new("Parameters", [.. parameters.Select(p => new CardFact(ParameterLabel(p.Key), ParameterSpec.Format(p.Value)))]));
+            sections.Add(new("Parameters", [.. parameters.Select(p => new CardFact(ParameterLabel(p.Key),
+                p.Value is JsonValue v && v.TryGetValue<string>(out var text) && text.Length == 0 ? "(none)" : ParameterSpec.Format(p.Value)))]));
         }
         AddOther(sections, card, known);
         return sections;

@@ -72,8 +72,10 @@ public partial class DatasetUploadForm : IAsyncDisposable
 
     /// <summary>"40 rows", or "11 valid rows · 1 line failed".</summary>
     internal static string RowsText(DatasetInspection inspection) => inspection.FailedRows == 0
-        ? $"{DisplayFormat.Count(inspection.RowCount)} rows"
-        : $"{DisplayFormat.Count(inspection.ValidRows)} valid rows · {DisplayFormat.Count(inspection.FailedRows)} line{(inspection.FailedRows == 1 ? "" : "s")} failed";
+        ? Plural(inspection.RowCount, "row")
+        : $"{Plural(inspection.ValidRows, "valid row")} · {Plural(inspection.FailedRows, "line")} failed";
+
+    private static string Plural(long count, string noun) => $"{DisplayFormat.Count(count)} {noun}{(count == 1 ? "" : "s")}";
 
     /// <summary>The rows a percentage split really puts in validation, once a valid file is in.</summary>
     private (long Rows, long Validation)? SplitCount() =>

@@ -1,6 +1,6 @@
 namespace DeepExtension.Web.Components.Controls;
 
-/// <summary>A column a user may hide; <see cref="Primary"/> ones (names, status, actions) cannot be hidden.</summary>
+/// <summary>A column a user may hide; primary ones (names, status, actions) are not listed, so they cannot be hidden.</summary>
 public sealed record TableColumn(string Key, string Label, bool ShownByDefault = true);
 
 /// <summary>
@@ -17,6 +17,12 @@ public sealed class TableColumns(string tableKey, params TableColumn[] columns)
     public bool Shows(string key) => _shown.Contains(key);
 
     public int ShownCount => _shown.Count;
+
+    /// <summary>
+    /// The colspan of a row spanning the whole table: the optional columns shown plus the <paramref name="fixedColumns"/>
+    /// always there. Exact, since a fixed-layout table would add a phantom column for a larger span.
+    /// </summary>
+    public int Span(int fixedColumns) => fixedColumns + _shown.Count;
 
     public void Set(string key, bool shown)
     {

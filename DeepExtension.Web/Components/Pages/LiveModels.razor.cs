@@ -14,7 +14,7 @@ public partial class LiveModels
     private readonly TableColumns _columns = new("live-models",
         new TableColumn("source", "Source"),
         new TableColumn("quantization", "Quantization"),
-        new TableColumn("environment", "Environment"),
+        new TableColumn("environment", "Environment", ShownByDefault: false),
         new TableColumn("deployed", "Deployed"));
 
     /// <summary>Ollama is asked for tags/ps at most this often (the rows themselves reload every second).</summary>
