@@ -290,7 +290,7 @@ public sealed class BrowserTests : ConsoleBrowserTest
     public async Task DatasetsPage_AddVersionWithAChangedFileThenDelete_ShowsVersionTwoThenRemovesEverything()
     {
         var service = Host.Services.GetRequiredService<DatasetService>();
-        var v1 = "prompt,answer\n" + string.Concat(Enumerable.Range(1, 60).Select(i => $"{i}+{i}?,{2 * i}\n"));
+        var v1 = "prompt,answer\n" + string.Concat(Enumerable.Range(1, 150).Select(i => $"{i}+{i}?,{2 * i}\n"));
         await using (var stream = File.OpenRead(Env.WriteFile("math.csv", v1)))
         {
             Assert.True((await service.CreateAsync("math", null, new DatasetUpload(stream, "math.csv"))).Succeeded);
@@ -306,7 +306,7 @@ public sealed class BrowserTests : ConsoleBrowserTest
 
         var row = page.Locator("tr", new() { Has = page.GetByTestId("dataset-name-cell") });
         await Assertions.Expect(row.Locator("td[data-testid=version-cell]")).ToHaveTextAsync("v2");
-        await Assertions.Expect(row.Locator("td[data-testid=rows-cell]")).ToHaveTextAsync("61");
+        await Assertions.Expect(row.Locator("td[data-testid=rows-cell]")).ToHaveTextAsync("151");
         await page.GetByTestId("toggle-dataset").ClickAsync();
         await Assertions.Expect(page.GetByTestId("version-row")).ToHaveCountAsync(2);
         await Assertions.Expect(page.GetByTestId("version-row").First).ToContainTextAsync("10% of rows");

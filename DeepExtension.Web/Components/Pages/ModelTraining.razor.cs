@@ -130,9 +130,8 @@ public partial class ModelTraining
     };
 
     private static string Duration(TrainingRun run) => run.StartedAtUtc is { } started
-        ? Format((run.FinishedAtUtc ?? DateTime.UtcNow) - started)
+        ? DisplayFormat.Duration((run.FinishedAtUtc ?? DateTime.UtcNow) - started)
         : "—";
 
-    internal static string Format(TimeSpan span) => DisplayFormat.Duration(span);
 
 }
