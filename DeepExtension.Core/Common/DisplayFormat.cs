@@ -15,7 +15,7 @@ public static class DisplayFormat
 
     /// <summary>
     /// A measured value (loss, reward, gradient norm) to four significant digits: "2.346", "0.01235", "1234",
-    /// "1.235e-05" (scientific below 0.001 and from 100,000 on, where fixed digits would hide the value).
+    /// "1.235e-5" (scientific below 0.001 and from 100,000 on, where fixed digits would hide the value).
     /// </summary>
     public static string Significant(double? value, int digits = 4)
     {
@@ -24,7 +24,7 @@ public static class DisplayFormat
         var magnitude = Math.Abs(v);
         if (magnitude is < 1e-3 or >= 1e5)
         {
-            return v.ToString("0." + new string('#', digits - 1) + "e+00", Invariant);
+            return v.ToString("0." + new string('#', digits - 1) + "e+0", Invariant);
         }
         var exponent = (int)Math.Floor(Math.Log10(magnitude));
         var decimals = Math.Max(0, digits - 1 - exponent);

@@ -13,8 +13,8 @@ public class DisplayFormatTests
     [InlineData(12.34567, "12.35")]
     [InlineData(1234.5678, "1235")]
     [InlineData(9.99996, "10.00")]
-    [InlineData(0.000012346, "1.235e-05")]
-    [InlineData(123456.0, "1.235e+05")]
+    [InlineData(0.000012346, "1.235e-5")]
+    [InlineData(123456.0, "1.235e+5")]
     [InlineData(-0.5, "-0.5000")]
     [InlineData(0.0, "0")]
     public void Loss_Values_FourSignificantDigits(double value, string expected) => Assert.Equal(expected, DisplayFormat.Loss(value));

@@ -111,8 +111,7 @@ public static class CardFacts
 
         if (card["parameters"] is JsonObject parameters && parameters.Count > 0)
         {
-            sections.Add(new("Parameters", [.. parameters.Select(p => new CardFact(ParameterLabel(p.Key),
-                p.Value is JsonValue v && v.TryGetValue<string>(out var text) && text.Length == 0 ? "(none)" : ParameterSpec.Format(p.Value)))]));
+            sections.Add(new("Parameters", [.. parameters.Select(p => new CardFact(ParameterLabel(p.Key), ParameterValue(p.Value)))]));
         }
         AddOther(sections, card, known);
         return sections;
@@ -187,6 +186,10 @@ public static class CardFacts
     /// <summary>The schema's label of a training parameter ("Learning rate"); the key itself when no method knows it.</summary>
     public static string ParameterLabel(string key) =>
         AlgorithmCatalog.All.Select(a => a.Find(key)).FirstOrDefault(p => p is not null)?.Label ?? key;
+
+    /// <summary>A training parameter's value as the schema formats it; an empty text reads "(none)".</summary>
+    public static string ParameterValue(JsonNode? value) =>
+        value is JsonValue v && v.TryGetValue<string>(out var text) && text.Length == 0 ? "(none)" : ParameterSpec.Format(value);
 
     private static string Show(int? value) => value is { } v ? DisplayFormat.Count(v) : DisplayFormat.Missing;
 }

@@ -32,6 +32,15 @@ public partial class TruncatedText
     [Parameter]
     public string? TestId { get; set; }
 
+    /// <summary>
+    /// Breaks the text over lines instead of cutting it: for names whose distinguishing part is at the end
+    /// (an Ollama tag, a train's suffix), where an ellipsis would make several rows read alike.
+    /// </summary>
+    [Parameter]
+    public bool Wrap { get; set; }
+
+    private string TextClass => "de-truncate-text" + (Bold ? " de-bold" : "") + (Wrap ? " de-wrap" : "");
+
     private async Task CopyAsync()
     {
         var copied = await Browser.CopyAsync(Text ?? "");
