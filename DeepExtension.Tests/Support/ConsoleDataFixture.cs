@@ -1,3 +1,4 @@
+using DeepExtension.Core.Work;
 using DeepExtension.Core.BaseModels;
 using DeepExtension.Core.CompleteModels;
 using DeepExtension.Core.Deployment;
@@ -39,7 +40,7 @@ public static class ConsoleDataFixture
         var failed = (await runs.StartAsync(new NewTrainRequest("too-large-batch", trio.Base.BaseModelId, trio.Base.DatasetVersionId, trio.Base.MethodId,
             (System.Text.Json.Nodes.JsonObject)parameters.DeepClone(), "cpu"))).Value!;
         Assert.True(await runs.MarkRunningAsync(failed.Id));
-        await runs.FinishAsync(failed.Id, RunStatus.Failed,
+        await runs.FinishAsync(failed.Id, WorkStatus.Failed,
             "The worker process was killed (exit code 137): it ran out of memory at step 3. Lower the batch size or max tokens and resume from the last checkpoint.");
 
         var customized = (await new DeepExtension.Core.CustomizedModels.CustomizedModelService(env.DbFactory, env.Directories, TimeProvider.System).ListAsync()).Single();
@@ -47,14 +48,14 @@ public static class ConsoleDataFixture
         var complete = await DeepExtension.Tests.CompleteModels.ModelSavingTests.RegisterFakeMergeAsync(env, completeModels, customized);
 
         var environment = await DeploymentFixture.AddEnvironmentAsync(env, ollama.BaseUrl, "local-ollama-on-the-gpu-server");
-        var succeeded = Deployment(complete, environment, "customer-support-assistant-qwen2-second-round:q8_0", DeploymentStatus.Succeeded);
+        var succeeded = Deployment(complete, environment, "customer-support-assistant-qwen2-second-round:q8_0", WorkStatus.Succeeded);
         var folder = Path.Combine(env.Directories.Root, complete.Path);
         succeeded.SizeBytes = await env.OllamaDeployer.DeployAsync(ollama.BaseUrl,
             new OllamaCreatePlan(succeeded.OllamaModel, OllamaModelFiles.ModelFolder(folder), [], CustomizedModelFixture.ChatMlTemplate, null, [], "q8_0"),
             _ => Task.CompletedTask, CancellationToken.None);
-        var failedDeployment = Deployment(complete, environment, "customer-support-assistant-qwen2:q4_K_M", DeploymentStatus.Failed);
+        var failedDeployment = Deployment(complete, environment, "customer-support-assistant-qwen2:q4_K_M", WorkStatus.Failed);
         failedDeployment.FailureReason = "Ollama answered 400 Bad Request: unsupported architecture \"Qwen2ForCausalLM\" for quantization q4_K_M on this server version.";
-        var running = Deployment(complete, environment, "customer-support-assistant-qwen2-third-round-with-a-long-name:no_quantization", DeploymentStatus.Running);
+        var running = Deployment(complete, environment, "customer-support-assistant-qwen2-third-round-with-a-long-name:no_quantization", WorkStatus.Running);
         running.Progress = 0.4;
         running.Stage = "Uploading model.safetensors (1 MiB of 2 MiB)";
         running.FinishedAtUtc = null;
@@ -66,7 +67,7 @@ public static class ConsoleDataFixture
         return new Seeded(trio, queued, (await runs.GetAsync(failed.Id))!, complete);
     }
 
-    private static ModelDeployment Deployment(CompleteModel complete, DeploymentEnvironment environment, string name, DeploymentStatus status) => new()
+    private static ModelDeployment Deployment(CompleteModel complete, DeploymentEnvironment environment, string name, WorkStatus status) => new()
     {
         Id = Guid.NewGuid(),
         OllamaModel = name,
@@ -80,7 +81,7 @@ public static class ConsoleDataFixture
         BaseUrl = environment.BaseUrl,
         Quantization = name[(name.LastIndexOf(':') + 1)..],
         Status = status,
-        Progress = status == DeploymentStatus.Succeeded ? 1 : 0,
+        Progress = status == WorkStatus.Succeeded ? 1 : 0,
         CreatedAtUtc = DateTime.UtcNow.AddMinutes(-5),
         StartedAtUtc = DateTime.UtcNow.AddMinutes(-5),
         FinishedAtUtc = DateTime.UtcNow.AddMinutes(-1),

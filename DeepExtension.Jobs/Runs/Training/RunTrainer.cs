@@ -32,7 +32,7 @@ public sealed class RunTrainer(
     private const string CheckpointPrefix = "step-";
     private const int KeptCheckpoints = 3;
 
-    private readonly RunSettings _settings = new(run.Parameters);
+    private readonly TrainingParameters _settings = run.TrainingParameters;
     private readonly Stopwatch _clock = new();
     private double _elapsedBefore;
     private double? _bestLoss;

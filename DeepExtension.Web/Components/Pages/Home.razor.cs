@@ -1,3 +1,4 @@
+using DeepExtension.Core.Work;
 using DeepExtension.Core.BaseModels;
 using DeepExtension.Core.Common;
 using DeepExtension.Core.CompleteModels;
@@ -52,12 +53,12 @@ public partial class Home
     protected override async Task ReloadAsync()
     {
         var runs = await Runs.ListAsync(Stopping);
-        _active = [.. runs.Where(r => !r.IsFinished).OrderBy(r => r.Status == RunStatus.Queued).ThenBy(r => r.CreatedAtUtc)];
+        _active = [.. runs.Where(r => !r.IsFinished).OrderBy(r => r.Status == WorkStatus.Queued).ThenBy(r => r.CreatedAtUtc)];
         _finished = [.. runs.Where(r => r.IsFinished).OrderByDescending(r => r.FinishedAtUtc ?? r.CreatedAtUtc).Take(RecentCount)];
         _runs = runs.Count;
         var deployments = await Deployments.ListAsync(Stopping);
         _deployments = [.. deployments.OrderByDescending(d => d.FinishedAtUtc ?? d.CreatedAtUtc).Take(RecentCount)];
-        _deployed = deployments.Count(d => d.Status == DeploymentStatus.Succeeded);
+        _deployed = deployments.Count(d => d.Status == WorkStatus.Succeeded);
         // Counts that change only by the user's own actions elsewhere: read them once per visit.
         if (!_loaded)
         {

@@ -2,6 +2,7 @@ using DeepExtension.Core.Common;
 using DeepExtension.Web.Components.Dialogs;
 using DeepExtension.Core.Datasets;
 using DeepExtension.Core.Runs;
+using DeepExtension.Core.Work;
 using Microsoft.AspNetCore.Components;
 using MudBlazor;
 
@@ -96,7 +97,7 @@ public partial class ModelTraining
     private string DatasetLabel(Guid versionId) => _datasetLabels.TryGetValue(versionId, out var label) ? label : "—";
 
     /// <summary>Asks before cancelling a train, saying what it loses and keeps; the list and the train's page share it.</summary>
-    internal static Task<bool> ConfirmCancelAsync(IDialogService dialogs, TrainingRun run) => run.Status == RunStatus.Queued
+    internal static Task<bool> ConfirmCancelAsync(IDialogService dialogs, TrainingRun run) => run.Status == WorkStatus.Queued
         ? dialogs.ConfirmAsync($"Cancel the train {run.Name}?", ["Its place in the queue (it has not started)"],
             ["Its configuration: Copy the Train starts it again"], confirmText: "Cancel the train", keepText: "Keep it queued")
         : dialogs.ConfirmAsync($"Cancel the train {run.Name}?",
@@ -120,12 +121,12 @@ public partial class ModelTraining
         await ReloadAsync();
     }
 
-    internal static Color StatusColor(RunStatus status) => status switch
+    internal static Color StatusColor(WorkStatus status) => status switch
     {
-        RunStatus.Queued => Color.Default,
-        RunStatus.Running => Color.Info,
-        RunStatus.Succeeded => Color.Success,
-        RunStatus.Failed => Color.Error,
+        WorkStatus.Queued => Color.Default,
+        WorkStatus.Running => Color.Info,
+        WorkStatus.Succeeded => Color.Success,
+        WorkStatus.Failed => Color.Error,
         _ => Color.Warning,
     };
 
