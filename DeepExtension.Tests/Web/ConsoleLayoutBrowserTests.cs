@@ -76,6 +76,44 @@ public sealed class ConsoleLayoutBrowserTests : ConsoleBrowserTest
         Assert.Empty(consoleErrors);
     }
 
+    [Fact]
+    public async Task BaseModels_ColumnHiddenThenPageReloaded_StaysHiddenInThisBrowser()
+    {
+        await using var ollama = await FakeOllamaServer.StartAsync();
+        await ConsoleDataFixture.CreateAsync(Env, ollama);
+        var page = await Chromium.OpenAsync(Host.Address, "/base-models");
+        await Assertions.Expect(page.GetByTestId("vocab-cell")).ToHaveCountAsync(3);
+
+        await page.GetByTestId("column-chooser").ClickAsync();
+        await page.GetByTestId("column-vocab").ClickAsync();
+        await Assertions.Expect(page.GetByTestId("vocab-cell")).ToHaveCountAsync(0);
+
+        await page.ReloadAsync();
+        await page.Locator("[data-interactive=true]").WaitForAsync();
+        await Assertions.Expect(page.GetByTestId("technical-name-cell")).ToHaveCountAsync(3);
+        await Assertions.Expect(page.GetByTestId("vocab-cell")).ToHaveCountAsync(0);
+        // Another table keeps its own choice.
+        await page.GotoAsync("/model-training");
+        await page.Locator("[data-interactive=true]").WaitForAsync();
+        await Assertions.Expect(page.Locator("th", new() { HasText = "Base model" })).ToHaveCountAsync(1);
+    }
+
+    [Fact]
+    public async Task TruncatedName_CopyButton_PutsTheWholeNameOnTheClipboard()
+    {
+        await using var ollama = await FakeOllamaServer.StartAsync();
+        await ConsoleDataFixture.CreateAsync(Env, ollama);
+        var page = await Chromium.OpenAsync(Host.Address, "/base-models");
+        await page.Context.GrantPermissionsAsync(["clipboard-read", "clipboard-write"], new() { Origin = Host.Address });
+        var row = page.Locator("tr", new() { Has = page.GetByTestId("technical-name-cell").GetByText(ConsoleDataFixture.LongTechnicalName) });
+        await Assertions.Expect(row.GetByTestId("technical-name-cell")).ToHaveAttributeAsync("title", ConsoleDataFixture.LongTechnicalName);
+
+        await row.GetByTestId("copy-text").First.ClickAsync();
+
+        await Assertions.Expect(page.GetByText($"Copied {ConsoleDataFixture.LongTechnicalName}")).ToBeVisibleAsync();
+        Assert.Equal(ConsoleDataFixture.LongTechnicalName, await page.EvaluateAsync<string>("() => navigator.clipboard.readText()"));
+    }
+
     private static async Task AssertFitsAsync(IPage page, string where)
     {
         var overflow = await page.EvaluateAsync<int[]>(
