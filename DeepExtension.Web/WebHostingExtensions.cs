@@ -17,6 +17,7 @@ public static class WebHostingExtensions
     {
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();
         builder.Services.AddMudServices(mud => mud.SnackbarConfiguration.PositionClass = Defaults.Classes.Position.BottomRight);
+        builder.Services.AddScoped<Components.Controls.BrowserInterop>();
         builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database");
         return builder;
     }
@@ -41,6 +42,8 @@ public static class WebHostingExtensions
                 });
             },
         });
+        // Browsers that ask for /favicon.ico before reading the page's icon link get the same icon.
+        app.MapGet("/favicon.ico", () => Results.Redirect("/favicon.svg", permanent: true));
         app.MapGet("/api/runs/{id:guid}/log", DownloadRunLogAsync);
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         return app;

@@ -105,9 +105,9 @@ public class CompareRunsPageTests : ComponentTestContext
         string[] Column(string testId) => page.FindAll($"[data-testid={testId}]").Select(e => e.TextContent.Trim()).ToArray();
         Assert.Equal(["Succeeded", "Cancelled", "Running"], Column("outcome-status"));
         // loss = 2 / (1 + 10 · lr · 1e3) + 0.1 per extra epoch at step 10: 1, 1.1 and 2/6 + 0.1; eval loss 2.2 / (…) likewise.
-        Assert.Equal(["1", "1.1", "0.4333"], Column("outcome-final-loss"));
-        Assert.Equal(["1", "1.1", "0.4333"], Column("outcome-best-loss"));
-        Assert.Equal(["1.1", "1.2", "0.4667"], Column("outcome-best-eval-loss"));
+        Assert.Equal(["1.000", "1.100", "0.4333"], Column("outcome-final-loss"));
+        Assert.Equal(["1.000", "1.100", "0.4333"], Column("outcome-best-loss"));
+        Assert.Equal(["1.100", "1.200", "0.4667"], Column("outcome-best-eval-loss"));
         // The mean over the logged steps 1..10 (the last steps logged 820, 840 and 880).
         page.WaitForAssertion(() => Assert.Equal(["816", "836", "876"], Column("outcome-tokens")), Wait);
         Assert.Equal([trio.AdapterName, "—", "—"], Column("outcome-adapter"));

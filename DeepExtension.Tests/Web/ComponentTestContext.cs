@@ -30,6 +30,7 @@ public abstract class ComponentTestContext : BunitContext, IAsyncLifetime
         Env = await TestEnvironment.CreateAsync();
         JSInterop.Mode = JSRuntimeMode.Loose;
         Services.AddMudServices();
+        Services.AddScoped<DeepExtension.Web.Components.Controls.BrowserInterop>();
         Services.AddSingleton(Env.BaseModels);
         Services.AddSingleton(Env.DeploymentEnvironments);
         Services.AddSingleton(Env.TrainingMethods);

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using DeepExtension.Core.Common;
 using DeepExtension.Core.CustomizedModels;
 using DeepExtension.Core.Runs;
 using DeepExtension.Core.Training;
@@ -78,7 +79,7 @@ public sealed partial class LiveNumbersBrowserTests : ConsoleBrowserTest
         var best = losses.Min(p => p["loss"]!.Value);
         var bestEval = points.Where(p => p["eval_loss"] is not null).Min(p => p["eval_loss"]!.Value);
         Assert.Equal(32, losses[^1].Step);
-        string Shown(double value) => RunComparisonService.FormatNumber(value);
+        string Shown(double value) => DisplayFormat.Loss(value);
 
         await Assertions.Expect(listRow.GetByTestId("run-loss")).ToHaveTextAsync($"{Shown(last)} / {Shown(best)}");
         await Assertions.Expect(listRow.GetByTestId("run-progress")).ToContainTextAsync("step 32 / 32");

@@ -47,6 +47,9 @@ public partial class TrainDetails : IAsyncDisposable
     public required ISnackbar Snackbar { get; init; }
 
     [Inject]
+    public required IDialogService Dialogs { get; init; }
+
+    [Inject]
     public required IJSRuntime JS { get; init; }
 
     private TrainingRun? _run;
@@ -182,6 +185,7 @@ public partial class TrainDetails : IAsyncDisposable
 
     private async Task CancelAsync()
     {
+        if (_run is null || !await ModelTraining.ConfirmCancelAsync(Dialogs, _run)) return;
         var result = await Runs.CancelAsync(RunId);
         Snackbar.Add(result.Succeeded ? "Cancelling: the worker stops at its next step and keeps a checkpoint." : result.AllErrors,
             result.Succeeded ? Severity.Info : Severity.Error);
@@ -192,12 +196,6 @@ public partial class TrainDetails : IAsyncDisposable
         var result = await Runs.ResumeAsync(RunId);
         Snackbar.Add(result.Succeeded ? "Queued to resume from the last checkpoint." : result.AllErrors, result.Succeeded ? Severity.Info : Severity.Error);
     }
-
-    private static string When(DateTime? utc) => utc is { } t ? t.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) + " UTC" : "—";
-
-    private static string Show(double? value) => value is { } v && double.IsFinite(v)
-        ? (Math.Abs(v) is > 0 and < 1e-3 ? v.ToString("0.###e+0", CultureInfo.InvariantCulture) : v.ToString("0.#####", CultureInfo.InvariantCulture))
-        : "—";
 
     public async ValueTask DisposeAsync()
     {
