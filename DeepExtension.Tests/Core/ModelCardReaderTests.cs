@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using DeepExtension.Core.BaseModels;
+using DeepExtension.Core.HuggingFace;
 using DeepExtension.Tests.Support;
 
 namespace DeepExtension.Tests.Core;
