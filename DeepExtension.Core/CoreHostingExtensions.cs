@@ -7,6 +7,7 @@ using DeepExtension.Core.Datasets;
 using DeepExtension.Core.Deployment;
 using DeepExtension.Core.Storage;
 using DeepExtension.Core.Training;
+using DeepExtension.Core.Work;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -30,6 +31,7 @@ public static class CoreHostingExtensions
             return new DatabaseSetup(sp.GetRequiredService<IOptions<DeepExtensionOptions>>().Value, directories);
         });
         builder.Services.AddSingleton(sp => sp.GetRequiredService<DatabaseSetup>().CreateFactory());
+        builder.Services.AddSingleton<WorkStore>();
 
         builder.Services.AddHttpClient(DeploymentEnvironmentService.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(10));
         builder.Services.AddHttpClient(OllamaDeployer.HttpClientName, c => c.Timeout = Timeout.InfiniteTimeSpan);

@@ -97,7 +97,7 @@ internal static class EngineCommands
         stdout.Write(decoder.Flush());
         stdout.WriteLine();
         stdout.Flush();
-        return 0;
+        return Work.WorkerExit.Succeeded;
     }
 
     /// <summary>generation_config.json's sampling defaults; greedy when it does not ask to sample.</summary>
@@ -107,14 +107,15 @@ internal static class EngineCommands
         return tokens.DoSample ? (tokens.Temperature ?? 1.0, tokens.TopP ?? 1.0) : (0.0, 1.0);
     }
 
+    /// <summary><c>merge --model --adapter --out</c>: the command-line front of <see cref="Saving.ModelMerge"/>.</summary>
     public static int Merge(string[] args, TextWriter stdout, TextWriter stderr)
     {
         var o = ParseOptions(args, ["model", "adapter", "out", "max-shard-bytes"]);
         string modelDir = Required(o, "model"), adapterDir = Required(o, "adapter"), outDir = Required(o, "out");
         long shard = Parse(o, "max-shard-bytes", MergedModelWriter.DefaultMaxShardBytes);
-        var files = MergedModelWriter.Write(modelDir, adapterDir, outDir, shard);
+        var files = Saving.ModelMerge.Run(modelDir, adapterDir, outDir, shard);
         stdout.WriteLine($"merged {adapterDir} into {modelDir}: wrote {files.Count} files to {Path.GetFullPath(outDir)}");
-        return 0;
+        return Work.WorkerExit.Succeeded;
     }
 }
 

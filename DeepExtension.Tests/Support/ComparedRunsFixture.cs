@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using DeepExtension.Core.CustomizedModels;
 using DeepExtension.Core.Runs;
 using DeepExtension.Core.Training;
+using DeepExtension.Core.Work;
 
 namespace DeepExtension.Tests.Support;
 
@@ -48,8 +49,8 @@ public static class ComparedRunsFixture
         var finished = DateTime.UtcNow;
         var customized = await new CustomizedModelService(env.DbFactory, env.Directories, TimeProvider.System)
             .RegisterAsync(baseRun.Id, Path.Combine(ReferenceModels.BundledPathOf("tiny-qwen2"), "adapter"), finished);
-        await runs.FinishAsync(baseRun.Id, RunStatus.Succeeded, null, finishedAtUtc: finished);
-        await runs.FinishAsync(longer.Id, RunStatus.Cancelled, null);
+        await runs.FinishAsync(baseRun.Id, WorkStatus.Succeeded, null, finishedAtUtc: finished);
+        await runs.FinishAsync(longer.Id, WorkStatus.Cancelled, null);
         return new Trio((await runs.GetAsync(baseRun.Id))!, (await runs.GetAsync(longer.Id))!, (await runs.GetAsync(hotter.Id))!, customized.Name);
     }
 

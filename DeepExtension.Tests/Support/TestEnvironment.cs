@@ -44,7 +44,7 @@ public sealed class TestEnvironment : IAsyncDisposable
 
     public OllamaDeployer OllamaDeployer { get; }
 
-    public DeploymentService CreateDeploymentService(IDeploymentScheduler scheduler) =>
+    public DeploymentService CreateDeploymentService(DeepExtension.Core.Work.IWorkQueue scheduler) =>
         new(DbFactory, Directories, BaseModels,
             new CustomizedModelService(DbFactory, Directories, TimeProvider.System),
             new CompleteModelService(DbFactory, Directories, new RecordingScheduler(), TimeProvider.System),

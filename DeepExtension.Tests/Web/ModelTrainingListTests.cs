@@ -1,6 +1,7 @@
 using Bunit;
 using DeepExtension.Core.Runs;
 using DeepExtension.Core.Training;
+using DeepExtension.Core.Work;
 using DeepExtension.Tests.Support;
 using DeepExtension.Web.Components.Pages;
 using Microsoft.Extensions.DependencyInjection;
@@ -67,7 +68,7 @@ public class ModelTrainingListTests : ComponentTestContext
         await CreateRunsAsync();
         var page = Open();
 
-        await SelectAsync(page, "runs-status-filter", nameof(RunStatus.Cancelled));
+        await SelectAsync(page, "runs-status-filter", nameof(WorkStatus.Cancelled));
         page.WaitForAssertion(() => Assert.Equal(["longer"], Names(page)), Wait);
 
         await SelectAsync(page, "runs-status-filter", ModelTraining.AnyValue);

@@ -12,7 +12,7 @@ namespace DeepExtension.Jobs.Runs.Training;
 /// <summary>GRPO's own parameters (TRL's names in the method's schema).</summary>
 public sealed record GrpoArgs(int NumGenerations, double Beta, int MaxCompletionTokens, double Temperature, IReadOnlyList<string> RewardFunctions)
 {
-    public static GrpoArgs From(RunSettings settings) =>
+    public static GrpoArgs From(TrainingParameters settings) =>
         new(settings.NumGenerations, settings.GrpoBeta, settings.MaxCompletionTokens, settings.Temperature, settings.RewardFunctions);
 }
 

@@ -29,8 +29,8 @@ public enum TrainingOutcome
 public sealed class RunTrainer(
     TrainingRun run, string baseModelDirectory, DatasetVersion dataset, DatasetService datasets, RunFiles files, RunRecorder recorder, Func<bool> interrupted)
 {
-    private readonly RunSettings _settings = new(run.Parameters);
-    private readonly TrainArgs _args = TrainArgs.From(new RunSettings(run.Parameters));
+    private readonly TrainingParameters _settings = run.TrainingParameters;
+    private readonly TrainArgs _args = TrainArgs.From(run.TrainingParameters);
     private readonly CheckpointStore _checkpoints = new(files.CheckpointsDirectory, baseModelDirectory);
 
     public async Task<TrainingOutcome> RunAsync(CancellationToken cancellationToken)

@@ -1,3 +1,4 @@
+using DeepExtension.Core.Training;
 using DeepExtension.Jobs.Engine.Lora;
 
 namespace DeepExtension.Jobs.Runs.Training;
@@ -21,7 +22,7 @@ public sealed record TrainArgs(
     int EvalEverySteps,
     LoraConfig Lora)
 {
-    public static TrainArgs From(RunSettings settings) => new(
+    public static TrainArgs From(TrainingParameters settings) => new(
         settings.Epochs, settings.BatchSize, settings.GradientAccumulation, settings.LearningRate, settings.Scheduler,
         settings.WarmupRatio, settings.WeightDecay, settings.MaxGradNorm, settings.Seed, settings.SaveEvery, settings.SaveInSteps,
         settings.EvalEverySteps, settings.Lora);

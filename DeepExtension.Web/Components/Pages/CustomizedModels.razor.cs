@@ -1,6 +1,7 @@
 using DeepExtension.Core.BaseModels;
 using DeepExtension.Core.CompleteModels;
 using DeepExtension.Core.CustomizedModels;
+using DeepExtension.Core.Work;
 using DeepExtension.Web.Components.Dialogs;
 using Microsoft.AspNetCore.Components;
 using MudBlazor;
@@ -86,11 +87,11 @@ public partial class CustomizedModels
         await ReloadAsync();
     }
 
-    internal static Color StatusColor(SaveStatus status) => status switch
+    internal static Color StatusColor(WorkStatus status) => status switch
     {
-        SaveStatus.Queued => Color.Default,
-        SaveStatus.Running => Color.Info,
-        SaveStatus.Succeeded => Color.Success,
+        WorkStatus.Queued => Color.Default,
+        WorkStatus.Running => Color.Info,
+        WorkStatus.Succeeded => Color.Success,
         _ => Color.Error,
     };
 

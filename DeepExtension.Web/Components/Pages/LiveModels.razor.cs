@@ -1,6 +1,7 @@
 using System.Globalization;
 using DeepExtension.Core.Deployment;
 using DeepExtension.Core.Runs;
+using DeepExtension.Core.Work;
 using DeepExtension.Web.Components.Controls;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Web;
@@ -37,7 +38,7 @@ public partial class LiveModels
         _deployments = await Service.ListAsync(Stopping);
         _rows.Update(_deployments);
         foreach (var id in _logs.Keys.ToList()) _logs[id] = Service.ReadLog(id);
-        var deployed = _deployments.Where(d => d.Status == DeploymentStatus.Succeeded).Select(d => d.Id).ToHashSet();
+        var deployed = _deployments.Where(d => d.Status == WorkStatus.Succeeded).Select(d => d.Id).ToHashSet();
         // A deployment that just finished shows its live state at once, not at the next interval.
         if (DateTime.UtcNow - _statesReadUtc >= LiveStateInterval || !deployed.SetEquals(_statesFor)) await ReadLiveStatesAsync();
     }
@@ -46,7 +47,7 @@ public partial class LiveModels
     {
         var deployments = _deployments ?? [];
         _states = await Service.GetLiveStatesAsync(deployments, Stopping);
-        _statesFor = deployments.Where(d => d.Status == DeploymentStatus.Succeeded).Select(d => d.Id).ToHashSet();
+        _statesFor = deployments.Where(d => d.Status == WorkStatus.Succeeded).Select(d => d.Id).ToHashSet();
         _statesReadUtc = DateTime.UtcNow;
     }
 
@@ -65,11 +66,11 @@ public partial class LiveModels
     private LiveState? StateOf(ModelDeployment deployment) => _states.GetValueOrDefault(deployment.Id);
 
     private bool CanChat(ModelDeployment deployment) =>
-        deployment.Status == DeploymentStatus.Succeeded && StateOf(deployment)?.Availability is LiveAvailability.Available or LiveAvailability.Loaded;
+        deployment.Status == WorkStatus.Succeeded && StateOf(deployment)?.Availability is LiveAvailability.Available or LiveAvailability.Loaded;
 
     private async Task RemoveAsync(ModelDeployment deployment)
     {
-        var message = deployment.Status == DeploymentStatus.Succeeded
+        var message = deployment.Status == WorkStatus.Succeeded
             ? $"Remove {deployment.OllamaModel} from Ollama at {deployment.BaseUrl}? The model is deleted there; its source model stays."
             : $"Remove the failed deployment {deployment.OllamaModel} from this list? Nothing was created in Ollama.";
         var confirmed = await Dialogs.ShowMessageBoxAsync("Remove deployment", message, yesText: "Remove", cancelText: "Cancel");

@@ -1,5 +1,6 @@
 using DeepExtension.Core.Datasets;
 using DeepExtension.Core.Runs;
+using DeepExtension.Core.Work;
 using Microsoft.AspNetCore.Components;
 using MudBlazor;
 
@@ -102,12 +103,12 @@ public partial class ModelTraining
         await ReloadAsync();
     }
 
-    internal static Color StatusColor(RunStatus status) => status switch
+    internal static Color StatusColor(WorkStatus status) => status switch
     {
-        RunStatus.Queued => Color.Default,
-        RunStatus.Running => Color.Info,
-        RunStatus.Succeeded => Color.Success,
-        RunStatus.Failed => Color.Error,
+        WorkStatus.Queued => Color.Default,
+        WorkStatus.Running => Color.Info,
+        WorkStatus.Succeeded => Color.Success,
+        WorkStatus.Failed => Color.Error,
         _ => Color.Warning,
     };
 

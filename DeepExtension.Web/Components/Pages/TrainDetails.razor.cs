@@ -2,6 +2,7 @@ using System.Globalization;
 using DeepExtension.Core.CustomizedModels;
 using DeepExtension.Core.Datasets;
 using DeepExtension.Core.Runs;
+using DeepExtension.Core.Work;
 using DeepExtension.Web.Components.Controls;
 using Microsoft.AspNetCore.Components;
 using Microsoft.JSInterop;
@@ -140,7 +141,7 @@ public partial class TrainDetails : IAsyncDisposable
             {
                 var run = await Runs.GetAsync(RunId, _stop.Token);
                 if (run is null) continue;
-                var customized = run.Status == RunStatus.Succeeded && _customizedModel is null ? await CustomizedModels.FindByRunAsync(RunId, _stop.Token) : _customizedModel;
+                var customized = run.Status == WorkStatus.Succeeded && _customizedModel is null ? await CustomizedModels.FindByRunAsync(RunId, _stop.Token) : _customizedModel;
                 await InvokeAsync(() =>
                 {
                     _run = run;
