@@ -1,8 +1,11 @@
 using DeepExtension.Core;
+using DeepExtension.Jobs.Engine.Runtime;
 using DeepExtension.Jobs.Runs;
 using DeepExtension.Jobs.Saving;
 using DeepExtension.Jobs.Engine.Tokenization;
 using DeepExtension.Jobs.Scheduling;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
 namespace DeepExtension.Jobs;
@@ -14,6 +17,7 @@ namespace DeepExtension.Jobs;
 ///   merge-save  merge one queued save of a customized model into complete-models/ (started by the console)
 ///   generate    chat with a local Hugging Face model (optionally with a PEFT LoRA adapter), streaming to stdout
 ///   merge       merge a PEFT LoRA adapter into its base model and write a complete model folder
+///   devices     print, as JSON, the libtorch and backend this worker loads and every GPU
 /// Configuration comes from the environment (DeepExtension__Database__Provider, ...) or --key=value arguments.
 /// </summary>
 public static class Program
@@ -27,6 +31,11 @@ public static class Program
         }
 
         var rest = args[1..];
+        // Which libtorch to load (DeepExtension:Training:LibTorchDirectory) is known before any command touches torch.
+        TorchRuntime.ConfiguredDirectory = new ConfigurationBuilder()
+            .AddEnvironmentVariables()
+            .AddCommandLine(rest.Where(a => a.StartsWith("--DeepExtension:", StringComparison.OrdinalIgnoreCase)).ToArray())
+            .Build()[LibTorchLocator.ConfigurationKey];
         switch (args[0])
         {
             case "scheduler":
@@ -39,6 +48,8 @@ public static class Program
                 return RunEngineCommand(() => EngineCommands.Generate(rest, Console.Out, Console.Error));
             case "merge":
                 return RunEngineCommand(() => EngineCommands.Merge(rest, Console.Out, Console.Error));
+            case "devices":
+                return PrintDevices();
             default:
                 Console.Error.WriteLine($"Unknown command '{args[0]}'.");
                 PrintUsage();
@@ -52,10 +63,20 @@ public static class Program
         builder.Configuration[JobsHostingExtensions.SchedulerEnabledKey] = "true";
         builder.AddDeepExtensionCore();
         builder.AddDeepExtensionJobs();
+        // The console of a separate node reads this node's devices from the data root.
+        builder.Services.AddHostedService<TrainingDevicesReporter>();
         using var host = builder.Build();
         await host.Services.MigrateDeepExtensionDatabaseAsync();
         await host.RunAsync();
         return 0;
+    }
+
+    /// <summary>Exit code 0 with the report; 1 (the report carrying the error) when libtorch cannot be loaded.</summary>
+    private static int PrintDevices()
+    {
+        var report = DevicesReport.Collect();
+        Console.Out.WriteLine(report.ToJson());
+        return report.Error is null ? 0 : 1;
     }
 
     private static int RunEngineCommand(Func<int> command)
@@ -95,5 +116,10 @@ public static class Program
                       reply to stdout and stop at EOS (defaults: generation_config.json, else greedy, 256 tokens)
           merge       merge a PEFT LoRA adapter into its base model and write a complete Hugging Face folder
                       (base dtype, top-level rope_theta, tokenizer and chat template copied)
+          devices     print as JSON the backend (cpu or cuda) and libtorch (folder, version) this worker loads and
+                      every GPU (name, total and free memory, compute capability); no GPU gives an empty list
+
+        DeepExtension:Training:LibTorchDirectory: the lib folder of a PyTorch (CUDA) installation or an extracted
+        libtorch to load; empty: the PyTorch python3 imports, else the bundled CPU libtorch; "bundled": the latter.
         """);
 }

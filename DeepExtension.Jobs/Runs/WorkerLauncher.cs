@@ -2,6 +2,8 @@ using System.Diagnostics;
 using DeepExtension.Core.Data;
 using DeepExtension.Core.Runs;
 using DeepExtension.Core.Storage;
+using DeepExtension.Jobs.Engine.Runtime;
+using Microsoft.Extensions.Configuration;
 
 namespace DeepExtension.Jobs.Runs;
 
@@ -18,7 +20,7 @@ public sealed record WorkerExit(int ExitCode, bool Interrupted, string? LastErro
 /// Starts the worker executable (DeepExtension.Jobs) in its own process, so a native crash or an
 /// out-of-memory kill ends the run, not the console. Its stdout/stderr go to the run's log.
 /// </summary>
-public sealed class WorkerLauncher(DataDirectories directories, DatabaseSetup database)
+public sealed class WorkerLauncher(DataDirectories directories, DatabaseSetup database, IConfiguration configuration)
 {
     public const string WorkerAssembly = "DeepExtension.Jobs";
 
@@ -68,6 +70,33 @@ public sealed class WorkerLauncher(DataDirectories directories, DatabaseSetup da
         return new WorkerExit(process.ExitCode, Interrupted: false, lastError);
     }
 
+    /// <summary>
+    /// Runs a short worker command (for example <c>devices</c>) and returns its exit code and standard output;
+    /// standard error is appended to the output when it fails. Killed after <paramref name="timeout"/>.
+    /// </summary>
+    public async Task<(int ExitCode, string Output, string Error)> RunCapturedAsync(IReadOnlyList<string> arguments, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var process = new Process { StartInfo = CreateStartInfo(arguments) };
+        Directory.CreateDirectory(directories.Root); // The worker's working directory.
+        process.Start();
+        var output = process.StandardOutput.ReadToEndAsync(cancellationToken);
+        var error = process.StandardError.ReadToEndAsync(cancellationToken);
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        limit.CancelAfter(timeout);
+        try
+        {
+            await process.WaitForExitAsync(limit.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync(CancellationToken.None);
+            cancellationToken.ThrowIfCancellationRequested();
+            throw new TimeoutException($"The worker's {arguments[0]} command did not finish within {timeout.TotalSeconds:0} s.");
+        }
+        return (process.ExitCode, await output, await error);
+    }
+
     /// <summary>Readable cause of an abnormal exit code (128 + signal on Unix).</summary>
     public static string DescribeExit(int exitCode) => exitCode switch
     {
@@ -106,6 +135,12 @@ public sealed class WorkerLauncher(DataDirectories directories, DatabaseSetup da
         start.Environment["DeepExtension__Database__Provider"] = database.Provider.ToString();
         start.Environment["DeepExtension__Database__ConnectionString"] = database.ConnectionString;
         start.Environment["DeepExtension__Scheduler__Enabled"] = "false";
+        // The libtorch to load (a CUDA build for GPUs), as configured here: relative paths mean this process's working directory.
+        if (configuration[LibTorchLocator.ConfigurationKey] is { Length: > 0 } libTorch)
+        {
+            start.Environment[LibTorchLocator.EnvironmentVariable] =
+                string.Equals(libTorch, LibTorchLocator.BundledValue, StringComparison.OrdinalIgnoreCase) ? libTorch : Path.GetFullPath(libTorch);
+        }
         return start;
     }
 

@@ -2,6 +2,7 @@ using DeepExtension.Core;
 using DeepExtension.Core.Data;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using DeepExtension.Core.Runs;
 using DeepExtension.Core.Deployment;
@@ -63,6 +64,8 @@ public static class JobsHostingExtensions
         builder.Services.AddSingleton<IRunScheduler>(sp => sp.GetRequiredService<QuartzRunScheduler>());
         builder.Services.AddSingleton<RunSlots>();
         builder.Services.AddSingleton<WorkerLauncher>();
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<TrainingDevices>();
         builder.Services.AddTransient<TrainingRunJob>();
         builder.Services.AddSingleton<QuartzSaveScheduler>();
         builder.Services.AddSingleton<ISaveScheduler>(sp => sp.GetRequiredService<QuartzSaveScheduler>());

@@ -29,6 +29,7 @@ public partial class CompareRuns
         new("grpo-reward-std", "GRPO reward std", MetricPoint.Keys.RewardStd, OnlyWhenPresent: true),
         new("grpo-kl", "GRPO KL", MetricPoint.Keys.Kl, OnlyWhenPresent: true),
         new("grpo-completion-length", "GRPO completion length", MetricPoint.Keys.CompletionLength, OnlyWhenPresent: true),
+        new("gpu-memory", "GPU memory (GiB)", MetricPoint.Keys.GpuMemoryGib, OnlyWhenPresent: true),
     ];
 
     /// <summary>Comma-separated run ids, in the order their colours are given.</summary>

@@ -44,6 +44,8 @@ public partial class TrainDetails : IAsyncDisposable
             new Dictionary<string, string> { [MetricPoint.Keys.Kl] = "KL" }, OnlyWhenPresent: true),
         new("grpo-completion-length", "GRPO completion length", [MetricPoint.Keys.CompletionLength],
             new Dictionary<string, string> { [MetricPoint.Keys.CompletionLength] = "Tokens" }, OnlyWhenPresent: true),
+        new("gpu-memory", "GPU memory (GiB)", [MetricPoint.Keys.GpuMemoryGib],
+            new Dictionary<string, string> { [MetricPoint.Keys.GpuMemoryGib] = "GPU memory in use" }, OnlyWhenPresent: true),
     ];
 
     [Parameter]
