@@ -23,7 +23,7 @@ public sealed record LibTorchLocation(string Directory, LibTorchSource Source, s
 /// imports, else the bundled CPU libtorch. Checks what can be checked before loading (the folder, the libraries,
 /// the version) and says what to do when it does not fit.
 /// </summary>
-public static class LibTorchLocator
+public static partial class LibTorchLocator
 {
     public const string ConfigurationKey = "DeepExtension:Training:LibTorchDirectory";
     public const string EnvironmentVariable = "DeepExtension__Training__LibTorchDirectory";
@@ -64,7 +64,8 @@ public static class LibTorchLocator
     static LibTorchLocation Check(string directory, LibTorchSource source)
     {
         var origin = source == LibTorchSource.Configured ? $"{ConfigurationKey} ({directory})" : $"The PyTorch that python3 imports ({directory})";
-        var full = Path.GetFullPath(directory);
+        // Symbolic links resolved: the CUDA libraries PyTorch's libtorch needs are found relative to its real folder ($ORIGIN/../../nvidia/...).
+        var full = RealPath(Path.GetFullPath(directory));
         if (!System.IO.Directory.Exists(full))
             throw new LibTorchException($"{origin} does not exist. Set it to the lib folder of a PyTorch installation " +
                 "(python3 -c \"import torch, os; print(os.path.join(os.path.dirname(torch.__file__), 'lib'))\") or of an extracted libtorch archive, " +
@@ -107,6 +108,31 @@ public static class LibTorchLocator
         version is not null && Regex.Match(version, @"^(\d+)\.(\d+)") is { Success: true } m
             ? new Version(int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), int.Parse(m.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture))
             : null;
+
+    /// <summary>The path with every symbolic link resolved (realpath); the path itself where that fails.</summary>
+    static string RealPath(string path)
+    {
+        if (!OperatingSystem.IsLinux()) return path;
+        var resolved = Native.realpath(path, 0);
+        if (resolved == 0) return path;
+        try
+        {
+            return System.Runtime.InteropServices.Marshal.PtrToStringUTF8(resolved) ?? path;
+        }
+        finally
+        {
+            Native.free(resolved);
+        }
+    }
+
+    static partial class Native
+    {
+        [System.Runtime.InteropServices.LibraryImport("libc.so.6", EntryPoint = "realpath", StringMarshalling = System.Runtime.InteropServices.StringMarshalling.Utf8)]
+        internal static partial nint realpath(string path, nint resolved);
+
+        [System.Runtime.InteropServices.LibraryImport("libc.so.6", EntryPoint = "free")]
+        internal static partial void free(nint pointer);
+    }
 
     /// <summary>The lib folder of the PyTorch that <paramref name="python"/> imports; null when there is none (or no Python).</summary>
     public static string? PythonTorchLib(string python)

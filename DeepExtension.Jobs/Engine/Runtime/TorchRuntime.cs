@@ -177,8 +177,10 @@ public static class TorchRuntime
                     $"point {LibTorchLocator.ConfigurationKey} at a complete PyTorch or libtorch lib folder.", e);
             }
         }
-        var torchSharp = Path.Combine(AppContext.BaseDirectory, "runtimes", "linux-x64", "native", "libLibTorchSharp.so");
-        if (location.Source != LibTorchSource.Bundled && OperatingSystem.IsLinux() && File.Exists(torchSharp) && Dl.OpenNow(torchSharp) is { } error)
+        // Portable output keeps it under runtimes/linux-x64/native, a linux-x64 publish beside the assemblies.
+        var torchSharp = new[] { Path.Combine(AppContext.BaseDirectory, "runtimes", "linux-x64", "native", "libLibTorchSharp.so"), Path.Combine(AppContext.BaseDirectory, "libLibTorchSharp.so") }
+            .FirstOrDefault(File.Exists);
+        if (location.Source != LibTorchSource.Bundled && OperatingSystem.IsLinux() && torchSharp is not null && Dl.OpenNow(torchSharp) is { } error)
         {
             var newer = LibTorchLocator.IsNewerThanKnown(location.Version) ? " It is newer than the libtorch versions known to work (2.10, 2.11)." : "";
             throw new LibTorchException(
