@@ -99,7 +99,7 @@ internal static class EngineCommands
         stdout.Write(decoder.Flush());
         stdout.WriteLine();
         stdout.Flush();
-        return 0;
+        return Work.WorkerExit.Succeeded;
     }
 
     static (double Temperature, double TopP, IReadOnlyList<long> EosTokenIds) GenerationDefaults(string modelDir)
@@ -120,14 +120,15 @@ internal static class EngineCommands
         return (temperature, topP, eos);
     }
 
+    /// <summary><c>merge --model --adapter --out</c>: the command-line front of <see cref="Saving.ModelMerge"/>.</summary>
     public static int Merge(string[] args, TextWriter stdout, TextWriter stderr)
     {
         var o = ParseOptions(args, ["model", "adapter", "out", "max-shard-bytes"]);
         string modelDir = Required(o, "model"), adapterDir = Required(o, "adapter"), outDir = Required(o, "out");
         long shard = Parse(o, "max-shard-bytes", MergedModelWriter.DefaultMaxShardBytes);
-        var files = MergedModelWriter.Write(modelDir, adapterDir, outDir, shard);
+        var files = Saving.ModelMerge.Run(modelDir, adapterDir, outDir, shard);
         stdout.WriteLine($"merged {adapterDir} into {modelDir}: wrote {files.Count} files to {Path.GetFullPath(outDir)}");
-        return 0;
+        return Work.WorkerExit.Succeeded;
     }
 }
 

@@ -6,6 +6,7 @@ using DeepExtension.Jobs.Engine.Tokenization;
 using DeepExtension.Jobs.Scheduling;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using DeepExtension.Jobs.Work;
 using Microsoft.Extensions.Hosting;
 
 namespace DeepExtension.Jobs;
@@ -14,9 +15,10 @@ namespace DeepExtension.Jobs;
 /// The worker executable. Commands:
 ///   scheduler   run a Quartz scheduler node on the configured database (the docker-compose "worker")
 ///   train       train one run (the console starts this in its own process)
-///   merge-save  merge one queued save of a customized model into complete-models/ (started by the console)
 ///   generate    chat with a local Hugging Face model (optionally with a PEFT LoRA adapter), streaming to stdout
-///   merge       merge a PEFT LoRA adapter into its base model and write a complete model folder
+///   merge       merge a PEFT LoRA adapter into its base model and write a complete model folder: named by folders
+///               (--model --adapter --out), or by a queued save (--save ID, started by the console; "merge-save" is
+///               the earlier name of that form and still works)
 ///   devices     print, as JSON, the libtorch and backend this worker loads and every GPU
 /// Configuration comes from the environment (DeepExtension__Database__Provider, ...) or --key=value arguments.
 /// </summary>
@@ -27,7 +29,7 @@ public static class Program
         if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
         {
             PrintUsage();
-            return args.Length == 0 ? 2 : 0;
+            return args.Length == 0 ? WorkerExit.Usage : WorkerExit.Succeeded;
         }
 
         var rest = args[1..];
@@ -44,6 +46,8 @@ public static class Program
                 return await TrainCommand.RunAsync(rest);
             case "merge-save":
                 return await SaveCommand.RunAsync(rest);
+            case "merge" when rest.Contains(SaveCommand.SaveOption):
+                return await SaveCommand.RunAsync(rest);
             case "generate":
                 return RunEngineCommand(() => EngineCommands.Generate(rest, Console.Out, Console.Error));
             case "merge":
@@ -53,7 +57,7 @@ public static class Program
             default:
                 Console.Error.WriteLine($"Unknown command '{args[0]}'.");
                 PrintUsage();
-                return 2;
+                return WorkerExit.Usage;
         }
     }
 
@@ -68,7 +72,7 @@ public static class Program
         using var host = builder.Build();
         await host.Services.MigrateDeepExtensionDatabaseAsync();
         await host.RunAsync();
-        return 0;
+        return WorkerExit.Succeeded;
     }
 
     /// <summary>Exit code 0 with the report; 1 (the report carrying the error) when libtorch cannot be loaded.</summary>
@@ -89,13 +93,13 @@ public static class Program
         {
             Console.Error.WriteLine($"error: {e.Message}");
             PrintUsage();
-            return 2;
+            return WorkerExit.Usage;
         }
         catch (Exception e) when (e is IOException or InvalidDataException or NotSupportedException or UnauthorizedAccessException
                                        or ArgumentException or InvalidOperationException or UnsupportedTokenizerException)
         {
             Console.Error.WriteLine($"error: {e.Message}");
-            return 1;
+            return WorkerExit.Failed;
         }
     }
 
@@ -107,15 +111,17 @@ public static class Program
                           [--max-new-tokens N] [--temperature T] [--top-p P] [--top-k K] [--seed S]
                           [--dtype float32|bfloat16|float16]
                DeepExtension.Jobs merge --model DIR --adapter DIR --out DIR [--max-shard-bytes N]
+               DeepExtension.Jobs merge --save SAVE_ID
 
         commands:
           scheduler   run a Quartz scheduler node against the configured database
           train       --run RUN_ID: train one queued run (started by the console's job system)
-          merge-save  --save SAVE_ID: merge a customized model into a complete model (started by the console)
           generate    apply the model's chat template (with a generation prompt) to the prompt, stream the
                       reply to stdout and stop at EOS (defaults: generation_config.json, else greedy, 256 tokens)
           merge       merge a PEFT LoRA adapter into its base model and write a complete Hugging Face folder
-                      (base dtype, top-level rope_theta, tokenizer and chat template copied)
+                      (base dtype, top-level rope_theta, tokenizer and chat template copied), written as
+                      OUT.partial and renamed when complete; --save SAVE_ID merges a queued save of a
+                      customized model into complete-models/ (started by the console)
           devices     print as JSON the backend (cpu or cuda) and libtorch (folder, version) this worker loads and
                       every GPU (name, total and free memory, compute capability); no GPU gives an empty list
 

@@ -1,3 +1,6 @@
+using DeepExtension.Core.CustomizedModels;
+using DeepExtension.Core.Work;
+
 namespace DeepExtension.Core.CompleteModels;
 
 /// <summary>
@@ -20,40 +23,31 @@ public sealed class CompleteModel
     public long SizeBytes { get; set; }
     public DateTime CreatedAtUtc { get; set; }
 
+    /// <summary>The training card it embeds, typed (null when its card has none).</summary>
+    public TrainingCard? TrainingCard => TrainingCard.FromCompleteModelCard(CardJson);
+
     /// <summary>The seed's naming rule.</summary>
     public static string NameFor(string customizedModelName, Guid saveId) => $"{customizedModelName}_s_{saveId.ToString("N")[..4]}";
 }
 
-public enum SaveStatus
-{
-    Queued = 0,
-    Running = 1,
-    Succeeded = 2,
-    Failed = 3,
-}
-
 /// <summary>One "Save" of a customized model: a background merge job and its outcome.</summary>
-public sealed class ModelSave
+/// <remarks><see cref="WorkItem.Id"/> is a random (v4) Guid; its first four hex digits end the complete model's name.</remarks>
+public sealed class ModelSave : WorkItem
 {
-    /// <summary>A random (v4) Guid; its first four hex digits end the complete model's name.</summary>
-    public Guid Id { get; set; }
     public Guid CustomizedModelId { get; set; }
     /// <summary>The complete model name this save produces.</summary>
     public required string OutputName { get; set; }
-    public SaveStatus Status { get; set; }
     /// <summary>0..1.</summary>
     public double Progress { get; set; }
-    public string? FailureReason { get; set; }
     public Guid? CompleteModelId { get; set; }
-    public DateTime CreatedAtUtc { get; set; }
-    public DateTime? StartedAtUtc { get; set; }
-    public DateTime? FinishedAtUtc { get; set; }
 
-    public bool IsFinished => Status is SaveStatus.Succeeded or SaveStatus.Failed;
-}
+    public override WorkKind Kind => WorkKind.Save;
 
-/// <summary>Queues the merge job of a save (Quartz in the app; a recorder in tests).</summary>
-public interface ISaveScheduler
-{
-    Task ScheduleAsync(Guid saveId, CancellationToken cancellationToken);
+    /// <summary>Starting the worker is the first step of a save's progress bar.</summary>
+    protected override void OnStarted() => Progress = 0.05;
+
+    protected override void OnFinished(WorkStatus outcome)
+    {
+        if (outcome == WorkStatus.Succeeded) Progress = 1;
+    }
 }

@@ -4,6 +4,7 @@ using DeepExtension.Core.Common;
 using DeepExtension.Core.CustomizedModels;
 using DeepExtension.Core.Data;
 using DeepExtension.Core.Storage;
+using DeepExtension.Core.Work;
 using Microsoft.EntityFrameworkCore;
 
 namespace DeepExtension.Core.CompleteModels;
@@ -13,8 +14,10 @@ public sealed record SavePlan(Guid SaveId, Guid CustomizedModelId, string Custom
 
 /// <summary>Saves (merges) customized models into complete models, lists and deletes complete models.</summary>
 public sealed class CompleteModelService(
-    IDbContextFactory<DeepExtensionDbContext> dbFactory, DataDirectories directories, ISaveScheduler scheduler, TimeProvider clock)
+    IDbContextFactory<DeepExtensionDbContext> dbFactory, DataDirectories directories, IWorkQueue queue, TimeProvider clock)
 {
+    private readonly WorkStore _work = new(dbFactory, clock);
+
     public const string NoQuantization = "none";
 
     public async Task<IReadOnlyList<CompleteModel>> ListAsync(CancellationToken cancellationToken = default)
@@ -52,7 +55,7 @@ public sealed class CompleteModelService(
         if (model is null) return OperationResult<SavePlan>.Failure(OperationResult<SavePlan>.General, "This customized model no longer exists.");
         var saveId = Guid.NewGuid();
         var name = CompleteModel.NameFor(model.Name, saveId);
-        return OperationResult<SavePlan>.Success(new SavePlan(saveId, model.Id, model.Name, name, Path.Combine("complete-models", name), NoQuantization));
+        return OperationResult<SavePlan>.Success(new SavePlan(saveId, model.Id, model.Name, name, DataDirectories.RelativeCompleteModelFolder(name), NoQuantization));
     }
 
     /// <summary>Records the save as Queued and queues its merge job.</summary>
@@ -66,22 +69,23 @@ public sealed class CompleteModelService(
         if (await db.ModelSaves.AnyAsync(s => s.Id == plan.SaveId, cancellationToken))
             return OperationResult<ModelSave>.Failure(OperationResult<ModelSave>.General, "This save was already submitted.");
         if (await db.CompleteModels.AnyAsync(m => m.Name == plan.OutputName, cancellationToken)
-            || await db.ModelSaves.AnyAsync(s => s.OutputName == plan.OutputName && s.Status != SaveStatus.Failed, cancellationToken))
+            || await db.ModelSaves.AnyAsync(s => s.OutputName == plan.OutputName && s.Status != WorkStatus.Failed, cancellationToken))
             return OperationResult<ModelSave>.Failure(OperationResult<ModelSave>.General, $"A complete model named {plan.OutputName} already exists; open the dialog again for a new name.");
 
+        var now = clock.GetUtcNow().UtcDateTime;
         var save = new ModelSave
         {
             Id = plan.SaveId,
             CustomizedModelId = model.Id,
             OutputName = plan.OutputName,
-            Status = SaveStatus.Queued,
-            CreatedAtUtc = clock.GetUtcNow().UtcDateTime,
+            CreatedAtUtc = now,
         };
+        save.Enqueue(now);
         db.ModelSaves.Add(save);
         await db.SaveChangesAsync(cancellationToken);
         try
         {
-            await scheduler.ScheduleAsync(save.Id, cancellationToken);
+            await queue.EnqueueAsync(WorkKind.Save, save.Id, cancellationToken);
         }
         catch (Exception ex)
         {
@@ -98,17 +102,8 @@ public sealed class CompleteModelService(
         return plan.Succeeded ? await SaveAsync(plan.Value!, cancellationToken) : OperationResult<ModelSave>.Failure(OperationResult<ModelSave>.General, plan.AllErrors);
     }
 
-    public async Task<bool> MarkRunningAsync(Guid saveId, CancellationToken cancellationToken = default)
-    {
-        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var save = await db.ModelSaves.FirstOrDefaultAsync(s => s.Id == saveId, cancellationToken);
-        if (save is null || save.IsFinished) return false;
-        save.Status = SaveStatus.Running;
-        save.StartedAtUtc ??= clock.GetUtcNow().UtcDateTime;
-        save.Progress = 0.05;
-        await db.SaveChangesAsync(cancellationToken);
-        return true;
-    }
+    public Task<bool> MarkRunningAsync(Guid saveId, CancellationToken cancellationToken = default) =>
+        _work.StartAsync<ModelSave>(saveId, cancellationToken);
 
     /// <summary>Merging is the save's work between "started" (0.05) and registering (1).</summary>
     public static double MergeShare(double mergedFraction) => 0.05 + 0.9 * Math.Clamp(mergedFraction, 0, 1);
@@ -116,20 +111,12 @@ public sealed class CompleteModelService(
     public async Task ReportProgressAsync(Guid saveId, double progress, CancellationToken cancellationToken = default)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        await db.ModelSaves.Where(s => s.Id == saveId && s.Status == SaveStatus.Running)
+        await db.ModelSaves.Where(s => s.Id == saveId && s.Status == WorkStatus.Running)
             .ExecuteUpdateAsync(u => u.SetProperty(s => s.Progress, Math.Clamp(progress, 0, 1)), cancellationToken);
     }
 
-    public async Task FinishFailedAsync(Guid saveId, string reason, CancellationToken cancellationToken = default)
-    {
-        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var save = await db.ModelSaves.FirstOrDefaultAsync(s => s.Id == saveId, cancellationToken);
-        if (save is null || save.IsFinished) return;
-        save.Status = SaveStatus.Failed;
-        save.FailureReason = reason.Length > 2000 ? reason[..2000] : reason;
-        save.FinishedAtUtc = clock.GetUtcNow().UtcDateTime;
-        await db.SaveChangesAsync(cancellationToken);
-    }
+    public Task FinishFailedAsync(Guid saveId, string reason, CancellationToken cancellationToken = default) =>
+        _work.FinishAsync<ModelSave>(saveId, WorkStatus.Failed, reason, cancellationToken);
 
     /// <summary>
     /// Registers the merged folder complete-models/&lt;name&gt;/ (written by the worker) as a complete model with a card
@@ -143,7 +130,7 @@ public sealed class CompleteModelService(
             return existing;
         var customized = await db.CustomizedModels.AsNoTracking().FirstAsync(m => m.Id == save.CustomizedModelId, cancellationToken);
         var baseModel = await db.BaseModels.AsNoTracking().FirstOrDefaultAsync(m => m.Id == customized.BaseModelId, cancellationToken);
-        var relative = Path.Combine("complete-models", save.OutputName);
+        var relative = DataDirectories.RelativeCompleteModelFolder(save.OutputName);
         var folder = Path.Combine(directories.Root, relative);
         if (!Directory.Exists(folder)) throw new InvalidOperationException($"The merged folder {relative} does not exist.");
 
@@ -159,7 +146,7 @@ public sealed class CompleteModelService(
                 ["model_name"] = baseModel.ModelName,
                 ["card"] = JsonSerializer.SerializeToNode(baseModel.Card),
             },
-            ["training"] = JsonNode.Parse(string.IsNullOrWhiteSpace(customized.CardJson) ? "{}" : customized.CardJson),
+            [TrainingCard.CompleteModelTrainingKey] = JsonNode.Parse(string.IsNullOrWhiteSpace(customized.CardJson) ? "{}" : customized.CardJson),
         };
         var model = new CompleteModel
         {
@@ -175,10 +162,8 @@ public sealed class CompleteModelService(
             CreatedAtUtc = clock.GetUtcNow().UtcDateTime,
         };
         db.CompleteModels.Add(model);
-        save.Status = SaveStatus.Succeeded;
-        save.Progress = 1;
         save.CompleteModelId = model.Id;
-        save.FinishedAtUtc = clock.GetUtcNow().UtcDateTime;
+        save.Finish(WorkStatus.Succeeded, null, clock.GetUtcNow().UtcDateTime);
         await db.SaveChangesAsync(cancellationToken);
         return model;
     }

@@ -17,6 +17,9 @@ public sealed class CustomizedModel
     public string CardJson { get; set; } = "{}";
     public DateTime CreatedAtUtc { get; set; }
 
+    /// <summary>The card's training parameters, typed (null for a card without them).</summary>
+    public TrainingCard? TrainingCard => TrainingCard.FromCustomizedModelCard(CardJson);
+
     /// <summary>The seed's naming rule; the date is the day training finished (UTC).</summary>
     public static string NameFor(string baseTechnicalName, string trainName, DateTime finishedUtc, Guid runId) =>
         $"{baseTechnicalName}_{trainName}_{finishedUtc:yyyyMMdd}_{runId.ToString("N")[..4]}";

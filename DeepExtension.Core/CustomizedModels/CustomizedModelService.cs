@@ -5,6 +5,7 @@ using DeepExtension.Core.CompleteModels;
 using DeepExtension.Core.Data;
 using DeepExtension.Core.Runs;
 using DeepExtension.Core.Storage;
+using DeepExtension.Core.Work;
 using Microsoft.EntityFrameworkCore;
 
 namespace DeepExtension.Core.CustomizedModels;
@@ -36,7 +37,7 @@ public sealed class CustomizedModelService(IDbContextFactory<DeepExtensionDbCont
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var model = await db.CustomizedModels.FirstOrDefaultAsync(m => m.Id == id, cancellationToken);
         if (model is null) return OperationResult<bool>.Failure(OperationResult<bool>.General, "This customized model no longer exists.");
-        var active = await db.ModelSaves.Where(s => s.CustomizedModelId == id && (s.Status == SaveStatus.Queued || s.Status == SaveStatus.Running))
+        var active = await db.ModelSaves.Where(s => s.CustomizedModelId == id && (s.Status == WorkStatus.Queued || s.Status == WorkStatus.Running))
             .Select(s => s.OutputName).ToListAsync(cancellationToken);
         if (active.Count > 0)
         {
@@ -87,24 +88,24 @@ public sealed class CustomizedModelService(IDbContextFactory<DeepExtensionDbCont
 
         var finished = finishedUtc;
         var name = CustomizedModel.NameFor(run.BaseModelTechnicalName, run.Name, finished, run.Id);
-        var relative = Path.Combine("adapters", name);
+        var relative = DataDirectories.RelativeAdapterFolder(name);
         var target = Path.Combine(directories.Root, relative);
         if (!Directory.Exists(target))
         {
             Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-            CopyDirectory(adapterDirectory, target + ".partial");
-            Directory.Move(target + ".partial", target);
+            CopyDirectory(adapterDirectory, DataDirectories.PartialOf(target));
+            Directory.Move(DataDirectories.PartialOf(target), target);
         }
 
         var card = new JsonObject
         {
             ["base_model"] = new JsonObject { ["technical_name"] = baseModel.TechnicalName, ["model_name"] = baseModel.ModelName, ["architecture"] = baseModel.Card.Architecture },
-            ["train"] = new JsonObject
+            [TrainingCard.TrainKey] = new JsonObject
             {
                 ["run_id"] = run.Id.ToString(),
                 ["name"] = run.Name,
                 ["method"] = run.MethodName,
-                ["algorithm"] = run.Algorithm.ToString(),
+                [TrainingCard.AlgorithmKey] = run.Algorithm.ToString(),
                 ["started_utc"] = run.StartedAtUtc?.ToString("O"),
                 ["finished_utc"] = finished.ToString("O"),
                 ["steps"] = run.Step,
@@ -118,7 +119,7 @@ public sealed class CustomizedModelService(IDbContextFactory<DeepExtensionDbCont
                 ["rows"] = version.RowCount,
                 ["format"] = version.Format.ToString(),
             },
-            ["parameters"] = run.Parameters,
+            [TrainingCard.ParametersKey] = run.TrainingParameters.ToJson(run.Algorithm),
             ["evaluation"] = new JsonObject
             {
                 ["final_loss"] = run.LastLoss,

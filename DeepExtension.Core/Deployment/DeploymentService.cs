@@ -7,6 +7,7 @@ using DeepExtension.Core.CompleteModels;
 using DeepExtension.Core.Data;
 using DeepExtension.Core.Runs;
 using DeepExtension.Core.Storage;
+using DeepExtension.Core.Work;
 using Microsoft.EntityFrameworkCore;
 using OllamaSharp;
 using OllamaSharp.Models.Chat;
@@ -44,9 +45,11 @@ public sealed class DeploymentService(
     CompleteModelService completeModels,
     DeploymentEnvironmentService environments,
     OllamaDeployer deployer,
-    IDeploymentScheduler scheduler,
+    IWorkQueue queue,
     TimeProvider clock)
 {
+    private readonly WorkStore _work = new(dbFactory, clock);
+
     public const string EnvironmentField = nameof(DeployRequest.EnvironmentId);
     public const string NameField = nameof(DeployRequest.OllamaModel);
     public const string QuantizationField = nameof(DeployRequest.Quantization);
@@ -76,10 +79,13 @@ public sealed class DeploymentService(
     }
 
     /// <summary>A deployment's folder: its log and, during the job, a merged model.</summary>
-    public string FolderOf(Guid deploymentId) => Path.Combine(directories.Deployments, deploymentId.ToString("N"));
+    public string FolderOf(Guid deploymentId) => directories.DeploymentFolder(deploymentId);
+
+    /// <summary>The deployment's log, deployments/&lt;id&gt;/deploy.log.jsonl (train.log.jsonl before; still read).</summary>
+    public WorkLog LogOf(Guid deploymentId) => WorkLog.In(FolderOf(deploymentId), WorkKind.Deploy);
 
     /// <summary>The deployment's log (its stages, merge worker output and errors), oldest first.</summary>
-    public IReadOnlyList<LogLine> ReadLog(Guid deploymentId) => LogFile.ReadAll(new RunFiles(FolderOf(deploymentId)));
+    public IReadOnlyList<LogLine> ReadLog(Guid deploymentId) => LogOf(deploymentId).ReadAll();
 
     /// <summary>What the Deploy dialog shows; fails with the reason when the model cannot be deployed at all.</summary>
     public async Task<OperationResult<DeployPlan>> PlanAsync(DeploymentSourceKind kind, Guid sourceId, CancellationToken cancellationToken = default)
@@ -117,7 +123,7 @@ public sealed class DeploymentService(
         await using (var db = await dbFactory.CreateDbContextAsync(cancellationToken))
         {
             var active = await db.ModelDeployments.AsNoTracking()
-                .Where(d => d.EnvironmentId == environment!.Id && d.Status != DeploymentStatus.Failed)
+                .Where(d => d.EnvironmentId == environment!.Id && d.Status != WorkStatus.Failed)
                 .Select(d => d.OllamaModel).ToListAsync(cancellationToken);
             if (active.Any(existing => OllamaModelName.SameModel(existing, name)))
                 return OperationResult<ModelDeployment>.Failure(NameField, $"{name} is already deployed to {environment!.Name}; choose another name or remove that deployment first.");
@@ -132,6 +138,7 @@ public sealed class DeploymentService(
             return OperationResult<ModelDeployment>.Failure(NameField, $"Ollama at {environment.BaseUrl} already has a model named {name}; choose another name.");
 
         var value = plan.Value!;
+        var now = clock.GetUtcNow().UtcDateTime;
         var deployment = new ModelDeployment
         {
             Id = Guid.CreateVersion7(),
@@ -147,10 +154,9 @@ public sealed class DeploymentService(
             Quantization = request.Quantization,
             SystemPrompt = value.SystemPrompt,
             MergesFirst = value.MergesFirst,
-            Status = DeploymentStatus.Queued,
-            Stage = "Queued",
-            CreatedAtUtc = clock.GetUtcNow().UtcDateTime,
+            CreatedAtUtc = now,
         };
+        deployment.Enqueue(now);
         await using (var db = await dbFactory.CreateDbContextAsync(cancellationToken))
         {
             db.ModelDeployments.Add(deployment);
@@ -158,7 +164,7 @@ public sealed class DeploymentService(
         }
         try
         {
-            await scheduler.ScheduleAsync(deployment.Id, cancellationToken);
+            await queue.EnqueueAsync(WorkKind.Deploy, deployment.Id, cancellationToken);
         }
         catch (Exception ex)
         {
@@ -179,7 +185,7 @@ public sealed class DeploymentService(
             var baseModel = await db.BaseModels.AsNoTracking().FirstOrDefaultAsync(m => m.Id == model.BaseModelId, cancellationToken);
             if (baseModel is null) return (null, "The base model of this customized model is no longer registered.");
             var run = await db.TrainingRuns.AsNoTracking().FirstOrDefaultAsync(r => r.Id == model.TrainingRunId, cancellationToken);
-            var system = run?.Parameters["system_prompt"]?.GetValue<string>();
+            var system = (run?.TrainingParameters ?? model.TrainingCard?.Parameters)?.SystemPrompt;
             var adapter = customizedModels.FolderOf(model);
             if (!Directory.Exists(adapter)) return (null, $"The adapter folder {model.AdapterPath} is missing.");
             return (new Source(kind, model.Id, model.Name, baseModel, Blank(system), null, adapter, baseModels.FolderOf(baseModel)), null);
@@ -192,70 +198,38 @@ public sealed class DeploymentService(
             if (baseModel is null) return (null, "The base model of this complete model is no longer registered; its Deployment Template is needed.");
             var folder = completeModels.FolderOf(model);
             if (!Directory.Exists(folder)) return (null, $"The model folder {model.Path} is missing.");
-            var system = (JsonNode.Parse(model.CardJson)?["training"]?["parameters"]?["system_prompt"] as JsonValue)?.GetValue<string>();
+            var system = model.TrainingCard?.Parameters.SystemPrompt;
             return (new Source(kind, model.Id, model.Name, baseModel, Blank(system), folder, null, baseModels.FolderOf(baseModel)), null);
         }
     }
 
-    public async Task<bool> MarkRunningAsync(Guid id, CancellationToken cancellationToken = default)
-    {
-        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var deployment = await db.ModelDeployments.FirstOrDefaultAsync(d => d.Id == id, cancellationToken);
-        if (deployment is null || deployment.IsFinished) return false;
-        deployment.Status = DeploymentStatus.Running;
-        deployment.StartedAtUtc ??= clock.GetUtcNow().UtcDateTime;
-        deployment.Stage = "Starting";
-        await db.SaveChangesAsync(cancellationToken);
-        return true;
-    }
+    public Task<bool> MarkRunningAsync(Guid id, CancellationToken cancellationToken = default) =>
+        _work.StartAsync<ModelDeployment>(id, cancellationToken);
 
-    public async Task<IReadOnlyList<Guid>> UnfinishedIdsAsync(CancellationToken cancellationToken = default)
-    {
-        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        return await db.ModelDeployments.Where(d => d.Status == DeploymentStatus.Queued || d.Status == DeploymentStatus.Running)
-            .OrderBy(d => d.CreatedAtUtc).Select(d => d.Id).ToListAsync(cancellationToken);
-    }
+    public Task<IReadOnlyList<Guid>> UnfinishedIdsAsync(CancellationToken cancellationToken = default) =>
+        _work.UnfinishedIdsAsync<ModelDeployment>(cancellationToken);
 
     /// <summary>The console is stopping mid-deployment: back to Queued, to start over at the next start.</summary>
-    public async Task RequeueAsync(Guid id, CancellationToken cancellationToken = default)
-    {
-        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        await db.ModelDeployments.Where(d => d.Id == id && d.Status == DeploymentStatus.Running)
-            .ExecuteUpdateAsync(u => u.SetProperty(d => d.Status, DeploymentStatus.Queued).SetProperty(d => d.Progress, 0)
-                .SetProperty(d => d.Stage, "Interrupted by a console stop; continues when the console starts again"), cancellationToken);
-    }
+    public Task RequeueAsync(Guid id, CancellationToken cancellationToken = default) =>
+        _work.EnqueueAsync<ModelDeployment>(id, d => d.Status == WorkStatus.Running, cancellationToken);
 
     public async Task ReportAsync(Guid id, DeployProgress progress, CancellationToken cancellationToken = default)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var stage = progress.Stage.Length > 400 ? progress.Stage[..400] : progress.Stage;
-        await db.ModelDeployments.Where(d => d.Id == id && d.Status == DeploymentStatus.Running)
+        await db.ModelDeployments.Where(d => d.Id == id && d.Status == WorkStatus.Running)
             .ExecuteUpdateAsync(u => u.SetProperty(d => d.Progress, Math.Clamp(progress.Fraction, 0, 1)).SetProperty(d => d.Stage, stage), cancellationToken);
     }
 
-    public async Task SucceedAsync(Guid id, long? sizeBytes, CancellationToken cancellationToken = default)
-    {
-        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var deployment = await db.ModelDeployments.FirstAsync(d => d.Id == id, cancellationToken);
-        deployment.Status = DeploymentStatus.Succeeded;
-        deployment.Progress = 1;
-        deployment.Stage = "Deployed";
-        deployment.SizeBytes = sizeBytes;
-        deployment.FinishedAtUtc = clock.GetUtcNow().UtcDateTime;
-        await db.SaveChangesAsync(cancellationToken);
-    }
+    public Task SucceedAsync(Guid id, long? sizeBytes, CancellationToken cancellationToken = default) =>
+        _work.UpdateAsync<ModelDeployment>(id, (deployment, now) =>
+        {
+            deployment.SizeBytes = sizeBytes;
+            return deployment.Finish(WorkStatus.Succeeded, null, now);
+        }, cancellationToken);
 
-    public async Task FailAsync(Guid id, string reason, CancellationToken cancellationToken = default)
-    {
-        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var deployment = await db.ModelDeployments.FirstOrDefaultAsync(d => d.Id == id, cancellationToken);
-        if (deployment is null || deployment.IsFinished) return;
-        deployment.Status = DeploymentStatus.Failed;
-        deployment.Stage = "Failed";
-        deployment.FailureReason = reason.Length > 2000 ? reason[..2000] : reason;
-        deployment.FinishedAtUtc = clock.GetUtcNow().UtcDateTime;
-        await db.SaveChangesAsync(cancellationToken);
-    }
+    public Task FailAsync(Guid id, string reason, CancellationToken cancellationToken = default) =>
+        _work.FinishAsync<ModelDeployment>(id, WorkStatus.Failed, reason, cancellationToken);
 
     /// <summary>
     /// Removes a deployment: deletes the model in Ollama (already gone is fine), then the entry. A failed deployment
@@ -267,7 +241,7 @@ public sealed class DeploymentService(
         if (deployment is null) return OperationResult<bool>.Failure(OperationResult<bool>.General, "This deployment no longer exists.");
         if (!deployment.IsFinished)
             return OperationResult<bool>.Failure(OperationResult<bool>.General, $"{deployment.OllamaModel} is still being deployed; remove it when that has finished.");
-        if (deployment.Status == DeploymentStatus.Succeeded)
+        if (deployment.Status == WorkStatus.Succeeded)
         {
             try
             {
@@ -288,7 +262,7 @@ public sealed class DeploymentService(
     public async Task<IReadOnlyDictionary<Guid, LiveState>> GetLiveStatesAsync(IReadOnlyList<ModelDeployment> deployments, CancellationToken cancellationToken = default)
     {
         var states = new Dictionary<Guid, LiveState>();
-        foreach (var server in deployments.Where(d => d.Status == DeploymentStatus.Succeeded).GroupBy(d => d.BaseUrl))
+        foreach (var server in deployments.Where(d => d.Status == WorkStatus.Succeeded).GroupBy(d => d.BaseUrl))
         {
             IReadOnlyList<OllamaSharp.Models.Model>? tags = null;
             IReadOnlyList<OllamaSharp.Models.RunningModel>? running = null;
@@ -321,7 +295,7 @@ public sealed class DeploymentService(
                         : new LiveState(LiveAvailability.Available, tag.Size, null, null, tag.Details?.QuantizationLevel, null);
             }
         }
-        foreach (var deployment in deployments.Where(d => d.Status != DeploymentStatus.Succeeded))
+        foreach (var deployment in deployments.Where(d => d.Status != WorkStatus.Succeeded))
         {
             states[deployment.Id] = new LiveState(LiveAvailability.NotDeployed, null, null, null, null, deployment.FailureReason);
         }
@@ -332,7 +306,7 @@ public sealed class DeploymentService(
     public async IAsyncEnumerable<string> ChatAsync(Guid deploymentId, IReadOnlyList<ChatTurn> conversation, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var deployment = await GetAsync(deploymentId, cancellationToken) ?? throw new OllamaDeployException("This deployment no longer exists.");
-        if (deployment.Status != DeploymentStatus.Succeeded) throw new OllamaDeployException($"{deployment.OllamaModel} is not deployed.");
+        if (deployment.Status != WorkStatus.Succeeded) throw new OllamaDeployException($"{deployment.OllamaModel} is not deployed.");
         using var http = deployer.CreateHttpClient(deployment.BaseUrl);
         using var client = new OllamaApiClient(http);
         var request = new ChatRequest

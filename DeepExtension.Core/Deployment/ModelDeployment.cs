@@ -1,3 +1,5 @@
+using DeepExtension.Core.Work;
+
 namespace DeepExtension.Core.Deployment;
 
 /// <summary>Which page a deployment was started from.</summary>
@@ -7,21 +9,12 @@ public enum DeploymentSourceKind
     Complete = 1,
 }
 
-public enum DeploymentStatus
-{
-    Queued = 0,
-    Running = 1,
-    Succeeded = 2,
-    Failed = 3,
-}
-
 /// <summary>
 /// One model created in an Ollama server from a customized or complete model. The record keeps the environment's
 /// name and URL as they were, so it stays meaningful (and removable) when the environment or the source is deleted.
 /// </summary>
-public sealed class ModelDeployment
+public sealed class ModelDeployment : WorkItem
 {
-    public Guid Id { get; set; }
     /// <summary>The model's name in Ollama, e.g. "tiny_support_20261122_ab12:q4_k_m".</summary>
     public required string OllamaModel { get; set; }
     public DeploymentSourceKind SourceKind { get; set; }
@@ -37,19 +30,33 @@ public sealed class ModelDeployment
     public string? SystemPrompt { get; set; }
     /// <summary>True when the adapter had to be merged into its base first (Ollama imports adapters only for some architectures).</summary>
     public bool MergesFirst { get; set; }
-    public DeploymentStatus Status { get; set; }
     /// <summary>0..1.</summary>
     public double Progress { get; set; }
     /// <summary>What is happening now, e.g. "Uploading model.safetensors" or Ollama's own status line.</summary>
     public string? Stage { get; set; }
-    public string? FailureReason { get; set; }
     /// <summary>The size Ollama reports for the created model.</summary>
     public long? SizeBytes { get; set; }
-    public DateTime CreatedAtUtc { get; set; }
-    public DateTime? StartedAtUtc { get; set; }
-    public DateTime? FinishedAtUtc { get; set; }
 
-    public bool IsFinished => Status is DeploymentStatus.Succeeded or DeploymentStatus.Failed;
+    public override WorkKind Kind => WorkKind.Deploy;
+
+    protected override void OnQueued()
+    {
+        Progress = 0;
+        Stage = Attempts == 0 ? "Queued" : "Interrupted by a console stop; continues when the console starts again";
+    }
+
+    protected override void OnStarted() => Stage = "Starting";
+
+    protected override void OnFinished(WorkStatus outcome)
+    {
+        if (outcome == WorkStatus.Succeeded) Progress = 1;
+        Stage = outcome switch
+        {
+            WorkStatus.Succeeded => "Deployed",
+            WorkStatus.Failed => "Failed",
+            _ => "Cancelled",
+        };
+    }
 }
 
 /// <summary>The quantization modes the Ollama create API offers (the seed's list).</summary>
@@ -84,9 +91,3 @@ public sealed record DeployPlan(
     string? SystemPrompt,
     IReadOnlyList<string> Stops,
     string DefaultModelName);
-
-/// <summary>Queues the deployment job (Quartz in the app; a recorder in tests).</summary>
-public interface IDeploymentScheduler
-{
-    Task ScheduleAsync(Guid deploymentId, CancellationToken cancellationToken);
-}

@@ -75,6 +75,7 @@ public sealed class RunComparisonService(IDbContextFactory<DeepExtensionDbContex
     public static IReadOnlyList<ConfigurationRow> ConfigurationOf(IReadOnlyList<ComparedRun> runs)
     {
         var parameters = runs.Select(r => r.Run.Parameters).ToList();
+        var typed = runs.Select(r => r.Run.TrainingParameters).ToList();
         var rows = new List<ConfigurationRow>
         {
             Row("base_model", "Lineage", "Base model", runs.Select(r => r.Run.BaseModelTechnicalName)),
@@ -94,11 +95,11 @@ public sealed class RunComparisonService(IDbContextFactory<DeepExtensionDbContex
         {
             switch (spec.Key)
             {
-                case "save_unit":
+                case TrainingParameters.Keys.SaveUnit:
                     continue;
-                case "save_every":
-                    rows.Add(Row("save_frequency", spec.Group, "Save frequency", parameters.Select(p =>
-                        p["save_every"] is null ? NoValue : $"every {ParameterSpec.Format(p["save_every"])} {ParameterSpec.Format(p["save_unit"])}")));
+                case TrainingParameters.Keys.SaveEvery:
+                    rows.Add(Row("save_frequency", spec.Group, "Save frequency", parameters.Zip(typed, (p, t) =>
+                        p[TrainingParameters.Keys.SaveEvery] is null ? NoValue : t.SaveFrequency)));
                     continue;
                 default:
                     rows.Add(Row(spec.Key, spec.Group, spec.Label, parameters.Select(p => Show(p, spec.Key))));

@@ -1,3 +1,5 @@
+using DeepExtension.Core.Work;
+
 namespace DeepExtension.Core.Runs;
 
 /// <summary>
@@ -15,10 +17,10 @@ public sealed class RunFiles(string directory)
     public string MetricsPath => Path.Combine(Directory, "metrics.jsonl");
 
     /// <summary>One JSON object per log line (see <see cref="LogFile"/>).</summary>
-    public string LogPath => Path.Combine(Directory, "train.log.jsonl");
+    public string LogPath => Log.Path;
 
-    /// <summary>The worker's latest <see cref="RunProgress"/>, replaced atomically after each logged step.</summary>
-    public string ProgressPath => Path.Combine(Directory, "progress.json");
+    /// <summary>The run's log, train.log.jsonl.</summary>
+    public WorkLog Log => WorkLog.In(Directory, WorkKind.Train);
 
     public string CheckpointsDirectory => Path.Combine(Directory, "checkpoints");
 

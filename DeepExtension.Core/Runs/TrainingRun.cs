@@ -1,24 +1,16 @@
 using System.Text.Json.Nodes;
+using DeepExtension.Core.Storage;
 using DeepExtension.Core.Training;
+using DeepExtension.Core.Work;
 
 namespace DeepExtension.Core.Runs;
-
-public enum RunStatus
-{
-    Queued,
-    Running,
-    Succeeded,
-    Failed,
-    Cancelled,
-}
 
 /// <summary>
 /// One training job: what it trains (base model, exact dataset version, method, every parameter) and how far
 /// it got. The run's files live in <c>runs/&lt;id&gt;</c> under the data root (see <see cref="RunFiles"/>).
 /// </summary>
-public sealed class TrainingRun
+public sealed class TrainingRun : WorkItem
 {
-    public Guid Id { get; set; }
     public required string Name { get; set; }
     public Guid BaseModelId { get; set; }
     /// <summary>Snapshot: generated names keep the technical name the run was started with.</summary>
@@ -32,14 +24,6 @@ public sealed class TrainingRun
     /// <summary>"auto", "cpu" or "cuda".</summary>
     public string Device { get; set; } = "auto";
 
-    public RunStatus Status { get; set; }
-    public DateTime CreatedAtUtc { get; set; }
-    public DateTime? StartedAtUtc { get; set; }
-    public DateTime? FinishedAtUtc { get; set; }
-    public string? FailureReason { get; set; }
-    /// <summary>How many times a worker was started for this run (resumes count).</summary>
-    public int Attempts { get; set; }
-
     public long Step { get; set; }
     public long TotalSteps { get; set; }
     public double Epoch { get; set; }
@@ -51,10 +35,21 @@ public sealed class TrainingRun
 
     public JsonObject Parameters => JsonNode.Parse(ParametersJson)?.AsObject() ?? [];
 
-    public bool IsFinished => Status is RunStatus.Succeeded or RunStatus.Failed or RunStatus.Cancelled;
+    /// <summary>The recorded parameters, typed.</summary>
+    public TrainingParameters TrainingParameters => TrainingParameters.FromJson(Parameters, Algorithm);
+
+    public override WorkKind Kind => WorkKind.Train;
+
+    protected override int FailureReasonMaxLength => 4000;
+
+    /// <summary>An ETA means nothing once a run has stopped short.</summary>
+    protected override void OnFinished(WorkStatus outcome)
+    {
+        if (outcome != WorkStatus.Succeeded) EtaSeconds = null;
+    }
 
     public double Progress => TotalSteps > 0 ? Math.Clamp((double)Step / TotalSteps, 0, 1) : 0;
 
     /// <summary>The run folder relative to the data root.</summary>
-    public string RelativeDirectory => Path.Combine("runs", Id.ToString("N"));
+    public string RelativeDirectory => DataDirectories.RelativeRunFolder(Id);
 }

@@ -6,14 +6,17 @@ using DeepExtension.Core.Data;
 using DeepExtension.Core.Datasets;
 using DeepExtension.Core.Storage;
 using DeepExtension.Core.Training;
+using DeepExtension.Core.Work;
 using Microsoft.EntityFrameworkCore;
 
 namespace DeepExtension.Core.Runs;
 
-/// <summary>Creates, lists and controls training runs. Scheduling is delegated to <see cref="IRunScheduler"/>.</summary>
+/// <summary>Creates, lists and controls training runs. Execution is delegated to the <see cref="IWorkQueue"/>.</summary>
 public sealed class TrainingRunService(
-    IDbContextFactory<DeepExtensionDbContext> dbFactory, DataDirectories directories, IRunScheduler scheduler, TimeProvider clock)
+    IDbContextFactory<DeepExtensionDbContext> dbFactory, DataDirectories directories, IWorkQueue queue, TimeProvider clock)
 {
+    private readonly WorkStore _work = new(dbFactory, clock);
+
     public const string NameField = nameof(NewTrainRequest.Name);
     public const string BaseModelField = nameof(NewTrainRequest.BaseModelId);
     public const string DatasetField = nameof(NewTrainRequest.DatasetVersionId);
@@ -55,6 +58,7 @@ public sealed class TrainingRunService(
         var (errors, baseModel, method) = await ValidateAsync(db, request, cancellationToken);
         if (errors.Any) return OperationResult<TrainingRun>.Failure(errors);
 
+        var now = clock.GetUtcNow().UtcDateTime;
         var run = new TrainingRun
         {
             // Random (v4), not time-ordered: the first four characters name the customized model.
@@ -68,9 +72,9 @@ public sealed class TrainingRunService(
             Algorithm = method.Algorithm,
             ParametersJson = CompleteParameters(method, request.Parameters).ToJsonString(),
             Device = request.Device,
-            Status = RunStatus.Queued,
-            CreatedAtUtc = clock.GetUtcNow().UtcDateTime,
+            CreatedAtUtc = now,
         };
+        run.Enqueue(now);
         db.TrainingRuns.Add(run);
         await db.SaveChangesAsync(cancellationToken);
 
@@ -80,11 +84,11 @@ public sealed class TrainingRunService(
 
         try
         {
-            await scheduler.ScheduleAsync(run.Id, cancellationToken);
+            await queue.EnqueueAsync(WorkKind.Train, run.Id, cancellationToken);
         }
         catch (Exception ex)
         {
-            await FinishAsync(run.Id, RunStatus.Failed, $"The run could not be queued: {ex.Message}", cancellationToken);
+            await FinishAsync(run.Id, WorkStatus.Failed, $"The run could not be queued: {ex.Message}", cancellationToken);
             return OperationResult<TrainingRun>.Failure(OperationResult<TrainingRun>.General, $"The run could not be queued: {ex.Message}");
         }
         return OperationResult<TrainingRun>.Success(run);
@@ -99,9 +103,9 @@ public sealed class TrainingRunService(
 
         // The request file also stops a worker that started between the status read and the unscheduling.
         FilesOf(run).RequestCancel();
-        if (run.Status == RunStatus.Queued && await scheduler.UnscheduleAsync(id, cancellationToken))
+        if (run.Status == WorkStatus.Queued && await queue.RemoveAsync(WorkKind.Train, id, cancellationToken))
         {
-            await FinishAsync(id, RunStatus.Cancelled, null, cancellationToken);
+            await FinishAsync(id, WorkStatus.Cancelled, null, cancellationToken);
         }
         return OperationResult<TrainingRun>.Success((await GetAsync(id, cancellationToken))!);
     }
@@ -112,70 +116,58 @@ public sealed class TrainingRunService(
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var run = await db.TrainingRuns.FirstOrDefaultAsync(r => r.Id == id, cancellationToken);
         if (run is null) return OperationResult<TrainingRun>.Failure(OperationResult<TrainingRun>.General, "This run no longer exists.");
-        if (run.Status is not (RunStatus.Failed or RunStatus.Cancelled))
+        if (run.Status is not (WorkStatus.Failed or WorkStatus.Cancelled))
         {
             return OperationResult<TrainingRun>.Failure(OperationResult<TrainingRun>.General, $"Only failed or cancelled runs can be resumed; this one is {run.Status}.");
         }
-        run.Status = RunStatus.Queued;
-        run.FailureReason = null;
-        run.FinishedAtUtc = null;
+        run.Enqueue(clock.GetUtcNow().UtcDateTime);
         await db.SaveChangesAsync(cancellationToken);
         var files = FilesOf(run);
         if (files.CancelRequested) File.Delete(files.CancelRequestPath);
-        await scheduler.ScheduleAsync(id, cancellationToken);
+        await queue.EnqueueAsync(WorkKind.Train, id, cancellationToken);
         return OperationResult<TrainingRun>.Success(run);
     }
 
     /// <summary>Marks the run Running for a new worker attempt. False when it is no longer meant to run.</summary>
-    public async Task<bool> MarkRunningAsync(Guid id, CancellationToken cancellationToken = default)
-    {
-        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var run = await db.TrainingRuns.FirstOrDefaultAsync(r => r.Id == id, cancellationToken);
-        if (run is null || run.IsFinished) return false;
-        run.Status = RunStatus.Running;
-        run.StartedAtUtc ??= clock.GetUtcNow().UtcDateTime;
-        run.Attempts++;
-        await db.SaveChangesAsync(cancellationToken);
-        return true;
-    }
+    public Task<bool> MarkRunningAsync(Guid id, CancellationToken cancellationToken = default) =>
+        _work.StartAsync<TrainingRun>(id, cancellationToken);
 
-    /// <summary>Copies the worker's latest progress into the run row (for lists, sorting and ETA).</summary>
-    public async Task UpdateProgressAsync(Guid id, RunProgress progress, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Writes the run's summary columns (step, total, epoch, last/best loss, best evaluation loss, throughput, ETA) from
+    /// the summary of its metric points: the database holds what the points say, never a value of its own.
+    /// </summary>
+    public async Task UpdateSummaryAsync(Guid id, RunSummary summary, CancellationToken cancellationToken = default)
     {
+        if (summary.Points == 0) return;
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var run = await db.TrainingRuns.FirstOrDefaultAsync(r => r.Id == id, cancellationToken);
         if (run is null) return;
-        run.Step = progress.Step;
-        run.TotalSteps = progress.TotalSteps;
-        run.Epoch = progress.Epoch;
-        run.LastLoss = progress.Loss ?? run.LastLoss;
-        run.BestLoss = progress.BestLoss ?? run.BestLoss;
-        run.BestEvalLoss = progress.BestEvalLoss ?? run.BestEvalLoss;
-        run.TokensPerSecond = progress.TokensPerSecond ?? run.TokensPerSecond;
-        run.EtaSeconds = progress.EtaSeconds;
+        Apply(run, summary);
         await db.SaveChangesAsync(cancellationToken);
     }
 
-    public async Task FinishAsync(Guid id, RunStatus status, string? failureReason, CancellationToken cancellationToken = default,
-        DateTime? finishedAtUtc = null)
+    /// <summary>The row's summary columns from <paramref name="summary"/>; a total no point recorded (older files) keeps the row's.</summary>
+    public static void Apply(TrainingRun run, RunSummary summary)
     {
-        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var run = await db.TrainingRuns.FirstOrDefaultAsync(r => r.Id == id, cancellationToken);
-        if (run is null) return;
-        run.Status = status;
-        run.FailureReason = failureReason;
-        run.FinishedAtUtc = finishedAtUtc ?? clock.GetUtcNow().UtcDateTime;
-        if (status != RunStatus.Succeeded) run.EtaSeconds = null;
-        await db.SaveChangesAsync(cancellationToken);
+        if (summary.Points == 0) return;
+        run.Step = summary.Step;
+        if (summary.TotalSteps > 0) run.TotalSteps = summary.TotalSteps;
+        run.Epoch = summary.Epoch;
+        run.LastLoss = summary.LastLoss;
+        run.BestLoss = summary.BestLoss;
+        run.BestEvalLoss = summary.BestEvalLoss;
+        run.TokensPerSecond = summary.TokensPerSecond;
+        run.EtaSeconds = run.IsFinished ? null : summary.EtaSeconds;
     }
+
+    /// <summary>Ends the run (a run that already ended keeps its first outcome).</summary>
+    public Task FinishAsync(Guid id, WorkStatus status, string? failureReason, CancellationToken cancellationToken = default,
+        DateTime? finishedAtUtc = null) =>
+        _work.FinishAsync<TrainingRun>(id, status, failureReason, cancellationToken, finishedAtUtc);
 
     /// <summary>Runs that were Queued or Running when the console stopped: they are queued again on start-up.</summary>
-    public async Task<IReadOnlyList<Guid>> UnfinishedRunIdsAsync(CancellationToken cancellationToken = default)
-    {
-        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        return await db.TrainingRuns.Where(r => r.Status == RunStatus.Queued || r.Status == RunStatus.Running)
-            .OrderBy(r => r.CreatedAtUtc).Select(r => r.Id).ToListAsync(cancellationToken);
-    }
+    public Task<IReadOnlyList<Guid>> UnfinishedRunIdsAsync(CancellationToken cancellationToken = default) =>
+        _work.UnfinishedIdsAsync<TrainingRun>(cancellationToken);
 
     /// <summary>The dataset kind an algorithm trains on.</summary>
     public static DatasetKind RequiredKind(TrainingAlgorithm algorithm) => algorithm switch
@@ -237,34 +229,21 @@ public sealed class TrainingRunService(
             {
                 foreach (var message in messages) errors.Add(key, message);
             }
-            var maxTokens = CompleteParameters(method, request.Parameters)["max_tokens"];
-            if (!errors.Has("max_tokens") && baseModel?.Card.ContextLength is { } context && maxTokens is not null
-                && ParameterSpec.TryGetNumber(maxTokens, out var tokens) && tokens > context)
+            // The typed values: a key with an error above reads as its default here, so only checks on keys without one use it.
+            var typed = TrainingParameters.FromJson(CompleteParameters(method, request.Parameters), method.Algorithm);
+            const string maxTokens = TrainingParameters.Keys.MaxTokens, maxCompletionTokens = TrainingParameters.Keys.MaxCompletionTokens;
+            if (!errors.Has(maxTokens) && baseModel?.Card.ContextLength is { } context && typed.MaxTokens > context)
             {
-                errors.Add("max_tokens", $"Max tokens {tokens:0} exceeds {baseModel.TechnicalName}'s context length of {context}.");
+                errors.Add(maxTokens, $"Max tokens {typed.MaxTokens} exceeds {baseModel.TechnicalName}'s context length of {context}.");
             }
             // GRPO's prompt and sampled completion share max tokens; a completion budget that fills it leaves no prompt.
-            var completion = CompleteParameters(method, request.Parameters)["max_completion_tokens"];
-            if (method.Algorithm == TrainingAlgorithm.Grpo && !errors.Has("max_tokens") && !errors.Has("max_completion_tokens")
-                && maxTokens is not null && completion is not null && ParameterSpec.TryGetNumber(maxTokens, out var total)
-                && ParameterSpec.TryGetNumber(completion, out var completionTokens) && completionTokens >= total)
+            if (method.Algorithm == TrainingAlgorithm.Grpo && !errors.Has(maxTokens) && !errors.Has(maxCompletionTokens)
+                && typed.MaxCompletionTokens >= typed.MaxTokens)
             {
-                errors.Add("max_completion_tokens", $"Max completion tokens ({completionTokens:0}) must be below max tokens ({total:0}): the prompt and the completion share them.");
+                errors.Add(maxCompletionTokens, $"Max completion tokens ({typed.MaxCompletionTokens}) must be below max tokens ({typed.MaxTokens}): the prompt and the completion share them.");
             }
         }
         return (errors, baseModel, method);
     }
 }
 
-/// <summary>Queues runs for execution; implemented by the job system (Quartz).</summary>
-public interface IRunScheduler
-{
-    Task ScheduleAsync(Guid runId, CancellationToken cancellationToken);
-
-    /// <summary>Removes a queued run's job. False when there was none.</summary>
-    Task<bool> UnscheduleAsync(Guid runId, CancellationToken cancellationToken);
-}
-
-/// <summary>What the worker reports in progress.json after each logged step.</summary>
-public sealed record RunProgress(
-    long Step, long TotalSteps, double Epoch, double? Loss, double? BestLoss, double? BestEvalLoss, double? TokensPerSecond, double? EtaSeconds);

@@ -1,10 +1,9 @@
 using DeepExtension.Core.Deployment;
 using DeepExtension.Core.Runs;
 using DeepExtension.Core.Storage;
-using DeepExtension.Jobs.Runs;
-using DeepExtension.Jobs.Scheduling;
+using DeepExtension.Core.Work;
+using DeepExtension.Jobs.Work;
 using Microsoft.Extensions.Logging;
-using Quartz;
 
 namespace DeepExtension.Jobs.Deployment;
 
@@ -12,22 +11,19 @@ namespace DeepExtension.Jobs.Deployment;
 /// Executes one deployment: picks the files (a complete model's folder; a customized model's base folder plus its
 /// adapter; or, for architectures whose adapters Ollama cannot import, a folder merged by a worker process first),
 /// then uploads and creates the model through <see cref="OllamaDeployer"/>. Progress goes to the deployment's row
-/// and its log (deployments/&lt;id&gt;/); a failure leaves the row Failed with the reason and no model in Ollama; a console
+/// and its log (deployments/&lt;id&gt;/deploy.log.jsonl); a failure leaves the row Failed with the reason and no model in Ollama; a console
 /// stop puts it back in the queue (see <see cref="Scheduling.InterruptedWorkRecovery"/>).
 /// </summary>
-public sealed class DeploymentJob(DeploymentService deployments, OllamaDeployer deployer, WorkerLauncher launcher, ILogger<DeploymentJob> logger) : IJob
+public sealed class DeploymentJob(WorkStore store, DeploymentService deployments, OllamaDeployer deployer, WorkerLauncher launcher, ILogger<DeploymentJob> logger)
+    : WorkJob<ModelDeployment>(store, logger)
 {
     private static readonly TimeSpan ReportInterval = TimeSpan.FromMilliseconds(400);
 
-    public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
+    protected override async Task RunAsync(ModelDeployment deployment, CancellationToken cancellationToken)
     {
-        var id = EntityJobs.IdOf(context);
-        var deployment = await deployments.GetAsync(id, cancellationToken);
-        if (deployment is null || deployment.IsFinished) return;
-        if (!await deployments.MarkRunningAsync(id, cancellationToken)) return;
-
+        var id = deployment.Id;
         var folder = deployments.FolderOf(id);
-        var log = new RunFiles(folder);
+        var log = deployments.LogOf(id);
         Directory.CreateDirectory(folder);
         var merged = Path.Combine(folder, "merged");
         var createStarted = false;
@@ -87,30 +83,29 @@ public sealed class DeploymentJob(DeploymentService deployments, OllamaDeployer 
         }
         finally
         {
-            Folders.DeleteQuietly(merged + ".partial");
+            Folders.DeleteQuietly(DataDirectories.PartialOf(merged));
             Folders.DeleteQuietly(merged);
         }
     }
 
-    private async Task MergeAsync(DeploymentService.Source source, string merged, RunFiles log, CancellationToken cancellationToken)
+    /// <summary>The same merge as a Save's (<see cref="Saving.ModelMerge"/>), in a worker process: a native crash fails the deployment, not the console.</summary>
+    private async Task MergeAsync(DeploymentService.Source source, string merged, WorkLog log, CancellationToken cancellationToken)
     {
-        var partial = merged + ".partial";
-        Folders.DeleteQuietly(partial);
-        var exit = await launcher.RunAsync(["merge", "--model", source.BaseFolder, "--adapter", source.AdapterFolder!, "--out", partial], log, cancellationToken);
+        Folders.DeleteQuietly(merged);
+        var exit = await launcher.RunAsync(["merge", "--model", source.BaseFolder, "--adapter", source.AdapterFolder!, "--out", merged], log, cancellationToken);
         cancellationToken.ThrowIfCancellationRequested();
-        if (exit.ExitCode != WorkerExit.Succeeded || !Directory.Exists(partial))
+        if (exit.ExitCode != WorkerExit.Succeeded || !Directory.Exists(merged))
         {
             throw new OllamaDeployException("Merging the adapter into its base failed: "
-                + WorkerLauncher.DescribeExit(exit.ExitCode) + (exit.LastError is null ? "." : $": {exit.LastError}"));
+                + (exit.ExitCode == WorkerExit.Succeeded ? WorkerExit.MissingOutput("model folder") : exit.FailureReason));
         }
-        Directory.Move(partial, merged);
     }
 
     /// <summary>
     /// Records the failure. If Ollama had begun creating the model, a model of that name is removed again so that
     /// nothing half-created stays (the name was checked to be free before the deployment was queued).
     /// </summary>
-    private async Task FailAsync(ModelDeployment deployment, RunFiles log, string reason, bool createStarted)
+    private async Task FailAsync(ModelDeployment deployment, WorkLog log, string reason, bool createStarted)
     {
         Log(log, RunLogLevel.Error, reason);
         if (createStarted)
@@ -126,10 +121,8 @@ public sealed class DeploymentJob(DeploymentService deployments, OllamaDeployer 
                 Log(log, RunLogLevel.Warning, $"Could not check Ollama for a partly created model: {ex.Message}");
             }
         }
-        await deployments.FailAsync(deployment.Id, reason, CancellationToken.None);
-        logger.LogWarning("Deployment {DeploymentId} ({Model}) failed: {Reason}", deployment.Id, deployment.OllamaModel, reason);
+        await FailAsync(deployment.Id, reason);
     }
 
-    private static void Log(RunFiles log, RunLogLevel level, string message) =>
-        LogFile.Append(log, new LogLine(DateTimeOffset.UtcNow, level, message));
+    private static void Log(WorkLog log, RunLogLevel level, string message) => log.Append(level, message);
 }

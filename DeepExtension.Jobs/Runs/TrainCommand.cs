@@ -5,6 +5,7 @@ using DeepExtension.Core.Datasets;
 using DeepExtension.Core.Runs;
 using DeepExtension.Jobs.Runs.Training;
 using DeepExtension.Jobs.Scheduling;
+using DeepExtension.Jobs.Work;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
@@ -16,8 +17,6 @@ namespace DeepExtension.Jobs.Runs;
 /// </summary>
 public static class TrainCommand
 {
-    public const int Interrupted = 4;
-
     public static async Task<int> RunAsync(string[] args)
     {
         var runArgument = Array.IndexOf(args, "--run");
@@ -64,7 +63,7 @@ public static class TrainCommand
             {
                 TrainingOutcome.Completed => WorkerExit.Succeeded,
                 TrainingOutcome.Cancelled => WorkerExit.Cancelled,
-                _ => Interrupted,
+                _ => WorkerExit.Stopped,
             };
         }
         catch (Exception ex)

@@ -1,5 +1,6 @@
 using DeepExtension.Core.Storage;
 using DeepExtension.Jobs.Engine.Runtime;
+using DeepExtension.Jobs.Work;
 using DeepExtension.Jobs.Scheduling;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;

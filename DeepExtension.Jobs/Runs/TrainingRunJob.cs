@@ -1,67 +1,50 @@
-using System.Text.Json;
 using DeepExtension.Core.CustomizedModels;
 using DeepExtension.Core.Runs;
+using DeepExtension.Core.Work;
+using DeepExtension.Jobs.Work;
 using Microsoft.Extensions.Logging;
-using DeepExtension.Jobs.Scheduling;
-using Quartz;
 
 namespace DeepExtension.Jobs.Runs;
 
 /// <summary>
-/// Executes one training run: waits for a device slot, runs the worker process, follows its progress into
-/// the database, and records the outcome (registering the customized model on success).
+/// Executes one training run: waits for a device slot, runs the worker process, keeps the run's summary columns
+/// equal to what its metric points say (watching them through the process's <see cref="LiveRunStore"/>, the same
+/// reader the pages share), and records the outcome (registering the customized model on success).
 /// </summary>
 public sealed class TrainingRunJob(
-    TrainingRunService runs, CustomizedModelService customizedModels, WorkerLauncher launcher, RunSlots slots, ILogger<TrainingRunJob> logger) : IJob
+    WorkStore store, TrainingRunService runs, CustomizedModelService customizedModels, WorkerLauncher launcher, RunSlots slots, LiveRunStore live,
+    ILogger<TrainingRunJob> logger)
+    : WorkJob<TrainingRun>(store, logger)
 {
-    public static readonly TimeSpan ProgressInterval = TimeSpan.FromSeconds(1);
+    protected override async Task<IDisposable?> WaitForTurnAsync(TrainingRun run, CancellationToken cancellationToken) =>
+        await slots.AcquireAsync(run.Device, cancellationToken);
 
-    public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
+    protected override async Task<bool> ReadyToStartAsync(TrainingRun run)
     {
-        var runId = EntityJobs.IdOf(context);
-        var run = await runs.GetAsync(runId, cancellationToken);
-        if (run is null || run.IsFinished) return;
+        if (!runs.FilesOf(run).CancelRequested) return true;
+        await CancelAsync(run.Id);
+        return false;
+    }
+
+    protected override async Task RunAsync(TrainingRun run, CancellationToken cancellationToken)
+    {
+        var runId = run.Id;
         var files = runs.FilesOf(run);
-
-        IDisposable slot;
-        try
+        WorkerExit? exit;
+        LiveRunSubscription? watching = null;
+        using (watching = live.Subscribe(files, () => watching is null ? Task.CompletedTask : CopySummaryAsync(runId, watching.Run.Summary, cancellationToken)))
         {
-            slot = await slots.AcquireAsync(run.Device, cancellationToken);
+            exit = await RunWorkerAsync(launcher, runId, ["train", "--run", runId.ToString()], files.Log, cancellationToken);
         }
-        catch (OperationCanceledException)
-        {
-            return; // Shutting down while queued: the run is still Queued and is queued again at the next start.
-        }
-        using var _ = slot;
-        if (files.CancelRequested)
-        {
-            await runs.FinishAsync(runId, RunStatus.Cancelled, null, CancellationToken.None);
-            return;
-        }
-        if (!await runs.MarkRunningAsync(runId, cancellationToken)) return;
-        logger.LogInformation("Run {RunId} ({Name}) starts a worker", runId, run.Name);
-
-        using var following = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var follow = FollowProgressAsync(runId, files, following.Token);
-        WorkerExit exit;
-        try
-        {
-            exit = await launcher.RunAsync(["train", "--run", runId.ToString()], files, cancellationToken);
-        }
-        catch (Exception ex)
-        {
-            await following.CancelAsync();
-            await runs.FinishAsync(runId, RunStatus.Failed, $"The worker could not be started: {ex.Message}", CancellationToken.None);
-            return;
-        }
-        await following.CancelAsync();
-        await follow;
-        await CopyProgressAsync(runId, files, CancellationToken.None);
+        if (exit is null) return;
+        // The worker is gone: every point is on disk. The summary of the whole file is what the run reached, written
+        // before the run reads finished (and before its model card copies it).
+        await CopySummaryAsync(runId, RunSummary.Of(MetricsFile.ReadAll(files)), CancellationToken.None);
 
         if (exit.Interrupted)
         {
             // The console is stopping; the run stays Running and is resumed from its checkpoint at the next start.
-            logger.LogInformation("Run {RunId} interrupted by shutdown; it resumes at the next start", runId);
+            Logger.LogInformation("Run {RunId} interrupted by shutdown; it resumes at the next start", runId);
             return;
         }
         switch (exit.ExitCode)
@@ -75,53 +58,31 @@ public sealed class TrainingRunJob(
                 }
                 catch (Exception ex)
                 {
-                    await runs.FinishAsync(runId, RunStatus.Failed, $"Training finished but the adapter could not be registered: {ex.Message}", CancellationToken.None);
+                    await FailAsync(runId, $"Training finished but the adapter could not be registered: {ex.Message}");
                     break;
                 }
-                await runs.FinishAsync(runId, RunStatus.Succeeded, null, CancellationToken.None, finished);
+                await SucceedAsync(runId, finished);
                 break;
             case WorkerExit.Succeeded:
-                await runs.FinishAsync(runId, RunStatus.Failed, "The worker reported success but wrote no adapter.", CancellationToken.None);
+                await FailAsync(runId, WorkerExit.MissingOutput("adapter"));
                 break;
             case WorkerExit.Cancelled:
-                await runs.FinishAsync(runId, RunStatus.Cancelled, null, CancellationToken.None);
-                break;
-            case TrainCommand.Interrupted:
-                await runs.FinishAsync(runId, RunStatus.Failed, "The worker was stopped from outside (SIGTERM) after saving a checkpoint; Resume continues it.", CancellationToken.None);
+                await CancelAsync(runId);
                 break;
             default:
-                var reason = WorkerLauncher.DescribeExit(exit.ExitCode) + (exit.LastError is null ? "." : $": {exit.LastError}");
-                await runs.FinishAsync(runId, RunStatus.Failed, reason, CancellationToken.None);
+                await FailAsync(runId, exit.FailureReason);
                 break;
         }
     }
 
-    private async Task FollowProgressAsync(Guid runId, RunFiles files, CancellationToken cancellationToken)
+    private async Task CopySummaryAsync(Guid runId, RunSummary summary, CancellationToken cancellationToken)
     {
-        using var timer = new PeriodicTimer(ProgressInterval);
         try
         {
-            while (await timer.WaitForNextTickAsync(cancellationToken))
-            {
-                await CopyProgressAsync(runId, files, cancellationToken);
-            }
+            await runs.UpdateSummaryAsync(runId, summary, cancellationToken);
         }
-        catch (OperationCanceledException)
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-        }
-    }
-
-    private async Task CopyProgressAsync(Guid runId, RunFiles files, CancellationToken cancellationToken)
-    {
-        if (!File.Exists(files.ProgressPath)) return;
-        try
-        {
-            var progress = JsonSerializer.Deserialize<RunProgress>(await File.ReadAllTextAsync(files.ProgressPath, cancellationToken));
-            if (progress is not null) await runs.UpdateProgressAsync(runId, progress, cancellationToken);
-        }
-        catch (Exception ex) when (ex is IOException or JsonException)
-        {
-            // progress.json is replaced atomically; a failed read just waits for the next tick.
         }
     }
 }

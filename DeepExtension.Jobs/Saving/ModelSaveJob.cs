@@ -1,84 +1,69 @@
 using DeepExtension.Core.CompleteModels;
-using DeepExtension.Core.Runs;
 using DeepExtension.Core.Storage;
-using DeepExtension.Jobs.Runs;
+using DeepExtension.Core.Work;
+using DeepExtension.Jobs.Work;
 using Microsoft.Extensions.Logging;
-using DeepExtension.Jobs.Scheduling;
-using Quartz;
 
 namespace DeepExtension.Jobs.Saving;
 
 /// <summary>
-/// Executes one save: runs <c>DeepExtension.Jobs merge-save --save ID</c> in a worker process (which writes
+/// Executes one save: runs <c>DeepExtension.Jobs merge --save ID</c> in a worker process (which writes
 /// complete-models/&lt;name&gt;.partial and renames it when complete), then registers the complete model, or records
-/// the failure and removes whatever the worker left.
+/// the failure and removes whatever the worker left. Its log is saves/&lt;id&gt;/save.log.jsonl.
 /// </summary>
-public sealed class ModelSaveJob(CompleteModelService completeModels, WorkerLauncher launcher, DataDirectories directories, ILogger<ModelSaveJob> logger) : IJob
+public sealed class ModelSaveJob(WorkStore store, CompleteModelService completeModels, WorkerLauncher launcher, DataDirectories directories, ILogger<ModelSaveJob> logger)
+    : WorkJob<ModelSave>(store, logger)
 {
-    public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
-    {
-        var saveId = EntityJobs.IdOf(context);
-        var save = await completeModels.GetSaveAsync(saveId, cancellationToken);
-        if (save is null || save.IsFinished) return;
-        if (!await completeModels.MarkRunningAsync(saveId, cancellationToken)) return;
-        logger.LogInformation("Save {SaveId} ({Name}) starts a worker", saveId, save.OutputName);
+    /// <summary>A save's log (save.log.jsonl; train.log.jsonl before, still read).</summary>
+    public static WorkLog LogOf(DataDirectories directories, Guid saveId) => WorkLog.In(directories.SaveFolder(saveId), WorkKind.Save);
 
-        var files = SaveCommand.LogFilesOf(directories, saveId);
-        var final = Path.Combine(directories.CompleteModels, save.OutputName);
+    protected override async Task RunAsync(ModelSave save, CancellationToken cancellationToken)
+    {
+        var saveId = save.Id;
+        var final = directories.CompleteModelFolder(save.OutputName);
         if (Directory.Exists(final))
         {
             // The worker finished (renamed its output) but the process that ran the job stopped before registering it.
-            try
-            {
-                await completeModels.RegisterAsync(saveId, CancellationToken.None);
-            }
-            catch (Exception ex)
-            {
-                await FailAsync(saveId, final, $"The merged model could not be registered: {ex.Message}");
-            }
+            await RegisterAsync(saveId, final);
             return;
         }
-        WorkerExit exit;
-        try
-        {
-            exit = await launcher.RunAsync(["merge-save", "--save", saveId.ToString()], files, cancellationToken);
-        }
-        catch (Exception ex)
-        {
-            await FailAsync(saveId, final, $"The worker could not be started: {ex.Message}");
-            return;
-        }
+        var exit = await RunWorkerAsync(launcher, saveId, ["merge", SaveCommand.SaveOption, saveId.ToString()], LogOf(directories, saveId), cancellationToken,
+            beforeFailing: () => RemoveOutput(final));
+        if (exit is null) return;
         if (exit.Interrupted)
         {
             // The console is stopping: nothing half-written stays; the job (requested recovery) runs again at the next start.
-            Folders.DeleteQuietly(final + SaveCommand.PartialSuffix);
-            await completeModels.FinishFailedAsync(saveId, "The console stopped while the model was being saved; save it again.", CancellationToken.None);
+            Folders.DeleteQuietly(DataDirectories.PartialOf(final));
+            await FailAsync(saveId, "The console stopped while the model was being saved; save it again.");
             Folders.DeleteQuietly(final);
             return;
         }
         if (exit.ExitCode == WorkerExit.Succeeded && Directory.Exists(final))
         {
-            try
-            {
-                await completeModels.RegisterAsync(saveId, CancellationToken.None);
-            }
-            catch (Exception ex)
-            {
-                await FailAsync(saveId, final, $"The merged model could not be registered: {ex.Message}");
-            }
+            await RegisterAsync(saveId, final);
             return;
         }
-        var reason = exit.ExitCode == WorkerExit.Succeeded
-            ? "The worker reported success but wrote no model folder."
-            : WorkerLauncher.DescribeExit(exit.ExitCode) + (exit.LastError is null ? "." : $": {exit.LastError}");
-        await FailAsync(saveId, final, reason);
+        await RemoveOutput(final);
+        await FailAsync(saveId, exit.ExitCode == WorkerExit.Succeeded ? WorkerExit.MissingOutput("model folder") : exit.FailureReason);
     }
 
-    private async Task FailAsync(Guid saveId, string final, string reason)
+    private async Task RegisterAsync(Guid saveId, string final)
     {
-        Folders.DeleteQuietly(final + SaveCommand.PartialSuffix);
+        try
+        {
+            await completeModels.RegisterAsync(saveId, CancellationToken.None);
+        }
+        catch (Exception ex)
+        {
+            await RemoveOutput(final);
+            await FailAsync(saveId, $"The merged model could not be registered: {ex.Message}");
+        }
+    }
+
+    private static Task RemoveOutput(string final)
+    {
+        Folders.DeleteQuietly(DataDirectories.PartialOf(final));
         Folders.DeleteQuietly(final);
-        await completeModels.FinishFailedAsync(saveId, reason, CancellationToken.None);
-        logger.LogWarning("Save {SaveId} failed: {Reason}", saveId, reason);
+        return Task.CompletedTask;
     }
 }

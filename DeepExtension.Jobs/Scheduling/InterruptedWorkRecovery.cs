@@ -1,10 +1,8 @@
 using DeepExtension.Core.Deployment;
 using DeepExtension.Core.Runs;
-using DeepExtension.Jobs.Deployment;
-using DeepExtension.Jobs.Runs;
+using DeepExtension.Core.Work;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Quartz;
 
 namespace DeepExtension.Jobs.Scheduling;
 
@@ -13,24 +11,21 @@ namespace DeepExtension.Jobs.Scheduling;
 /// and has no job in the store any more: a run continues from its last checkpoint, a deployment starts over (blobs
 /// Ollama already received are not uploaded again).
 /// </summary>
-public sealed class InterruptedWorkRecovery(
-    TrainingRunService runs, DeploymentService deployments, ISchedulerFactory schedulers, ILogger<InterruptedWorkRecovery> logger) : IHostedService
+public sealed class InterruptedWorkRecovery(WorkStore store, IWorkQueue queue, ILogger<InterruptedWorkRecovery> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        await RequeueAsync<TrainingRunJob>("Run", QuartzRunScheduler.Group, await runs.UnfinishedRunIdsAsync(cancellationToken), cancellationToken);
-        await RequeueAsync<DeploymentJob>("Deployment", QuartzDeploymentScheduler.Group, await deployments.UnfinishedIdsAsync(cancellationToken), cancellationToken);
+        await RequeueAsync(WorkKind.Train, await store.UnfinishedIdsAsync<TrainingRun>(cancellationToken), cancellationToken);
+        await RequeueAsync(WorkKind.Deploy, await store.UnfinishedIdsAsync<ModelDeployment>(cancellationToken), cancellationToken);
     }
 
-    private async Task RequeueAsync<TJob>(string kind, string group, IReadOnlyList<Guid> ids, CancellationToken cancellationToken)
-        where TJob : IJob
+    private async Task RequeueAsync(WorkKind kind, IReadOnlyList<Guid> ids, CancellationToken cancellationToken)
     {
-        var scheduler = await schedulers.GetScheduler(cancellationToken);
         foreach (var id in ids)
         {
-            if (await scheduler.Exists(EntityJobs.KeyOf(group, id), cancellationToken)) continue;
+            if (await queue.ContainsAsync(kind, id, cancellationToken)) continue;
             logger.LogInformation("{Kind} {Id} was interrupted; queueing it again", kind, id);
-            await EntityJobs.ScheduleAsync<TJob>(schedulers, group, id, cancellationToken);
+            await queue.EnqueueAsync(kind, id, cancellationToken);
         }
     }
 

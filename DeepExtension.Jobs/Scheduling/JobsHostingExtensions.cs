@@ -4,12 +4,11 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
-using DeepExtension.Core.Runs;
-using DeepExtension.Core.Deployment;
+using DeepExtension.Core.Work;
 using DeepExtension.Jobs.Deployment;
 using DeepExtension.Jobs.Runs;
 using DeepExtension.Jobs.Saving;
-using DeepExtension.Core.CompleteModels;
+using DeepExtension.Jobs.Work;
 using Quartz;
 
 namespace DeepExtension.Jobs.Scheduling;
@@ -60,18 +59,13 @@ public static class JobsHostingExtensions
             });
         });
 
-        builder.Services.AddSingleton<QuartzRunScheduler>();
-        builder.Services.AddSingleton<IRunScheduler>(sp => sp.GetRequiredService<QuartzRunScheduler>());
+        builder.Services.AddSingleton<IWorkQueue, QuartzWorkQueue>();
         builder.Services.AddSingleton<RunSlots>();
         builder.Services.AddSingleton<WorkerLauncher>();
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<TrainingDevices>();
         builder.Services.AddTransient<TrainingRunJob>();
-        builder.Services.AddSingleton<QuartzSaveScheduler>();
-        builder.Services.AddSingleton<ISaveScheduler>(sp => sp.GetRequiredService<QuartzSaveScheduler>());
         builder.Services.AddTransient<ModelSaveJob>();
-        builder.Services.AddSingleton<QuartzDeploymentScheduler>();
-        builder.Services.AddSingleton<IDeploymentScheduler>(sp => sp.GetRequiredService<QuartzDeploymentScheduler>());
         builder.Services.AddTransient<DeploymentJob>();
 
         if (builder.Configuration.GetValue(SchedulerEnabledKey, true))

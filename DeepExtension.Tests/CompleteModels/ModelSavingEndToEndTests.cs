@@ -1,4 +1,5 @@
 using DeepExtension.Core.CompleteModels;
+using DeepExtension.Core.Work;
 using DeepExtension.Jobs.Engine.Lora;
 using DeepExtension.Jobs.Engine.Model;
 using DeepExtension.Jobs.Engine.Safetensors;
@@ -7,7 +8,7 @@ using TorchSharp;
 
 namespace DeepExtension.Tests.CompleteModels;
 
-/// <summary>Saves through the Quartz job store and a real merge-save worker process.</summary>
+/// <summary>Saves through the Quartz job store and a real `merge --save` worker process.</summary>
 [Collection(DeepExtension.Tests.Support.TorchCollection.Name)]
 public class ModelSavingEndToEndTests
 {
@@ -24,7 +25,7 @@ public class ModelSavingEndToEndTests
         Assert.True(submitted.Succeeded, submitted.AllErrors);
         var save = await WaitForAsync(host, env, submitted.Value!.Id);
 
-        Assert.Equal(SaveStatus.Succeeded, save.Status);
+        Assert.Equal(WorkStatus.Succeeded, save.Status);
         Assert.NotNull(save.StartedAtUtc);
         Assert.NotNull(save.FinishedAtUtc);
         var complete = Assert.Single(await host.CompleteModels.ListAsync());
@@ -64,7 +65,7 @@ public class ModelSavingEndToEndTests
         Assert.True(submitted.Succeeded, submitted.AllErrors);
         var save = await WaitForAsync(host, env, submitted.Value!.Id);
 
-        Assert.Equal(SaveStatus.Failed, save.Status);
+        Assert.Equal(WorkStatus.Failed, save.Status);
         Assert.False(string.IsNullOrWhiteSpace(save.FailureReason));
         Assert.NotNull(save.FinishedAtUtc);
         Assert.Empty(await host.CompleteModels.ListAsync());
@@ -80,7 +81,7 @@ public class ModelSavingEndToEndTests
             if (save.IsFinished) return save;
             if (DateTime.UtcNow > deadline)
             {
-                var log = Path.Combine(env.Directories.Root, "saves", saveId.ToString("N"), "train.log.jsonl");
+                var log = DeepExtension.Jobs.Saving.ModelSaveJob.LogOf(env.Directories, saveId).Path;
                 Assert.Fail($"Save stayed {save.Status}. Log:\n{(File.Exists(log) ? File.ReadAllText(log) : "(no log)")}");
             }
             await Task.Delay(200);

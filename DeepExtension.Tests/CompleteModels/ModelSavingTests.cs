@@ -1,5 +1,6 @@
 using DeepExtension.Core.CompleteModels;
 using DeepExtension.Core.CustomizedModels;
+using DeepExtension.Core.Work;
 using DeepExtension.Tests.Support;
 
 namespace DeepExtension.Tests.CompleteModels;
@@ -45,7 +46,7 @@ public class ModelSavingTests
         Assert.True(save.Succeeded, save.AllErrors);
         Assert.Equal([plan.SaveId], scheduler.Queued);
         var stored = (await service.GetSaveAsync(plan.SaveId))!;
-        Assert.Equal(SaveStatus.Queued, stored.Status);
+        Assert.Equal(WorkStatus.Queued, stored.Status);
         Assert.Equal(plan.OutputName, stored.OutputName);
         Assert.False((await service.SaveAsync(plan)).Succeeded);
     }
@@ -120,7 +121,7 @@ public class ModelSavingTests
         Assert.Equal("none", (string?)card["quantization"]);
         Assert.True(complete.SizeBytes > 0);
         var save = (await service.GetSaveAsync(complete.SaveId))!;
-        Assert.Equal(SaveStatus.Succeeded, save.Status);
+        Assert.Equal(WorkStatus.Succeeded, save.Status);
         Assert.Equal(complete.Id, save.CompleteModelId);
     }
 

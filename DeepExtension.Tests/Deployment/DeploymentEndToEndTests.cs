@@ -1,5 +1,6 @@
 using DeepExtension.Core.Deployment;
 using DeepExtension.Core.Runs;
+using DeepExtension.Core.Work;
 using DeepExtension.Tests.Runs;
 using DeepExtension.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
@@ -26,7 +27,7 @@ public class DeploymentEndToEndTests
         Assert.True(submitted.Succeeded, submitted.AllErrors);
         var deployment = await WaitForAsync(service, submitted.Value!.Id);
 
-        Assert.True(deployment.Status == DeploymentStatus.Succeeded, deployment.FailureReason);
+        Assert.True(deployment.Status == WorkStatus.Succeeded, deployment.FailureReason);
         Assert.True(deployment.MergesFirst);
         Assert.True(deployment.SizeBytes > 0);
         var create = Assert.Single(ollama.CreateRequests);
@@ -38,7 +39,9 @@ public class DeploymentEndToEndTests
         Assert.Contains("kind:q4_k_m", ollama.ModelNames);
         var folder = service.FolderOf(deployment.Id);
         Assert.False(Directory.Exists(Path.Combine(folder, "merged")));
-        var log = LogFile.ReadAll(new RunFiles(folder)).Select(l => l.Message).ToList();
+        Assert.True(File.Exists(Path.Combine(folder, "deploy.log.jsonl")));
+        Assert.False(File.Exists(Path.Combine(folder, "train.log.jsonl")));
+        var log = service.ReadLog(deployment.Id).Select(l => l.Message).ToList();
         Assert.Contains(log, m => m.StartsWith("Merging the adapter into tiny-qwen2", StringComparison.Ordinal));
         Assert.Contains(log, m => m == "Ollama: success");
     }
@@ -56,7 +59,7 @@ public class DeploymentEndToEndTests
         var submitted = await service.DeployAsync(new DeployRequest(DeploymentSourceKind.Customized, customized.Id, environment.Id, "llama-adapter", OllamaQuantization.None));
         var deployment = await WaitForAsync(service, submitted.Value!.Id);
 
-        Assert.True(deployment.Status == DeploymentStatus.Succeeded, deployment.FailureReason);
+        Assert.True(deployment.Status == WorkStatus.Succeeded, deployment.FailureReason);
         Assert.False(deployment.MergesFirst);
         var create = Assert.Single(ollama.CreateRequests);
         var baseWeights = await OllamaDeployer.DigestOfAsync(Path.Combine(ReferenceModels.BundledPathOf("tiny-llama"), "model.safetensors"), CancellationToken.None);
@@ -77,7 +80,7 @@ public class DeploymentEndToEndTests
 
         var (service, deployment) = await DeployCompleteModelAsync(env, ollama, host);
 
-        Assert.Equal(DeploymentStatus.Failed, deployment.Status);
+        Assert.Equal(WorkStatus.Failed, deployment.Status);
         Assert.Contains("insufficient disk space", deployment.FailureReason);
         Assert.Empty(ollama.ModelNames);
         Assert.Equal(LiveAvailability.NotDeployed, (await service.GetLiveStatesAsync([deployment]))[deployment.Id].Availability);
@@ -97,7 +100,7 @@ public class DeploymentEndToEndTests
 
         var (_, deployment) = await DeployCompleteModelAsync(env, ollama, host);
 
-        Assert.Equal(DeploymentStatus.Failed, deployment.Status);
+        Assert.Equal(WorkStatus.Failed, deployment.Status);
         Assert.Contains("error writing manifest", deployment.FailureReason);
         Assert.Empty(ollama.ModelNames);
         Assert.Contains("DELETE /api/delete", ollama.Requests);
@@ -120,7 +123,7 @@ public class DeploymentEndToEndTests
             while ((await service.GetAsync(id))!.Stage?.StartsWith("Ollama:", StringComparison.Ordinal) != true && DateTime.UtcNow < deadline) await Task.Delay(50);
             await first.StopAsync();
             var interrupted = (await service.GetAsync(id))!;
-            Assert.Equal(DeploymentStatus.Queued, interrupted.Status);
+            Assert.Equal(WorkStatus.Queued, interrupted.Status);
             Assert.Contains("Interrupted", interrupted.Stage);
         }
         var uploadsBefore = ollama.Uploads.Count;
@@ -129,7 +132,7 @@ public class DeploymentEndToEndTests
         await using var second = await TrainingHost.StartAsync(env);
         var deployment = await WaitForAsync(second.Host.Services.GetRequiredService<DeploymentService>(), id);
 
-        Assert.True(deployment.Status == DeploymentStatus.Succeeded, deployment.FailureReason);
+        Assert.True(deployment.Status == WorkStatus.Succeeded, deployment.FailureReason);
         Assert.Contains("tiny:latest", ollama.ModelNames);
         Assert.Equal(uploadsBefore, ollama.Uploads.Count);
     }

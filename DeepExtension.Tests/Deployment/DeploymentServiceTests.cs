@@ -1,5 +1,6 @@
 using DeepExtension.Core.CompleteModels;
 using DeepExtension.Core.Deployment;
+using DeepExtension.Core.Work;
 using DeepExtension.Tests.Support;
 
 namespace DeepExtension.Tests.Deployment;
@@ -117,7 +118,7 @@ public class DeploymentServiceTests
         Assert.True(result.Succeeded, result.AllErrors);
         var deployment = Assert.Single(await service.ListAsync());
         Assert.Equal([deployment.Id], scheduler.Queued);
-        Assert.Equal(DeploymentStatus.Queued, deployment.Status);
+        Assert.Equal(WorkStatus.Queued, deployment.Status);
         Assert.Equal("tiny:q8_0", deployment.OllamaModel);
         Assert.Equal(complete.Name, deployment.SourceModelName);
         Assert.Equal("tiny-qwen2", deployment.BaseModelName);
@@ -143,7 +144,7 @@ public class DeploymentServiceTests
 
         Assert.Contains("could not be queued: store offline", result.AllErrors);
         var deployment = Assert.Single(await service.ListAsync());
-        Assert.Equal(DeploymentStatus.Failed, deployment.Status);
+        Assert.Equal(WorkStatus.Failed, deployment.Status);
     }
 
     [Fact]

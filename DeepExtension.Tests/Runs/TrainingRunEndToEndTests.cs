@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using DeepExtension.Core.CustomizedModels;
 using DeepExtension.Core.Runs;
 using DeepExtension.Core.Training;
+using DeepExtension.Core.Work;
 using DeepExtension.Tests.Support;
 
 namespace DeepExtension.Tests.Runs;
@@ -39,7 +40,7 @@ public sealed class TrainingRunEndToEndTests
         Assert.True(started.Succeeded, started.AllErrors);
         var run = await host.WaitForAsync(started.Value!.Id, r => r.IsFinished, TimeSpan.FromMinutes(3));
 
-        Assert.True(run.Status == RunStatus.Succeeded, $"{run.Status}: {run.FailureReason}\n{File.ReadAllText(host.Runs.FilesOf(run).LogPath)}");
+        Assert.True(run.Status == WorkStatus.Succeeded, $"{run.Status}: {run.FailureReason}\n{File.ReadAllText(host.Runs.FilesOf(run).LogPath)}");
         Assert.Equal(40, run.TotalSteps);
         Assert.Equal(40, run.Step);
         Assert.Equal(1, run.Attempts);
@@ -77,7 +78,7 @@ public sealed class TrainingRunEndToEndTests
         var run = (await host.Runs.StartAsync(new NewTrainRequest("prefer", model.Id, version.Id, method.Id, parameters, "cpu"))).Value!;
         var done = await host.WaitForAsync(run.Id, r => r.IsFinished, TimeSpan.FromMinutes(3));
 
-        Assert.True(done.Status == RunStatus.Succeeded, $"{done.FailureReason}\n{File.ReadAllText(host.Runs.FilesOf(done).LogPath)}");
+        Assert.True(done.Status == WorkStatus.Succeeded, $"{done.FailureReason}\n{File.ReadAllText(host.Runs.FilesOf(done).LogPath)}");
         var points = MetricsFile.ReadAll(host.Runs.FilesOf(done)).Where(p => p["loss"] is not null).ToList();
         Assert.Equal(15, points.Count);
         // At step 1 the policy equals the reference: the loss is exactly ln 2 and the margin zero.
@@ -105,7 +106,7 @@ public sealed class TrainingRunEndToEndTests
         var done = await host.WaitForAsync(run.Id, r => r.IsFinished, TimeSpan.FromMinutes(3));
 
         var files = host.Runs.FilesOf(done);
-        Assert.True(done.Status == RunStatus.Succeeded, $"{done.FailureReason}\n{File.ReadAllText(files.LogPath)}");
+        Assert.True(done.Status == WorkStatus.Succeeded, $"{done.FailureReason}\n{File.ReadAllText(files.LogPath)}");
         var points = MetricsFile.ReadAll(files).Where(p => p["loss"] is not null).ToList();
         Assert.Equal(8, points.Count); // 8 prompts / 2 per step × 2 epochs
         string[] keys = ["loss", "learning_rate", "grad_norm", "tokens_per_second", "reward", "reward_std", "kl", "completion_length",
@@ -131,7 +132,7 @@ public sealed class TrainingRunEndToEndTests
         var run = (await host.Runs.StartAsync(new NewTrainRequest("evaluated", model.Id, version.Id, method.Id, FastSft(epochs: 3), "cpu"))).Value!;
         var done = await host.WaitForAsync(run.Id, r => r.IsFinished, TimeSpan.FromMinutes(3));
 
-        Assert.Equal(RunStatus.Succeeded, done.Status);
+        Assert.Equal(WorkStatus.Succeeded, done.Status);
         var evals = MetricsFile.ReadAll(host.Runs.FilesOf(done)).Where(p => p["eval_loss"] is not null).ToList();
         Assert.Equal(3, evals.Count);
         Assert.Equal(done.TotalSteps, evals[^1].Step);
@@ -150,7 +151,7 @@ public sealed class TrainingRunEndToEndTests
         Assert.True((await host.Runs.CancelAsync(run.Id)).Succeeded);
 
         var ended = await host.WaitForAsync(run.Id, r => r.IsFinished, TimeSpan.FromMinutes(1));
-        Assert.Equal(RunStatus.Cancelled, ended.Status);
+        Assert.Equal(WorkStatus.Cancelled, ended.Status);
         Assert.NotEmpty(Directory.GetDirectories(host.Runs.FilesOf(ended).CheckpointsDirectory));
         Assert.Null(await host.CustomizedModels.FindByRunAsync(run.Id));
     }
@@ -174,15 +175,15 @@ public sealed class TrainingRunEndToEndTests
 
         KillWorkerOf(runId);
         var failed = await host.WaitForAsync(runId, r => r.IsFinished, TimeSpan.FromMinutes(1));
-        Assert.Equal(RunStatus.Failed, failed.Status);
+        Assert.Equal(WorkStatus.Failed, failed.Status);
         Assert.Contains("killed", failed.FailureReason);
 
         Assert.True((await host.Runs.ResumeAsync(runId)).Succeeded);
-        await host.WaitForAsync(runId, r => r.Attempts == 2 && r.Status == RunStatus.Running && r.Step > killedAt + 5, TimeSpan.FromMinutes(2));
+        await host.WaitForAsync(runId, r => r.Attempts == 2 && r.Status == WorkStatus.Running && r.Step > killedAt + 5, TimeSpan.FromMinutes(2));
         await host.Runs.CancelAsync(runId);
         var stopped = await host.WaitForAsync(runId, r => r.IsFinished, TimeSpan.FromMinutes(1));
 
-        Assert.Equal(RunStatus.Cancelled, stopped.Status);
+        Assert.Equal(WorkStatus.Cancelled, stopped.Status);
         AssertContinuousCurve(host.Runs.FilesOf(stopped));
         Assert.Contains(File.ReadAllLines(host.Runs.FilesOf(stopped).LogPath), l => l.Contains("Resuming from step-"));
     }
@@ -200,7 +201,7 @@ public sealed class TrainingRunEndToEndTests
             await first.WaitForAsync(runId, r => r.Step >= 4, TimeSpan.FromMinutes(2));
             await first.StopAsync();
             var stopped = (await first.Runs.GetAsync(runId))!;
-            Assert.True(stopped.Status == RunStatus.Running, $"{stopped.Status} at step {stopped.Step}\n{File.ReadAllText(first.Runs.FilesOf(stopped).LogPath)}");
+            Assert.True(stopped.Status == WorkStatus.Running, $"{stopped.Status} at step {stopped.Step}\n{File.ReadAllText(first.Runs.FilesOf(stopped).LogPath)}");
             Assert.Contains(File.ReadAllLines(first.Runs.FilesOf(stopped).LogPath), l => l.Contains("Interrupted at step"));
             stoppedAt = stopped.Step;
         }
@@ -210,7 +211,7 @@ public sealed class TrainingRunEndToEndTests
         await second.Runs.CancelAsync(runId);
         var done = await second.WaitForAsync(runId, r => r.IsFinished, TimeSpan.FromMinutes(1));
 
-        Assert.Equal(RunStatus.Cancelled, done.Status);
+        Assert.Equal(WorkStatus.Cancelled, done.Status);
         AssertContinuousCurve(second.Runs.FilesOf(done));
         Assert.Contains(File.ReadAllLines(second.Runs.FilesOf(done).LogPath), l => l.Contains("Resuming from step-"));
     }
@@ -226,14 +227,14 @@ public sealed class TrainingRunEndToEndTests
         var second = (await host.Runs.StartAsync(new NewTrainRequest("second", model.Id, version.Id, method.Id, EndlessSft(), "cpu"))).Value!.Id;
 
         await Task.Delay(TimeSpan.FromSeconds(3));
-        Assert.Equal(RunStatus.Queued, (await host.Runs.GetAsync(second))!.Status);
-        Assert.Equal(RunStatus.Running, (await host.Runs.GetAsync(first))!.Status);
+        Assert.Equal(WorkStatus.Queued, (await host.Runs.GetAsync(second))!.Status);
+        Assert.Equal(WorkStatus.Running, (await host.Runs.GetAsync(first))!.Status);
 
         await host.Runs.CancelAsync(first);
-        await host.WaitForAsync(second, r => r.Status == RunStatus.Running && r.Step >= 1, TimeSpan.FromMinutes(2));
-        Assert.Equal(RunStatus.Cancelled, (await host.Runs.GetAsync(first))!.Status);
+        await host.WaitForAsync(second, r => r.Status == WorkStatus.Running && r.Step >= 1, TimeSpan.FromMinutes(2));
+        Assert.Equal(WorkStatus.Cancelled, (await host.Runs.GetAsync(first))!.Status);
         await host.Runs.CancelAsync(second);
-        Assert.Equal(RunStatus.Cancelled, (await host.WaitForAsync(second, r => r.IsFinished, TimeSpan.FromMinutes(1))).Status);
+        Assert.Equal(WorkStatus.Cancelled, (await host.WaitForAsync(second, r => r.IsFinished, TimeSpan.FromMinutes(1))).Status);
     }
 
     /// <summary>After resuming, the loss curve has every step exactly once: no gap, no repeat of what was redone.</summary>

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using DeepExtension.Core.Datasets;
 using DeepExtension.Core.Runs;
 using DeepExtension.Core.Training;
+using DeepExtension.Core.Work;
 using DeepExtension.Tests.Support;
 
 namespace DeepExtension.Tests.Runs;
@@ -26,7 +27,7 @@ public class TrainingRunServiceTests
         Assert.True(result.Succeeded, result.AllErrors);
         var run = result.Value!;
         Assert.Equal([run.Id], scheduler.Queued);
-        Assert.Equal(RunStatus.Queued, run.Status);
+        Assert.Equal(WorkStatus.Queued, run.Status);
         Assert.Equal(4, run.Parameters["lora_r"]!.GetValue<int>());
         Assert.Equal(method.ResolvedDefaults().Count, run.Parameters.Count);
         Assert.Equal("tiny-qwen2", run.BaseModelTechnicalName);
@@ -102,7 +103,7 @@ public class TrainingRunServiceTests
 
         var cancelled = await service.CancelAsync(run.Id);
 
-        Assert.Equal(RunStatus.Cancelled, cancelled.Value!.Status);
+        Assert.Equal(WorkStatus.Cancelled, cancelled.Value!.Status);
         Assert.Empty(scheduler.Queued);
         Assert.NotNull(cancelled.Value.FinishedAtUtc);
         Assert.Contains("already ended", (await service.CancelAsync(run.Id)).AllErrors);

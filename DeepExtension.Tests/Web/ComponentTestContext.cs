@@ -5,6 +5,7 @@ using DeepExtension.Core.Deployment;
 using DeepExtension.Core.Runs;
 using DeepExtension.Tests.Support;
 using DeepExtension.Jobs.Runs;
+using DeepExtension.Jobs.Work;
 using DeepExtension.Jobs.Scheduling;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -49,6 +50,8 @@ public abstract class ComponentTestContext : BunitContext, IAsyncLifetime
             [JobsHostingExtensions.SchedulerEnabledKey] = "false",
         }).Build();
         Services.AddSingleton(new TrainingDevices(new WorkerLauncher(Env.Directories, Env.Database, configuration), Env.Directories, configuration, TimeProvider.System));
+        Services.AddSingleton(Env.WorkChanges);
+        Services.AddSingleton(_ => new LiveRunStore(Microsoft.Extensions.Logging.Abstractions.NullLogger<LiveRunStore>.Instance) { Interval = TimeSpan.FromMilliseconds(50) });
     }
 
     async Task IAsyncLifetime.DisposeAsync()

@@ -16,6 +16,7 @@ internal sealed class CompleteModelConfiguration : IEntityTypeConfiguration<Comp
         builder.Property(m => m.CustomizedModelName).HasMaxLength(200).IsRequired();
         builder.Property(m => m.Path).HasMaxLength(400).IsRequired();
         builder.Property(m => m.CardJson).IsRequired();
+        builder.Ignore(m => m.TrainingCard);
         builder.HasIndex(m => m.SaveId).IsUnique();
         // A complete model is standalone: deleting its customized model keeps it (the link becomes null).
         builder.HasOne<CustomizedModel>().WithMany().HasForeignKey(m => m.CustomizedModelId).OnDelete(DeleteBehavior.SetNull);
@@ -27,10 +28,8 @@ internal sealed class ModelSaveConfiguration : IEntityTypeConfiguration<ModelSav
     public void Configure(EntityTypeBuilder<ModelSave> builder)
     {
         builder.ToTable("ModelSaves");
-        builder.HasKey(s => s.Id);
+        builder.ConfigureWork(failureReasonMaxLength: 2000);
         builder.Property(s => s.OutputName).HasMaxLength(220).IsRequired();
-        builder.Property(s => s.Status).HasConversion<string>().HasMaxLength(16);
-        builder.Property(s => s.FailureReason).HasMaxLength(2000);
         builder.HasIndex(s => s.CustomizedModelId);
         // Finished saves are history of their customized model and go with it; running ones block its deletion.
         builder.HasOne<CustomizedModel>().WithMany().HasForeignKey(s => s.CustomizedModelId).OnDelete(DeleteBehavior.Cascade);

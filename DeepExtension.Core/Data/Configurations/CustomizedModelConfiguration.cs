@@ -17,6 +17,7 @@ internal sealed class CustomizedModelConfiguration : IEntityTypeConfiguration<Cu
         builder.Property(m => m.TrainName).HasMaxLength(64).IsRequired();
         builder.Property(m => m.AdapterPath).HasMaxLength(400).IsRequired();
         builder.Property(m => m.CardJson).IsRequired();
+        builder.Ignore(m => m.TrainingCard);
         builder.HasIndex(m => m.TrainingRunId).IsUnique();
         builder.HasOne<BaseModel>().WithMany().HasForeignKey(m => m.BaseModelId).OnDelete(DeleteBehavior.Restrict);
         builder.HasOne<TrainingRun>().WithMany().HasForeignKey(m => m.TrainingRunId).OnDelete(DeleteBehavior.Restrict);

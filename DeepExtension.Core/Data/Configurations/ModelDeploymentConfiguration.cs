@@ -11,7 +11,7 @@ internal sealed class ModelDeploymentConfiguration : IEntityTypeConfiguration<Mo
         // No foreign keys on purpose: the seeds keep deployments when their source model is deleted,
         // and a deployment stays removable after its environment entry is gone.
         builder.ToTable("ModelDeployments");
-        builder.HasKey(d => d.Id);
+        builder.ConfigureWork(failureReasonMaxLength: 2000);
         builder.Property(d => d.OllamaModel).HasMaxLength(200).IsRequired();
         builder.Property(d => d.SourceKind).HasConversion<string>().HasMaxLength(16);
         builder.Property(d => d.SourceModelName).HasMaxLength(220).IsRequired();
@@ -20,9 +20,7 @@ internal sealed class ModelDeploymentConfiguration : IEntityTypeConfiguration<Mo
         builder.Property(d => d.BaseUrl).HasMaxLength(400).IsRequired();
         builder.Property(d => d.Quantization).HasMaxLength(32).IsRequired();
         builder.Property(d => d.SystemPrompt).HasMaxLength(8000);
-        builder.Property(d => d.Status).HasConversion<string>().HasMaxLength(16);
         builder.Property(d => d.Stage).HasMaxLength(400);
-        builder.Property(d => d.FailureReason).HasMaxLength(2000);
         builder.HasIndex(d => new { d.EnvironmentId, d.OllamaModel });
     }
 }

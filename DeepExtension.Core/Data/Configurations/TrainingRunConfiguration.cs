@@ -12,16 +12,15 @@ internal sealed class TrainingRunConfiguration : IEntityTypeConfiguration<Traini
     public void Configure(EntityTypeBuilder<TrainingRun> builder)
     {
         builder.ToTable("TrainingRuns");
-        builder.HasKey(r => r.Id);
+        builder.ConfigureWork(failureReasonMaxLength: 4000);
         builder.Property(r => r.Name).HasMaxLength(64).IsRequired();
         builder.Property(r => r.BaseModelTechnicalName).HasMaxLength(TechnicalName.MaxLength).IsRequired();
         builder.Property(r => r.MethodName).HasMaxLength(100).IsRequired();
         builder.Property(r => r.Algorithm).HasConversion<string>().HasMaxLength(16);
-        builder.Property(r => r.Status).HasConversion<string>().HasMaxLength(16);
         builder.Property(r => r.Device).HasMaxLength(16);
         builder.Property(r => r.ParametersJson).IsRequired();
-        builder.Property(r => r.FailureReason).HasMaxLength(4000);
         builder.Ignore(r => r.Parameters);
+        builder.Ignore(r => r.TrainingParameters);
         builder.HasIndex(r => r.Status);
         builder.HasIndex(r => r.CreatedAtUtc);
 

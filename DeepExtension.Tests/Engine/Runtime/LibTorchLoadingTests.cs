@@ -4,6 +4,7 @@ using DeepExtension.Core.Data;
 using DeepExtension.Core.Storage;
 using DeepExtension.Jobs.Engine.Runtime;
 using DeepExtension.Jobs.Runs;
+using DeepExtension.Jobs.Work;
 using DeepExtension.Tests.Engine.Lora;
 using DeepExtension.Tests.Support;
 using Microsoft.Extensions.Configuration;

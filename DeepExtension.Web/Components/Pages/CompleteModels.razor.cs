@@ -1,3 +1,4 @@
+using DeepExtension.Core.Common;
 using System.Globalization;
 using DeepExtension.Core.CompleteModels;
 using Microsoft.AspNetCore.Components;
@@ -21,6 +22,8 @@ public partial class CompleteModels
     private IReadOnlyList<CompleteModel>? _models;
     private readonly LiveRows<CompleteModel> _rows = new(m => m.Id);
     private readonly HashSet<Guid> _expanded = [];
+
+    protected override ChangedWork WatchedWork => ChangedWork.Saves | ChangedWork.Models;
 
     protected override async Task ReloadAsync()
     {

@@ -1,6 +1,8 @@
+using DeepExtension.Core.Common;
 using DeepExtension.Core.BaseModels;
 using DeepExtension.Core.CompleteModels;
 using DeepExtension.Core.CustomizedModels;
+using DeepExtension.Core.Work;
 using DeepExtension.Web.Components.Dialogs;
 using Microsoft.AspNetCore.Components;
 using MudBlazor;
@@ -31,6 +33,8 @@ public partial class CustomizedModels
     private IReadOnlyList<ModelSave> _saves = [];
     private Dictionary<Guid, string> _baseModels = [];
     private readonly HashSet<Guid> _expanded = [];
+
+    protected override ChangedWork WatchedWork => ChangedWork.Saves | ChangedWork.Models;
 
     protected override async Task ReloadAsync()
     {
@@ -86,11 +90,11 @@ public partial class CustomizedModels
         await ReloadAsync();
     }
 
-    internal static Color StatusColor(SaveStatus status) => status switch
+    internal static Color StatusColor(WorkStatus status) => status switch
     {
-        SaveStatus.Queued => Color.Default,
-        SaveStatus.Running => Color.Info,
-        SaveStatus.Succeeded => Color.Success,
+        WorkStatus.Queued => Color.Default,
+        WorkStatus.Running => Color.Info,
+        WorkStatus.Succeeded => Color.Success,
         _ => Color.Error,
     };
 

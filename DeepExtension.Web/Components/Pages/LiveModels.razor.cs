@@ -1,6 +1,8 @@
+using DeepExtension.Core.Common;
 using System.Globalization;
 using DeepExtension.Core.Deployment;
 using DeepExtension.Core.Runs;
+using DeepExtension.Core.Work;
 using DeepExtension.Web.Components.Controls;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Web;
@@ -32,12 +34,17 @@ public partial class LiveModels
     /// <summary>Open deployment logs by id, re-read with every reload while open.</summary>
     private readonly Dictionary<Guid, IReadOnlyList<LogLine>> _logs = [];
 
+    protected override ChangedWork WatchedWork => ChangedWork.Deployments;
+
+    /// <summary>A deployed model's state lives in Ollama, which sends no events: it is read at this pace.</summary>
+    protected override TimeSpan PollInterval => LiveStateInterval;
+
     protected override async Task ReloadAsync()
     {
         _deployments = await Service.ListAsync(Stopping);
         _rows.Update(_deployments);
         foreach (var id in _logs.Keys.ToList()) _logs[id] = Service.ReadLog(id);
-        var deployed = _deployments.Where(d => d.Status == DeploymentStatus.Succeeded).Select(d => d.Id).ToHashSet();
+        var deployed = _deployments.Where(d => d.Status == WorkStatus.Succeeded).Select(d => d.Id).ToHashSet();
         // A deployment that just finished shows its live state at once, not at the next interval.
         if (DateTime.UtcNow - _statesReadUtc >= LiveStateInterval || !deployed.SetEquals(_statesFor)) await ReadLiveStatesAsync();
     }
@@ -46,7 +53,7 @@ public partial class LiveModels
     {
         var deployments = _deployments ?? [];
         _states = await Service.GetLiveStatesAsync(deployments, Stopping);
-        _statesFor = deployments.Where(d => d.Status == DeploymentStatus.Succeeded).Select(d => d.Id).ToHashSet();
+        _statesFor = deployments.Where(d => d.Status == WorkStatus.Succeeded).Select(d => d.Id).ToHashSet();
         _statesReadUtc = DateTime.UtcNow;
     }
 
@@ -65,11 +72,11 @@ public partial class LiveModels
     private LiveState? StateOf(ModelDeployment deployment) => _states.GetValueOrDefault(deployment.Id);
 
     private bool CanChat(ModelDeployment deployment) =>
-        deployment.Status == DeploymentStatus.Succeeded && StateOf(deployment)?.Availability is LiveAvailability.Available or LiveAvailability.Loaded;
+        deployment.Status == WorkStatus.Succeeded && StateOf(deployment)?.Availability is LiveAvailability.Available or LiveAvailability.Loaded;
 
     private async Task RemoveAsync(ModelDeployment deployment)
     {
-        var message = deployment.Status == DeploymentStatus.Succeeded
+        var message = deployment.Status == WorkStatus.Succeeded
             ? $"Remove {deployment.OllamaModel} from Ollama at {deployment.BaseUrl}? The model is deleted there; its source model stays."
             : $"Remove the failed deployment {deployment.OllamaModel} from this list? Nothing was created in Ollama.";
         var confirmed = await Dialogs.ShowMessageBoxAsync("Remove deployment", message, yesText: "Remove", cancelText: "Cancel");

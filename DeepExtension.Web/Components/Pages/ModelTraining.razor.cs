@@ -1,5 +1,7 @@
+using DeepExtension.Core.Common;
 using DeepExtension.Core.Datasets;
 using DeepExtension.Core.Runs;
+using DeepExtension.Core.Work;
 using Microsoft.AspNetCore.Components;
 using MudBlazor;
 
@@ -18,6 +20,9 @@ public partial class ModelTraining
     [Inject]
     public required ISnackbar Snackbar { get; init; }
 
+    [Inject]
+    public required LiveRunStore Live { get; init; }
+
     /// <summary>The "any" entry of the status and method filters.</summary>
     internal const string AnyValue = "";
 
@@ -30,6 +35,10 @@ public partial class ModelTraining
     /// <summary>Selected run ids in the order they were ticked (the Compare page colours by it). Ids, not row objects:
     /// every reload brings new TrainingRun instances, and the selection must survive it.</summary>
     private readonly List<Guid> _selected = [];
+    /// <summary>Running runs watched through the live store: their rows show what their points say, step by step.</summary>
+    private readonly Dictionary<Guid, LiveRunSubscription> _live = [];
+
+    protected override ChangedWork WatchedWork => ChangedWork.Trains | ChangedWork.Models;
 
     protected override async Task ReloadAsync()
     {
@@ -42,9 +51,46 @@ public partial class ModelTraining
         }
         _runs = runs;
         _rows.Update(runs);
+        WatchRunning(runs);
         // A run deleted elsewhere leaves the selection.
         var present = runs.Select(r => r.Id).ToHashSet();
         _selected.RemoveAll(id => !present.Contains(id));
+    }
+
+    /// <summary>Running runs get (or keep) a live subscription; the others drop theirs. Rows take the live summaries.</summary>
+    private void WatchRunning(IReadOnlyList<TrainingRun> runs)
+    {
+        var running = runs.Where(r => r.Status == WorkStatus.Running).ToDictionary(r => r.Id);
+        foreach (var id in _live.Keys.Where(id => !running.ContainsKey(id)).ToList())
+        {
+            _live[id].Dispose();
+            _live.Remove(id);
+        }
+        foreach (var (id, run) in running)
+        {
+            if (!_live.ContainsKey(id)) _live[id] = Live.Subscribe(Runs.FilesOf(run), () => InvokeAsync(ApplyLiveSummaries));
+        }
+        ApplyLiveSummaries();
+    }
+
+    /// <summary>The database row of a running run lags its points by up to a tick; the row shows the points' summary.</summary>
+    private void ApplyLiveSummaries()
+    {
+        foreach (var row in _rows.Rows)
+        {
+            if (_live.TryGetValue(row.Item.Id, out var live) && live.Run.Loaded) TrainingRunService.Apply(row.Item, live.Run.Summary);
+        }
+        StateHasChanged();
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            foreach (var subscription in _live.Values) subscription.Dispose();
+            _live.Clear();
+        }
+        base.Dispose(disposing);
     }
 
     private void SetSearch(string? text) => _search = text;
@@ -102,12 +148,12 @@ public partial class ModelTraining
         await ReloadAsync();
     }
 
-    internal static Color StatusColor(RunStatus status) => status switch
+    internal static Color StatusColor(WorkStatus status) => status switch
     {
-        RunStatus.Queued => Color.Default,
-        RunStatus.Running => Color.Info,
-        RunStatus.Succeeded => Color.Success,
-        RunStatus.Failed => Color.Error,
+        WorkStatus.Queued => Color.Default,
+        WorkStatus.Running => Color.Info,
+        WorkStatus.Succeeded => Color.Success,
+        WorkStatus.Failed => Color.Error,
         _ => Color.Warning,
     };
 
@@ -118,6 +164,6 @@ public partial class ModelTraining
     internal static string Format(TimeSpan span) =>
         span.TotalHours >= 1 ? $"{(int)span.TotalHours}h {span.Minutes:00}m" : span.TotalMinutes >= 1 ? $"{span.Minutes}m {span.Seconds:00}s" : $"{span.Seconds}s";
 
-    private static string Loss(double? loss) => loss is { } l && double.IsFinite(l) ? l.ToString("0.####", System.Globalization.CultureInfo.InvariantCulture) : "—";
+    private static string Loss(double? loss) => RunComparisonService.FormatNumber(loss);
 
 }

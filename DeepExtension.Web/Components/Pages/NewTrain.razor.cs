@@ -171,10 +171,10 @@ public partial class NewTrain
     /// <summary>The method's default max tokens is lowered to what the chosen model can take.</summary>
     private void FitMaxTokens()
     {
-        if (SelectedBaseModel?.Card.ContextLength is { } context && _values["max_tokens"] is JsonValue value
-            && ParameterSpec.TryGetNumber(value, out var tokens) && tokens > context)
+        if (SelectedBaseModel?.Card.ContextLength is { } context && SelectedMethod is { } method
+            && TrainingParameters.FromJson(_values, method.Algorithm).MaxTokens > context)
         {
-            _values["max_tokens"] = context;
+            _values[TrainingParameters.Keys.MaxTokens] = context;
         }
     }
 

@@ -137,6 +137,9 @@ namespace DeepExtension.Core.Data.Migrations.SqlServer
                         .ValueGeneratedOnAdd()
                         .HasColumnType("uniqueidentifier");
 
+                    b.Property<int>("Attempts")
+                        .HasColumnType("int");
+
                     b.Property<Guid?>("CompleteModelId")
                         .HasColumnType("uniqueidentifier");
 
@@ -160,6 +163,9 @@ namespace DeepExtension.Core.Data.Migrations.SqlServer
 
                     b.Property<double>("Progress")
                         .HasColumnType("float");
+
+                    b.Property<DateTime>("QueuedAtUtc")
+                        .HasColumnType("datetime2");
 
                     b.Property<DateTime?>("StartedAtUtc")
                         .HasColumnType("datetime2");
@@ -380,6 +386,9 @@ namespace DeepExtension.Core.Data.Migrations.SqlServer
                         .ValueGeneratedOnAdd()
                         .HasColumnType("uniqueidentifier");
 
+                    b.Property<int>("Attempts")
+                        .HasColumnType("int");
+
                     b.Property<Guid>("BaseModelId")
                         .HasColumnType("uniqueidentifier");
 
@@ -426,6 +435,9 @@ namespace DeepExtension.Core.Data.Migrations.SqlServer
                         .IsRequired()
                         .HasMaxLength(32)
                         .HasColumnType("nvarchar(32)");
+
+                    b.Property<DateTime>("QueuedAtUtc")
+                        .HasColumnType("datetime2");
 
                     b.Property<long?>("SizeBytes")
                         .HasColumnType("bigint");
@@ -537,6 +549,9 @@ namespace DeepExtension.Core.Data.Migrations.SqlServer
                     b.Property<string>("ParametersJson")
                         .IsRequired()
                         .HasColumnType("nvarchar(max)");
+
+                    b.Property<DateTime>("QueuedAtUtc")
+                        .HasColumnType("datetime2");
 
                     b.Property<DateTime?>("StartedAtUtc")
                         .HasColumnType("datetime2");

@@ -132,6 +132,9 @@ namespace DeepExtension.Core.Data.Migrations.Sqlite
                         .ValueGeneratedOnAdd()
                         .HasColumnType("TEXT");
 
+                    b.Property<int>("Attempts")
+                        .HasColumnType("INTEGER");
+
                     b.Property<Guid?>("CompleteModelId")
                         .HasColumnType("TEXT");
 
@@ -155,6 +158,9 @@ namespace DeepExtension.Core.Data.Migrations.Sqlite
 
                     b.Property<double>("Progress")
                         .HasColumnType("REAL");
+
+                    b.Property<DateTime>("QueuedAtUtc")
+                        .HasColumnType("TEXT");
 
                     b.Property<DateTime?>("StartedAtUtc")
                         .HasColumnType("TEXT");
@@ -375,6 +381,9 @@ namespace DeepExtension.Core.Data.Migrations.Sqlite
                         .ValueGeneratedOnAdd()
                         .HasColumnType("TEXT");
 
+                    b.Property<int>("Attempts")
+                        .HasColumnType("INTEGER");
+
                     b.Property<Guid>("BaseModelId")
                         .HasColumnType("TEXT");
 
@@ -420,6 +429,9 @@ namespace DeepExtension.Core.Data.Migrations.Sqlite
                     b.Property<string>("Quantization")
                         .IsRequired()
                         .HasMaxLength(32)
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime>("QueuedAtUtc")
                         .HasColumnType("TEXT");
 
                     b.Property<long?>("SizeBytes")
@@ -531,6 +543,9 @@ namespace DeepExtension.Core.Data.Migrations.Sqlite
 
                     b.Property<string>("ParametersJson")
                         .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime>("QueuedAtUtc")
                         .HasColumnType("TEXT");
 
                     b.Property<DateTime?>("StartedAtUtc")

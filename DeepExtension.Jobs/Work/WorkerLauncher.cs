@@ -4,21 +4,13 @@ using DeepExtension.Core.Runs;
 using DeepExtension.Core.Storage;
 using DeepExtension.Jobs.Engine.Runtime;
 using Microsoft.Extensions.Configuration;
+using DeepExtension.Core.Work;
 
-namespace DeepExtension.Jobs.Runs;
-
-/// <summary>How a worker process ended.</summary>
-public sealed record WorkerExit(int ExitCode, bool Interrupted, string? LastError)
-{
-    public const int Succeeded = 0;
-    public const int Failed = 1;
-    public const int Usage = 2;
-    public const int Cancelled = 3;
-}
+namespace DeepExtension.Jobs.Work;
 
 /// <summary>
 /// Starts the worker executable (DeepExtension.Jobs) in its own process, so a native crash or an
-/// out-of-memory kill ends the run, not the console. Its stdout/stderr go to the run's log.
+/// out-of-memory kill ends the work item, not the console. Its stdout/stderr go to the item's log.
 /// </summary>
 public sealed class WorkerLauncher(DataDirectories directories, DatabaseSetup database, IConfiguration configuration)
 {
@@ -27,21 +19,21 @@ public sealed class WorkerLauncher(DataDirectories directories, DatabaseSetup da
     /// <summary>How long a stopping console waits for the worker to write its checkpoint and exit.</summary>
     public TimeSpan ShutdownGrace { get; init; } = TimeSpan.FromSeconds(20);
 
-    public async Task<WorkerExit> RunAsync(IReadOnlyList<string> arguments, RunFiles files, CancellationToken stopping)
+    public async Task<WorkerExit> RunAsync(IReadOnlyList<string> arguments, WorkLog log, CancellationToken stopping)
     {
         var start = CreateStartInfo(arguments);
         using var process = new Process { StartInfo = start, EnableRaisingEvents = true };
         string? lastError = null;
-        process.OutputDataReceived += (_, e) => { if (e.Data is { Length: > 0 } line) Append(files, RunLogLevel.Info, line); };
+        process.OutputDataReceived += (_, e) => { if (e.Data is { Length: > 0 } line) Append(log, RunLogLevel.Info, line); };
         process.ErrorDataReceived += (_, e) =>
         {
             if (e.Data is not { Length: > 0 } line) return;
             // Stack frames say where, the line before them says what: keep the latter for the failure reason.
             if (!line.TrimStart().StartsWith("at ", StringComparison.Ordinal) && !line.StartsWith("---", StringComparison.Ordinal)) lastError = line;
-            Append(files, RunLogLevel.Error, line);
+            Append(log, RunLogLevel.Error, line);
         };
 
-        Directory.CreateDirectory(files.Directory);
+        Directory.CreateDirectory(log.Directory);
         process.Start();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
@@ -171,10 +163,10 @@ public sealed class WorkerLauncher(DataDirectories directories, DatabaseSetup da
         }
     }
 
-    private static void Append(RunFiles files, RunLogLevel level, string line)
+    private static void Append(WorkLog log, RunLogLevel level, string line)
     {
         // The worker writes its own structured log; only what it prints outside it (native crashes, runtime errors) lands here.
         if (line.StartsWith('{')) return;
-        LogFile.Append(files, new LogLine(DateTimeOffset.UtcNow, level, line));
+        log.Append(level, line);
     }
 }
