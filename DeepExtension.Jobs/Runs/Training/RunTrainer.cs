@@ -36,16 +36,10 @@ public sealed class RunTrainer(
     public async Task<TrainingOutcome> RunAsync(CancellationToken cancellationToken)
     {
         TorchRuntime.EnsureInitialized();
-        var device = run.Device switch
-        {
-            "cpu" => CPU,
-            "cuda" when !cuda.is_available() => throw new InvalidOperationException("The run asks for CUDA but no CUDA device is available to the worker."),
-            "cuda" => CUDA,
-            _ => TorchRuntime.DefaultDevice,
-        };
+        var device = TorchRuntime.DeviceFor(run.Device);
         // bf16 weights on GPUs; LoRA parameters, optimizer state and losses stay in float32 either way.
         var dtype = device.type == DeviceType.CUDA ? ScalarType.BFloat16 : ScalarType.Float32;
-        recorder.Log(RunLogLevel.Info, $"Run {run.Name} ({run.MethodName}) on {device.type.ToString().ToLowerInvariant()} in {dtype}; base model {baseModelDirectory}.");
+        recorder.Log(RunLogLevel.Info, $"Run {run.Name} ({run.MethodName}) on {TorchRuntime.DescribeDevice(device)} in {dtype}; base model {baseModelDirectory}.");
 
         var tokenizer = HfTokenizer.Load(baseModelDirectory);
         var template = ChatTemplate.Load(baseModelDirectory);
@@ -118,6 +112,7 @@ public sealed class RunTrainer(
                     values[MetricPoint.Keys.LearningRate] = optimizer.LearningRate;
                     values[MetricPoint.Keys.TokensPerSecond] = tokens / Math.Max(stepSeconds, 1e-9);
                     values[MetricPoint.Keys.EtaSeconds] = (totalSteps - step) * secondsPerStep;
+                    GpuMemoryMetric.AddTo(values, device);
                     var epochProgress = (double)step / stepsPerEpoch;
                     recorder.Record(step, totalSteps, epochProgress, values);
                     // Users judge sampling objectives (GRPO) by what they write: samples at the start, every tenth of the run and at the end.
