@@ -110,9 +110,12 @@ public sealed class CompleteModelService(
 
     public async Task ReportProgressAsync(Guid saveId, double progress, CancellationToken cancellationToken = default)
     {
+        // Tracked, not a bulk update: SaveChanges is what tells the pages (WorkChanges) that the save moved on.
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        await db.ModelSaves.Where(s => s.Id == saveId && s.Status == WorkStatus.Running)
-            .ExecuteUpdateAsync(u => u.SetProperty(s => s.Progress, Math.Clamp(progress, 0, 1)), cancellationToken);
+        var save = await db.ModelSaves.SingleOrDefaultAsync(s => s.Id == saveId && s.Status == WorkStatus.Running, cancellationToken);
+        if (save is null) return;
+        save.Progress = Math.Clamp(progress, 0, 1);
+        await db.SaveChangesAsync(cancellationToken);
     }
 
     public Task FinishFailedAsync(Guid saveId, string reason, CancellationToken cancellationToken = default) =>

@@ -215,10 +215,13 @@ public sealed class DeploymentService(
 
     public async Task ReportAsync(Guid id, DeployProgress progress, CancellationToken cancellationToken = default)
     {
+        // Tracked, not a bulk update: SaveChanges is what tells the pages (WorkChanges) that the deployment moved on.
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var stage = progress.Stage.Length > 400 ? progress.Stage[..400] : progress.Stage;
-        await db.ModelDeployments.Where(d => d.Id == id && d.Status == WorkStatus.Running)
-            .ExecuteUpdateAsync(u => u.SetProperty(d => d.Progress, Math.Clamp(progress.Fraction, 0, 1)).SetProperty(d => d.Stage, stage), cancellationToken);
+        var deployment = await db.ModelDeployments.SingleOrDefaultAsync(d => d.Id == id && d.Status == WorkStatus.Running, cancellationToken);
+        if (deployment is null) return;
+        deployment.Progress = Math.Clamp(progress.Fraction, 0, 1);
+        deployment.Stage = progress.Stage.Length > 400 ? progress.Stage[..400] : progress.Stage;
+        await db.SaveChangesAsync(cancellationToken);
     }
 
     public Task SucceedAsync(Guid id, long? sizeBytes, CancellationToken cancellationToken = default) =>

@@ -1,4 +1,5 @@
 using DeepExtension.Core.Common;
+using DeepExtension.Core.Deployment;
 using DeepExtension.Core.Runs;
 using DeepExtension.Core.Work;
 using DeepExtension.Tests.Support;
@@ -223,5 +224,28 @@ public sealed class LiveDataTests : IDisposable
         lock (raised) Assert.Equal(2, raised.Count);
         await runs.FinishAsync(run.Id, WorkStatus.Succeeded, null);
         lock (raised) Assert.Equal(3, raised.Count);
+    }
+
+    [Fact]
+    public async Task WorkChanges_DeploymentReportsProgress_RaisesDeploymentsForEveryStage()
+    {
+        await using var env = await TestEnvironment.CreateAsync();
+        await using var ollama = await FakeOllamaServer.StartAsync();
+        var complete = await DeploymentFixture.AddCompleteModelAsync(env);
+        var environment = await DeploymentFixture.AddEnvironmentAsync(env, ollama.BaseUrl);
+        var service = env.CreateDeploymentService(new RecordingScheduler());
+        var submitted = await service.DeployAsync(new DeployRequest(DeploymentSourceKind.Complete, complete.Id, environment.Id, "tiny:q8_0", OllamaQuantization.Q8_0));
+        Assert.True(submitted.Succeeded, submitted.AllErrors);
+        Assert.True(await service.MarkRunningAsync(submitted.Value!.Id));
+        var raised = new List<ChangedWork>();
+        using var _ = env.WorkChanges.Subscribe(kinds => { lock (raised) raised.Add(kinds); });
+
+        // The Live Models page reloads on these events: a stage the job reports must raise one, or the page shows it late.
+        await service.ReportAsync(submitted.Value.Id, new DeployProgress(0.2, "Uploading model.safetensors"));
+        await service.ReportAsync(submitted.Value.Id, new DeployProgress(0.9, "Ollama: writing manifest"));
+
+        lock (raised) Assert.Equal([ChangedWork.Deployments, ChangedWork.Deployments], raised);
+        var stored = (await service.GetAsync(submitted.Value.Id))!;
+        Assert.Equal(("Ollama: writing manifest", 0.9), (stored.Stage, stored.Progress));
     }
 }
