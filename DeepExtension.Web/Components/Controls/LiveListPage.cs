@@ -1,5 +1,6 @@
 using DeepExtension.Core.Common;
 using Microsoft.AspNetCore.Components;
+using Microsoft.Extensions.Logging;
 
 namespace DeepExtension.Web.Components.Controls;
 
@@ -19,6 +20,9 @@ public abstract class LiveListPage : ComponentBase, IDisposable
 
     [Inject]
     public required WorkChanges WorkChanges { get; init; }
+
+    [Inject]
+    public required ILogger<LiveListPage> Logger { get; init; }
 
     /// <summary>Cancelled when the page is disposed; pass it to the reads of <see cref="ReloadAsync"/>.</summary>
     protected CancellationToken Stopping => _stop.Token;
@@ -60,11 +64,19 @@ public abstract class LiveListPage : ComponentBase, IDisposable
             while (!_stop.IsCancellationRequested)
             {
                 await _reloadSignal.WaitAsync(PollInterval, _stop.Token);
-                await InvokeAsync(async () =>
+                try
                 {
-                    await ReloadAsync();
-                    StateHasChanged();
-                });
+                    await InvokeAsync(async () =>
+                    {
+                        await ReloadAsync();
+                        StateHasChanged();
+                    });
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException and not ObjectDisposedException)
+                {
+                    // One failed reload (a database hiccup) must not end the page's live updates: the next one may work.
+                    Logger.LogWarning(ex, "Reloading {Page} failed; trying again at the next change or poll", GetType().Name);
+                }
             }
         }
         catch (OperationCanceledException)
