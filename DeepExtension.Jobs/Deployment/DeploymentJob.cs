@@ -26,6 +26,11 @@ public sealed class DeploymentJob(WorkStore store, DeploymentService deployments
         var log = deployments.LogOf(id);
         Directory.CreateDirectory(folder);
         var merged = Path.Combine(folder, "merged");
+        void RemoveMerged()
+        {
+            Folders.DeleteQuietly(DataDirectories.PartialOf(merged));
+            Folders.DeleteQuietly(merged);
+        }
         var createStarted = false;
         var lastReport = DateTime.MinValue;
         string? lastStage = null;
@@ -67,6 +72,8 @@ public sealed class DeploymentJob(WorkStore store, DeploymentService deployments
             var plan = new OllamaCreatePlan(deployment.OllamaModel, files, adapters, template, deployment.SystemPrompt,
                 OllamaModelFiles.StopTokens(source.TokenizerFolder), OllamaQuantization.ToRequestValue(deployment.Quantization));
             var size = await deployer.DeployAsync(deployment.BaseUrl, plan, Report, cancellationToken);
+            // The merged copy served only the upload; it is gone before the deployment reads as done.
+            RemoveMerged();
             await deployments.SucceedAsync(id, size, CancellationToken.None);
             Log(log, RunLogLevel.Info, $"Deployed {deployment.OllamaModel} to {deployment.BaseUrl}");
         }
@@ -83,8 +90,7 @@ public sealed class DeploymentJob(WorkStore store, DeploymentService deployments
         }
         finally
         {
-            Folders.DeleteQuietly(DataDirectories.PartialOf(merged));
-            Folders.DeleteQuietly(merged);
+            RemoveMerged();
         }
     }
 
