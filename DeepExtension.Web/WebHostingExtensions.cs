@@ -1,5 +1,6 @@
 using DeepExtension.Core.Data;
 using DeepExtension.Core.Runs;
+using DeepExtension.Web.Accounts;
 using DeepExtension.Web.Components;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.EntityFrameworkCore;
@@ -18,6 +19,7 @@ public static class WebHostingExtensions
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();
         builder.Services.AddMudServices(mud => mud.SnackbarConfiguration.PositionClass = Defaults.Classes.Position.BottomRight);
         builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database");
+        builder.AddDeepExtensionAccounts();
         return builder;
     }
 
@@ -27,8 +29,11 @@ public static class WebHostingExtensions
         {
             app.UseExceptionHandler("/error", createScopeForErrors: true);
         }
+        app.UseDeepExtensionAccounts();
         app.UseAntiforgery();
-        app.MapStaticAssets();
+        // Scripts, styles and fonts are the same for everyone, and the sign-in page needs them.
+        app.MapStaticAssets().AllowAnonymous();
+        app.MapDeepExtensionAccounts();
         app.MapHealthChecks(HealthPath, new HealthCheckOptions
         {
             ResponseWriter = async (context, report) =>
