@@ -34,6 +34,11 @@ public abstract class DeepExtensionDbContext(DbContextOptions options)
     {
         base.OnModelCreating(modelBuilder);
         modelBuilder.ApplyConfigurationsFromAssembly(typeof(DeepExtensionDbContext).Assembly);
+        // CreatedBy holds a user name (an email): Identity's own limit.
+        foreach (var property in modelBuilder.Model.GetEntityTypes().Select(e => e.FindProperty("CreatedBy")).OfType<Microsoft.EntityFrameworkCore.Metadata.IMutableProperty>())
+        {
+            property.SetMaxLength(256);
+        }
     }
 }
 

@@ -15,6 +15,7 @@ public static class AccountsHostingExtensions
     public const string SignInPath = "/account/sign-in";
     public const string SignOutPath = "/account/sign-out";
     public const string ChangePasswordPath = "/account/password";
+    public const string AccessDeniedPath = "/account/denied";
     public const string LivenessPath = "/health/live";
     public const string CookieName = "DeepExtension.Auth";
 
@@ -38,7 +39,7 @@ public static class AccountsHostingExtensions
             cookie.Cookie.HttpOnly = true;
             cookie.Cookie.SameSite = SameSiteMode.Lax;
             cookie.LoginPath = SignInPath;
-            cookie.AccessDeniedPath = SignInPath;
+            cookie.AccessDeniedPath = AccessDeniedPath;
             cookie.SlidingExpiration = true;
             cookie.ExpireTimeSpan = TimeSpan.FromHours(12);
             // Pages redirect to the sign-in page; machines (downloads, health, the Blazor hub) get a plain status.
@@ -64,6 +65,10 @@ public static class AccountsHostingExtensions
         services.AddAuthorizationBuilder()
             .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
         services.AddSingleton<FirstAdminSetup>();
+        services.AddSingleton<UserAdministration>();
+        services.AddHttpContextAccessor();
+        services.AddSingleton<ICurrentUser, SignedInUser>();
+        services.AddScoped<Microsoft.AspNetCore.Components.Server.Circuits.CircuitHandler, CircuitUserHandler>();
         return builder;
     }
 
