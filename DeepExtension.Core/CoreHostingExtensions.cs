@@ -30,7 +30,8 @@ public static class CoreHostingExtensions
             directories.EnsureCreated();
             return new DatabaseSetup(sp.GetRequiredService<IOptions<DeepExtensionOptions>>().Value, directories);
         });
-        builder.Services.AddSingleton(sp => sp.GetRequiredService<DatabaseSetup>().CreateFactory());
+        builder.Services.AddSingleton<Common.WorkChanges>();
+        builder.Services.AddSingleton(sp => sp.GetRequiredService<DatabaseSetup>().CreateFactory(sp.GetRequiredService<Common.WorkChanges>()));
         builder.Services.AddSingleton<WorkStore>();
 
         builder.Services.AddHttpClient(DeploymentEnvironmentService.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(10));
@@ -44,7 +45,7 @@ public static class CoreHostingExtensions
         builder.Services.AddSingleton<RunComparisonService>();
         builder.Services.AddSingleton<CustomizedModelService>();
         builder.Services.AddSingleton<CompleteModelService>();
-        builder.Services.AddSingleton<RunUpdatesStore>();
+        builder.Services.AddSingleton<LiveRunStore>();
         builder.Services.AddSingleton<DatasetService>();
         return builder;
     }

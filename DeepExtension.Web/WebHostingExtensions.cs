@@ -18,6 +18,7 @@ public static class WebHostingExtensions
     {
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();
         builder.Services.AddMudServices(mud => mud.SnackbarConfiguration.PositionClass = Defaults.Classes.Position.BottomRight);
+        builder.Services.AddScoped<Components.Controls.BrowserInterop>();
         builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database");
         builder.AddDeepExtensionAccounts();
         return builder;
@@ -47,6 +48,8 @@ public static class WebHostingExtensions
                 });
             },
         });
+        // Browsers that ask for /favicon.ico before reading the page's icon link get the same icon.
+        app.MapGet("/favicon.ico", () => Results.Redirect("/favicon.svg", permanent: true));
         app.MapGet("/api/runs/{id:guid}/log", DownloadRunLogAsync);
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         return app;

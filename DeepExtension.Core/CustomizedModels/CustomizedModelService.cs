@@ -108,8 +108,9 @@ public sealed class CustomizedModelService(IDbContextFactory<DeepExtensionDbCont
                 ["name"] = run.Name,
                 ["method"] = run.MethodName,
                 [TrainingCard.AlgorithmKey] = run.Algorithm.ToString(),
-                ["started_utc"] = run.StartedAtUtc?.ToString("O"),
-                ["finished_utc"] = finished.ToString("O"),
+                // SQLite hands times back without a kind: written through DisplayFormat.Iso so they carry their "Z".
+                ["started_utc"] = run.StartedAtUtc is { } started ? DisplayFormat.Iso(started) : null,
+                ["finished_utc"] = DisplayFormat.Iso(finished),
                 ["steps"] = run.Step,
                 ["epochs"] = run.Epoch,
             },

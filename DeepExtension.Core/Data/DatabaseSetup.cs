@@ -34,14 +34,19 @@ public sealed class DatabaseSetup
         return builder.ToString();
     }
 
-    public IDbContextFactory<DeepExtensionDbContext> CreateFactory() => Provider switch
+    /// <summary>Contexts of the configured provider; with <paramref name="changes"/>, their saves raise work changes.</summary>
+    public IDbContextFactory<DeepExtensionDbContext> CreateFactory(Common.WorkChanges? changes = null)
     {
-        DatabaseProvider.Sqlite => new ProviderContextFactory(() => new SqliteDeepExtensionDbContext(
-            new DbContextOptionsBuilder<SqliteDeepExtensionDbContext>().UseSqlite(ConnectionString).Options)),
-        _ => new ProviderContextFactory(() => new SqlServerDeepExtensionDbContext(
-            new DbContextOptionsBuilder<SqlServerDeepExtensionDbContext>()
-                .UseSqlServer(ConnectionString, sql => sql.EnableRetryOnFailure()).Options)),
-    };
+        var interceptors = changes is null ? [] : new Microsoft.EntityFrameworkCore.Diagnostics.IInterceptor[] { new Common.WorkChanges.Interceptor(changes) };
+        return Provider switch
+        {
+            DatabaseProvider.Sqlite => new ProviderContextFactory(() => new SqliteDeepExtensionDbContext(
+                new DbContextOptionsBuilder<SqliteDeepExtensionDbContext>().UseSqlite(ConnectionString).AddInterceptors(interceptors).Options)),
+            _ => new ProviderContextFactory(() => new SqlServerDeepExtensionDbContext(
+                new DbContextOptionsBuilder<SqlServerDeepExtensionDbContext>()
+                    .UseSqlServer(ConnectionString, sql => sql.EnableRetryOnFailure()).AddInterceptors(interceptors).Options)),
+        };
+    }
 
     /// <summary>Applies every pending migration (application tables and the Quartz job store).</summary>
     public async Task MigrateAsync(CancellationToken cancellationToken = default)

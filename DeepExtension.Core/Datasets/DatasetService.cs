@@ -38,6 +38,12 @@ public sealed class DatasetService(IDbContextFactory<DeepExtensionDbContext> dbF
     public const string ValidationField = "Validation";
     public const int MaxValidationPercent = 50;
 
+    /// <summary>
+    /// The fewest validation rows worth evaluating on: below it an evaluation loss is noise. The upload form refuses
+    /// a split that would hold fewer (saying how many it would hold).
+    /// </summary>
+    public const int MinValidationRows = 5;
+
     /// <summary>Where uploads wait while they are validated: on the same volume as the datasets, so a move is a rename.</summary>
     private readonly ICurrentUser _user = currentUser ?? SystemUser.Instance;
 
@@ -127,7 +133,7 @@ public sealed class DatasetService(IDbContextFactory<DeepExtensionDbContext> dbF
             var key = Dataset.KeyOf(trimmedName);
             if (await db.Datasets.AnyAsync(d => d.NameKey == key, cancellationToken))
             {
-                errors.Add(NameField, $"The name \"{trimmedName}\" is already used by another dataset; pick it under \"Add a version\" to upload a new version.");
+                errors.Add(NameField, $"The name \"{trimmedName}\" is already used by another dataset; to upload a new version of it, choose it in the \"Dataset\" list instead of \"A new dataset\".");
             }
         }
         var trimmedDescription = string.IsNullOrWhiteSpace(description) ? null : description.Trim();

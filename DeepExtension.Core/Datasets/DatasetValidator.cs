@@ -20,9 +20,13 @@ public sealed record DatasetInspection(
     string Sha256,
     IReadOnlyList<DatasetExample> Preview,
     IReadOnlyList<DatasetIssue> Errors,
-    long MoreErrors)
+    long MoreErrors,
+    long FailedRows = 0)
 {
     public bool IsValid => Errors.Count == 0 && Format is not null;
+
+    /// <summary>Rows that passed every check (<see cref="RowCount"/> counts every row read, failed ones included).</summary>
+    public long ValidRows => RowCount - FailedRows;
 
     /// <summary>Each error as "line N: ...", then "and K more errors" when the list was cut.</summary>
     public IReadOnlyList<string> ErrorMessages =>
@@ -81,6 +85,7 @@ public static class DatasetValidator
         var effective = format;
         long rows = 0;
         long objects = 0;
+        long failedRows = 0;
 
         if (fileType is null)
         {
@@ -100,11 +105,13 @@ public static class DatasetValidator
                 if (record.Error is not null)
                 {
                     AddError(record.Line, record.Error);
+                    failedRows++;
                     continue;
                 }
                 if (record.Value.ValueKind != JsonValueKind.Object)
                 {
                     AddError(record.Line, $"expected a JSON object, found {DatasetFormats.KindName(record.Value.ValueKind)}");
+                    failedRows++;
                     continue;
                 }
                 objects++;
@@ -115,6 +122,7 @@ public static class DatasetValidator
                     if (own is null)
                     {
                         AddError(record.Line, $"not a recognised layout (keys: {KeysOf(record.Value)})");
+                        failedRows++;
                         continue;
                     }
                     effective = own;
@@ -134,6 +142,7 @@ public static class DatasetValidator
                     {
                         foreach (var error in recordErrors) AddError(record.Line, error);
                     }
+                    failedRows++;
                     continue;
                 }
                 if (preview.Count < previewRows) preview.Add(example);
@@ -145,7 +154,7 @@ public static class DatasetValidator
 
         await hashing.DrainAsync(cancellationToken);
         return new DatasetInspection(Path.GetFileName(fileName), fileType, detected, effective, rows, hashing.BytesRead,
-            hashing.HashHex(), preview, errors, moreErrors);
+            hashing.HashHex(), preview, errors, moreErrors, failedRows);
     }
 
     public const string ExpectedLayouts =
@@ -245,6 +254,18 @@ public static class DatasetSplit
         z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
         z ^= z >> 31;
         return z % 100 < (ulong)percent;
+    }
+
+    /// <summary>How many of a file's rows a percentage split really puts in validation (the hash decides, not the share).</summary>
+    public static long CountValidation(long rows, int percent, string contentSha256)
+    {
+        if (percent <= 0 || contentSha256.Length < 16) return 0;
+        long count = 0;
+        for (long i = 0; i < rows; i++)
+        {
+            if (IsValidation(i, percent, contentSha256)) count++;
+        }
+        return count;
     }
 }
 

@@ -28,9 +28,16 @@ public static class JsonLinesFile
     }
 
     /// <summary>Reads the complete lines after <paramref name="offset"/> (a byte position) and advances it past them.</summary>
-    public static List<string> ReadNew(string path, ref long offset, int maxBytes = 16 * 1024 * 1024)
+    public static List<string> ReadNew(string path, ref long offset, int maxBytes = 16 * 1024 * 1024) =>
+        ReadNew(path, ref offset, line => Encoding.UTF8.GetString(line).TrimEnd('\r'), maxBytes);
+
+    /// <summary>A parser of one line's UTF-8 bytes (without its newline).</summary>
+    public delegate T? LineParser<T>(ReadOnlySpan<byte> line);
+
+    /// <summary>As <see cref="ReadNew(string, ref long, int)"/>, handing each line's bytes to <paramref name="parse"/> (lines it rejects are left out).</summary>
+    public static List<T> ReadNew<T>(string path, ref long offset, LineParser<T> parse, int maxBytes = 16 * 1024 * 1024)
     {
-        var lines = new List<string>();
+        var lines = new List<T>();
         if (!File.Exists(path)) return lines;
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
         if (stream.Length < offset)
@@ -50,7 +57,7 @@ public static class JsonLinesFile
         for (var i = 0; i <= lastNewline; i++)
         {
             if (buffer[i] != (byte)'\n') continue;
-            if (i > start) lines.Add(Encoding.UTF8.GetString(buffer, start, i - start).TrimEnd('\r'));
+            if (i > start && parse(buffer.AsSpan(start, i - start)) is { } parsed) lines.Add(parsed);
             start = i + 1;
         }
         offset += lastNewline + 1;
@@ -64,10 +71,20 @@ public static class MetricsFile
     public static void Append(RunFiles run, MetricPoint point) => JsonLinesFile.Append(run.MetricsPath, point.ToJsonLine());
 
     public static List<MetricPoint> ReadNew(RunFiles run, ref long offset) =>
-        JsonLinesFile.ReadNew(run.MetricsPath, ref offset).Select(MetricPoint.ParseJsonLine).OfType<MetricPoint>().ToList();
+        JsonLinesFile.ReadNew(run.MetricsPath, ref offset, MetricPoint.ParseJsonLine);
 
-    public static List<MetricPoint> ReadAll(RunFiles run) =>
-        JsonLinesFile.ReadAll(run.MetricsPath).Select(MetricPoint.ParseJsonLine).OfType<MetricPoint>().ToList();
+    public static List<MetricPoint> ReadAll(RunFiles run)
+    {
+        long offset = 0, before;
+        var all = new List<MetricPoint>();
+        do
+        {
+            before = offset;
+            all.AddRange(ReadNew(run, ref offset));
+        }
+        while (offset != before);
+        return all;
+    }
 }
 
 /// <summary>train.log.jsonl: one <see cref="LogLine"/> per line.</summary>

@@ -7,9 +7,14 @@ namespace DeepExtension.Core.Runs;
 /// <summary>
 /// The metrics of one logging step. Well-known keys are in <see cref="Keys"/>; methods add their own
 /// (for DPO "rewards/chosen", "rewards/margins", ...; for GRPO "rewards/exact_match", ... per reward function). Evaluation points carry "eval_loss".
+/// A point carries where the run stands (step, epoch, elapsed time, <see cref="TotalSteps"/>, and the ETA in
+/// <see cref="Keys.EtaSeconds"/>), so every number shown about a run is derived from its points (see <see cref="RunSummary"/>).
 /// </summary>
 public sealed record MetricPoint(long Step, double Epoch, double ElapsedSeconds, IReadOnlyDictionary<string, double> Values)
 {
+    /// <summary>The run's planned optimizer steps when this point was logged; null on lines written before it was recorded.</summary>
+    public long? TotalSteps { get; init; }
+
     public static class Keys
     {
         public const string Loss = "loss";
@@ -40,6 +45,7 @@ public sealed record MetricPoint(long Step, double Epoch, double ElapsedSeconds,
             writer.WriteNumber("step", Step);
             writer.WriteNumber("epoch", Epoch);
             writer.WriteNumber("elapsed", ElapsedSeconds);
+            if (TotalSteps is { } total) writer.WriteNumber("total_steps", total);
             foreach (var (key, value) in Values)
             {
                 // JSON has no NaN/Infinity; a diverged loss is recorded as null and shown as a gap.
@@ -51,26 +57,38 @@ public sealed record MetricPoint(long Step, double Epoch, double ElapsedSeconds,
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
-    public static MetricPoint? ParseJsonLine(string line)
+    public static MetricPoint? ParseJsonLine(string line) => ParseJsonLine(Encoding.UTF8.GetBytes(line));
+
+    /// <summary>Parses one line from its UTF-8 bytes (no intermediate string or document: histories run to millions of lines).</summary>
+    public static MetricPoint? ParseJsonLine(ReadOnlySpan<byte> line)
     {
         try
         {
-            using var document = JsonDocument.Parse(line);
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("step", out var step)) return null;
+            var reader = new Utf8JsonReader(line);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return null;
+            long? step = null, total = null;
+            double epoch = 0, elapsed = 0;
             var values = new Dictionary<string, double>(StringComparer.Ordinal);
-            foreach (var property in root.EnumerateObject())
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
-                if (property.Name is "step" or "epoch" or "elapsed") continue;
-                values[property.Name] = property.Value.ValueKind == JsonValueKind.Number ? property.Value.GetDouble() : double.NaN;
+                var name = reader.GetString()!;
+                reader.Read();
+                switch (name)
+                {
+                    case "step" when reader.TokenType == JsonTokenType.Number: step = reader.GetInt64(); break;
+                    case "epoch" when reader.TokenType == JsonTokenType.Number: epoch = reader.GetDouble(); break;
+                    case "elapsed" when reader.TokenType == JsonTokenType.Number: elapsed = reader.GetDouble(); break;
+                    case "total_steps" when reader.TokenType == JsonTokenType.Number: total = reader.GetInt64(); break;
+                    case "step" or "epoch" or "elapsed" or "total_steps": break;
+                    default:
+                        values[name] = reader.TokenType == JsonTokenType.Number ? reader.GetDouble() : double.NaN;
+                        if (reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray) reader.Skip();
+                        break;
+                }
             }
-            return new MetricPoint(
-                step.GetInt64(),
-                root.TryGetProperty("epoch", out var epoch) ? epoch.GetDouble() : 0,
-                root.TryGetProperty("elapsed", out var elapsed) ? elapsed.GetDouble() : 0,
-                values);
+            return step is { } s ? new MetricPoint(s, epoch, elapsed, values) { TotalSteps = total } : null;
         }
-        catch (JsonException)
+        catch (Exception ex) when (ex is JsonException or FormatException or InvalidOperationException)
         {
             return null;
         }

@@ -128,9 +128,4 @@ public sealed class RunComparisonService(IDbContextFactory<DeepExtensionDbContex
         : NoValue;
 
     private static string Short(string? sha256) => sha256 is null ? NoValue : sha256.Length > 12 ? sha256[..12] + "…" : sha256;
-
-    /// <summary>A loss or throughput as the tables show it.</summary>
-    public static string FormatNumber(double? value) => value is { } v && double.IsFinite(v)
-        ? (Math.Abs(v) is > 0 and < 1e-3 ? v.ToString("0.###e+0", CultureInfo.InvariantCulture) : v.ToString("0.####", CultureInfo.InvariantCulture))
-        : NoValue;
 }

@@ -22,9 +22,6 @@ public sealed class RunFiles(string directory)
     /// <summary>The run's log, train.log.jsonl.</summary>
     public WorkLog Log => WorkLog.In(Directory, WorkKind.Train);
 
-    /// <summary>The worker's latest <see cref="RunProgress"/>, replaced atomically after each logged step.</summary>
-    public string ProgressPath => Path.Combine(Directory, "progress.json");
-
     public string CheckpointsDirectory => Path.Combine(Directory, "checkpoints");
 
     /// <summary>The final adapter in PEFT's format.</summary>

@@ -135,21 +135,32 @@ public sealed class TrainingRunService(
     public Task<bool> MarkRunningAsync(Guid id, CancellationToken cancellationToken = default) =>
         _work.StartAsync<TrainingRun>(id, cancellationToken);
 
-    /// <summary>Copies the worker's latest progress into the run row (for lists, sorting and ETA).</summary>
-    public async Task UpdateProgressAsync(Guid id, RunProgress progress, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Writes the run's summary columns (step, total, epoch, last/best loss, best evaluation loss, throughput, ETA) from
+    /// the summary of its metric points: the database holds what the points say, never a value of its own.
+    /// </summary>
+    public async Task UpdateSummaryAsync(Guid id, RunSummary summary, CancellationToken cancellationToken = default)
     {
+        if (summary.Points == 0) return;
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var run = await db.TrainingRuns.FirstOrDefaultAsync(r => r.Id == id, cancellationToken);
         if (run is null) return;
-        run.Step = progress.Step;
-        run.TotalSteps = progress.TotalSteps;
-        run.Epoch = progress.Epoch;
-        run.LastLoss = progress.Loss ?? run.LastLoss;
-        run.BestLoss = progress.BestLoss ?? run.BestLoss;
-        run.BestEvalLoss = progress.BestEvalLoss ?? run.BestEvalLoss;
-        run.TokensPerSecond = progress.TokensPerSecond ?? run.TokensPerSecond;
-        run.EtaSeconds = progress.EtaSeconds;
+        Apply(run, summary);
         await db.SaveChangesAsync(cancellationToken);
+    }
+
+    /// <summary>The row's summary columns from <paramref name="summary"/>; a total no point recorded (older files) keeps the row's.</summary>
+    public static void Apply(TrainingRun run, RunSummary summary)
+    {
+        if (summary.Points == 0) return;
+        run.Step = summary.Step;
+        if (summary.TotalSteps > 0) run.TotalSteps = summary.TotalSteps;
+        run.Epoch = summary.Epoch;
+        run.LastLoss = summary.LastLoss;
+        run.BestLoss = summary.BestLoss;
+        run.BestEvalLoss = summary.BestEvalLoss;
+        run.TokensPerSecond = summary.TokensPerSecond;
+        run.EtaSeconds = run.IsFinished ? null : summary.EtaSeconds;
     }
 
     /// <summary>Ends the run (a run that already ended keeps its first outcome).</summary>
@@ -239,6 +250,3 @@ public sealed class TrainingRunService(
     }
 }
 
-/// <summary>What the worker reports in progress.json after each logged step.</summary>
-public sealed record RunProgress(
-    long Step, long TotalSteps, double Epoch, double? Loss, double? BestLoss, double? BestEvalLoss, double? TokensPerSecond, double? EtaSeconds);

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using DeepExtension.Core.CustomizedModels;
 using DeepExtension.Core.Runs;
 using DeepExtension.Core.Work;
@@ -8,15 +7,15 @@ using Microsoft.Extensions.Logging;
 namespace DeepExtension.Jobs.Runs;
 
 /// <summary>
-/// Executes one training run: waits for a device slot, runs the worker process, follows its progress into
-/// the database, and records the outcome (registering the customized model on success).
+/// Executes one training run: waits for a device slot, runs the worker process, keeps the run's summary columns
+/// equal to what its metric points say (watching them through the process's <see cref="LiveRunStore"/>, the same
+/// reader the pages share), and records the outcome (registering the customized model on success).
 /// </summary>
 public sealed class TrainingRunJob(
-    WorkStore store, TrainingRunService runs, CustomizedModelService customizedModels, WorkerLauncher launcher, RunSlots slots, ILogger<TrainingRunJob> logger)
+    WorkStore store, TrainingRunService runs, CustomizedModelService customizedModels, WorkerLauncher launcher, RunSlots slots, LiveRunStore live,
+    ILogger<TrainingRunJob> logger)
     : WorkJob<TrainingRun>(store, logger)
 {
-    public static readonly TimeSpan ProgressInterval = TimeSpan.FromSeconds(1);
-
     protected override async Task<IDisposable?> WaitForTurnAsync(TrainingRun run, CancellationToken cancellationToken) =>
         await slots.AcquireAsync(run.Device, cancellationToken);
 
@@ -31,14 +30,16 @@ public sealed class TrainingRunJob(
     {
         var runId = run.Id;
         var files = runs.FilesOf(run);
-        using var following = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var follow = FollowProgressAsync(runId, files, following.Token);
-        var exit = await RunWorkerAsync(launcher, runId, ["train", "--run", runId.ToString()], files.Log, cancellationToken,
-            beforeFailing: () => following.CancelAsync());
+        WorkerExit? exit;
+        LiveRunSubscription? watching = null;
+        using (watching = live.Subscribe(files, () => watching is null ? Task.CompletedTask : CopySummaryAsync(runId, watching.Run.Summary, cancellationToken)))
+        {
+            exit = await RunWorkerAsync(launcher, runId, ["train", "--run", runId.ToString()], files.Log, cancellationToken);
+        }
         if (exit is null) return;
-        await following.CancelAsync();
-        await follow;
-        await CopyProgressAsync(runId, files, CancellationToken.None);
+        // The worker is gone: every point is on disk. The summary of the whole file is what the run reached, written
+        // before the run reads finished (and before its model card copies it).
+        await CopySummaryAsync(runId, RunSummary.Of(MetricsFile.ReadAll(files)), CancellationToken.None);
 
         if (exit.Interrupted)
         {
@@ -74,32 +75,14 @@ public sealed class TrainingRunJob(
         }
     }
 
-    private async Task FollowProgressAsync(Guid runId, RunFiles files, CancellationToken cancellationToken)
+    private async Task CopySummaryAsync(Guid runId, RunSummary summary, CancellationToken cancellationToken)
     {
-        using var timer = new PeriodicTimer(ProgressInterval);
         try
         {
-            while (await timer.WaitForNextTickAsync(cancellationToken))
-            {
-                await CopyProgressAsync(runId, files, cancellationToken);
-            }
+            await runs.UpdateSummaryAsync(runId, summary, cancellationToken);
         }
-        catch (OperationCanceledException)
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-        }
-    }
-
-    private async Task CopyProgressAsync(Guid runId, RunFiles files, CancellationToken cancellationToken)
-    {
-        if (!File.Exists(files.ProgressPath)) return;
-        try
-        {
-            var progress = JsonSerializer.Deserialize<RunProgress>(await File.ReadAllTextAsync(files.ProgressPath, cancellationToken));
-            if (progress is not null) await runs.UpdateProgressAsync(runId, progress, cancellationToken);
-        }
-        catch (Exception ex) when (ex is IOException or JsonException)
-        {
-            // progress.json is replaced atomically; a failed read just waits for the next tick.
         }
     }
 }

@@ -69,14 +69,16 @@ public sealed class RunFilesTests : IDisposable
     public async Task Subscribe_PointsAppendedLater_ArriveWithinASecondAfterTheHistory()
     {
         MetricsFile.Append(_run, new MetricPoint(1, 0, 0, new Dictionary<string, double> { ["loss"] = 3 }));
-        using var store = new RunUpdatesStore(NullLogger<RunUpdatesStore>.Instance);
-        var received = new List<long>();
+        using var store = new LiveRunStore(NullLogger<LiveRunStore>.Instance);
+        var seen = new List<int>();
         var sawStep2 = new TaskCompletionSource();
+        LiveRunSubscription? subscription = null;
 
-        using (store.Subscribe(_run, update =>
+        using (subscription = store.Subscribe(_run, () =>
                {
-                   lock (received) received.AddRange(update.Metrics.Select(p => p.Step));
-                   if (update.Metrics.Any(p => p.Step == 2)) sawStep2.TrySetResult();
+                   var count = subscription!.Run.PointCount;
+                   lock (seen) seen.Add(count);
+                   if (count == 2) sawStep2.TrySetResult();
                    return Task.CompletedTask;
                }))
         {
@@ -87,7 +89,8 @@ public sealed class RunFilesTests : IDisposable
 
         MetricsFile.Append(_run, new MetricPoint(3, 0, 2, new Dictionary<string, double> { ["loss"] = 1 }));
         await Task.Delay(600);
-        lock (received) Assert.Equal([1L, 2L], received);
+        lock (seen) Assert.Equal([1, 2], seen);
+        Assert.Equal(0, store.WatchedRuns);
     }
 
     [Fact]

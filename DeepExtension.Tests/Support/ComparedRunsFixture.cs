@@ -36,9 +36,7 @@ public static class ComparedRunsFixture
             Assert.True(await runs.MarkRunningAsync(run.Id));
             var files = runs.FilesOf(run);
             for (var step = 1; step <= PointsPerRun; step++) MetricsFile.Append(files, Point(step, learningRate, epochs));
-            var last = Point(PointsPerRun, learningRate, epochs);
-            await runs.UpdateProgressAsync(run.Id, new RunProgress(PointsPerRun, 10L * epochs, last.Epoch, last["loss"], last["loss"],
-                last["eval_loss"], last["tokens_per_second"], 12));
+            await runs.UpdateSummaryAsync(run.Id, RunSummary.Of(MetricsFile.ReadAll(files)));
             return run;
         }
 
@@ -55,8 +53,8 @@ public static class ComparedRunsFixture
     }
 
     /// <summary>
-    /// A logged step: loss falling faster with a higher learning rate (and 0.1 higher per extra epoch, so no two runs
-    /// draw the same line), an evaluation loss every fifth step.
+    /// A logged step of 10 per epoch: loss falling faster with a higher learning rate (and 0.1 higher per extra epoch, so
+    /// no two runs draw the same line), an evaluation loss every fifth step, the ETA of a second per step left.
     /// </summary>
     public static MetricPoint Point(long step, double learningRate, int epochs)
     {
@@ -66,9 +64,10 @@ public static class ComparedRunsFixture
             ["learning_rate"] = learningRate,
             ["grad_norm"] = 1.0 + 0.1 * step * epochs,
             ["tokens_per_second"] = 800 + step + 20 * (epochs - 1) + learningRate * 1e5,
+            ["eta_seconds"] = Math.Max(0, 10L * epochs - step),
         };
         if (step % 5 == 0) values["eval_loss"] = 2.2 / (1 + step * learningRate * 1e3) + 0.1 * (epochs - 1);
-        return new MetricPoint(step, step / 10.0, step * 0.5, values);
+        return new MetricPoint(step, step / 10.0, step * 0.5, values) { TotalSteps = 10L * epochs };
     }
 
     /// <summary>Appends the next points of a run as its worker would.</summary>

@@ -27,7 +27,7 @@ public sealed class TestEnvironment : IAsyncDisposable
         Options = new DeepExtensionOptions { DataRoot = dataRoot };
         Directories = new DataDirectories(Options);
         Database = new DatabaseSetup(Options, Directories);
-        DbFactory = Database.CreateFactory();
+        DbFactory = Database.CreateFactory(WorkChanges);
 
         var services = new ServiceCollection();
         services.AddHttpClient(DeploymentEnvironmentService.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(5));
@@ -43,6 +43,9 @@ public sealed class TestEnvironment : IAsyncDisposable
     }
 
     public OllamaDeployer OllamaDeployer { get; }
+
+    /// <summary>Raised by every save of <see cref="DbFactory"/>'s contexts that changes a train, save or deployment.</summary>
+    public DeepExtension.Core.Common.WorkChanges WorkChanges { get; } = new();
 
     public DeploymentService CreateDeploymentService(DeepExtension.Core.Work.IWorkQueue scheduler) =>
         new(DbFactory, Directories, BaseModels,

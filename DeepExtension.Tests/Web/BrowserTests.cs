@@ -191,8 +191,8 @@ public sealed class BrowserTests : ConsoleBrowserTest
 
         var step = page.GetByTestId("latest-step");
         await Assertions.Expect(step).ToBeVisibleAsync(new() { Timeout = 60_000 });
-        var first = long.Parse(await step.TextContentAsync() ?? "0");
-        await Assertions.Expect(step).Not.ToHaveTextAsync(first.ToString(), new() { Timeout = 5_000 });
+        var first = await step.TextContentAsync() ?? "0";
+        await Assertions.Expect(step).Not.ToHaveTextAsync(first, new() { Timeout = 5_000 });
         await Assertions.Expect(page.GetByTestId("used-num_epochs")).ToHaveTextAsync("1000");
         await page.ScreenshotAsync(new() { Path = Path.Combine(Browser.ScreenshotDirectory, "train-overview.png"), FullPage = true });
 
@@ -207,6 +207,9 @@ public sealed class BrowserTests : ConsoleBrowserTest
         }
 
         await page.GetByTestId("details-cancel").ClickAsync();
+        // Cancelling asks first, naming what stays (the checkpoint Resume continues from).
+        await Assertions.Expect(page.GetByTestId("confirm-stays")).ToContainTextAsync("Resume continues from it");
+        await page.GetByTestId("confirm-ok").ClickAsync();
         await Assertions.Expect(page.GetByTestId("details-status")).ToHaveTextAsync("Cancelled", new() { Timeout = 60_000 });
         await Assertions.Expect(page.GetByTestId("details-resume")).ToBeVisibleAsync();
     }
@@ -287,12 +290,12 @@ public sealed class BrowserTests : ConsoleBrowserTest
     public async Task DatasetsPage_AddVersionWithAChangedFileThenDelete_ShowsVersionTwoThenRemovesEverything()
     {
         var service = Host.Services.GetRequiredService<DatasetService>();
-        const string v1 = "prompt,answer\n2+2?,4\n3+3?,6\n";
+        var v1 = "prompt,answer\n" + string.Concat(Enumerable.Range(1, 150).Select(i => $"{i}+{i}?,{2 * i}\n"));
         await using (var stream = File.OpenRead(Env.WriteFile("math.csv", v1)))
         {
             Assert.True((await service.CreateAsync("math", null, new DatasetUpload(stream, "math.csv"))).Succeeded);
         }
-        var changed = Env.WriteFile("math-v2.csv", v1 + "4+4?,8\n");
+        var changed = Env.WriteFile("math-v2.csv", v1 + "0+0?,0\n");
         var page = await Chromium.OpenAsync(Host.Address, "/datasets");
 
         await page.GetByTestId("add-version").ClickAsync();
@@ -303,7 +306,7 @@ public sealed class BrowserTests : ConsoleBrowserTest
 
         var row = page.Locator("tr", new() { Has = page.GetByTestId("dataset-name-cell") });
         await Assertions.Expect(row.Locator("td[data-testid=version-cell]")).ToHaveTextAsync("v2");
-        await Assertions.Expect(row.Locator("td[data-testid=rows-cell]")).ToHaveTextAsync("3");
+        await Assertions.Expect(row.Locator("td[data-testid=rows-cell]")).ToHaveTextAsync("151");
         await page.GetByTestId("toggle-dataset").ClickAsync();
         await Assertions.Expect(page.GetByTestId("version-row")).ToHaveCountAsync(2);
         await Assertions.Expect(page.GetByTestId("version-row").First).ToContainTextAsync("10% of rows");
@@ -329,9 +332,13 @@ public sealed class BrowserTests : ConsoleBrowserTest
         await ChooseFileAsync(page, file, "file-errors");
         await Assertions.Expect(page.GetByTestId("file-errors")).ToContainTextAsync("line 2: missing \"answer\" (or \"reference\" / \"solution\")");
         await Assertions.Expect(page.GetByTestId("file-errors")).ToContainTextAsync("line 3: invalid JSON");
-        await page.GetByTestId("save-dataset").ClickAsync();
+        await Assertions.Expect(page.GetByTestId("file-summary")).ToContainTextAsync("1 valid row · 2 lines failed");
 
-        await Assertions.Expect(page.GetByTestId("file-errors")).ToBeVisibleAsync();
+        // Saving cannot work: the button is disabled and says why beside itself, in view where the user would click.
+        await Assertions.Expect(page.GetByTestId("save-dataset")).ToBeDisabledAsync();
+        await Assertions.Expect(page.GetByTestId("save-blocked")).ToContainTextAsync("2 lines of broken.jsonl failed the checks");
+        await Assertions.Expect(page.GetByTestId("save-blocked")).ToBeInViewportAsync();
+        await page.ScreenshotAsync(new() { Path = Path.Combine(Browser.ScreenshotDirectory, "datasets-upload-invalid.png") });
         Assert.Empty(await Host.Services.GetRequiredService<DatasetService>().ListAsync());
     }
 

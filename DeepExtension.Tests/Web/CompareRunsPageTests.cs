@@ -18,7 +18,6 @@ public class CompareRunsPageTests : ComponentTestContext
 
     private async Task<ComparedRunsFixture.Trio> CreateRunsAsync()
     {
-        Services.AddSingleton(new RunUpdatesStore(NullLogger<RunUpdatesStore>.Instance) { Interval = TimeSpan.FromMilliseconds(50) });
         _charts = JSInterop.SetupModule("./js/charts.js");
         _charts.Mode = JSRuntimeMode.Loose;
         return await ComparedRunsFixture.CreateAsync(Env);
@@ -106,9 +105,9 @@ public class CompareRunsPageTests : ComponentTestContext
         string[] Column(string testId) => page.FindAll($"[data-testid={testId}]").Select(e => e.TextContent.Trim()).ToArray();
         Assert.Equal(["Succeeded", "Cancelled", "Running"], Column("outcome-status"));
         // loss = 2 / (1 + 10 · lr · 1e3) + 0.1 per extra epoch at step 10: 1, 1.1 and 2/6 + 0.1; eval loss 2.2 / (…) likewise.
-        Assert.Equal(["1", "1.1", "0.4333"], Column("outcome-final-loss"));
-        Assert.Equal(["1", "1.1", "0.4333"], Column("outcome-best-loss"));
-        Assert.Equal(["1.1", "1.2", "0.4667"], Column("outcome-best-eval-loss"));
+        Assert.Equal(["1.000", "1.100", "0.4333"], Column("outcome-final-loss"));
+        Assert.Equal(["1.000", "1.100", "0.4333"], Column("outcome-best-loss"));
+        Assert.Equal(["1.100", "1.200", "0.4667"], Column("outcome-best-eval-loss"));
         // The mean over the logged steps 1..10 (the last steps logged 820, 840 and 880).
         page.WaitForAssertion(() => Assert.Equal(["816", "836", "876"], Column("outcome-tokens")), Wait);
         Assert.Equal([trio.AdapterName, "—", "—"], Column("outcome-adapter"));
@@ -122,20 +121,21 @@ public class CompareRunsPageTests : ComponentTestContext
         var page = Open(trio.Base.Id, trio.Longer.Id, trio.Hotter.Id);
         var lossId = page.WaitForElement("[data-testid=chart-loss] [data-chart-id]", Wait).GetAttribute("data-chart-id");
         var hotter = CompareRuns.SourceOf(trio.Hotter);
-        int HotterLossPoints() => _charts.Invocations["appendPoints"]
+        int LossPoints(string source, Func<object, int> count) => _charts.Invocations["setData"]
             .Where(i => (string)i.Arguments[0]! == lossId)
-            .Select(i => (Dictionary<string, List<double?[]>>)i.Arguments[1]!)
-            .Sum(rows => rows.TryGetValue(hotter, out var r) ? r.Count : 0);
-        page.WaitForAssertion(() => Assert.Equal(ComparedRunsFixture.PointsPerRun, HotterLossPoints()), Wait);
+            .Select(i => (Dictionary<string, object>)Property(i.Arguments[1]!, "series")!)
+            .Select(series => count(series[source]))
+            .LastOrDefault();
+        int Total(object series) => (int)Property(series, "total")!;
+        int Drawn(object series) => ((IReadOnlyList<double?[]>)Property(series, "points")!).Count;
+        page.WaitForAssertion(() => Assert.Equal(ComparedRunsFixture.PointsPerRun, LossPoints(hotter, Total)), Wait);
 
         ComparedRunsFixture.AppendPoints(Env, trio.Hotter, ComparedRunsFixture.PointsPerRun + 1, 3, 5e-4, 2);
 
-        page.WaitForAssertion(() => Assert.Equal(ComparedRunsFixture.PointsPerRun + 3, HotterLossPoints()), Wait);
-        // The other runs' lines got their history once and nothing of the hotter run's points.
-        var baseSource = CompareRuns.SourceOf(trio.Base);
-        Assert.Equal(ComparedRunsFixture.PointsPerRun, _charts.Invocations["appendPoints"]
-            .Where(i => (string)i.Arguments[0]! == lossId)
-            .Sum(i => ((Dictionary<string, List<double?[]>>)i.Arguments[1]!).TryGetValue(baseSource, out var r) ? r.Count : 0));
+        page.WaitForAssertion(() => Assert.Equal(ComparedRunsFixture.PointsPerRun + 3, LossPoints(hotter, Total)), Wait);
+        Assert.Equal(ComparedRunsFixture.PointsPerRun + 3, LossPoints(hotter, Drawn));
+        // The other runs' lines still hold their own points only.
+        Assert.Equal(ComparedRunsFixture.PointsPerRun, LossPoints(CompareRuns.SourceOf(trio.Base), Drawn));
     }
 
     [Fact]

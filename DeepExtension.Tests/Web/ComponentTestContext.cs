@@ -30,6 +30,7 @@ public abstract class ComponentTestContext : BunitContext, IAsyncLifetime
         Env = await TestEnvironment.CreateAsync();
         JSInterop.Mode = JSRuntimeMode.Loose;
         Services.AddMudServices();
+        Services.AddScoped<DeepExtension.Web.Components.Controls.BrowserInterop>();
         Services.AddSingleton(Env.BaseModels);
         Services.AddSingleton(Env.DeploymentEnvironments);
         Services.AddSingleton(Env.TrainingMethods);
@@ -40,6 +41,8 @@ public abstract class ComponentTestContext : BunitContext, IAsyncLifetime
         Deployments = Env.CreateDeploymentService(DeploymentScheduler);
         Services.AddSingleton(Deployments);
         Services.AddSingleton(new RunComparisonService(Env.DbFactory));
+        Services.AddSingleton(Env.WorkChanges);
+        Services.AddSingleton(_ => new LiveRunStore(Microsoft.Extensions.Logging.Abstractions.NullLogger<LiveRunStore>.Instance) { Interval = TimeSpan.FromMilliseconds(50) });
     }
 
     async Task IAsyncLifetime.DisposeAsync()

@@ -141,6 +141,10 @@ public class DatasetsPageTests : ComponentTestContext
         form.Find("button[data-testid=save-dataset]").Click();
 
         form.WaitForAssertion(() => Assert.Contains("already used by another dataset", form.Markup), Slow);
+        // Beside the button the user just pressed too (the name field may be scrolled out of view), naming real controls.
+        Assert.Contains("already used by another dataset", form.Find("[data-testid=save-errors]").TextContent);
+        Assert.Contains("choose it in the \"Dataset\" list", form.Markup);
+        Assert.DoesNotContain("Add a version", form.Markup);
         Assert.Single(await Env.Datasets.ListAsync());
     }
 
@@ -201,11 +205,12 @@ public class DatasetsPageTests : ComponentTestContext
         DatasetUploadResult? saved = null;
         var form = Render<DatasetUploadForm>(p => p.Add(f => f.OnSaved, EventCallback.Factory.Create<DatasetUploadResult>(this, r => saved = r)));
         form.Find("input[data-testid=dataset-name]").Input("split");
-        form.FindComponent<InputFile>().UploadFiles(InputFileContent.CreateFromText(Chat, "a.jsonl"));
+        form.FindComponent<InputFile>().UploadFiles(InputFileContent.CreateFromText(Alpaca(40), "a.jsonl"));
         form.WaitForElement("[data-testid=file-summary]", Slow);
 
         form.Find("input[data-testid=split-percent]").Click();
-        form.WaitForElement("input[data-testid=validation-percent]", Slow).Change("25");
+        form.WaitForElement("input[data-testid=validation-percent]", Slow).Input("25");
+        form.WaitForAssertion(() => Assert.Contains("of 40 rows go to validation", form.Find("[data-testid=split-count]").TextContent), Slow);
         form.Find("button[data-testid=save-dataset]").Click();
 
         form.WaitForAssertion(() => Assert.NotNull(saved), Slow);
@@ -220,5 +225,106 @@ public class DatasetsPageTests : ComponentTestContext
         form.FindComponent<InputFile>().UploadFiles(InputFileContent.CreateFromText("hello", "notes.txt"));
 
         form.WaitForAssertion(() => Assert.Contains("notes.txt: use a .jsonl, .json or .csv file.", form.Find("[data-testid=file-errors]").TextContent), Slow);
+    }
+
+    /// <summary>A JSON Lines file of <paramref name="rows"/> Alpaca rows.</summary>
+    private static string Alpaca(int rows) =>
+        Lines([.. Enumerable.Range(1, rows).Select(i => $$"""{"instruction":"What is {{i}} + 1?","output":"{{i + 1}}"}""")]);
+
+    private static string Sha256(string content) =>
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(content)));
+
+    [Fact]
+    public void DatasetUploadForm_FileWithAnInvalidLine7_CountsValidRowsNamesTheFailedLineAndDisablesSaveWithTheReason()
+    {
+        var lines = Enumerable.Range(1, 12).Select(i => $$"""{"instruction":"q{{i}}","output":"a{{i}}"}""").ToArray();
+        lines[6] = """{"instruction":"q7"}""";
+        var form = Render<DatasetUploadForm>();
+        form.Find("input[data-testid=dataset-name]").Input("twelve");
+
+        form.FindComponent<InputFile>().UploadFiles(InputFileContent.CreateFromText(Lines(lines), "twelve.jsonl"));
+
+        form.WaitForAssertion(() => Assert.Contains("11 valid rows · 1 line failed", form.Find("[data-testid=file-summary]").TextContent), Slow);
+        Assert.Contains("line 7: missing \"output\"", form.Find("[data-testid=file-errors]").TextContent);
+        Assert.True(form.Find("button[data-testid=save-dataset]").HasAttribute("disabled"));
+        Assert.Contains("1 line of twelve.jsonl failed the checks", form.Find("[data-testid=save-blocked]").TextContent);
+    }
+
+    [Fact]
+    public void DatasetUploadForm_ValidFile_KeepsSaveEnabledWithNoReason()
+    {
+        var form = Render<DatasetUploadForm>();
+        form.Find("input[data-testid=dataset-name]").Input("fine");
+
+        form.FindComponent<InputFile>().UploadFiles(InputFileContent.CreateFromText(Alpaca(12), "fine.jsonl"));
+
+        form.WaitForAssertion(() => Assert.Contains("12 rows", form.Find("[data-testid=file-summary]").TextContent), Slow);
+        Assert.False(form.Find("button[data-testid=save-dataset]").HasAttribute("disabled"));
+        Assert.Empty(form.FindAll("[data-testid=save-blocked]"));
+    }
+
+    [Fact]
+    public async Task DatasetUploadForm_NameOfAnExistingDataset_SaysSoBesideTheNameAndOffersANewVersionOfIt()
+    {
+        var existing = await CreateAsync("Support", "a.jsonl", Chat);
+        var form = Render<DatasetUploadForm>(p => p.Add(f => f.Datasets, [existing.Dataset]));
+
+        form.Find("input[data-testid=dataset-name]").Input("support");
+
+        form.WaitForAssertion(() => Assert.Contains("The name \"Support\" is already used by another dataset.", form.Markup), Slow);
+        Assert.Contains("Support already exists.", form.Find("[data-testid=name-taken]").TextContent);
+        Assert.True(form.Find("button[data-testid=save-dataset]").HasAttribute("disabled"));
+        Assert.Contains("\"Support\" exists", form.Find("[data-testid=save-blocked]").TextContent);
+
+        form.Find("button[data-testid=use-existing-dataset]").Click();
+
+        form.WaitForAssertion(() => Assert.Contains("Add version", form.Find("button[data-testid=save-dataset]").TextContent), Slow);
+        Assert.Empty(form.FindAll("input[data-testid=dataset-name]"));
+        Assert.Empty(form.FindAll("[data-testid=save-blocked]"));
+    }
+
+    [Fact]
+    public void DatasetUploadForm_SmallShareOf40Rows_ShowsTheRealValidationRowsAndRefusesTooFew()
+    {
+        var content = Alpaca(40);
+        var few = DatasetSplit.CountValidation(40, 5, Sha256(content));
+        Assert.InRange(few, 0, DatasetService.MinValidationRows - 1);
+        var enough = DatasetSplit.CountValidation(40, 40, Sha256(content));
+        Assert.True(enough >= DatasetService.MinValidationRows);
+        var form = Render<DatasetUploadForm>();
+        form.Find("input[data-testid=dataset-name]").Input("forty");
+        form.FindComponent<InputFile>().UploadFiles(InputFileContent.CreateFromText(content, "forty.jsonl"));
+        form.WaitForElement("[data-testid=file-summary]", Slow);
+        form.Find("input[data-testid=split-percent]").Click();
+
+        form.WaitForElement("input[data-testid=validation-percent]", Slow).Input("5");
+
+        form.WaitForAssertion(() => Assert.Equal($"{few} of 40 rows go to validation, {40 - few} stay for training.",
+            form.Find("[data-testid=split-count]").TextContent.Trim()), Slow);
+        Assert.True(form.Find("button[data-testid=save-dataset]").HasAttribute("disabled"));
+        Assert.Contains($"5 % of 40 rows puts {few} row", form.Find("[data-testid=save-blocked]").TextContent);
+        Assert.Contains($"at least {DatasetService.MinValidationRows} are needed", form.Find("[data-testid=save-blocked]").TextContent);
+
+        form.Find("input[data-testid=validation-percent]").Input("40");
+
+        form.WaitForAssertion(() => Assert.StartsWith($"{enough} of 40 rows go to validation", form.Find("[data-testid=split-count]").TextContent.Trim()), Slow);
+        Assert.False(form.Find("button[data-testid=save-dataset]").HasAttribute("disabled"));
+    }
+
+    [Fact]
+    public async Task DatasetUploadForm_NewVersion_StartsFromThePreviousVersionsSplit()
+    {
+        await using var stream = File.OpenRead(Env.WriteFile("forty.jsonl", Alpaca(40)));
+        var created = await Env.Datasets.CreateAsync("forty", null, new DatasetUpload(stream, "forty.jsonl", ValidationPercent: 25));
+        Assert.True(created.Succeeded, created.AllErrors);
+
+        var form = Render<DatasetUploadForm>(p => p
+            .Add(f => f.Datasets, [created.Value!.Dataset])
+            .Add(f => f.TargetDatasetId, created.Value.Dataset.Id));
+        form.FindComponent<InputFile>().UploadFiles(InputFileContent.CreateFromText(Alpaca(44), "forty-four.jsonl"));
+        form.WaitForElement("[data-testid=file-summary]", Slow);
+
+        Assert.Equal("25", form.Find("input[data-testid=validation-percent]").GetAttribute("value"));
+        Assert.Contains("of 44 rows go to validation", form.Find("[data-testid=split-count]").TextContent);
     }
 }

@@ -25,7 +25,6 @@ public class EvaluationDataTabTests : ComponentTestContext
         };
         var (model, version, method) = await TrainingHost.PrepareAsync(Env, data, algorithm);
         Services.AddSingleton(new CustomizedModelService(Env.DbFactory, Env.Directories, TimeProvider.System));
-        Services.AddSingleton(new RunUpdatesStore(NullLogger<RunUpdatesStore>.Instance) { Interval = TimeSpan.FromMilliseconds(50) });
         var runs = Services.GetRequiredService<TrainingRunService>();
         var parameters = new System.Text.Json.Nodes.JsonObject { ["max_tokens"] = 64 };
         if (algorithm == TrainingAlgorithm.Grpo) parameters["max_completion_tokens"] = 16;
@@ -84,16 +83,18 @@ public class EvaluationDataTabTests : ComponentTestContext
         Assert.Single(page.FindAll("[data-testid=chart-x-axis]"));
         // The tab order of the seed: Train Overview, Evaluation Data, Train Log.
         Assert.Equal(["Train Overview", "Evaluation Data", "Train Log"], page.FindAll(".mud-tab").Select(t => t.TextContent.Trim()).ToArray());
-        // Each chart is created in JS and gets the history (five points) through appendPoints.
+        // Each chart is created in JS and gets what to draw (five points, [step, loss]) through setData.
         page.WaitForAssertion(() =>
         {
             Assert.Equal(4, charts.Invocations["create"].Count);
-            Assert.Equal(4, charts.Invocations["appendPoints"].Count);
+            Assert.Equal(4, charts.Invocations["setData"].Count);
         }, TimeSpan.FromSeconds(10));
         var lossId = page.Find("[data-testid=chart-loss] [data-chart-id]").GetAttribute("data-chart-id");
-        var lossRows = (Dictionary<string, List<double?[]>>)charts.Invocations["appendPoints"].Single(i => (string)i.Arguments[0]! == lossId).Arguments[1]!;
-        Assert.Equal(5, lossRows["loss"].Count);
-        Assert.Empty(lossRows["eval_loss"]);
+        var lossData = (Dictionary<string, object>)Property(charts.Invocations["setData"].Single(i => (string)i.Arguments[0]! == lossId).Arguments[1]!, "series")!;
+        var loss = (IReadOnlyList<double?[]>)Property(lossData["loss"], "points")!;
+        Assert.Equal([[1, 2.0], [2, 1.0]], loss.Take(2));
+        Assert.Equal(5, (int)Property(lossData["loss"], "total")!);
+        Assert.Empty((IReadOnlyList<double?[]>)Property(lossData["eval_loss"], "points")!);
     }
 
     [Fact]
@@ -126,30 +127,5 @@ public class EvaluationDataTabTests : ComponentTestContext
         Assert.Empty(page.FindAll("[data-testid=chart-dpo-rewards]"));
     }
 
-    [Fact]
-    public void MetricChart_SeriesRows_CarryStepEpochElapsedAndTurnNaNIntoGaps()
-    {
-        var points = new[]
-        {
-            new MetricPoint(1, 0.1, 2, new Dictionary<string, double> { ["loss"] = 1.5 }),
-            new MetricPoint(2, 0.2, 4, new Dictionary<string, double> { ["loss"] = double.NaN, ["eval_loss"] = 1.2 }),
-        };
-
-        var rows = MetricChart.ToSeriesRows(ChartSeries.ForMetrics(["loss", "eval_loss"]), points);
-
-        Assert.Equal([[1, 0.1, 2, 1.5], [2, 0.2, 4, null]], rows["loss"]);
-        Assert.Equal([[2, 0.2, 4, 1.2]], rows["eval_loss"]);
-    }
-
-    [Fact]
-    public void MetricChart_SeriesRowsOfOneSource_FillOnlyThatSourcesLines()
-    {
-        ChartSeries[] lines = [new("a", "loss", "Run A", Source: "a"), new("b", "loss", "Run B", Source: "b")];
-        var points = new[] { new MetricPoint(1, 0.1, 2, new Dictionary<string, double> { ["loss"] = 0.5 }) };
-
-        var rows = MetricChart.ToSeriesRows(lines, points, "b");
-
-        Assert.Equal(["b"], rows.Keys);
-        Assert.Equal([[1, 0.1, 2, 0.5]], rows["b"]);
-    }
+    private static object? Property(object target, string name) => target.GetType().GetProperty(name)!.GetValue(target);
 }

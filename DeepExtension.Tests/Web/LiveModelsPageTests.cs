@@ -128,7 +128,8 @@ public class LiveModelsPageTests : ComponentTestContext
         var page = Render<LiveModels>();
 
         page.WaitForElement("[data-testid=remove-deployment]").Click();
-        dialogs.WaitForAssertion(() => Assert.Contains("Remove tiny:q8_0 from Ollama", dialogs.Markup));
+        dialogs.WaitForAssertion(() => Assert.Contains("The model tiny:q8_0 in Ollama at", dialogs.Find("[data-testid=confirm-goes]").TextContent));
+        Assert.Contains("it was made from", dialogs.Find("[data-testid=confirm-stays]").TextContent);
         dialogs.FindAll("button").Single(b => b.TextContent.Trim() == "Remove").Click();
 
         page.WaitForAssertion(() => Assert.NotNull(page.Find("[data-testid=no-deployments]")));

@@ -1,4 +1,5 @@
 using Bunit;
+using DeepExtension.Core.Runs;
 using DeepExtension.Web.Components.Controls;
 using Microsoft.AspNetCore.Components;
 
@@ -7,13 +8,13 @@ namespace DeepExtension.Tests.Web;
 /// <summary>MetricChart follows the layout's dark mode (the cascaded flag) through charts.js.</summary>
 public sealed class MetricChartThemeTests : BunitContext
 {
-    private static readonly IReadOnlyList<ChartSeries> Loss = ChartSeries.ForMetrics(["loss"]);
+    private static readonly IReadOnlyList<ChartSeries> Loss = [new("loss", "loss", "Training loss")];
 
     /// <summary>The layout's cascade around one chart; rendering it again with another flag is the theme toggle.</summary>
     private static void Layout(ComponentParameterCollectionBuilder<CascadingValue<bool>> p, bool dark) => p
         .Add(c => c.Name, MetricChart.DarkModeCascade)
         .Add(c => c.Value, dark)
-        .AddChildContent<MetricChart>(c => c.Add(x => x.Key, "loss").Add(x => x.Series, Loss));
+        .AddChildContent<MetricChart>(c => c.Add(x => x.Key, "loss").Add(x => x.Series, Loss).Add(x => x.Sources, new Dictionary<string, LiveRun>()));
 
     private IRenderedComponent<CascadingValue<bool>> RenderChart(bool dark) => Render<CascadingValue<bool>>(p => Layout(p, dark));
 

@@ -108,9 +108,10 @@ public class ModelTrainingListTests : ComponentTestContext
         page.WaitForAssertion(() => Assert.False(compare().HasAttribute("disabled")), Wait);
         Assert.Equal($"/model-training/compare?runs={trio.Hotter.Id},{trio.Base.Id}", compare().GetAttribute("href"));
 
-        // A reload (the running run reports progress) brings new row objects; the ticks and the button stay.
-        var runs = Services.GetRequiredService<TrainingRunService>();
-        await runs.UpdateProgressAsync(trio.Hotter.Id, new RunProgress(15, 20, 1.5, 0.3, 0.3, null, 800, 5));
+        // The running run logs more points (its row follows them live) and the list reloads on a state change (new row
+        // objects); the ticks and the button stay.
+        ComparedRunsFixture.AppendPoints(Env, trio.Hotter, ComparedRunsFixture.PointsPerRun + 1, 5, 5e-4, 2);
+        Env.WorkChanges.Raise(DeepExtension.Core.Common.ChangedWork.Trains);
         page.WaitForAssertion(() => Assert.Contains(page.FindAll("[data-testid=run-progress]"), p => p.TextContent.Contains("step 15 / 20")), Wait);
         Assert.True(CheckBox(page, "hotter").IsChecked);
         Assert.True(CheckBox(page, "base").IsChecked);

@@ -55,4 +55,19 @@ public class NewTrainPageTests : ComponentTestContext
         Assert.Equal(4, run.Parameters["lora_r"]!.GetValue<int>());
         Assert.Equal(256, run.Parameters["max_tokens"]!.GetValue<int>());
     }
+
+    [Fact]
+    public async Task NewTrain_MaxTokensAtTheModelsWholeContext_WarnsNothingTheUserCannotChange()
+    {
+        await TrainingHost.PrepareAsync(Env, TrainingHost.TwentyChats(), TrainingAlgorithm.Sft);
+        var page = Render<NewTrain>();
+
+        // The reference model's context is 256 tokens, below max tokens' typical range, and the form starts there.
+        page.WaitForAssertion(() => Assert.Equal("256", page.Find("input[data-testid=param-max_tokens]").GetAttribute("value")));
+        Assert.DoesNotContain("Max tokens 256 is below the typical range", page.Markup);
+
+        // Below the context the user could raise it: then the hint is useful.
+        page.Find("input[data-testid=param-max_tokens]").Input("128");
+        page.WaitForAssertion(() => Assert.Contains("Max tokens 128 is below the typical range", page.Markup));
+    }
 }

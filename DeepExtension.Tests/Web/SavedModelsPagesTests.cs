@@ -24,7 +24,9 @@ public class SavedModelsPagesTests : ComponentTestContext
         Assert.NotNull(page.Find("[data-testid=delete-customized-model]"));
         Assert.NotNull(page.Find("[data-testid=deploy-model]"));
         page.Find("[data-testid=toggle-card]").Click();
-        page.WaitForAssertion(() => Assert.Contains("best_eval_loss", page.Find("[data-testid=model-card]").TextContent));
+        page.WaitForAssertion(() => Assert.Equal(["Training", "Data lineage", "Evaluation", "Parameters"],
+            page.FindAll("[data-testid=card-section-title]").Select(t => t.TextContent.Trim())));
+        Assert.Contains("Best evaluation loss", page.Find("[data-testid=model-card]").TextContent);
     }
 
     [Fact]
@@ -77,7 +79,10 @@ public class SavedModelsPagesTests : ComponentTestContext
         var page = Render<DeepExtension.Web.Components.Pages.CompleteModels>();
         page.WaitForAssertion(() => Assert.Equal(complete.Name, page.Find("[data-testid=complete-model-name]").TextContent.Trim()));
         page.Find("[data-testid=toggle-card]").Click();
-        page.WaitForAssertion(() => Assert.Contains("\"training\"", page.Find("[data-testid=model-card]").TextContent));
+        page.WaitForAssertion(() => Assert.Equal(["Saved model", "Architecture", "Weights", "Tokenizer", "Training", "Data lineage", "Evaluation", "Parameters"],
+            page.FindAll("[data-testid=card-section-title]").Select(t => t.TextContent.Trim())));
+        page.Find("[data-testid=card-raw-toggle]").Click();
+        page.WaitForAssertion(() => Assert.Contains("\"training\"", page.Find("[data-testid=card-json]").TextContent));
 
         page.Find("[data-testid=delete-complete-model]").Click();
         dialogs.WaitForElement(".mud-message-box__yes-button, .mud-dialog-actions button:last-child").Click();

@@ -25,7 +25,7 @@ public sealed class WebHostTests : IAsyncLifetime
     }
 
     [Theory]
-    [InlineData("/", "Base Models")]
+    [InlineData("/", "Home")]
     [InlineData("/base-models", "Base Models")]
     [InlineData("/deployment-tools", "Deployment Tool Configuration")]
     [InlineData("/training-methods", "Training Methods")]
@@ -95,5 +95,18 @@ public sealed class WebHostTests : IAsyncLifetime
         Assert.Contains("ApexCharts", await apex.Content.ReadAsStringAsync());
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/js/charts.js")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/js/chart-math.js")).StatusCode);
+    }
+
+    [Theory]
+    [InlineData("/favicon.svg")]
+    [InlineData("/favicon.ico")]
+    public async Task Favicon_Requested_IsServed(string path)
+    {
+        using var client = _host.CreateLoopbackClient();
+
+        var response = await client.GetAsync(path);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("image/svg+xml", response.Content.Headers.ContentType?.MediaType);
     }
 }

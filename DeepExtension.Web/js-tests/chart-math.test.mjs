@@ -1,61 +1,7 @@
 // node --test DeepExtension.Web/js-tests/chart-math.test.mjs  (Node 20's built-in runner; run by ChartMathScriptTests)
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { ema, downsample, xOf, axisTitle, clampAlpha, project, SeriesProjection, nextZoom, zoomToRestore, colorsOf, themeOptions } from '../wwwroot/js/chart-math.js';
-
-test('ema with alpha 0 returns the raw values', () => {
-    assert.deepEqual(ema([3, 1, 2], 0), [3, 1, 2]);
-});
-
-test('ema seeds with the first value and weights the history by alpha', () => {
-    const out = ema([10, 0, 0], 0.5);
-    assert.deepEqual(out, [10, 5, 2.5]);
-});
-
-test('ema keeps gaps as null without resetting the average', () => {
-    assert.deepEqual(ema([null, 4, NaN, 0], 0.5), [null, 4, null, 2]);
-});
-
-test('clampAlpha bounds the factor', () => {
-    assert.equal(clampAlpha(-1), 0);
-    assert.equal(clampAlpha('x'), 0);
-    assert.equal(clampAlpha(0.99), 0.99);
-    assert.equal(clampAlpha(5), 0.999);
-});
-
-test('xOf maps a point to step, epoch or elapsed time', () => {
-    const p = { step: 7, epoch: 0.5, elapsed: 12.5, y: 1 };
-    assert.equal(xOf(p, 'step'), 7);
-    assert.equal(xOf(p, 'epoch'), 0.5);
-    assert.equal(xOf(p, 'elapsed'), 12.5);
-    assert.equal(xOf(p, 'unknown'), 7);
-    assert.equal(axisTitle('elapsed'), 'Elapsed (s)');
-});
-
-test('downsample leaves short series alone', () => {
-    const pts = [[1, 1], [2, 2]];
-    assert.equal(downsample(pts, 2000), pts);
-});
-
-test('downsample of 100k points keeps at most max, the ends, x order and the extremes', () => {
-    const n = 100_000;
-    const pts = Array.from({ length: n }, (_, i) => [i, Math.sin(i / 100)]);
-    pts[54321][1] = 50;   // a spike
-    pts[65432][1] = -50;  // a dip
-    const out = downsample(pts, 2000);
-    assert.ok(out.length <= 2000, `kept ${out.length}`);
-    assert.ok(out.length > 1000);
-    assert.deepEqual(out[0], pts[0]);
-    assert.deepEqual(out.at(-1), pts[n - 1]);
-    for (let i = 1; i < out.length; i++) assert.ok(out[i][0] > out[i - 1][0], 'x ascending');
-    assert.ok(out.some(p => p[1] === 50));
-    assert.ok(out.some(p => p[1] === -50));
-});
-
-test('project maps, smooths and downsamples', () => {
-    const raw = [{ step: 1, epoch: 0.1, elapsed: 1, y: 4 }, { step: 2, epoch: 0.2, elapsed: 2, y: 0 }];
-    assert.deepEqual(project(raw, 'epoch', 0.5, 2000), [[0.1, 4], [0.2, 2]]);
-});
+import { axisTitle, nextZoom, zoomToRestore, colorsOf, themeOptions, isWholeStep, stepTickAmount, flatRange } from '../wwwroot/js/chart-math.js';
 
 test('nextZoom keeps a zoomed window across live appends and smoothing', () => {
     let zoom = nextZoom(null, { type: 'zoomed', axis: 'step', min: 1, max: 3 });
@@ -106,12 +52,26 @@ test('themeOptions: dark mode uses the dark theme with light axis text on a tran
     assert.ok(parseInt(light.chart.foreColor.slice(1, 3), 16) < 0x80);
 });
 
-test('SeriesProjection fed in chunks equals one pass of ema over the whole series, gaps included', () => {
-    const raw = [];
-    for (let i = 0; i < 500; i++) raw.push({ step: i + 1, epoch: i / 100, elapsed: i * 0.5, y: i % 37 === 0 ? null : Math.sin(i) * 3 + i / 50 });
-    const whole = ema(raw.map(p => p.y), 0.9).map((y, i) => [raw[i].elapsed, y]);
-    const live = new SeriesProjection('elapsed', 0.9);
-    for (let start = 0; start < raw.length; start += 7) live.push(raw.slice(start, start + 7));
-    assert.deepEqual(live.points, whole);
-    assert.deepEqual(project(raw, 'elapsed', 0.9, 100), downsample(whole, 100));
+
+test('isWholeStep labels only whole steps', () => {
+    assert.equal(isWholeStep(3), true);
+    assert.equal(isWholeStep(2.9999999999), true);
+    assert.equal(isWholeStep(2.5), false);
+    assert.equal(isWholeStep(NaN), false);
+});
+
+test('stepTickAmount gives one tick per step on short runs and at most 10', () => {
+    assert.equal(stepTickAmount(1, 3), 2);
+    assert.equal(stepTickAmount(1, 1), 1);
+    assert.equal(stepTickAmount(1, 100000), 10);
+    assert.equal(stepTickAmount(2, 6), 4);
+});
+
+test('flatRange frames a constant line around its value and leaves varying lines to ApexCharts', () => {
+    const small = flatRange([1e-4, null, 1e-4]);
+    assert.ok(Math.abs(small.min - 5e-5) < 1e-12 && Math.abs(small.max - 1.5e-4) < 1e-12);
+    assert.deepEqual(flatRange([0, 0]), { min: -1, max: 1 });
+    assert.deepEqual(flatRange([-2, -2]), { min: -3, max: -1 });
+    assert.equal(flatRange([1, 2]), null);
+    assert.equal(flatRange([null]), null);
 });

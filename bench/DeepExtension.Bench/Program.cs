@@ -9,6 +9,7 @@ return command switch
     "upload" => await UploadBench.RunAsync(rest),
     UploadBench.ChildCommand => await UploadBench.RunOneAsync(rest),
     "train-step" => TrainStepBench.Run(rest),
+    "compare-load" => await CompareLoadBench.RunAsync(rest),
     _ => Usage(),
 };
 
@@ -19,6 +20,7 @@ static int Usage()
                DeepExtension.Bench train-step [--hidden 512] [--layers 4] [--heads 8] [--kv-heads 8] [--intermediate 1408]
                                               [--vocab 32000] [--seq 256] [--batch 4] [--rank 16] [--targets attention|all]
                                               [--warmup 3] [--steps 10] [--threads N]
+               DeepExtension.Bench compare-load [--runs 3] [--steps 100000] [--rounds 3] [--web DeepExtension.Web/bin/Release/net10.0/DeepExtension.Web.dll]
         """);
     return 2;
 }

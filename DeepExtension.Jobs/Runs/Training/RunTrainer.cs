@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text.Json;
 using DeepExtension.Core.Datasets;
 using DeepExtension.Core.Runs;
 using DeepExtension.Core.Training;
@@ -35,8 +34,6 @@ public sealed class RunTrainer(
     private readonly TrainingParameters _settings = run.TrainingParameters;
     private readonly Stopwatch _clock = new();
     private double _elapsedBefore;
-    private double? _bestLoss;
-    private double? _bestEvalLoss;
     private double _secondsPerStep;
     /// <summary>GRPO: a few completions of the last step with their rewards, for the log.</summary>
     private List<string> _samples = [];
@@ -312,7 +309,6 @@ public sealed class RunTrainer(
             }
         }
         var evalLoss = weighted / Math.Max(weights, 1e-9);
-        _bestEvalLoss = _bestEvalLoss is { } best ? Math.Min(best, evalLoss) : evalLoss;
         Record(step, totalSteps, epoch, new Dictionary<string, double> { [MetricPoint.Keys.EvalLoss] = evalLoss });
         Log(RunLogLevel.Info, $"Step {step}: evaluation loss {evalLoss:0.####} on {validation.Count} examples.");
     }
@@ -346,20 +342,13 @@ public sealed class RunTrainer(
         return order;
     }
 
+    /// <summary>Appends one point; it carries where the run stands (step, epoch, total, ETA), from which every summary is derived.</summary>
     private void Record(long step, long totalSteps, double epoch, Dictionary<string, double> values)
     {
-        if (values.TryGetValue(MetricPoint.Keys.Loss, out var loss) && double.IsFinite(loss))
+        MetricsFile.Append(files, new MetricPoint(step, Math.Round(epoch, 4), Math.Round(_elapsedBefore + _clock.Elapsed.TotalSeconds, 3), values)
         {
-            _bestLoss = _bestLoss is { } best ? Math.Min(best, loss) : loss;
-        }
-        MetricsFile.Append(files, new MetricPoint(step, Math.Round(epoch, 4), Math.Round(_elapsedBefore + _clock.Elapsed.TotalSeconds, 3), values));
-        var progress = new RunProgress(step, totalSteps, epoch,
-            values.TryGetValue(MetricPoint.Keys.Loss, out var l) ? l : null, _bestLoss, _bestEvalLoss,
-            values.TryGetValue(MetricPoint.Keys.TokensPerSecond, out var tps) ? tps : null,
-            values.TryGetValue(MetricPoint.Keys.EtaSeconds, out var eta) ? eta : null);
-        var temp = files.ProgressPath + ".tmp";
-        File.WriteAllText(temp, JsonSerializer.Serialize(progress));
-        File.Move(temp, files.ProgressPath, overwrite: true);
+            TotalSteps = totalSteps,
+        });
     }
 
     private void SaveCheckpoint(LoraModel lora, AdamWOptimizer optimizer, long step, int epoch, string baseModel)
@@ -388,8 +377,6 @@ public sealed class RunTrainer(
     {
         var kept = MetricsFile.ReadAll(files).Where(p => p.Step <= step).ToList();
         _elapsedBefore = kept.Count > 0 ? kept.Max(p => p.ElapsedSeconds) : 0;
-        _bestLoss = kept.Select(p => p[MetricPoint.Keys.Loss]).Where(v => v is not null && double.IsFinite(v.Value)).Min();
-        _bestEvalLoss = kept.Select(p => p[MetricPoint.Keys.EvalLoss]).Where(v => v is not null && double.IsFinite(v.Value)).Min();
         var temp = files.MetricsPath + ".tmp";
         File.WriteAllLines(temp, kept.Select(p => p.ToJsonLine()));
         File.Move(temp, files.MetricsPath, overwrite: true);

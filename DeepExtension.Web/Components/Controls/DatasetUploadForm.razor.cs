@@ -57,7 +57,66 @@ public partial class DatasetUploadForm : IAsyncDisposable
     private string? _busyText;
     private bool _saving;
 
-    protected override void OnInitialized() => _targetId = TargetDatasetId ?? Guid.Empty;
+    // The previous version's validation file name, when it had one: the form asks for a file again instead of dropping the split.
+    private string? _previousValidationFile;
+
+    protected override void OnInitialized() => TargetChanged(TargetDatasetId ?? Guid.Empty);
+
+    /// <summary>An existing dataset with the typed name (names are unique ignoring case).</summary>
+    private Dataset? Duplicate => _targetId == Guid.Empty && !string.IsNullOrWhiteSpace(_name)
+        ? Datasets.FirstOrDefault(d => d.NameKey == Dataset.KeyOf(_name.Trim()))
+        : null;
+
+    private string? NameError => ErrorText(DatasetService.NameField)
+        ?? (Duplicate is { } existing ? $"The name \"{existing.Name}\" is already used by another dataset." : null);
+
+    /// <summary>"40 rows", or "11 valid rows · 1 line failed".</summary>
+    internal static string RowsText(DatasetInspection inspection) => inspection.FailedRows == 0
+        ? Plural(inspection.RowCount, "row")
+        : $"{Plural(inspection.ValidRows, "valid row")} · {Plural(inspection.FailedRows, "line")} failed";
+
+    private static string Plural(long count, string noun) => $"{DisplayFormat.Count(count)} {noun}{(count == 1 ? "" : "s")}";
+
+    /// <summary>The rows a percentage split really puts in validation, once a valid file is in.</summary>
+    private (long Rows, long Validation)? SplitCount() =>
+        _split == SplitMode.Percent && _main is { Inspection.IsValid: true } main && _percent is >= 1 and <= DatasetService.MaxValidationPercent
+            ? (main.Inspection.ValidRows, DatasetSplit.CountValidation(main.Inspection.ValidRows, _percent, main.Inspection.Sha256))
+            : null;
+
+    /// <summary>Why saving cannot work as the form stands (the button is disabled and says this beside it); null when it can.</summary>
+    private string? BlockingReason
+    {
+        get
+        {
+            if (Duplicate is { } existing) return $"\"{existing.Name}\" exists: pick another name, or add a new version of it.";
+            if (_main is { Inspection.IsValid: false } main)
+            {
+                return main.Inspection.FailedRows > 0
+                    ? $"{DisplayFormat.Count(main.Inspection.FailedRows)} line{(main.Inspection.FailedRows == 1 ? "" : "s")} of {main.Inspection.FileName} failed the checks (listed above): fix the file and choose it again."
+                    : $"{main.Inspection.FileName} cannot be stored (see above): choose another file.";
+            }
+            if (SplitCount() is { } count && count.Validation < DatasetService.MinValidationRows)
+            {
+                return $"{_percent} % of {DisplayFormat.Count(count.Rows)} rows puts {DisplayFormat.Count(count.Validation)} row{(count.Validation == 1 ? "" : "s")} in validation; "
+                    + $"at least {DatasetService.MinValidationRows} are needed: raise the share, choose a validation file or no split.";
+            }
+            if (_split == SplitMode.File && _validation is { } validation)
+            {
+                if (!validation.Inspection.IsValid) return $"The validation file {validation.Inspection.FileName} failed the checks (listed above).";
+                if (validation.Inspection.ValidRows < DatasetService.MinValidationRows)
+                {
+                    return $"The validation file holds {DisplayFormat.Count(validation.Inspection.ValidRows)} row{(validation.Inspection.ValidRows == 1 ? "" : "s")}; at least {DatasetService.MinValidationRows} are needed.";
+                }
+            }
+            return null;
+        }
+    }
+
+    /// <summary>The last save's errors in one line, shown beside the button (the fields show each beside its cause too).</summary>
+    private string? SaveErrorsSummary => _errors.Count == 0 ? null
+        : _errors.Count == 1 && _errors.ContainsKey(OperationResult<DatasetUploadResult>.General) ? null
+        : "Not stored: " + string.Join(" ", _errors.Where(e => e.Key != OperationResult<DatasetUploadResult>.General)
+            .Select(e => e.Value.Length == 1 ? e.Value[0] : $"{e.Value[0]} (and {e.Value.Length - 1} more)"));
 
     private IEnumerable<string> GeneralErrors => _errors.TryGetValue(OperationResult<DatasetUploadResult>.General, out var m) ? m : [];
 
@@ -88,6 +147,31 @@ public partial class DatasetUploadForm : IAsyncDisposable
     {
         _targetId = id;
         ClearErrors(DatasetService.NameField, OperationResult<DatasetUploadResult>.General);
+        // A new version starts from the previous version's split settings.
+        _previousValidationFile = null;
+        if (Datasets.FirstOrDefault(d => d.Id == id)?.LatestVersion is { } previous)
+        {
+            if (previous.HasValidationFile)
+            {
+                SplitChanged(SplitMode.File);
+                _previousValidationFile = previous.ValidationOriginalFileName;
+            }
+            else if (previous.ValidationPercent > 0)
+            {
+                SplitChanged(SplitMode.Percent);
+                _percent = previous.ValidationPercent;
+            }
+            else
+            {
+                SplitChanged(SplitMode.None);
+            }
+        }
+    }
+
+    private void NameChanged(string? name)
+    {
+        _name = name;
+        ClearErrors(DatasetService.NameField);
     }
 
     private async Task MainFileChangedAsync(IBrowserFile? file)

@@ -5,22 +5,23 @@ using Microsoft.JSInterop;
 namespace DeepExtension.Web.Components.Controls;
 
 /// <summary>
-/// One line of a <see cref="MetricChart"/>: the values of <paramref name="Metric"/> from the points of
+/// One line of a <see cref="MetricChart"/>: the values of <paramref name="Metric"/> from the run of
 /// <paramref name="Source"/> ("" on a one-run page; a run on the Compare page), drawn as <paramref name="Name"/>.
 /// </summary>
 /// <param name="Key">Unique within the chart.</param>
-/// <param name="Colour">A CSS colour; null lets the chart theme's palette choose.</param>
+/// <param name="Colour">A CSS colour; null gives the colour of the series' position in the chart.</param>
 public sealed record ChartSeries(string Key, string Metric, string Name, string Source = "", string? Colour = null)
 {
-    /// <summary>Series of one source, one per metric key, named by <paramref name="names"/> where given.</summary>
-    public static IReadOnlyList<ChartSeries> ForMetrics(IEnumerable<string> metrics, IReadOnlyDictionary<string, string>? names = null) =>
-        metrics.Select(m => new ChartSeries(m, m, names is not null && names.TryGetValue(m, out var name) ? name : m)).ToList();
+    /// <summary>The lines of one catalogue chart for a one-run page: one per metric, labelled by the catalogue.</summary>
+    public static IReadOnlyList<ChartSeries> ForChart(MetricChartDefinition chart) =>
+        chart.Metrics.Select(m => new ChartSeries(m.Key, m.Key, m.Label)).ToList();
 }
 
 /// <summary>
-/// One ApexCharts line chart of run metrics (wwwroot/js/charts.js). The history is read from <see cref="History"/>
-/// and <see cref="SourceHistories"/> when the chart is first rendered; later points arrive through
-/// <see cref="AppendAsync"/> as JS interop calls, so the component itself never re-renders for new points.
+/// One ApexCharts line chart of run metrics (wwwroot/js/charts.js). The data lives on the server, in the
+/// <see cref="LiveRun"/> of each source: the chart sends the browser each series mapped to the x axis, smoothed and
+/// reduced (<see cref="MetricSeries"/>), again when the page calls <see cref="RefreshAsync"/> (new points), when the
+/// smoothing or axis changes, and when the user zooms (<see cref="ZoomAsync"/>: the window at full resolution).
 /// </summary>
 public partial class MetricChart : IAsyncDisposable
 {
@@ -38,13 +39,9 @@ public partial class MetricChart : IAsyncDisposable
     [Parameter, EditorRequired]
     public required IReadOnlyList<ChartSeries> Series { get; set; }
 
-    /// <summary>Points of the unnamed source ("") already known when the chart appears (the page's history).</summary>
-    [Parameter]
-    public IReadOnlyList<MetricPoint>? History { get; set; }
-
-    /// <summary>Points per named source already known when the chart appears.</summary>
-    [Parameter]
-    public IReadOnlyDictionary<string, IReadOnlyList<MetricPoint>>? SourceHistories { get; set; }
+    /// <summary>The live history of each source named by <see cref="Series"/> ("" on a one-run page).</summary>
+    [Parameter, EditorRequired]
+    public required IReadOnlyDictionary<string, LiveRun> Sources { get; set; }
 
     /// <summary>The console's dark theme (cascaded by the layout): the chart follows it.</summary>
     [CascadingParameter(Name = DarkModeCascade)]
@@ -65,10 +62,15 @@ public partial class MetricChart : IAsyncDisposable
 
     private ElementReference _element;
     private IJSObjectReference? _module;
-    private bool _historyTaken;
+    private DotNetObjectReference<MetricChart>? _self;
     private bool _disposed;
     private bool _appliedDarkMode;
-    private readonly List<(string Source, IReadOnlyList<MetricPoint> Points)> _pending = [];
+    private string _axis = "step";
+    private double _alpha;
+    private (double Min, double Max)? _window;
+    private readonly SemaphoreSlim _sending = new(1, 1);
+    /// <summary>The sources' versions last sent: a refresh with nothing new sends nothing.</summary>
+    private string _sentVersions = "";
 
     protected override async Task OnAfterRenderAsync(bool firstRender)
     {
@@ -82,14 +84,8 @@ public partial class MetricChart : IAsyncDisposable
             }
             return;
         }
-        // Taken synchronously before the first await: points appended from now on are queued, not lost or doubled.
-        _historyTaken = true;
-        var history = new List<(string Source, IReadOnlyList<MetricPoint> Points)>();
-        if (History is { Count: > 0 }) history.Add(("", History.ToList()));
-        foreach (var (source, points) in SourceHistories ?? new Dictionary<string, IReadOnlyList<MetricPoint>>())
-        {
-            if (points.Count > 0) history.Add((source, points.ToList()));
-        }
+        _axis = Axis;
+        _alpha = Smoothing;
         _appliedDarkMode = DarkMode;
         try
         {
@@ -99,15 +95,15 @@ public partial class MetricChart : IAsyncDisposable
                 await module.DisposeAsync();
                 return;
             }
+            _self = DotNetObjectReference.Create(this);
             await module.InvokeAsync<string>("create", _element, new
             {
                 id = ChartId,
                 title = Title,
                 series = Series.Select(s => new { key = s.Key, name = s.Name, color = s.Colour }),
-                axis = Axis,
-                alpha = Smoothing,
+                axis = _axis,
                 dark = _appliedDarkMode,
-            });
+            }, _self);
             _module = module;
             if (_disposed)
             {
@@ -116,9 +112,7 @@ public partial class MetricChart : IAsyncDisposable
                 await DisposeAsync();
                 return;
             }
-            history.AddRange(_pending);
-            _pending.Clear();
-            foreach (var (source, points) in history) await SendAsync(points, source);
+            await RefreshAsync(force: true);
             if (_appliedDarkMode != DarkMode)
             {
                 // The theme changed while the chart was being created.
@@ -134,46 +128,63 @@ public partial class MetricChart : IAsyncDisposable
         }
     }
 
-    /// <summary>Appends new points of <paramref name="source"/> (those carrying none of this chart's series are skipped).</summary>
-    public async Task AppendAsync(IReadOnlyList<MetricPoint> points, string source = "")
+    /// <summary>Sends the series again when a source has new points (or always, with <paramref name="force"/>).</summary>
+    public async Task RefreshAsync(bool force = false)
     {
-        if (_disposed || !_historyTaken || points.Count == 0) return;
-        if (_module is null)
+        if (_module is null || _disposed) return;
+        await _sending.WaitAsync();
+        try
         {
-            _pending.Add((source, points.ToList()));
-            return;
+            var versions = string.Join(",", Sources.Select(s => $"{s.Key}:{s.Value.Version}"));
+            if (!force && versions == _sentVersions) return;
+            _sentVersions = versions;
+            await CallAsync("setData", ChartId, DataOf(Series, Sources, _axis, _alpha, _window));
         }
-        await SendAsync(points, source);
+        finally
+        {
+            _sending.Release();
+        }
     }
 
-    public Task SetSmoothingAsync(double alpha) => CallAsync("setSmoothing", ChartId, alpha);
+    public Task SetSmoothingAsync(double alpha)
+    {
+        _alpha = alpha;
+        return RefreshAsync(force: true);
+    }
 
-    public Task SetXAxisAsync(string axis) => CallAsync("setXAxis", ChartId, axis);
+    public Task SetXAxisAsync(string axis)
+    {
+        // A window in other units means nothing on the new axis.
+        _axis = axis;
+        _window = null;
+        return RefreshAsync(force: true);
+    }
+
+    /// <summary>Called by charts.js when the user zooms or pans (a window) or resets (no window).</summary>
+    [JSInvokable]
+    public Task ZoomAsync(double? min, double? max)
+    {
+        _window = min is { } a && max is { } b && a < b ? (a, b) : null;
+        return RefreshAsync(force: true);
+    }
 
     /// <summary>
-    /// Per series key of <paramref name="source"/>: [step, epoch, elapsed, value] rows; NaN/∞ (a diverged loss) become
-    /// gaps (null). Series of other sources get nothing.
+    /// What charts.js draws: per series key, [x, y] pairs reduced by <see cref="MetricSeries"/> and the number of points
+    /// the run logged for it. A series whose source is not (yet) known gets no points.
     /// </summary>
-    internal static Dictionary<string, List<double?[]>> ToSeriesRows(IReadOnlyList<ChartSeries> series, IEnumerable<MetricPoint> points, string source = "")
+    internal static object DataOf(IReadOnlyList<ChartSeries> series, IReadOnlyDictionary<string, LiveRun> sources, string axis, double alpha,
+        (double Min, double Max)? window)
     {
-        var mine = series.Where(s => s.Source == source).ToList();
-        var rows = mine.ToDictionary(s => s.Key, _ => new List<double?[]>(), StringComparer.Ordinal);
-        foreach (var point in points)
+        var metricAxis = MetricSeries.ParseAxis(axis);
+        var data = new Dictionary<string, object>(StringComparer.Ordinal);
+        foreach (var line in series)
         {
-            foreach (var line in mine)
-            {
-                if (!point.Values.TryGetValue(line.Metric, out var value)) continue;
-                rows[line.Key].Add([point.Step, point.Epoch, point.ElapsedSeconds, double.IsFinite(value) ? value : null]);
-            }
+            var slice = sources.TryGetValue(line.Source, out var run)
+                ? run.Series(line.Metric, metricAxis, alpha, window?.Min, window?.Max)
+                : new SeriesSlice([], 0, false);
+            data[line.Key] = new { points = slice.Points, total = slice.Total };
         }
-        return rows;
-    }
-
-    private async Task SendAsync(IEnumerable<MetricPoint> points, string source)
-    {
-        var rows = ToSeriesRows(Series, points, source);
-        if (rows.Values.All(r => r.Count == 0)) return;
-        await CallAsync("appendPoints", ChartId, rows);
+        return new { axis, series = data };
     }
 
     private async Task CallAsync(string identifier, params object?[] args)
@@ -207,6 +218,10 @@ public partial class MetricChart : IAsyncDisposable
         }
         catch (TaskCanceledException)
         {
+        }
+        finally
+        {
+            _self?.Dispose();
         }
     }
 }

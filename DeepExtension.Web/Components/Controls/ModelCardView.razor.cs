@@ -1,37 +1,52 @@
-using System.Globalization;
+using System.Text.Json;
 using DeepExtension.Core.BaseModels;
-using DeepExtension.Core.Common;
 using Microsoft.AspNetCore.Components;
 
 namespace DeepExtension.Web.Components.Controls;
 
+/// <summary>
+/// Any model card (a base model's <see cref="ModelCard"/>, or a customized / complete model's stored JSON card) as
+/// sections; see <see cref="CardFacts"/>.
+/// </summary>
 public partial class ModelCardView
 {
-    [Parameter, EditorRequired]
-    public required ModelCard Card { get; set; }
+    /// <summary>A base model's card.</summary>
+    [Parameter]
+    public ModelCard? Card { get; set; }
 
-    private IEnumerable<(string Label, string Value)> Facts()
+    /// <summary>A stored card (customized or complete model) when <see cref="Card"/> is not given.</summary>
+    [Parameter]
+    public string? CardJson { get; set; }
+
+    /// <summary>True for a complete model's card (base card + training card), false for a customized model's.</summary>
+    [Parameter]
+    public bool Complete { get; set; }
+
+    /// <summary>The download's file name, without extension.</summary>
+    [Parameter]
+    public string FileName { get; set; } = "model";
+
+    private bool _raw;
+
+    private string Json { get; set; } = "{}";
+
+    private IReadOnlyList<CardSection> Sections { get; set; } = [];
+
+    private string DownloadHref => "data:application/json;charset=utf-8," + Uri.EscapeDataString(Json);
+
+    protected override void OnParametersSet()
     {
-        var c = Card;
-        yield return ("Architecture", c.Architecture + (c.ModelType is null ? "" : $" ({c.ModelType})"));
-        yield return ("Parameters", $"{c.ParameterCountDisplay} ({c.ParameterCount.ToString("N0", CultureInfo.InvariantCulture)})");
-        yield return ("Hidden size", Show(c.HiddenSize));
-        yield return ("Intermediate size", Show(c.IntermediateSize));
-        yield return ("Layers", Show(c.NumLayers));
-        yield return ("Attention heads / KV heads", $"{Show(c.NumAttentionHeads)} / {Show(c.NumKeyValueHeads)}");
-        if (c.HeadDim is not null) yield return ("Head dimension", Show(c.HeadDim));
-        yield return ("Vocabulary size", Show(c.VocabSize));
-        yield return ("Context length", Show(c.ContextLength));
-        yield return ("Dtype", $"{c.Dtype ?? "—"} (weights: {string.Join(", ", c.WeightDtypes)})");
-        yield return ("RoPE theta", c.RopeTheta?.ToString("G", CultureInfo.InvariantCulture) ?? "—");
-        if (c.RopeScalingType is not null) yield return ("RoPE scaling", c.RopeScalingType);
-        yield return ("Tied embeddings", c.TieWordEmbeddings switch { true => "yes", false => "no", null => "—" });
-        yield return ("Special tokens", $"BOS {Show(c.BosTokenId)}, EOS {(c.EosTokenIds.Count == 0 ? "—" : string.Join(", ", c.EosTokenIds))}, PAD {Show(c.PadTokenId)}");
-        yield return ("Tokenizer", c.HasTokenizer ? "present" : "missing");
-        yield return ("Chat template", c.HasChatTemplate ? "present" : "missing");
-        yield return ("Weights", $"{c.WeightFileCount} safetensors file(s), {ByteSize.Format(c.WeightBytes)}");
-        yield return ("Config layout", $"{c.ConfigLayout ?? "—"}{(c.TransformersVersion is null ? "" : $", written by transformers {c.TransformersVersion}")}");
+        if (Card is not null)
+        {
+            Json = JsonSerializer.Serialize(Card, CardFacts.Indented);
+            Sections = CardFacts.OfBaseModel(Card);
+            return;
+        }
+        var card = CardFacts.Parse(CardJson);
+        Json = card.ToJsonString(CardFacts.Indented);
+        Sections = Complete ? CardFacts.OfCompleteCard(card) : CardFacts.OfTrainingCard(card);
     }
 
-    private static string Show(int? value) => value?.ToString(CultureInfo.InvariantCulture) ?? "—";
+    private static string Slug(string label) =>
+        string.Concat(label.ToLowerInvariant().Select(c => char.IsLetterOrDigit(c) ? c : '-')).Trim('-');
 }

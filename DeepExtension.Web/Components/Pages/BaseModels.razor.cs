@@ -1,3 +1,4 @@
+using DeepExtension.Web.Components.Controls;
 using DeepExtension.Core.BaseModels;
 using DeepExtension.Web.Components.Dialogs;
 using Microsoft.AspNetCore.Components;
@@ -7,6 +8,13 @@ namespace DeepExtension.Web.Components.Pages;
 
 public partial class BaseModels
 {
+    private readonly TableColumns _columns = new("base-models",
+        new TableColumn("path", "Path", ShownByDefault: false),
+        new TableColumn("layers", "Layers"),
+        new TableColumn("heads", "Heads / KV"),
+        new TableColumn("hidden", "Hidden", ShownByDefault: false),
+        new TableColumn("vocab", "Vocab"));
+
     [Inject]
     public required BaseModelService Service { get; init; }
 
@@ -47,11 +55,10 @@ public partial class BaseModels
 
     private async Task DeleteAsync(BaseModel model)
     {
-        var confirmed = await Dialogs.ShowMessageBoxAsync(
-            "Delete base model",
-            $"Remove {model.TechnicalName} ({model.ModelName}) from DeepExtension? The files under {model.RelativePath} stay on disk.",
-            yesText: "Delete", cancelText: "Cancel");
-        if (confirmed != true) return;
+        var confirmed = await Dialogs.ConfirmAsync($"Delete the base model {model.TechnicalName}?",
+            [$"The entry {model.TechnicalName} ({model.ModelName}) in DeepExtension"],
+            [$"The model's files under {model.RelativePath}", "Trains, customized and complete models made from it"]);
+        if (!confirmed) return;
 
         var result = await Service.DeleteAsync(model.Id);
         if (!result.Succeeded)

@@ -1,3 +1,4 @@
+using DeepExtension.Core.Common;
 using DeepExtension.Core.Runs;
 using DeepExtension.Web.Components.Controls;
 using Microsoft.AspNetCore.Components;
@@ -5,31 +6,14 @@ using Microsoft.AspNetCore.Components;
 namespace DeepExtension.Web.Components.Pages;
 
 /// <summary>
-/// Two or more runs side by side: one overlay chart per metric (a line per run, in the run's colour), the outcome and
-/// the configuration. Metrics come live from <see cref="RunUpdatesStore"/> (one subscription per run); status and
-/// outcome are reloaded every second while any run is unfinished.
+/// Two or more runs side by side: one overlay chart per metric of the catalogue (a line per run, in the run's colour),
+/// the outcome and the configuration. Metrics and every outcome number come from the runs' histories in the
+/// <see cref="LiveRunStore"/> (one shared subscription per run); status reloads when the run changes state.
 /// </summary>
 public partial class CompareRuns
 {
-    /// <summary>An overlay chart of one metric; <see cref="OnlyWhenPresent"/> charts appear once a run logs the metric.</summary>
-    public sealed record CompareChartSpec(string Key, string Title, string Metric, bool OnlyWhenPresent = false);
-
-    public static readonly IReadOnlyList<CompareChartSpec> Charts =
-    [
-        new("loss", "Training loss", MetricPoint.Keys.Loss),
-        new("eval-loss", "Evaluation loss", MetricPoint.Keys.EvalLoss, OnlyWhenPresent: true),
-        new("learning-rate", "Learning rate", MetricPoint.Keys.LearningRate),
-        new("grad-norm", "Gradient norm", MetricPoint.Keys.GradNorm),
-        new("tokens-per-second", "Tokens per second", MetricPoint.Keys.TokensPerSecond),
-        new("dpo-chosen", "DPO reward (chosen)", "rewards/chosen", OnlyWhenPresent: true),
-        new("dpo-rejected", "DPO reward (rejected)", "rewards/rejected", OnlyWhenPresent: true),
-        new("dpo-margins", "DPO reward margin", "rewards/margins", OnlyWhenPresent: true),
-        new("dpo-accuracy", "DPO reward accuracy", "rewards/accuracies", OnlyWhenPresent: true),
-        new("grpo-reward", "GRPO reward", MetricPoint.Keys.Reward, OnlyWhenPresent: true),
-        new("grpo-reward-std", "GRPO reward std", MetricPoint.Keys.RewardStd, OnlyWhenPresent: true),
-        new("grpo-kl", "GRPO KL", MetricPoint.Keys.Kl, OnlyWhenPresent: true),
-        new("grpo-completion-length", "GRPO completion length", MetricPoint.Keys.CompletionLength, OnlyWhenPresent: true),
-    ];
+    /// <summary>The overlay charts: one per charted metric of the catalogue.</summary>
+    public static IReadOnlyList<MetricChartDefinition> Charts => MetricCatalogue.CompareCharts;
 
     /// <summary>Comma-separated run ids, in the order their colours are given.</summary>
     [SupplyParameterFromQuery(Name = "runs")]
@@ -42,7 +26,7 @@ public partial class CompareRuns
     public required TrainingRunService Runs { get; init; }
 
     [Inject]
-    public required RunUpdatesStore Updates { get; init; }
+    public required LiveRunStore Live { get; init; }
 
     /// <summary>The query the page was loaded for: another one (back/forward between comparisons) starts it over.</summary>
     private string? _loadedFor;
@@ -51,11 +35,12 @@ public partial class CompareRuns
     private RunComparison? _comparison;
     /// <summary>Per chart key: a line per run (source = the run id), fixed when the runs are first loaded.</summary>
     private readonly Dictionary<string, IReadOnlyList<ChartSeries>> _series = new(StringComparer.Ordinal);
-    /// <summary>Per run (source key): every point received so far, the history of charts rendered later.</summary>
-    private readonly Dictionary<string, IReadOnlyList<MetricPoint>> _metrics = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _metricKeys = new(StringComparer.Ordinal);
+    /// <summary>Per run (source key): its live history, which every chart reads.</summary>
+    private readonly Dictionary<string, LiveRun> _sources = new(StringComparer.Ordinal);
+    private IReadOnlySet<string> _metricKeys = new HashSet<string>(StringComparer.Ordinal);
     private readonly Dictionary<string, MetricChart> _charts = new(StringComparer.Ordinal);
-    private readonly List<IDisposable> _subscriptions = [];
+    /// <summary>One subscription per compared run, with the run's source key.</summary>
+    private readonly List<(string Source, LiveRunSubscription Subscription)> _subscriptions = [];
     private bool _subscribed;
     private bool _differencesOnly;
     private double _smoothing;
@@ -69,6 +54,8 @@ public partial class CompareRuns
             ? $"{run.Name} ({run.Id.ToString("N")[..4]})"
             : run.Name;
 
+    protected override ChangedWork WatchedWork => ChangedWork.Trains | ChangedWork.Models;
+
     protected override async Task ReloadAsync()
     {
         // Finished runs do not change (their customized model is registered before they read Succeeded).
@@ -81,15 +68,24 @@ public partial class CompareRuns
         var comparison = await Comparisons.CompareAsync(_ids, Stopping);
         var firstLoad = _comparison is null;
         _comparison = comparison;
+        ApplySummaries();
         if (firstLoad)
         {
             foreach (var spec in Charts)
             {
                 _series[spec.Key] = comparison.Runs
-                    .Select((r, i) => new ChartSeries(SourceOf(r.Run), spec.Metric, LabelOf(r.Run), SourceOf(r.Run), RunColours.At(i)))
+                    .Select((r, i) => new ChartSeries(SourceOf(r.Run), spec.Metrics[0].Key, LabelOf(r.Run), SourceOf(r.Run), RunColours.At(i)))
                     .ToList();
             }
-            foreach (var compared in comparison.Runs) _metrics[SourceOf(compared.Run)] = new List<MetricPoint>();
+        }
+    }
+
+    /// <summary>The outcome rows show what the runs' points say (a running run's row in the database lags them by a tick).</summary>
+    private void ApplySummaries()
+    {
+        foreach (var compared in _comparison?.Runs ?? [])
+        {
+            if (_sources.TryGetValue(SourceOf(compared.Run), out var live) && live.Loaded) TrainingRunService.Apply(compared.Run, live.Summary);
         }
     }
 
@@ -99,8 +95,8 @@ public partial class CompareRuns
         Unsubscribe();
         _comparison = null;
         _series.Clear();
-        _metrics.Clear();
-        _metricKeys.Clear();
+        _sources.Clear();
+        _metricKeys = new HashSet<string>(StringComparer.Ordinal);
         _charts.Clear();
         await ReloadAsync();
     }
@@ -112,32 +108,29 @@ public partial class CompareRuns
         _subscribed = true;
         foreach (var compared in _comparison.Runs)
         {
-            var source = SourceOf(compared.Run);
-            _subscriptions.Add(Updates.Subscribe(Runs.FilesOf(compared.Run), update => InvokeAsync(() => ApplyAsync(source, update))));
+            _subscriptions.Add((SourceOf(compared.Run), Live.Subscribe(Runs.FilesOf(compared.Run), () => InvokeAsync(ApplyAsync))));
         }
     }
 
-    private async Task ApplyAsync(string source, RunUpdate update)
+    private async Task ApplyAsync()
     {
-        if (update.Metrics.Count == 0) return;
-        // Charts that exist get the points through JS interop; charts this render adds read _metrics as their history.
+        // Sources join when their history is loaded, so a chart never draws a run's line before its points are there.
+        foreach (var (source, subscription) in _subscriptions.Where(s => s.Subscription.Run.Loaded)) _sources[source] = subscription.Run;
+        _metricKeys = _sources.Values.SelectMany(s => s.MetricKeys).ToHashSet(StringComparer.Ordinal);
+        ApplySummaries();
+        // Charts that exist refresh; charts this render adds read the histories when they appear.
         var existing = _charts.Values.ToList();
-        ((List<MetricPoint>)_metrics[source]).AddRange(update.Metrics);
-        foreach (var point in update.Metrics) _metricKeys.UnionWith(point.Values.Keys);
         StateHasChanged();
-        foreach (var chart in existing) await chart.AppendAsync(update.Metrics, source);
+        foreach (var chart in existing) await chart.RefreshAsync();
     }
 
-    /// <summary>The run's throughput over all its logged steps (the row keeps only the last step's), once its points arrived.</summary>
-    private double? MeanTokensPerSecond(TrainingRun run)
-    {
-        var values = _metrics.TryGetValue(SourceOf(run), out var points)
-            ? points.Select(p => p[MetricPoint.Keys.TokensPerSecond]).OfType<double>().ToList()
-            : [];
-        return values.Count > 0 ? values.Average() : run.TokensPerSecond;
-    }
+    /// <summary>The run's mean throughput over every logged step, from its points.</summary>
+    private double? MeanTokensPerSecond(TrainingRun run) =>
+        _sources.TryGetValue(SourceOf(run), out var live) ? live.Summary.MeanTokensPerSecond ?? run.TokensPerSecond : run.TokensPerSecond;
 
-    private IEnumerable<CompareChartSpec> VisibleCharts() => Charts.Where(c => !c.OnlyWhenPresent || _metricKeys.Contains(c.Metric));
+    /// <summary>Charts appear once every run's history is loaded (so none is drawn without a run's line).</summary>
+    private IEnumerable<MetricChartDefinition> VisibleCharts() =>
+        _comparison is null || _sources.Count < _comparison.Runs.Count ? [] : Charts.Where(c => c.AppliesTo(_metricKeys));
 
     private IReadOnlyList<ConfigurationRow> VisibleConfiguration() =>
         _comparison is null ? [] : _comparison.Configuration.Where(r => !_differencesOnly || !r.AllEqual).ToList();
@@ -156,7 +149,7 @@ public partial class CompareRuns
 
     private void Unsubscribe()
     {
-        foreach (var subscription in _subscriptions) subscription.Dispose();
+        foreach (var (_, subscription) in _subscriptions) subscription.Dispose();
         _subscriptions.Clear();
         _subscribed = false;
     }

@@ -1,3 +1,5 @@
+using DeepExtension.Core.Common;
+using DeepExtension.Web.Components.Dialogs;
 using System.Globalization;
 using DeepExtension.Core.CompleteModels;
 using Microsoft.AspNetCore.Components;
@@ -9,6 +11,11 @@ namespace DeepExtension.Web.Components.Pages;
 
 public partial class CompleteModels
 {
+    private readonly TableColumns _columns = new("complete-models",
+        new TableColumn("source", "Saved from"),
+        new TableColumn("folder", "Folder", ShownByDefault: false),
+        new TableColumn("created", "Created"));
+
     [Inject]
     public required CompleteModelService Service { get; init; }
 
@@ -21,6 +28,8 @@ public partial class CompleteModels
     private IReadOnlyList<CompleteModel>? _models;
     private readonly LiveRows<CompleteModel> _rows = new(m => m.Id);
     private readonly HashSet<Guid> _expanded = [];
+
+    protected override ChangedWork WatchedWork => ChangedWork.Saves | ChangedWork.Models;
 
     protected override async Task ReloadAsync()
     {
@@ -35,11 +44,10 @@ public partial class CompleteModels
 
     private async Task DeleteAsync(CompleteModel model)
     {
-        var confirmed = await Dialogs.ShowMessageBoxAsync(
-            "Delete complete model",
-            $"Delete {model.Name}? Its folder {model.Path} is removed from disk; deployments made from it stay in Live Models.",
-            yesText: "Delete", cancelText: "Cancel");
-        if (confirmed != true) return;
+        var confirmed = await Dialogs.ConfirmAsync($"Delete the complete model {model.Name}?",
+            [$"The folder {model.Path} ({ByteSize.Format(model.SizeBytes)}) on disk", "Its entry on this page"],
+            [$"The customized model {model.CustomizedModelName}", "Deployments made from it (Live Models)"]);
+        if (!confirmed) return;
 
         var result = await Service.DeleteAsync(model.Id);
         Snackbar.Add(result.Succeeded ? $"Complete model {model.Name} deleted." : result.AllErrors, result.Succeeded ? Severity.Success : Severity.Error);

@@ -1,3 +1,4 @@
+using DeepExtension.Core.Common;
 using DeepExtension.Core.BaseModels;
 using DeepExtension.Core.CompleteModels;
 using DeepExtension.Core.CustomizedModels;
@@ -12,6 +13,11 @@ namespace DeepExtension.Web.Components.Pages;
 
 public partial class CustomizedModels
 {
+    private readonly TableColumns _columns = new("customized-models",
+        new TableColumn("base-model", "Base model"),
+        new TableColumn("train", "Train"),
+        new TableColumn("created", "Created"));
+
     [Inject]
     public required CustomizedModelService Service { get; init; }
 
@@ -32,6 +38,8 @@ public partial class CustomizedModels
     private IReadOnlyList<ModelSave> _saves = [];
     private Dictionary<Guid, string> _baseModels = [];
     private readonly HashSet<Guid> _expanded = [];
+
+    protected override ChangedWork WatchedWork => ChangedWork.Saves | ChangedWork.Models;
 
     protected override async Task ReloadAsync()
     {
@@ -75,11 +83,10 @@ public partial class CustomizedModels
 
     private async Task DeleteAsync(CustomizedModel model)
     {
-        var confirmed = await Dialogs.ShowMessageBoxAsync(
-            "Delete customized model",
-            $"Delete {model.Name}? Its adapter files under {model.AdapterPath} are removed; complete models saved from it stay.",
-            yesText: "Delete", cancelText: "Cancel");
-        if (confirmed != true) return;
+        var confirmed = await Dialogs.ConfirmAsync($"Delete the customized model {model.Name}?",
+            [$"The adapter files under {model.AdapterPath}", "Its entry on this page"],
+            [$"The train {model.TrainName} and its log and charts", "Complete models saved from it", "Deployments made from it (Live Models)"]);
+        if (!confirmed) return;
 
         var result = await Service.DeleteAsync(model.Id);
         Snackbar.Add(result.Succeeded ? $"Customized model {model.Name} deleted." : result.AllErrors, result.Succeeded ? Severity.Success : Severity.Error);

@@ -1,3 +1,4 @@
+using DeepExtension.Web.Components.Controls;
 using DeepExtension.Core.Datasets;
 using DeepExtension.Web.Components.Dialogs;
 using Microsoft.AspNetCore.Components;
@@ -7,6 +8,12 @@ namespace DeepExtension.Web.Components.Pages;
 
 public partial class Datasets
 {
+    private readonly TableColumns _columns = new("datasets",
+        new TableColumn("kind", "Kind"),
+        new TableColumn("size", "Size", ShownByDefault: false),
+        new TableColumn("hash", "SHA-256"),
+        new TableColumn("created", "Created", ShownByDefault: false));
+
     [Inject]
     public required DatasetService Service { get; init; }
 
@@ -47,11 +54,10 @@ public partial class Datasets
 
     private async Task DeleteAsync(Dataset dataset)
     {
-        var confirmed = await Dialogs.ShowMessageBoxAsync(
-            "Delete dataset",
-            $"Delete {dataset.Name} with its {dataset.Versions.Count} version(s)? The stored files are removed too.",
-            yesText: "Delete", cancelText: "Cancel");
-        if (confirmed != true) return;
+        var confirmed = await Dialogs.ConfirmAsync($"Delete the dataset {dataset.Name}?",
+            [$"Its {dataset.Versions.Count} version(s) and their stored files"],
+            ["Your original files on your computer", "Trains already run on it, with their lineage"]);
+        if (!confirmed) return;
 
         var result = await Service.DeleteAsync(dataset.Id);
         if (result.Succeeded) Snackbar.Add($"Dataset {dataset.Name} deleted.", Severity.Success);

@@ -59,10 +59,10 @@ public partial class DeploymentTools
 
     private async Task DeleteAsync(DeploymentEnvironment environment)
     {
-        var confirmed = await Dialogs.ShowMessageBoxAsync("Delete environment",
-            $"Remove the environment {environment.Name} ({environment.BaseUrl})? Models already deployed there stay on that server.",
-            yesText: "Delete", cancelText: "Cancel");
-        if (confirmed != true) return;
+        var confirmed = await Dialogs.ConfirmAsync($"Delete the environment {environment.Name}?",
+            [$"The environment {environment.Name} ({environment.BaseUrl}) in DeepExtension"],
+            ["Models already deployed on that Ollama server"]);
+        if (!confirmed) return;
         await Service.DeleteAsync(environment.Id);
         _results.Remove(environment.Id);
         Snackbar.Add($"Environment {environment.Name} removed.", Severity.Success);

@@ -1,3 +1,5 @@
+using DeepExtension.Core.Common;
+using DeepExtension.Web.Components.Dialogs;
 using System.Globalization;
 using DeepExtension.Core.Deployment;
 using DeepExtension.Core.Runs;
@@ -11,6 +13,12 @@ namespace DeepExtension.Web.Components.Pages;
 
 public partial class LiveModels
 {
+    private readonly TableColumns _columns = new("live-models",
+        new TableColumn("source", "Source"),
+        new TableColumn("quantization", "Quantization"),
+        new TableColumn("environment", "Environment", ShownByDefault: false),
+        new TableColumn("deployed", "Deployed"));
+
     /// <summary>Ollama is asked for tags/ps at most this often (the rows themselves reload every second).</summary>
     private static readonly TimeSpan LiveStateInterval = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan ChatRenderInterval = TimeSpan.FromMilliseconds(50);
@@ -32,6 +40,11 @@ public partial class LiveModels
     private ChatSession? _chat;
     /// <summary>Open deployment logs by id, re-read with every reload while open.</summary>
     private readonly Dictionary<Guid, IReadOnlyList<LogLine>> _logs = [];
+
+    protected override ChangedWork WatchedWork => ChangedWork.Deployments;
+
+    /// <summary>A deployed model's state lives in Ollama, which sends no events: it is read at this pace.</summary>
+    protected override TimeSpan PollInterval => LiveStateInterval;
 
     protected override async Task ReloadAsync()
     {
@@ -70,11 +83,14 @@ public partial class LiveModels
 
     private async Task RemoveAsync(ModelDeployment deployment)
     {
-        var message = deployment.Status == WorkStatus.Succeeded
-            ? $"Remove {deployment.OllamaModel} from Ollama at {deployment.BaseUrl}? The model is deleted there; its source model stays."
-            : $"Remove the failed deployment {deployment.OllamaModel} from this list? Nothing was created in Ollama.";
-        var confirmed = await Dialogs.ShowMessageBoxAsync("Remove deployment", message, yesText: "Remove", cancelText: "Cancel");
-        if (confirmed != true) return;
+        var confirmed = deployment.Status == WorkStatus.Succeeded
+            ? await Dialogs.ConfirmAsync($"Remove {deployment.OllamaModel}?",
+                [$"The model {deployment.OllamaModel} in Ollama at {deployment.BaseUrl}", "Its entry and log on this page"],
+                [$"The {(deployment.SourceKind == DeploymentSourceKind.Complete ? "complete" : "customized")} model {deployment.SourceModelName} it was made from"], confirmText: "Remove")
+            : await Dialogs.ConfirmAsync($"Remove the failed deployment {deployment.OllamaModel}?",
+                ["Its entry and log on this page (nothing was created in Ollama)"],
+                [$"The {(deployment.SourceKind == DeploymentSourceKind.Complete ? "complete" : "customized")} model {deployment.SourceModelName}"], confirmText: "Remove");
+        if (!confirmed) return;
         var result = await Service.RemoveAsync(deployment.Id);
         Snackbar.Add(result.Succeeded ? $"{deployment.OllamaModel} removed." : result.AllErrors, result.Succeeded ? Severity.Success : Severity.Error);
         if (result.Succeeded && _chat?.Deployment.Id == deployment.Id) CloseChat();

@@ -1,3 +1,5 @@
+using DeepExtension.Core.Common;
+using DeepExtension.Web.Components.Dialogs;
 using DeepExtension.Core.Datasets;
 using DeepExtension.Core.Runs;
 using DeepExtension.Core.Work;
@@ -10,6 +12,12 @@ namespace DeepExtension.Web.Components.Pages;
 
 public partial class ModelTraining
 {
+    private readonly TableColumns _columns = new("model-training",
+        new TableColumn("base-model", "Base model"),
+        new TableColumn("method", "Method", ShownByDefault: false),
+        new TableColumn("dataset", "Dataset"),
+        new TableColumn("started", "Started", ShownByDefault: false));
+
     [Inject]
     public required TrainingRunService Runs { get; init; }
 
@@ -18,6 +26,12 @@ public partial class ModelTraining
 
     [Inject]
     public required ISnackbar Snackbar { get; init; }
+
+    [Inject]
+    public required LiveRunStore Live { get; init; }
+
+    [Inject]
+    public required IDialogService Dialogs { get; init; }
 
     /// <summary>The "any" entry of the status and method filters.</summary>
     internal const string AnyValue = "";
@@ -31,6 +45,9 @@ public partial class ModelTraining
     /// <summary>Selected run ids in the order they were ticked (the Compare page colours by it). Ids, not row objects:
     /// every reload brings new TrainingRun instances, and the selection must survive it.</summary>
     private readonly List<Guid> _selected = [];
+    private RunningRunsWatch? _watch;
+
+    protected override ChangedWork WatchedWork => ChangedWork.Trains | ChangedWork.Models;
 
     protected override async Task ReloadAsync()
     {
@@ -43,9 +60,28 @@ public partial class ModelTraining
         }
         _runs = runs;
         _rows.Update(runs);
+        _watch ??= new RunningRunsWatch(Live, Runs, () => InvokeAsync(ApplyLiveSummaries));
+        _watch.Watch(runs);
+        ApplyLiveSummaries();
         // A run deleted elsewhere leaves the selection.
         var present = runs.Select(r => r.Id).ToHashSet();
         _selected.RemoveAll(id => !present.Contains(id));
+    }
+
+    /// <summary>The database row of a running run lags its points by up to a tick; the row shows the points' summary.</summary>
+    private void ApplyLiveSummaries()
+    {
+        _watch?.Apply(_rows.Rows.Select(row => row.Item));
+        StateHasChanged();
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _watch?.Dispose();
+        }
+        base.Dispose(disposing);
     }
 
     private void SetSearch(string? text) => _search = text;
@@ -83,13 +119,20 @@ public partial class ModelTraining
     /// <summary>Runs without a loss sort after every run with one.</summary>
     private static object BestLossSortKey(LiveRow<TrainingRun> row) => row.Item.BestLoss is { } loss && double.IsFinite(loss) ? loss : double.MaxValue;
 
-    private static string Started(TrainingRun run) =>
-        run.StartedAtUtc is { } started ? started.ToString("yyyy-MM-dd HH:mm", System.Globalization.CultureInfo.InvariantCulture) : "—";
-
     private string DatasetLabel(Guid versionId) => _datasetLabels.TryGetValue(versionId, out var label) ? label : "—";
+
+    /// <summary>Asks before cancelling a train, saying what it loses and keeps; the list and the train's page share it.</summary>
+    internal static Task<bool> ConfirmCancelAsync(IDialogService dialogs, TrainingRun run) => run.Status == WorkStatus.Queued
+        ? dialogs.ConfirmAsync($"Cancel the train {run.Name}?", ["Its place in the queue (it has not started)"],
+            ["Its configuration: Copy the Train starts it again"], confirmText: "Cancel the train", keepText: "Keep it queued")
+        : dialogs.ConfirmAsync($"Cancel the train {run.Name}?",
+            [$"The remaining training (it stops at the next step, now {run.Step} of {run.TotalSteps})", "No customized model is made"],
+            ["A checkpoint of the progress so far: Resume continues from it", "Its log, metrics and charts"],
+            confirmText: "Cancel the train", keepText: "Keep training");
 
     private async Task CancelAsync(TrainingRun run)
     {
+        if (!await ConfirmCancelAsync(Dialogs, run)) return;
         var result = await Runs.CancelAsync(run.Id);
         Snackbar.Add(result.Succeeded ? $"Cancelling {run.Name}." : result.AllErrors, result.Succeeded ? Severity.Info : Severity.Error);
         await ReloadAsync();
@@ -113,12 +156,8 @@ public partial class ModelTraining
     };
 
     private static string Duration(TrainingRun run) => run.StartedAtUtc is { } started
-        ? Format((run.FinishedAtUtc ?? DateTime.UtcNow) - started)
+        ? DisplayFormat.Duration((run.FinishedAtUtc ?? DateTime.UtcNow) - started)
         : "—";
 
-    internal static string Format(TimeSpan span) =>
-        span.TotalHours >= 1 ? $"{(int)span.TotalHours}h {span.Minutes:00}m" : span.TotalMinutes >= 1 ? $"{span.Minutes}m {span.Seconds:00}s" : $"{span.Seconds}s";
-
-    private static string Loss(double? loss) => loss is { } l && double.IsFinite(l) ? l.ToString("0.####", System.Globalization.CultureInfo.InvariantCulture) : "—";
 
 }

@@ -145,8 +145,20 @@ public partial class NewTrain
         UpdateWarnings();
     }
 
-    private void UpdateWarnings() =>
-        _warnings = SelectedMethod is { } method ? TrainingMethodService.Warnings(method.Algorithm, _values) : new Dictionary<string, string>();
+    private void UpdateWarnings()
+    {
+        var warnings = SelectedMethod is { } method
+            ? new Dictionary<string, string>(TrainingMethodService.Warnings(method.Algorithm, _values))
+            : [];
+        // Only warnings the user can act on: max tokens at the model's whole context cannot go higher, however
+        // "below typical" it is.
+        if (SelectedBaseModel?.Card.ContextLength is { } context && _values["max_tokens"] is JsonValue value
+            && ParameterSpec.TryGetNumber(value, out var tokens) && tokens >= context)
+        {
+            warnings.Remove("max_tokens");
+        }
+        _warnings = warnings;
+    }
 
     private async Task RunAsync()
     {

@@ -1,4 +1,5 @@
 using System.Globalization;
+using DeepExtension.Core.Common;
 using DeepExtension.Core.CustomizedModels;
 using DeepExtension.Core.Datasets;
 using DeepExtension.Core.Runs;
@@ -18,34 +19,11 @@ public partial class TrainDetails : IAsyncDisposable
     /// <summary>Index of the "Train Log" tab (Train Overview, Evaluation Data, Train Log).</summary>
     private const int LogTab = 2;
 
-    /// <summary>A chart on the Evaluation Data tab; <see cref="OnlyWhenPresent"/> charts appear once a point carries one of their series.</summary>
-    public sealed record ChartSpec(string Key, string Title, IReadOnlyList<string> Series, IReadOnlyDictionary<string, string> Labels, bool OnlyWhenPresent = false)
-    {
-        /// <summary>The chart's lines: one per metric of this run.</summary>
-        public IReadOnlyList<ChartSeries> Lines { get; } = ChartSeries.ForMetrics(Series, Labels);
-    }
+    /// <summary>The Evaluation Data charts: the metric catalogue's, grouped as it groups them.</summary>
+    public static IReadOnlyList<MetricChartDefinition> Charts => MetricCatalogue.EvaluationCharts;
 
-    public static readonly IReadOnlyList<ChartSpec> Charts =
-    [
-        new("loss", "Loss", [MetricPoint.Keys.Loss, MetricPoint.Keys.EvalLoss],
-            new Dictionary<string, string> { [MetricPoint.Keys.Loss] = "Training loss", [MetricPoint.Keys.EvalLoss] = "Evaluation loss" }),
-        new("learning-rate", "Learning rate", [MetricPoint.Keys.LearningRate],
-            new Dictionary<string, string> { [MetricPoint.Keys.LearningRate] = "Learning rate" }),
-        new("grad-norm", "Gradient norm", [MetricPoint.Keys.GradNorm],
-            new Dictionary<string, string> { [MetricPoint.Keys.GradNorm] = "Gradient norm" }),
-        new("tokens-per-second", "Tokens per second", [MetricPoint.Keys.TokensPerSecond],
-            new Dictionary<string, string> { [MetricPoint.Keys.TokensPerSecond] = "Tokens/s" }),
-        new("dpo-rewards", "DPO rewards", ["rewards/chosen", "rewards/rejected", "rewards/margins"],
-            new Dictionary<string, string> { ["rewards/chosen"] = "Chosen", ["rewards/rejected"] = "Rejected", ["rewards/margins"] = "Margin" }, OnlyWhenPresent: true),
-        new("dpo-accuracy", "DPO reward accuracy", ["rewards/accuracies"],
-            new Dictionary<string, string> { ["rewards/accuracies"] = "Accuracy" }, OnlyWhenPresent: true),
-        new("grpo-reward", "GRPO reward", [MetricPoint.Keys.Reward, MetricPoint.Keys.RewardStd],
-            new Dictionary<string, string> { [MetricPoint.Keys.Reward] = "Mean reward", [MetricPoint.Keys.RewardStd] = "Reward std within groups" }, OnlyWhenPresent: true),
-        new("grpo-kl", "GRPO KL to the reference", [MetricPoint.Keys.Kl],
-            new Dictionary<string, string> { [MetricPoint.Keys.Kl] = "KL" }, OnlyWhenPresent: true),
-        new("grpo-completion-length", "GRPO completion length", [MetricPoint.Keys.CompletionLength],
-            new Dictionary<string, string> { [MetricPoint.Keys.CompletionLength] = "Tokens" }, OnlyWhenPresent: true),
-    ];
+    /// <summary>How often the run's state is read again without an event (a worker on another scheduler node).</summary>
+    private static readonly TimeSpan FallbackInterval = LiveListPage.FallbackInterval;
 
     [Parameter]
     public Guid RunId { get; set; }
@@ -60,10 +38,16 @@ public partial class TrainDetails : IAsyncDisposable
     public required CustomizedModelService CustomizedModels { get; init; }
 
     [Inject]
-    public required RunUpdatesStore Updates { get; init; }
+    public required LiveRunStore Live { get; init; }
+
+    [Inject]
+    public required WorkChanges WorkChanges { get; init; }
 
     [Inject]
     public required ISnackbar Snackbar { get; init; }
+
+    [Inject]
+    public required IDialogService Dialogs { get; init; }
 
     [Inject]
     public required IJSRuntime JS { get; init; }
@@ -74,16 +58,21 @@ public partial class TrainDetails : IAsyncDisposable
     private CustomizedModel? _customizedModel;
     private MetricPoint? _latest;
     private readonly List<LogLine> _log = [];
+    private int _logNext;
     private string? _search;
     private RunLogLevel _minimumLevel = RunLogLevel.Info;
     private bool _follow = true;
     private int _tab;
-    private readonly List<MetricPoint> _metrics = [];
-    private readonly HashSet<string> _metricKeys = new(StringComparer.Ordinal);
+    private int _pointCount;
+    private IReadOnlySet<string> _metricKeys = new HashSet<string>(StringComparer.Ordinal);
+    /// <summary>The one source of the charts: this run's live history.</summary>
+    private IReadOnlyDictionary<string, LiveRun> _sources = new Dictionary<string, LiveRun>();
     private readonly Dictionary<string, MetricChart> _charts = new(StringComparer.Ordinal);
     private double _smoothing;
     private string _xAxis = "step";
-    private IDisposable? _subscription;
+    private LiveRunSubscription? _subscription;
+    private IDisposable? _changes;
+    private readonly SemaphoreSlim _runChanged = new(0, 1);
     private IJSObjectReference? _module;
     private readonly CancellationTokenSource _stop = new();
 
@@ -104,46 +93,65 @@ public partial class TrainDetails : IAsyncDisposable
 
     protected override void OnAfterRender(bool firstRender)
     {
-        // Live data only once interactive: the first update carries the history, later ones what is new.
+        // Live data only once interactive: the store calls back once the history is loaded, then when more arrives.
         if (firstRender && _run is not null)
         {
-            _subscription = Updates.Subscribe(Runs.FilesOf(_run), update => InvokeAsync(() => ApplyAsync(update)));
+            _subscription = Live.Subscribe(Runs.FilesOf(_run), () => InvokeAsync(ApplyAsync));
+            _changes = WorkChanges.Subscribe(kinds =>
+            {
+                if ((kinds & (ChangedWork.Trains | ChangedWork.Models)) == 0) return;
+                try
+                {
+                    if (_runChanged.CurrentCount == 0) _runChanged.Release();
+                }
+                catch (Exception ex) when (ex is SemaphoreFullException or ObjectDisposedException)
+                {
+                }
+            });
             _ = RefreshRunLoopAsync();
         }
     }
 
-    private async Task ApplyAsync(RunUpdate update)
+    /// <summary>Takes what the live history holds now: summary, latest metrics, new log lines; charts read it themselves.</summary>
+    private async Task ApplyAsync()
     {
-        if (update.Metrics.LastOrDefault(p => p[MetricPoint.Keys.Loss] is not null) is { } point) _latest = point;
-        _log.AddRange(update.Logs);
+        if (_subscription is not { } subscription || _run is null) return;
+        var live = subscription.Run;
+        _latest = live.LatestTrainingPoint;
+        _pointCount = live.PointCount;
+        TrainingRunService.Apply(_run, live.Summary);
+        var (lines, next) = live.LogsFrom(_logNext, MaxLogLines);
+        _logNext = next;
+        _log.AddRange(lines);
         if (_log.Count > MaxLogLines) _log.RemoveRange(0, _log.Count - MaxLogLines);
-        // Charts that exist get the new points through JS interop; charts rendered by this StateHasChanged (a new
-        // DPO chart, the tab just opened) read _metrics, which already holds them, as their history.
+        if (_sources.Count == 0) _sources = new Dictionary<string, LiveRun> { [""] = live };
+        _metricKeys = live.MetricKeys;
+        // Charts that exist are told to refresh; charts this render adds (a DPO chart, the tab just opened) read the history when they appear.
         var existing = _charts.Values.ToList();
-        _metrics.AddRange(update.Metrics);
-        foreach (var metric in update.Metrics) _metricKeys.UnionWith(metric.Values.Keys);
         StateHasChanged();
-        foreach (var chart in existing) await chart.AppendAsync(update.Metrics);
-        if (_follow && update.Logs.Count > 0 && _tab == LogTab)
+        foreach (var chart in existing) await chart.RefreshAsync();
+        if (_follow && lines.Count > 0 && _tab == LogTab)
         {
             _module ??= await JS.InvokeAsync<IJSObjectReference>("import", "./js/deepx.js");
             await _module.InvokeVoidAsync("scrollToEnd", "run-log");
         }
     }
 
-    /// <summary>Status, progress and outcome come from the database, which the job updates every second.</summary>
+    /// <summary>Status, timings and the customized model come from the database: read again when this process reports a change, or after a while.</summary>
     private async Task RefreshRunLoopAsync()
     {
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
         try
         {
-            while (await timer.WaitForNextTickAsync(_stop.Token))
+            while (!_stop.IsCancellationRequested)
             {
+                await _runChanged.WaitAsync(FallbackInterval, _stop.Token);
                 var run = await Runs.GetAsync(RunId, _stop.Token);
                 if (run is null) continue;
                 var customized = run.Status == WorkStatus.Succeeded && _customizedModel is null ? await CustomizedModels.FindByRunAsync(RunId, _stop.Token) : _customizedModel;
                 await InvokeAsync(() =>
                 {
+                    // The numbers are the points': a row read between two ticks of the job may lag them.
+                    if (_subscription is { Run.Loaded: true } live) TrainingRunService.Apply(run, live.Run.Summary);
                     _run = run;
                     _customizedModel = customized;
                     StateHasChanged();
@@ -153,9 +161,12 @@ public partial class TrainDetails : IAsyncDisposable
         catch (OperationCanceledException)
         {
         }
+        catch (ObjectDisposedException)
+        {
+        }
     }
 
-    private IEnumerable<ChartSpec> VisibleCharts() => Charts.Where(c => !c.OnlyWhenPresent || c.Series.Any(_metricKeys.Contains));
+    private IEnumerable<MetricChartDefinition> VisibleCharts() => _sources.Count == 0 ? [] : Charts.Where(c => c.AppliesTo(_metricKeys));
 
     private async Task SetSmoothingAsync(double alpha)
     {
@@ -174,6 +185,7 @@ public partial class TrainDetails : IAsyncDisposable
 
     private async Task CancelAsync()
     {
+        if (_run is null || !await ModelTraining.ConfirmCancelAsync(Dialogs, _run)) return;
         var result = await Runs.CancelAsync(RunId);
         Snackbar.Add(result.Succeeded ? "Cancelling: the worker stops at its next step and keeps a checkpoint." : result.AllErrors,
             result.Succeeded ? Severity.Info : Severity.Error);
@@ -185,15 +197,10 @@ public partial class TrainDetails : IAsyncDisposable
         Snackbar.Add(result.Succeeded ? "Queued to resume from the last checkpoint." : result.AllErrors, result.Succeeded ? Severity.Info : Severity.Error);
     }
 
-    private static string When(DateTime? utc) => utc is { } t ? t.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) + " UTC" : "—";
-
-    private static string Show(double? value) => value is { } v && double.IsFinite(v)
-        ? (Math.Abs(v) is > 0 and < 1e-3 ? v.ToString("0.###e+0", CultureInfo.InvariantCulture) : v.ToString("0.#####", CultureInfo.InvariantCulture))
-        : "—";
-
     public async ValueTask DisposeAsync()
     {
         _subscription?.Dispose();
+        _changes?.Dispose();
         _stop.Cancel();
         _stop.Dispose();
         if (_module is not null)

@@ -48,8 +48,10 @@ public partial class TrainingMethods
 
     private async Task DeleteAsync(TrainingMethod method)
     {
-        var confirmed = await Dialogs.ShowMessageBoxAsync("Delete method", $"Delete the method {method.Name}?", yesText: "Delete", cancelText: "Cancel");
-        if (confirmed != true) return;
+        var confirmed = await Dialogs.ConfirmAsync($"Delete the method {method.Name}?",
+            [$"The method {method.Name} and its defaults"],
+            ["Trains already run with it keep every parameter they used", $"The built-in {method.Algorithm} method"]);
+        if (!confirmed) return;
         var result = await Service.DeletePresetAsync(method.Id);
         if (!result.Succeeded)
         {

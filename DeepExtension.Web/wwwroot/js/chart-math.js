@@ -1,13 +1,5 @@
-// Pure helpers for the metric charts (no DOM, no ApexCharts): tested by `node --test` (js/tests/chart-math.test.mjs).
-
-/** The x value of a raw point ({step, epoch, elapsed, y}) for an axis: 'step' | 'epoch' | 'elapsed'. */
-export function xOf(point, axis) {
-    switch (axis) {
-        case 'epoch': return point.epoch;
-        case 'elapsed': return point.elapsed;
-        default: return point.step;
-    }
-}
+// Pure helpers for the metric charts (no DOM, no ApexCharts): tested by `node --test` (js-tests/chart-math.test.mjs).
+// Smoothing and reduction of long histories happen on the server (DeepExtension.Core MetricSeries), not here.
 
 /** Axis title for an axis key. */
 export function axisTitle(axis) {
@@ -16,97 +8,6 @@ export function axisTitle(axis) {
         case 'elapsed': return 'Elapsed (s)';
         default: return 'Step';
     }
-}
-
-/** Clamps a smoothing factor to [0, 0.999]; anything not a number is 0 (raw). */
-export function clampAlpha(alpha) {
-    const a = Number(alpha);
-    if (!Number.isFinite(a) || a <= 0) return 0;
-    return Math.min(a, 0.999);
-}
-
-/**
- * Exponential moving average: s = alpha * s + (1 - alpha) * y, seeded with the first finite value.
- * alpha 0 returns the values unchanged. Gaps (null, NaN, ±Infinity) stay gaps (null) and do not reset the average.
- */
-export function ema(values, alpha) {
-    const a = clampAlpha(alpha);
-    const out = new Array(values.length);
-    let s = null;
-    for (let i = 0; i < values.length; i++) {
-        const y = values[i];
-        if (y === null || y === undefined || !Number.isFinite(y)) {
-            out[i] = null;
-            continue;
-        }
-        s = s === null || a === 0 ? y : a * s + (1 - a) * y;
-        out[i] = s;
-    }
-    return out;
-}
-
-/**
- * Keeps at most `max` points of [[x, y], ...] (x ascending) by min/max bucketing: the first and last points stay,
- * and every bucket in between contributes its lowest and highest y in x order, so spikes survive.
- * Points with a null y are dropped from buckets but a series shorter than `max` is returned as is.
- */
-export function downsample(points, max) {
-    const n = points.length;
-    if (!Number.isFinite(max) || max <= 0 || n <= max) return points;
-    if (max < 4) return [points[0], points[n - 1]].slice(0, Math.max(1, max));
-    const buckets = Math.floor((max - 2) / 2);
-    const inner = n - 2;
-    const size = inner / buckets;
-    const out = [points[0]];
-    for (let b = 0; b < buckets; b++) {
-        const start = 1 + Math.floor(b * size);
-        const end = Math.min(n - 1, 1 + Math.floor((b + 1) * size));
-        let lo = -1, hi = -1;
-        for (let i = start; i < end; i++) {
-            const y = points[i][1];
-            if (y === null || !Number.isFinite(y)) continue;
-            if (lo < 0 || y < points[lo][1]) lo = i;
-            if (hi < 0 || y > points[hi][1]) hi = i;
-        }
-        if (lo < 0) continue;
-        if (lo === hi) out.push(points[lo]);
-        else if (lo < hi) out.push(points[lo], points[hi]);
-        else out.push(points[hi], points[lo]);
-    }
-    out.push(points[n - 1]);
-    return out;
-}
-
-/**
- * One series mapped to an axis and EMA-smoothed, kept up to date point by point: a live append costs only its new
- * points (the average carries over), not a pass over the whole history. Gaps follow `ema`: null, no reset.
- */
-export class SeriesProjection {
-    constructor(axis, alpha) {
-        this.axis = axis;
-        this.alpha = clampAlpha(alpha);
-        this.points = [];
-        this.average = null;
-    }
-
-    /** Adds raw points ({step, epoch, elapsed, y}) in order; returns this. */
-    push(raw) {
-        for (const p of raw) {
-            const y = p.y;
-            let value = null;
-            if (y !== null && y !== undefined && Number.isFinite(y)) {
-                this.average = this.average === null || this.alpha === 0 ? y : this.alpha * this.average + (1 - this.alpha) * y;
-                value = this.average;
-            }
-            this.points.push([xOf(p, this.axis), value]);
-        }
-        return this;
-    }
-}
-
-/** Raw points of one series → what the chart draws: mapped to the axis, smoothed, downsampled. */
-export function project(raw, axis, alpha, max) {
-    return downsample(new SeriesProjection(axis, alpha).push(raw).points, max);
 }
 
 /** True for a usable x window: two finite numbers, min below max. */
@@ -138,6 +39,35 @@ export function nextZoom(zoom, event) {
 /** The window to put back after redrawing on `axis` (ApexCharts' updateSeries returns to the full range), or null. */
 export function zoomToRestore(zoom, axis) {
     return zoom && zoom.axis === axis && isWindow(zoom.min, zoom.max) ? { min: zoom.min, max: zoom.max } : null;
+}
+
+/** True when an x value is a whole step (within rounding): only those get a label on a step axis. */
+export function isWholeStep(v) {
+    return Number.isFinite(v) && Math.abs(v - Math.round(v)) < 1e-6;
+}
+
+/** Ticks for a step axis from `min` to `max`: one per step for short runs, at most 10, never between two steps. */
+export function stepTickAmount(min, max) {
+    if (!Number.isFinite(min) || !Number.isFinite(max) || max <= min) return 1;
+    return Math.max(1, Math.min(10, Math.round(max - min)));
+}
+
+/**
+ * The y range for a flat line (every finite y equal), which ApexCharts would otherwise centre on an arbitrary range
+ * where 1e-4 reads as 0: half the value either side (or -1 to 1 around 0). Null when the values vary (ApexCharts
+ * scales them itself) or there are none.
+ */
+export function flatRange(ys) {
+    let min = Infinity, max = -Infinity;
+    for (const y of ys) {
+        if (y === null || y === undefined || !Number.isFinite(y)) continue;
+        if (y < min) min = y;
+        if (y > max) max = y;
+    }
+    if (min > max || max - min > Math.abs(max) * 1e-9) return null;
+    if (max === 0) return { min: -1, max: 1 };
+    const half = Math.abs(max) / 2;
+    return { min: min - half, max: max + half };
 }
 
 /** Colours for ApexCharts' `colors` option: one per series, or undefined (the theme's palette) unless every series has one. */

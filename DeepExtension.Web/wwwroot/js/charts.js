@@ -1,11 +1,13 @@
 // Live metric charts on ApexCharts (served from lib/apexcharts/, restored by the build from npm).
-// Raw points stay here; what is drawn is mapped to the chosen x axis, EMA-smoothed (incrementally, as points arrive)
-// and downsampled (chart-math.js).
-// A chart has named series, each with its own key (a metric of one run on the Compare page) and optional colour.
-import { axisTitle, clampAlpha, colorsOf, downsample, nextZoom, SeriesProjection, themeOptions, zoomToRestore } from './chart-math.js';
+// The server owns the data: it maps each series to the x axis, smooths it and reduces it to a few thousand points
+// (DeepExtension.Core MetricSeries), and sends what to draw through setData. A zoom asks the server for the window at
+// full resolution (the component's ZoomAsync); the reset asks for the whole series again.
+// A chart whose series have no point shows its empty state instead of an ApexCharts chart; a series without points has
+// no line and no legend entry.
+import { axisTitle, colorsOf, flatRange, isWholeStep, nextZoom, stepTickAmount, themeOptions, zoomToRestore } from './chart-math.js';
 
-/** Most points drawn per series; a 100k-step run is bucketed down to this. */
-export const MaxRenderedPoints = 2000;
+/** ApexCharts' default palette: a series without its own colour takes the one of its position among all series. */
+const Palette = ['#008FFB', '#00E396', '#FEB019', '#FF4560', '#775DD0', '#3F51B5', '#546E7A', '#D4526E'];
 
 const charts = new Map();
 let apexLoading = null;
@@ -22,94 +24,11 @@ function loadApexCharts() {
     return apexLoading;
 }
 
-function drawnSeries(state) {
-    return state.series.map(s => ({
-        name: s.name ?? s.key,
-        data: downsample(state.projections.get(s.key).points, MaxRenderedPoints),
-    }));
-}
-
-/** Projects every series again from its raw points (after the axis or the smoothing changed). */
-function reproject(state) {
-    state.projections = new Map(state.series.map(s => [s.key, new SeriesProjection(state.axis, state.alpha).push(state.raw.get(s.key))]));
-}
-
-/**
- * Redraws with the current points. updateSeries returns ApexCharts to the full x range, so the user's window (zoom)
- * is put back afterwards; updates of one chart run one after another so a window is never restored out of order.
- */
-function redraw(state) {
-    // Appends arriving while a draw is queued ride along with it: one draw, however many appends.
-    if (state.redrawQueued) return state.drawing;
-    state.redrawQueued = true;
-    state.drawing = state.drawing.then(async () => {
-        state.redrawQueued = false;
-        if (!state.chart) return;
-        const window = zoomToRestore(state.zoom, state.axis);
-        await state.chart.updateSeries(drawnSeries(state), false);
-        if (window) state.chart.zoomX(window.min, window.max);
-    }).catch(error => console.error('chart update failed', error));
-    return state.drawing;
-}
-
-/**
- * Creates a chart in `element`. options: { id, title, series: [{ key, name, color }], axis, alpha, dark }.
- * Returns the chart id.
- */
-export async function create(element, options) {
-    const id = options.id;
-    destroy(id);
-    const series = (options.series ?? []).filter(s => s && typeof s.key === 'string');
-    const state = {
-        id,
-        series,
-        axis: options.axis ?? 'step',
-        alpha: clampAlpha(options.alpha ?? 0),
-        dark: !!options.dark,
-        raw: new Map(series.map(s => [s.key, []])),
-        projections: null,
-        redrawQueued: false,
-        zoom: null,
-        drawing: Promise.resolve(),
-        chart: null,
-    };
-    reproject(state);
-    charts.set(id, state);
-    const ApexCharts = await loadApexCharts();
-    if (charts.get(id) !== state) return id; // destroyed while loading
-    const theme = themeOptions(state.dark);
-    state.chart = new ApexCharts(element, {
-        chart: {
-            id,
-            type: 'line',
-            height: options.height ?? 280,
-            animations: { enabled: false },
-            zoom: { enabled: true, type: 'x', autoScaleYaxis: true },
-            toolbar: { show: true, tools: { download: true, selection: true, zoom: true, zoomin: true, zoomout: true, pan: true, reset: true } },
-            ...theme.chart,
-            events: {
-                zoomed: (_, { xaxis }) => { state.zoom = nextZoom(state.zoom, { type: 'zoomed', axis: state.axis, min: xaxis?.min, max: xaxis?.max }); },
-                scrolled: (_, { xaxis }) => { state.zoom = nextZoom(state.zoom, { type: 'zoomed', axis: state.axis, min: xaxis?.min, max: xaxis?.max }); },
-                beforeResetZoom: () => { state.zoom = nextZoom(state.zoom, { type: 'reset' }); return undefined; },
-            },
-        },
-        theme: theme.theme,
-        grid: theme.grid,
-        colors: colorsOf(series),
-        title: { text: options.title ?? '', style: { fontSize: '14px' } },
-        stroke: { width: 2, curve: 'straight' },
-        markers: { size: 0 },
-        dataLabels: { enabled: false },
-        legend: { show: true, showForSingleSeries: false },
-        noData: { text: 'No points yet' },
-        xaxis: { type: 'numeric', title: { text: axisTitle(state.axis) }, labels: { formatter: v => formatNumber(v) } },
-        yaxis: { labels: { formatter: v => formatNumber(v) } },
-        tooltip: { shared: false, theme: theme.tooltip.theme, x: { formatter: v => `${axisTitle(state.axis)} ${formatNumber(v)}` } },
-        series: drawnSeries(state),
-    });
-    await state.chart.render();
-    await redraw(state); // points appended while rendering
-    return id;
+/** The series that have points, with their colours (fixed per series, whichever others are present). */
+function presentSeries(state) {
+    return state.series
+        .map((s, i) => ({ ...s, color: s.color ?? Palette[i % Palette.length], data: state.data?.[s.key]?.points ?? [] }))
+        .filter(s => s.data.length > 0);
 }
 
 function formatNumber(v) {
@@ -119,40 +38,160 @@ function formatNumber(v) {
     return Number(v.toPrecision(5)).toString();
 }
 
-/** Appends raw points: { seriesKey: [[step, epoch, elapsed, y], ...] }. */
-export function appendPoints(chartId, points) {
-    const state = charts.get(chartId);
-    if (!state) return;
-    for (const [key, list] of Object.entries(points ?? {})) {
-        const raw = state.raw.get(key);
-        if (!raw) continue;
-        const added = list.map(([step, epoch, elapsed, y]) => ({ step, epoch, elapsed, y: y ?? null }));
-        for (const point of added) raw.push(point);
-        state.projections.get(key).push(added);
-    }
-    state.zoom = nextZoom(state.zoom, { type: 'append' });
-    return redraw(state);
+/** x-axis options: steps are whole numbers (no tick between two steps, no "2.5"). */
+function xaxisOptions(state, present) {
+    const xs = present.flatMap(s => s.data.length ? [s.data[0][0], s.data[s.data.length - 1][0]] : []);
+    const step = state.axis === 'step';
+    return {
+        type: 'numeric',
+        title: { text: axisTitle(state.axis) },
+        tickAmount: step ? stepTickAmount(Math.min(...xs), Math.max(...xs)) : undefined,
+        decimalsInFloat: step ? 0 : undefined,
+        labels: { formatter: v => step ? (isWholeStep(v) ? String(Math.round(v)) : '') : formatNumber(v) },
+    };
 }
 
-/** EMA smoothing factor: 0 = raw … 0.99. */
-export function setSmoothing(chartId, alpha) {
-    const state = charts.get(chartId);
-    if (!state) return;
-    state.alpha = clampAlpha(alpha);
-    reproject(state);
-    return redraw(state);
+/** y-axis options: ApexCharts' own scale, except for a flat line (see flatRange). */
+function yaxisOptions(present) {
+    const range = flatRange(present.flatMap(s => s.data.map(p => p[1])));
+    return { labels: { formatter: v => formatNumber(v) }, min: range?.min, max: range?.max };
 }
 
-/** The x axis: 'step' | 'epoch' | 'elapsed'. */
-export function setXAxis(chartId, axis) {
+function showEmpty(state) {
+    state.chart?.destroy();
+    state.chart = null;
+    state.drawnKeys = '';
+    state.element.replaceChildren();
+    const empty = document.createElement('div');
+    empty.className = 'de-chart-empty';
+    empty.dataset.testid = 'chart-empty';
+    const title = document.createElement('div');
+    title.className = 'de-chart-empty-title';
+    title.textContent = state.title;
+    const text = document.createElement('div');
+    text.textContent = 'No points yet';
+    empty.append(title, text);
+    state.element.appendChild(empty);
+}
+
+async function build(state, present) {
+    const ApexCharts = await loadApexCharts();
+    state.chart?.destroy();
+    state.element.replaceChildren();
+    const theme = themeOptions(state.dark);
+    state.chart = new ApexCharts(state.element, {
+        chart: {
+            id: state.id,
+            type: 'line',
+            height: 280,
+            animations: { enabled: false },
+            zoom: { enabled: true, type: 'x', autoScaleYaxis: true },
+            toolbar: { show: true, tools: { download: true, selection: true, zoom: true, zoomin: true, zoomout: true, pan: true, reset: true } },
+            ...theme.chart,
+            events: {
+                zoomed: (_, { xaxis }) => zoomed(state, { type: 'zoomed', axis: state.axis, min: xaxis?.min, max: xaxis?.max }),
+                scrolled: (_, { xaxis }) => zoomed(state, { type: 'zoomed', axis: state.axis, min: xaxis?.min, max: xaxis?.max }),
+                beforeResetZoom: () => { zoomed(state, { type: 'reset' }); return undefined; },
+            },
+        },
+        theme: theme.theme,
+        grid: theme.grid,
+        colors: colorsOf(present),
+        title: { text: state.title, style: { fontSize: '14px' } },
+        stroke: { width: 2, curve: 'straight' },
+        markers: { size: 0 },
+        dataLabels: { enabled: false },
+        legend: { show: true, showForSingleSeries: false },
+        xaxis: xaxisOptions(state, present),
+        yaxis: yaxisOptions(present),
+        tooltip: { shared: false, theme: theme.tooltip.theme, x: { formatter: v => `${axisTitle(state.axis)} ${formatNumber(v)}` } },
+        series: present.map(s => ({ name: s.name ?? s.key, data: s.data })),
+    });
+    state.drawnKeys = present.map(s => s.key).join('\n');
+    await state.chart.render();
+}
+
+/** Draws the latest data; draws of one chart run one after another so a window is never restored out of order. */
+function redraw(state) {
+    if (state.redrawQueued) return state.drawing;
+    state.redrawQueued = true;
+    state.drawing = state.drawing.then(async () => {
+        state.redrawQueued = false;
+        if (!charts.has(state.id)) return;
+        const present = presentSeries(state);
+        if (present.length === 0) {
+            showEmpty(state);
+            return;
+        }
+        if (!state.chart || state.drawnKeys !== present.map(s => s.key).join('\n')) {
+            await build(state, present);
+        } else {
+            await state.chart.updateOptions({ xaxis: xaxisOptions(state, present), yaxis: yaxisOptions(present) }, false, false);
+            await state.chart.updateSeries(present.map(s => ({ name: s.name ?? s.key, data: s.data })), false);
+        }
+        const window = zoomToRestore(state.zoom, state.axis);
+        if (window) {
+            state.restoring = true;
+            try { state.chart.zoomX(window.min, window.max); } finally { state.restoring = false; }
+        }
+    }).catch(error => console.error('chart update failed', error));
+    return state.drawing;
+}
+
+/** The user zoomed, panned or reset: the server is asked for the window's points (debounced while dragging). */
+function zoomed(state, event) {
+    if (state.restoring) return;
+    state.zoom = nextZoom(state.zoom, event);
+    const window = zoomToRestore(state.zoom, state.axis);
+    const key = window ? `${window.min}:${window.max}` : '';
+    if (key === state.askedWindow) return;
+    state.askedWindow = key;
+    clearTimeout(state.zoomTimer);
+    state.zoomTimer = setTimeout(() => {
+        state.dotnet?.invokeMethodAsync('ZoomAsync', window?.min ?? null, window?.max ?? null)
+            .catch(error => console.debug('zoom request failed', error));
+    }, 120);
+}
+
+/**
+ * Creates a chart in `element`. options: { id, title, series: [{ key, name, color }], axis, dark }; `dotnet` receives
+ * zoom requests (ZoomAsync(min, max)). Nothing is drawn before the first setData.
+ */
+export async function create(element, options, dotnet) {
+    const id = options.id;
+    destroy(id);
+    const state = {
+        id,
+        element,
+        dotnet,
+        title: options.title ?? '',
+        series: (options.series ?? []).filter(s => s && typeof s.key === 'string'),
+        axis: options.axis ?? 'step',
+        dark: !!options.dark,
+        data: null,
+        zoom: null,
+        askedWindow: '',
+        restoring: false,
+        redrawQueued: false,
+        drawing: Promise.resolve(),
+        chart: null,
+        drawnKeys: '',
+    };
+    charts.set(id, state);
+    await loadApexCharts();
+    return id;
+}
+
+/** What to draw: { axis, series: { key: { points: [[x, y], ...], total } } } (y null = a gap). */
+export function setData(chartId, data) {
     const state = charts.get(chartId);
     if (!state) return;
-    state.axis = axis;
-    reproject(state);
-    state.zoom = nextZoom(state.zoom, { type: 'axis', axis });
-    if (state.chart) {
-        state.chart.updateOptions({ xaxis: { title: { text: axisTitle(axis) } } }, false, false);
+    if (data.axis && data.axis !== state.axis) {
+        state.axis = data.axis;
+        state.zoom = nextZoom(state.zoom, { type: 'axis', axis: data.axis });
+        state.askedWindow = '';
     }
+    state.data = data.series ?? {};
     return redraw(state);
 }
 
@@ -166,7 +205,10 @@ export function setTheme(chartId, dark) {
         const theme = themeOptions(state.dark);
         await state.chart.updateOptions({ theme: theme.theme, chart: theme.chart, grid: theme.grid, tooltip: theme.tooltip }, false, false);
         const window = zoomToRestore(state.zoom, state.axis);
-        if (window) state.chart.zoomX(window.min, window.max);
+        if (window) {
+            state.restoring = true;
+            try { state.chart.zoomX(window.min, window.max); } finally { state.restoring = false; }
+        }
     }).catch(error => console.error('chart theme update failed', error));
     return state.drawing;
 }
@@ -175,26 +217,37 @@ export function destroy(chartId) {
     const state = charts.get(chartId);
     if (!state) return;
     charts.delete(chartId);
+    clearTimeout(state.zoomTimer);
     state.chart?.destroy();
 }
 
-/** Raw points held for a series (test hook). */
+/** Points the run logged for a series, as the server reported them (test hook). */
 export function pointCount(chartId, series) {
-    return charts.get(chartId)?.raw.get(series)?.length ?? 0;
+    return charts.get(chartId)?.data?.[series]?.total ?? 0;
 }
 
 /** Points the chart currently draws for a series (test hook). */
 export function renderedCount(chartId, series) {
     const state = charts.get(chartId);
     if (!state?.chart) return 0;
-    const index = state.series.findIndex(s => s.key === series);
-    return state.chart.w?.config?.series?.[index]?.data?.length ?? 0;
+    const index = state.drawnKeys.split('\n').indexOf(series);
+    return index < 0 ? 0 : state.chart.w?.config?.series?.[index]?.data?.length ?? 0;
 }
 
-/** What ApexCharts draws (test hook): series names and colours, theme mode, and the x range shown. */
+/** The [x, y] pairs the chart draws for a series (test hook). */
+export function drawnPoints(chartId, series) {
+    const state = charts.get(chartId);
+    if (!state?.chart) return [];
+    const index = state.drawnKeys.split('\n').indexOf(series);
+    return index < 0 ? [] : state.chart.w?.config?.series?.[index]?.data ?? [];
+}
+
+/** What ApexCharts draws (test hook): series names and colours, theme mode, the x range shown, the toolbar and empty state. */
 export function describe(chartId) {
-    const chart = charts.get(chartId)?.chart;
-    if (!chart) return null;
+    const state = charts.get(chartId);
+    if (!state) return null;
+    const chart = state.chart;
+    if (!chart) return { series: [], colors: [], mode: state.dark ? 'dark' : 'light', minX: null, maxX: null, zoomed: false, toolbar: false, empty: !!state.element.querySelector('.de-chart-empty') };
     const w = chart.w;
     return {
         series: (w.config.series ?? []).map(s => s.name),
@@ -203,6 +256,9 @@ export function describe(chartId) {
         minX: w.globals.minX,
         maxX: w.globals.maxX,
         zoomed: !!w.interact?.zoomed,
+        toolbar: !!state.element.querySelector('.apexcharts-toolbar'),
+        empty: !!state.element.querySelector('.de-chart-empty'),
+        xLabels: [...state.element.querySelectorAll('.apexcharts-xaxis-label')].map(l => l.textContent),
     };
 }
 
@@ -211,4 +267,4 @@ export function chartIds() {
     return [...charts.keys()];
 }
 
-globalThis.deepxCharts = { pointCount, renderedCount, describe, chartIds };
+globalThis.deepxCharts = { pointCount, renderedCount, drawnPoints, describe, chartIds };

@@ -1,0 +1,344 @@
+using Microsoft.Extensions.Logging;
+
+namespace DeepExtension.Core.Runs;
+
+/// <summary>
+/// The live data of runs in this process (as Aspire Dashboard's TelemetryRepository holds telemetry): one
+/// <see cref="LiveRun"/> per watched run, reading the run's metrics and log files every <see cref="Interval"/> and
+/// holding the parsed history, shared by every page, chart and job that watches the run (reference-counted: the
+/// reader stops when the last subscription is disposed). Subscribers are told that something changed (at most once per
+/// tick, never overlapping for one subscriber) and read what they need from the <see cref="LiveRun"/>. Works wherever
+/// the worker runs, as long as it shares the data folder.
+/// </summary>
+public sealed class LiveRunStore(ILogger<LiveRunStore> logger) : IDisposable
+{
+    private readonly Dictionary<string, LiveRun> _runs = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _shutdown = new();
+
+    /// <summary>How often a watched run's files are read: the throttle of every subscriber's notifications.</summary>
+    public TimeSpan Interval { get; init; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>
+    /// Watches <paramref name="files"/>: <paramref name="onChanged"/> is called once the history is loaded and after each
+    /// read that found more. Dispose the result to stop watching.
+    /// </summary>
+    public LiveRunSubscription Subscribe(RunFiles files, Func<Task> onChanged)
+    {
+        lock (_runs)
+        {
+            ObjectDisposedException.ThrowIf(_shutdown.IsCancellationRequested, this);
+            if (!_runs.TryGetValue(files.Directory, out var run))
+            {
+                run = new LiveRun(files, logger);
+                _runs[files.Directory] = run;
+                run.Start(Interval, _shutdown.Token);
+            }
+            return run.Add(onChanged, this);
+        }
+    }
+
+    /// <summary>Runs watched right now (diagnostics and tests).</summary>
+    public int WatchedRuns
+    {
+        get
+        {
+            lock (_runs) return _runs.Count;
+        }
+    }
+
+    internal void Release(LiveRun run, LiveRunSubscription subscription)
+    {
+        lock (_runs)
+        {
+            if (run.Remove(subscription) > 0) return;
+            if (_runs.TryGetValue(run.Files.Directory, out var current) && current == run) _runs.Remove(run.Files.Directory);
+            run.Stop();
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_runs)
+        {
+            if (_shutdown.IsCancellationRequested) return;
+            _shutdown.Cancel();
+            foreach (var run in _runs.Values) run.Stop();
+            _runs.Clear();
+        }
+        _shutdown.Dispose();
+    }
+}
+
+/// <summary>A subscriber's handle on a <see cref="LiveRun"/>; disposing it stops the notifications (and the reader, if it was the last).</summary>
+public sealed class LiveRunSubscription : IDisposable
+{
+    private readonly LiveRunStore _store;
+    private readonly Func<Task> _onChanged;
+    private readonly ILogger _logger;
+    private int _pending;
+    private int _running;
+    private bool _disposed;
+
+    internal LiveRunSubscription(LiveRun run, Func<Task> onChanged, LiveRunStore store, ILogger logger)
+    {
+        Run = run;
+        _onChanged = onChanged;
+        _store = store;
+        _logger = logger;
+    }
+
+    /// <summary>The shared history of the watched run.</summary>
+    public LiveRun Run { get; }
+
+    /// <summary>Asks for a notification; several asked while one runs collapse into one more.</summary>
+    internal void Notify()
+    {
+        if (Volatile.Read(ref _disposed)) return;
+        Interlocked.Exchange(ref _pending, 1);
+        if (Interlocked.CompareExchange(ref _running, 1, 0) != 0) return;
+        _ = Task.Run(DrainAsync);
+    }
+
+    private async Task DrainAsync()
+    {
+        while (true)
+        {
+            while (Interlocked.Exchange(ref _pending, 0) == 1 && !Volatile.Read(ref _disposed))
+            {
+                try
+                {
+                    await _onChanged();
+                }
+                catch (Exception ex)
+                {
+                    // A failing subscriber (a closed circuit) must not take the run's reader or other subscribers down.
+                    _logger.LogDebug(ex, "A live-data subscriber of {RunDirectory} failed", Run.Files.Directory);
+                }
+            }
+            Volatile.Write(ref _running, 0);
+            // A notification that arrived between the last check and releasing the flag is not lost.
+            if (Volatile.Read(ref _pending) == 0 || Interlocked.CompareExchange(ref _running, 1, 0) != 0) return;
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        _store.Release(Run, this);
+    }
+}
+
+/// <summary>
+/// One watched run: its metric points and log lines read so far, a <see cref="RunSummary"/> of the points, and series
+/// reduced for charts. Thread-safe; read it from notifications.
+/// </summary>
+public sealed class LiveRun
+{
+    private readonly ILogger _logger;
+    private readonly object _gate = new();
+    private readonly List<MetricPoint> _points = [];
+    private readonly List<LogLine> _logs = [];
+    private readonly HashSet<string> _keys = new(StringComparer.Ordinal);
+    private readonly List<LiveRunSubscription> _subscribers = [];
+    private RunSummary.Builder _summary = new();
+    private MetricPoint? _latestTraining;
+    private CancellationTokenSource? _stop;
+    private long _metricsOffset, _logOffset;
+
+    internal LiveRun(RunFiles files, ILogger logger)
+    {
+        Files = files;
+        _logger = logger;
+    }
+
+    public RunFiles Files { get; }
+
+    /// <summary>True once the files were read the first time (the history is complete up to then).</summary>
+    public bool Loaded { get; private set; }
+
+    /// <summary>Grows with every read that found more: lets a reader skip work when nothing changed.</summary>
+    public long Version { get; private set; }
+
+    public RunSummary Summary
+    {
+        get
+        {
+            lock (_gate) return _summary.Build();
+        }
+    }
+
+    /// <summary>The last point that logged a training loss (evaluation points carry only eval_loss).</summary>
+    public MetricPoint? LatestTrainingPoint
+    {
+        get
+        {
+            lock (_gate) return _latestTraining;
+        }
+    }
+
+    public int PointCount
+    {
+        get
+        {
+            lock (_gate) return _points.Count;
+        }
+    }
+
+    public int LogCount
+    {
+        get
+        {
+            lock (_gate) return _logs.Count;
+        }
+    }
+
+    /// <summary>Every metric key any point logged.</summary>
+    public IReadOnlySet<string> MetricKeys
+    {
+        get
+        {
+            lock (_gate) return _keys.ToHashSet(StringComparer.Ordinal);
+        }
+    }
+
+    /// <summary>Points from index <paramref name="from"/> on (a copy).</summary>
+    public IReadOnlyList<MetricPoint> PointsFrom(int from)
+    {
+        lock (_gate) return from >= _points.Count ? [] : _points.GetRange(from, _points.Count - from);
+    }
+
+    /// <summary>Log lines from index <paramref name="from"/> on (at most the last <paramref name="max"/> of them) and the index to read from next time.</summary>
+    public (IReadOnlyList<LogLine> Lines, int Next) LogsFrom(int from, int max = int.MaxValue)
+    {
+        lock (_gate)
+        {
+            var start = Math.Max(from, _logs.Count - max);
+            return (start >= _logs.Count ? [] : _logs.GetRange(start, _logs.Count - start), _logs.Count);
+        }
+    }
+
+    /// <summary>One metric reduced for a chart (see <see cref="MetricSeries.Project"/>).</summary>
+    public SeriesSlice Series(string metric, MetricAxis axis, double alpha, double? windowMin = null, double? windowMax = null)
+    {
+        lock (_gate) return MetricSeries.Project(_points, metric, axis, alpha, windowMin, windowMax);
+    }
+
+    internal LiveRunSubscription Add(Func<Task> onChanged, LiveRunStore store)
+    {
+        var subscription = new LiveRunSubscription(this, onChanged, store, _logger);
+        lock (_gate)
+        {
+            _subscribers.Add(subscription);
+            // A run already loaded for another watcher: this one gets the history now, not at the next change.
+            if (Loaded) subscription.Notify();
+        }
+        return subscription;
+    }
+
+    /// <summary>Removes a subscriber; returns how many are left.</summary>
+    internal int Remove(LiveRunSubscription subscription)
+    {
+        lock (_gate)
+        {
+            _subscribers.Remove(subscription);
+            return _subscribers.Count;
+        }
+    }
+
+    internal void Start(TimeSpan interval, CancellationToken shutdown)
+    {
+        _stop = CancellationTokenSource.CreateLinkedTokenSource(shutdown);
+        var token = _stop.Token;
+        _ = Task.Run(() => ReadLoopAsync(interval, token));
+    }
+
+    internal void Stop()
+    {
+        try
+        {
+            _stop?.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
+
+    private async Task ReadLoopAsync(TimeSpan interval, CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                if (ReadNew() || !Loaded)
+                {
+                    List<LiveRunSubscription> subscribers;
+                    lock (_gate)
+                    {
+                        Loaded = true;
+                        subscribers = [.. _subscribers];
+                    }
+                    foreach (var subscriber in subscribers) subscriber.Notify();
+                }
+                await Task.Delay(interval, cancellationToken);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex)
+        {
+            _logger.LogWarning(ex, "Live data of run folder {RunDirectory} stopped", Files.Directory);
+        }
+        finally
+        {
+            _stop?.Dispose();
+        }
+    }
+
+    /// <summary>Reads everything appended since the last read (the whole history the first time). True when anything was new.</summary>
+    private bool ReadNew()
+    {
+        var any = false;
+        long before;
+        do
+        {
+            before = _metricsOffset;
+            var shrunk = File.Exists(Files.MetricsPath) && new FileInfo(Files.MetricsPath).Length < _metricsOffset;
+            var points = MetricsFile.ReadNew(Files, ref _metricsOffset);
+            lock (_gate)
+            {
+                if (shrunk)
+                {
+                    // The worker rewrote the file (a resume drops the points after its checkpoint): start the history over.
+                    _points.Clear();
+                    _keys.Clear();
+                    _summary = new RunSummary.Builder();
+                    _latestTraining = null;
+                    any = true;
+                }
+                foreach (var point in points)
+                {
+                    _points.Add(point);
+                    _summary.Add(point);
+                    _keys.UnionWith(point.Values.Keys);
+                    if (point.Values.ContainsKey(MetricPoint.Keys.Loss)) _latestTraining = point;
+                }
+                if (points.Count > 0) any = true;
+            }
+        }
+        while (_metricsOffset != before);
+
+        var logs = LogFile.ReadNew(Files, ref _logOffset);
+        if (logs.Count > 0)
+        {
+            lock (_gate) _logs.AddRange(logs);
+            any = true;
+        }
+        if (any)
+        {
+            lock (_gate) Version++;
+        }
+        return any;
+    }
+}

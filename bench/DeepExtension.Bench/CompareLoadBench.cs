@@ -1,0 +1,238 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using DeepExtension.Core;
+using DeepExtension.Core.BaseModels;
+using DeepExtension.Core.Data;
+using DeepExtension.Core.Datasets;
+using DeepExtension.Core.Runs;
+using DeepExtension.Core.Storage;
+using DeepExtension.Core.Training;
+using DeepExtension.Core.Work;
+using Microsoft.Playwright;
+
+namespace DeepExtension.Bench;
+
+/// <summary>
+/// Compare of N runs × S steps, opened in Debian's Chromium against the real console (its Release build, started as a
+/// process over a data root seeded here through the real services): time from navigation start until every chart has
+/// drawn a line per run, and the bytes the page received over its Blazor circuit. See bench/README.md.
+/// </summary>
+internal static class CompareLoadBench
+{
+    private sealed class NoScheduler : IWorkQueue
+    {
+        public Task EnqueueAsync(WorkKind kind, Guid id, CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task<bool> RemoveAsync(WorkKind kind, Guid id, CancellationToken cancellationToken) => Task.FromResult(true);
+
+        public Task<bool> ContainsAsync(WorkKind kind, Guid id, CancellationToken cancellationToken) => Task.FromResult(false);
+    }
+
+    private static readonly string[] Charts = ["loss", "eval-loss", "learning-rate", "grad-norm", "tokens-per-second"];
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var options = new BenchArgs(args);
+        var runCount = options.Int("runs", 3);
+        var steps = options.Int("steps", 100_000);
+        var rounds = options.Int("rounds", 3);
+        var web = Path.GetFullPath(options.Get("web", "DeepExtension.Web/bin/Release/net10.0/DeepExtension.Web.dll"));
+        var model = Path.GetFullPath(options.Get("model", "DeepExtension.Tests/TestData/reference-models/tiny-qwen2"));
+        var chromium = options.Get("chromium", Environment.GetEnvironmentVariable("DEEPX_CHROMIUM") is { Length: > 0 } c ? c : "/usr/bin/chromium");
+        if (!File.Exists(web)) throw new FileNotFoundException($"Build the console first: dotnet build -c Release DeepExtension.Web ({web} is missing)");
+
+        var root = Directory.CreateTempSubdirectory("deepx-compare-bench-").FullName;
+        try
+        {
+            Console.Error.WriteLine($"seeding {runCount} runs × {steps:N0} steps under {root}");
+            var seedClock = Stopwatch.StartNew();
+            var ids = await SeedAsync(root, model, runCount, steps);
+            var metricsBytes = ids.Sum(id => new FileInfo(Path.Combine(root, "runs", id.ToString("N"), "metrics.jsonl")).Length);
+            Console.Error.WriteLine($"seeded in {seedClock.Elapsed.TotalSeconds:0.0} s");
+
+            using var playwright = await Playwright.CreateAsync();
+            await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+            {
+                ExecutablePath = chromium,
+                Headless = true,
+                Args = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run", "--disable-background-networking"],
+            });
+            var path = "/model-training/compare?runs=" + string.Join(",", ids);
+            var results = new List<(int Round, string Open, double Ms, long Bytes, int Drawn)>();
+            for (var round = 1; round <= rounds; round++)
+            {
+                var port = FreePort();
+                using var console = StartConsole(web, root, port);
+                var address = $"http://127.0.0.1:{port}";
+                await WaitForHealthAsync(address, console);
+                // First open after the console started: the histories are read and parsed from disk (and code is JIT-compiled).
+                var first = await OpenAsync(browser, address + path, runCount, ids[0]);
+                results.Add((round, "first (files parsed)", first.Ms, first.Bytes, first.Drawn));
+                // Second open while the first page is still connected: the live store shares the loaded histories.
+                var second = await OpenAsync(browser, address + path, runCount, ids[0]);
+                results.Add((round, "second (histories shared)", second.Ms, second.Bytes, second.Drawn));
+                console.Kill(entireProcessTree: true);
+                await console.WaitForExitAsync();
+            }
+
+            foreach (var line in Machine.Describe()) Console.WriteLine($"- {line}");
+            Console.WriteLine($"- Chromium: {browser.Version}; console: Release build, Kestrel on loopback, SQLite");
+            Console.WriteLine($"- history: {runCount} runs × {steps:N0} steps, metrics.jsonl {metricsBytes / 1048576.0:0.0} MiB in all; {Charts.Length} charts × {runCount} lines");
+            Console.WriteLine();
+            Console.WriteLine("| Round | Open | Navigation start → every chart drawn (ms) | Bytes received over the circuit | Points drawn per line (loss chart) |");
+            Console.WriteLine("| --- | --- | ---: | ---: | ---: |");
+            foreach (var r in results)
+            {
+                Console.WriteLine($"| {r.Round} | {r.Open} | {r.Ms:0} | {r.Bytes / 1024.0:N0} KiB | {r.Drawn:N0} |");
+            }
+            Console.WriteLine();
+            Console.WriteLine($"- load average at end: {Machine.LoadAverage()}");
+            return 0;
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    /// <summary>Opens the page and waits until each chart draws a line per run; returns the time since navigation start (the page's clock), the bytes received over WebSockets and the loss chart's drawn points per line.</summary>
+    private static async Task<(double Ms, long Bytes, int Drawn)> OpenAsync(IBrowser browser, string url, int runs, Guid first)
+    {
+        var context = await browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1440, Height = 900 } });
+        var page = await context.NewPageAsync();
+        long bytes = 0;
+        page.WebSocket += (_, socket) => socket.FrameReceived += (_, frame) =>
+            Interlocked.Add(ref bytes, frame.Binary?.Length ?? Encoding.UTF8.GetByteCount(frame.Text ?? ""));
+        await page.GotoAsync(url);
+        var keys = string.Join(",", Charts.Select(k => $"'{k}'"));
+        var ms = await page.EvaluateAsync<double>($$"""
+            () => new Promise((resolve, reject) => {
+                setTimeout(() => reject(new Error('the charts were not all drawn within 60 s')), 60000);
+                const keys = [{{keys}}];
+                const done = () => keys.every(k => {
+                    const id = document.querySelector(`[data-testid=chart-${k}] [data-chart-id]`)?.dataset.chartId;
+                    const d = id && window.deepxCharts?.describe(id);
+                    return d && d.series.length === {{runs}} && document.querySelector(`[data-testid=chart-${k}] .apexcharts-series path`);
+                });
+                const check = () => done() ? resolve(performance.now()) : requestAnimationFrame(check);
+                check();
+            })
+            """);
+        var lossId = await page.Locator("[data-testid=chart-loss] [data-chart-id]").GetAttributeAsync("data-chart-id");
+        var drawn = await page.EvaluateAsync<int>("([id, source]) => window.deepxCharts.renderedCount(id, source)", new[] { lossId, first.ToString("N") });
+        await Task.Delay(200);
+        return (ms, Interlocked.Read(ref bytes), drawn);
+    }
+
+    private static async Task<List<Guid>> SeedAsync(string root, string modelFolder, int runCount, int steps)
+    {
+        var options = new DeepExtensionOptions { DataRoot = root };
+        var directories = new DataDirectories(options);
+        directories.EnsureCreated();
+        var database = new DatabaseSetup(options, directories);
+        await database.MigrateAsync();
+        var db = database.CreateFactory();
+        var clock = TimeProvider.System;
+
+        var modelPath = Path.Combine(directories.ModelsRoot, "tiny-qwen2");
+        Directory.CreateDirectory(modelPath);
+        foreach (var file in Directory.GetFiles(modelFolder)) File.Copy(file, Path.Combine(modelPath, Path.GetFileName(file)));
+        var model = (await new BaseModelService(db, directories, clock).CreateAsync(new BaseModelInput("tiny-qwen2", "tiny-qwen2", "tiny-qwen2", null))).Value
+            ?? throw new InvalidOperationException("the model could not be registered");
+        var jsonl = string.Join("\n", Enumerable.Range(0, 20).Select(i =>
+            $$"""{"messages":[{"role":"user","content":"What is {{i}} plus one?"},{"role":"assistant","content":"{{i + 1}}"}]}""")) + "\n";
+        await using var content = new MemoryStream(Encoding.UTF8.GetBytes(jsonl));
+        var version = (await new DatasetService(db, directories, clock).CreateAsync("facts", null, new DatasetUpload(content, "facts.jsonl"))).Value!.Version;
+        var method = (await new TrainingMethodService(db, clock).ListAsync()).Single(m => m.IsBuiltIn && m.Algorithm == TrainingAlgorithm.Sft);
+        var runs = new TrainingRunService(db, directories, new NoScheduler(), clock);
+
+        var ids = new List<Guid>();
+        for (var r = 0; r < runCount; r++)
+        {
+            var run = (await runs.StartAsync(new NewTrainRequest($"run-{r + 1}", model.Id, version.Id, method.Id,
+                new System.Text.Json.Nodes.JsonObject { ["max_tokens"] = 64, ["learning_rate"] = 1e-4 * (r + 1) }, "cpu"))).Value!;
+            await runs.MarkRunningAsync(run.Id);
+            var files = runs.FilesOf(run);
+            var random = new Random(r + 1);
+            await using (var writer = new StreamWriter(files.MetricsPath, append: false, new UTF8Encoding(false)))
+            {
+                for (var step = 1; step <= steps; step++)
+                {
+                    var loss = 2.5 * Math.Exp(-step / (30000.0 / (r + 1))) + 0.3 + 0.1 * (random.NextDouble() - 0.5) + (step % 5000 == 0 ? 3 : 0);
+                    var values = new Dictionary<string, double>
+                    {
+                        ["loss"] = loss,
+                        ["learning_rate"] = 1e-4 * (r + 1) * (1 - (double)step / steps),
+                        ["grad_norm"] = 1 + random.NextDouble(),
+                        ["tokens_per_second"] = 900 + 100 * random.NextDouble(),
+                        ["eta_seconds"] = (steps - step) * 0.4,
+                    };
+                    await writer.WriteLineAsync(new MetricPoint(step, step / 1000.0, step * 0.4, values) { TotalSteps = steps }.ToJsonLine());
+                    if (step % 1000 == 0)
+                    {
+                        await writer.WriteLineAsync(new MetricPoint(step, step / 1000.0, step * 0.4,
+                            new Dictionary<string, double> { ["eval_loss"] = loss + 0.1 }) { TotalSteps = steps }.ToJsonLine());
+                    }
+                }
+            }
+            await runs.UpdateSummaryAsync(run.Id, RunSummary.Of(MetricsFile.ReadAll(files)));
+            await runs.FinishAsync(run.Id, WorkStatus.Succeeded, null);
+            ids.Add(run.Id);
+        }
+        return ids;
+    }
+
+    private static Process StartConsole(string web, string root, int port)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = Path.GetDirectoryName(web)!,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var arg in new[] { web, $"--DeepExtension:DataRoot={root}", $"--Urls=http://127.0.0.1:{port}", "--DeepExtension:Scheduler:Enabled=false" })
+        {
+            start.ArgumentList.Add(arg);
+        }
+        // Development: a build (not a publish) serves the packages' static web assets (MudBlazor) only with their manifest,
+        // which ASP.NET Core reads in Development.
+        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Development";
+        var process = Process.Start(start)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is { } line) Console.Error.WriteLine($"console: {line}"); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    private static async Task WaitForHealthAsync(string address, Process console)
+    {
+        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (console.HasExited) throw new InvalidOperationException($"the console exited with {console.ExitCode}");
+            try
+            {
+                if ((await client.GetAsync(address + "/health")).StatusCode == HttpStatusCode.OK) return;
+            }
+            catch (HttpRequestException)
+            {
+            }
+            catch (TaskCanceledException)
+            {
+            }
+            await Task.Delay(200);
+        }
+        throw new TimeoutException("the console did not answer /health within 60 s");
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
