@@ -67,6 +67,30 @@ public sealed class RolesBrowserTests : ConsoleBrowserTest
     }
 
     [Fact]
+    public async Task TrainDetails_RunStartedByAMember_ShowsWhoStartedIt()
+    {
+        var (model, version, method) = await TrainingHost.PrepareAsync(Env, TrainingHost.TwentyChats(), DeepExtension.Core.Training.TrainingAlgorithm.Sft);
+        // Recorded, never executed: only the details page is looked at.
+        var runs = new DeepExtension.Core.Runs.TrainingRunService(Env.DbFactory, Env.Directories, new RecordingRunScheduler(), TimeProvider.System,
+            new Member("member@deepx.test"));
+        var started = await runs.StartAsync(new DeepExtension.Core.Runs.NewTrainRequest("by-member", model.Id, version.Id, method.Id,
+            new System.Text.Json.Nodes.JsonObject { ["lora_r"] = 4, ["max_tokens"] = 128 }));
+        Assert.True(started.Succeeded, started.AllErrors);
+        Assert.Equal("member@deepx.test", started.Value!.CreatedBy);
+
+        var page = await Chromium.OpenAsync(Host.Address, $"/model-training/{started.Value.Id}");
+
+        await Assertions.Expect(page.GetByTestId("details-created-by")).ToHaveTextAsync("member@deepx.test");
+    }
+
+    private sealed record Member(string Name) : ICurrentUser
+    {
+        string? ICurrentUser.Name => Name;
+        public bool IsSystem => false;
+        public bool IsInRole(string role) => role == Roles.Member;
+    }
+
+    [Fact]
     public async Task Names_LookingLikeMarkup_AreShownAsTextAndNeverRun()
     {
         var path = Env.AddModelFolder("tiny-qwen2");
