@@ -1,5 +1,5 @@
 using System.Globalization;
-using System.Text.Json;
+using DeepExtension.Core.HuggingFace;
 using DeepExtension.Jobs.Engine.Lora;
 using DeepExtension.Jobs.Engine.Model;
 using DeepExtension.Jobs.Engine.Runtime;
@@ -83,9 +83,7 @@ internal static class EngineCommands
         if (o.TryGetValue("adapter", out var adapterDir)) PeftAdapter.Load(lm, adapterDir);
         lm.eval();
 
-        var stop = new HashSet<long>(lm.Config.EosTokenIds);
-        foreach (var id in defaults.EosTokenIds) stop.Add(id);
-        if (tokenizer.EosTokenId is { } eos) stop.Add(eos);
+        var stop = StopTokenIds.Of(modelDir, tokenizer);
 
         var decoder = tokenizer.CreateStreamingDecoder(skipSpecialTokens: true);
         TextGenerator.Generate(lm, promptIds, new GenerationOptions
@@ -102,22 +100,11 @@ internal static class EngineCommands
         return Work.WorkerExit.Succeeded;
     }
 
-    static (double Temperature, double TopP, IReadOnlyList<long> EosTokenIds) GenerationDefaults(string modelDir)
+    /// <summary>generation_config.json's sampling defaults; greedy when it does not ask to sample.</summary>
+    static (double Temperature, double TopP) GenerationDefaults(string modelDir)
     {
-        string path = Path.Combine(modelDir, "generation_config.json");
-        if (!File.Exists(path)) return (0, 1, []);
-        using var doc = JsonDocument.Parse(File.ReadAllText(path));
-        var root = doc.RootElement;
-        bool sample = root.TryGetProperty("do_sample", out var ds) && ds.ValueKind == JsonValueKind.True;
-        double temperature = sample && root.TryGetProperty("temperature", out var t) && t.ValueKind == JsonValueKind.Number ? t.GetDouble() : sample ? 1.0 : 0.0;
-        double topP = sample && root.TryGetProperty("top_p", out var p) && p.ValueKind == JsonValueKind.Number ? p.GetDouble() : 1.0;
-        var eos = new List<long>();
-        if (root.TryGetProperty("eos_token_id", out var e))
-        {
-            if (e.ValueKind == JsonValueKind.Number) eos.Add(e.GetInt64());
-            else if (e.ValueKind == JsonValueKind.Array) eos.AddRange(e.EnumerateArray().Where(x => x.ValueKind == JsonValueKind.Number).Select(x => x.GetInt64()));
-        }
-        return (temperature, topP, eos);
+        var tokens = SpecialTokens.Read(modelDir);
+        return tokens.DoSample ? (tokens.Temperature ?? 1.0, tokens.TopP ?? 1.0) : (0.0, 1.0);
     }
 
     /// <summary><c>merge --model --adapter --out</c>: the command-line front of <see cref="Saving.ModelMerge"/>.</summary>

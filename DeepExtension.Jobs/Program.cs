@@ -1,8 +1,11 @@
 using DeepExtension.Core;
+using DeepExtension.Jobs.Engine.Runtime;
 using DeepExtension.Jobs.Runs;
 using DeepExtension.Jobs.Saving;
 using DeepExtension.Jobs.Engine.Tokenization;
 using DeepExtension.Jobs.Scheduling;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using DeepExtension.Jobs.Work;
 using Microsoft.Extensions.Hosting;
 
@@ -16,6 +19,7 @@ namespace DeepExtension.Jobs;
 ///   merge       merge a PEFT LoRA adapter into its base model and write a complete model folder: named by folders
 ///               (--model --adapter --out), or by a queued save (--save ID, started by the console; "merge-save" is
 ///               the earlier name of that form and still works)
+///   devices     print, as JSON, the libtorch and backend this worker loads and every GPU
 /// Configuration comes from the environment (DeepExtension__Database__Provider, ...) or --key=value arguments.
 /// </summary>
 public static class Program
@@ -29,6 +33,11 @@ public static class Program
         }
 
         var rest = args[1..];
+        // Which libtorch to load (DeepExtension:Training:LibTorchDirectory) is known before any command touches torch.
+        TorchRuntime.ConfiguredDirectory = new ConfigurationBuilder()
+            .AddEnvironmentVariables()
+            .AddCommandLine(rest.Where(a => a.StartsWith("--DeepExtension:", StringComparison.OrdinalIgnoreCase)).ToArray())
+            .Build()[LibTorchLocator.ConfigurationKey];
         switch (args[0])
         {
             case "scheduler":
@@ -43,6 +52,8 @@ public static class Program
                 return RunEngineCommand(() => EngineCommands.Generate(rest, Console.Out, Console.Error));
             case "merge":
                 return RunEngineCommand(() => EngineCommands.Merge(rest, Console.Out, Console.Error));
+            case "devices":
+                return PrintDevices();
             default:
                 Console.Error.WriteLine($"Unknown command '{args[0]}'.");
                 PrintUsage();
@@ -56,10 +67,20 @@ public static class Program
         builder.Configuration[JobsHostingExtensions.SchedulerEnabledKey] = "true";
         builder.AddDeepExtensionCore();
         builder.AddDeepExtensionJobs();
+        // The console of a separate node reads this node's devices from the data root.
+        builder.Services.AddHostedService<TrainingDevicesReporter>();
         using var host = builder.Build();
         await host.Services.MigrateDeepExtensionDatabaseAsync();
         await host.RunAsync();
         return WorkerExit.Succeeded;
+    }
+
+    /// <summary>Exit code 0 with the report; 1 (the report carrying the error) when libtorch cannot be loaded.</summary>
+    private static int PrintDevices()
+    {
+        var report = DevicesReport.Collect();
+        Console.Out.WriteLine(report.ToJson());
+        return report.Error is null ? 0 : 1;
     }
 
     private static int RunEngineCommand(Func<int> command)
@@ -101,5 +122,10 @@ public static class Program
                       (base dtype, top-level rope_theta, tokenizer and chat template copied), written as
                       OUT.partial and renamed when complete; --save SAVE_ID merges a queued save of a
                       customized model into complete-models/ (started by the console)
+          devices     print as JSON the backend (cpu or cuda) and libtorch (folder, version) this worker loads and
+                      every GPU (name, total and free memory, compute capability); no GPU gives an empty list
+
+        DeepExtension:Training:LibTorchDirectory: the lib folder of a PyTorch (CUDA) installation or an extracted
+        libtorch to load; empty: the PyTorch python3 imports, else the bundled CPU libtorch; "bundled": the latter.
         """);
 }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using DeepExtension.Core.HuggingFace;
 
 namespace DeepExtension.Core.BaseModels;
 
@@ -26,7 +27,6 @@ public static class ModelCardReader
         }
 
         using var config = ParseJsonObject(configPath);
-        using var generation = TryParseJsonObject(Path.Combine(folder, "generation_config.json"));
         using var tokenizerConfig = TryParseJsonObject(Path.Combine(folder, "tokenizer_config.json"));
         var c = config.RootElement;
 
@@ -36,13 +36,12 @@ public static class ModelCardReader
             ?? throw new ModelFolderException("config.json names no architecture (no \"architectures\" or \"model_type\").");
 
         var weightFiles = FindWeightFiles(folder);
-        var tensors = weightFiles.SelectMany(SafetensorsHeader.ReadTensors).ToList();
+        var tensors = weightFiles.SelectMany(ReadTensors).ToList();
 
         var numHeads = GetInt(c, "num_attention_heads", "n_head");
         var (ropeTheta, ropeType, layout) = ReadRope(c);
 
-        var eosIds = ReadTokenIds(generation?.RootElement, "eos_token_id");
-        if (eosIds.Count == 0) eosIds = ReadTokenIds(c, "eos_token_id");
+        var specialTokens = SpecialTokens.Read(folder);
 
         return new ModelCard
         {
@@ -63,11 +62,9 @@ public static class ModelCardReader
             ConfigLayout = layout,
             TieWordEmbeddings = GetBool(c, "tie_word_embeddings"),
             RmsNormEps = GetDouble(c, "rms_norm_eps"),
-            BosTokenId = ReadTokenIds(generation?.RootElement, "bos_token_id").Concat(ReadTokenIds(c, "bos_token_id"))
-                .Select(id => (int?)id).FirstOrDefault(),
-            EosTokenIds = eosIds,
-            PadTokenId = ReadTokenIds(generation?.RootElement, "pad_token_id").Concat(ReadTokenIds(c, "pad_token_id"))
-                .Select(id => (int?)id).FirstOrDefault(),
+            BosTokenId = specialTokens.BosTokenId,
+            EosTokenIds = specialTokens.EosTokenIds,
+            PadTokenId = specialTokens.PadTokenId,
             HasTokenizer = File.Exists(Path.Combine(folder, "tokenizer.json"))
                 || File.Exists(Path.Combine(folder, "tokenizer.model")),
             HasChatTemplate = File.Exists(Path.Combine(folder, "chat_template.jinja"))
@@ -123,6 +120,18 @@ public static class ModelCardReader
         throw new ModelFolderException($"No weights found: expected {SingleWeightsFile} or {WeightsIndexFile}.");
     }
 
+    private static IReadOnlyList<SafetensorsTensorInfo> ReadTensors(string path)
+    {
+        try
+        {
+            return SafetensorsHeader.ReadTensors(path);
+        }
+        catch (InvalidDataException ex)
+        {
+            throw new ModelFolderException(ex.Message);
+        }
+    }
+
     private static (double? Theta, string? ScalingType, string? Layout) ReadRope(JsonElement c)
     {
         // transformers 5 nests rope settings in rope_parameters; transformers 4 has rope_theta (+ rope_scaling) at the top.
@@ -139,17 +148,6 @@ public static class ModelCardReader
         }
         var theta = GetDouble(c, "rope_theta");
         return (theta, scaling, theta is null && scaling is null ? null : "transformers-4");
-    }
-
-    private static List<int> ReadTokenIds(JsonElement? element, string name)
-    {
-        if (element is not { } e || !e.TryGetProperty(name, out var value)) return [];
-        return value.ValueKind switch
-        {
-            JsonValueKind.Number => [value.GetInt32()],
-            JsonValueKind.Array => value.EnumerateArray().Where(v => v.ValueKind == JsonValueKind.Number).Select(v => v.GetInt32()).ToList(),
-            _ => [],
-        };
     }
 
     private static string? GetString(JsonElement e, string name) =>

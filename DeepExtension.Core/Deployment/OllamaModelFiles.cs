@@ -1,5 +1,6 @@
 using System.Text.Json;
 using DeepExtension.Core.BaseModels;
+using DeepExtension.Core.HuggingFace;
 
 namespace DeepExtension.Core.Deployment;
 
@@ -59,19 +60,9 @@ public static class OllamaModelFiles
     public static IReadOnlyList<string> StopTokens(string folder)
     {
         var stops = new List<string>();
-        var tokenizerConfig = ReadJson(Path.Combine(folder, "tokenizer_config.json"));
-        if (tokenizerConfig is { } config && config.TryGetProperty("eos_token", out var eos))
-        {
-            if (eos.ValueKind == JsonValueKind.String) stops.Add(eos.GetString()!);
-            else if (eos.ValueKind == JsonValueKind.Object && eos.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.String)
-                stops.Add(content.GetString()!);
-        }
-        var ids = new List<int>();
-        if (ReadJson(Path.Combine(folder, "generation_config.json")) is { } generation && generation.TryGetProperty("eos_token_id", out var eosId))
-        {
-            if (eosId.ValueKind == JsonValueKind.Number) ids.Add(eosId.GetInt32());
-            else if (eosId.ValueKind == JsonValueKind.Array) ids.AddRange(eosId.EnumerateArray().Where(e => e.ValueKind == JsonValueKind.Number).Select(e => e.GetInt32()));
-        }
+        var special = SpecialTokens.Read(folder);
+        if (special.EosToken is { } eos) stops.Add(eos);
+        var ids = special.GenerationEosTokenIds;
         if (ids.Count > 0 && ReadJson(Path.Combine(folder, "tokenizer.json")) is { } tokenizer
             && tokenizer.TryGetProperty("added_tokens", out var added) && added.ValueKind == JsonValueKind.Array)
         {

@@ -53,6 +53,7 @@ public static class MetricCatalogue
         new(MetricPoint.Keys.RewardStd, "Reward std within groups", "", Grpo, MetricVisibility.WhenLogged, "grpo-reward", "grpo-reward-std", "GRPO reward std"),
         new(MetricPoint.Keys.Kl, "KL", "", Grpo, MetricVisibility.WhenLogged, "grpo-kl", "grpo-kl", "GRPO KL"),
         new(MetricPoint.Keys.CompletionLength, "Completion length", "tokens", Grpo, MetricVisibility.WhenLogged, "grpo-completion-length", "grpo-completion-length", "GRPO completion length"),
+        new(MetricPoint.Keys.GpuMemoryGib, "GPU memory in use", "GiB", Training, MetricVisibility.WhenLogged, "gpu-memory", "gpu-memory", "GPU memory (GiB)"),
     ];
 
     private static readonly Dictionary<string, string> ChartTitles = new(StringComparer.Ordinal)
@@ -66,6 +67,7 @@ public static class MetricCatalogue
         ["grpo-reward"] = "GRPO reward",
         ["grpo-kl"] = "GRPO KL to the reference",
         ["grpo-completion-length"] = "GRPO completion length",
+        ["gpu-memory"] = "GPU memory (GiB)",
     };
 
     /// <summary>The charts of a run's Evaluation Data tab: metrics grouped by <see cref="MetricDefinition.Chart"/>, in catalogue order.</summary>

@@ -31,6 +31,8 @@ public sealed record MetricPoint(long Step, double Epoch, double ElapsedSeconds,
         public const string Kl = "kl";
         /// <summary>GRPO: mean completion length in tokens, the stop token included.</summary>
         public const string CompletionLength = "completion_length";
+        /// <summary>Runs on a GPU: memory in use on the run's GPU after the step, in GiB (NVML; all processes, as nvidia-smi shows).</summary>
+        public const string GpuMemoryGib = "gpu_memory_gib";
     }
 
     public double? this[string key] => Values.TryGetValue(key, out var v) ? v : null;

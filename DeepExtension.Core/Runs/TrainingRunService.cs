@@ -27,6 +27,10 @@ public sealed class TrainingRunService(
     public const string DeviceField = nameof(NewTrainRequest.Device);
     public static readonly string[] Devices = ["auto", "cpu", "cuda"];
 
+    /// <summary>One of <see cref="Devices"/>, or "cuda:N" for the GPU with index N (the worker checks that it exists).</summary>
+    public static bool IsDevice(string device) =>
+        Devices.Contains(device) || (device.StartsWith("cuda:", StringComparison.Ordinal) && device.Length > 5 && device[5..].All(char.IsAsciiDigit));
+
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
     public RunFiles FilesOf(TrainingRun run) => new(Path.Combine(directories.Root, run.RelativeDirectory));
@@ -193,7 +197,7 @@ public sealed class TrainingRunService(
     {
         var errors = new ValidationErrors();
         if (TrainName.Validate(request.Name) is { } nameError) errors.Add(NameField, nameError);
-        if (!Devices.Contains(request.Device)) errors.Add(DeviceField, $"The device must be one of {string.Join(", ", Devices)}.");
+        if (!IsDevice(request.Device)) errors.Add(DeviceField, $"The device must be one of {string.Join(", ", Devices)} or cuda:N (a GPU's index).");
 
         var baseModel = await db.BaseModels.AsNoTracking().FirstOrDefaultAsync(m => m.Id == request.BaseModelId, cancellationToken);
         if (baseModel is null)

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using DeepExtension.Core.HuggingFace;
 
 namespace DeepExtension.Core.Training;
 
@@ -30,8 +31,6 @@ public sealed record AlgorithmDefinition(
 /// <summary>The built-in algorithms and their parameter schemas.</summary>
 public static class AlgorithmCatalog
 {
-    public static readonly string[] LinearProjections = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
-
     private static JsonValue V<T>(T value) => JsonValue.Create(value)!;
 
     private static IEnumerable<ParameterSpec> CommonTraining(double learningRate, int epochs) =>
@@ -74,8 +73,8 @@ public static class AlgorithmCatalog
             Help = "Scaling numerator: the update is multiplied by alpha / r (alpha / √r with rsLoRA)." },
         new() { Key = "lora_dropout", Label = "LoRA dropout", Type = ParameterType.Number, Default = V(0.05), Min = 0, Max = 0.9, Group = "PEFT",
             Help = "Dropout on the adapter's input during training." },
-        new() { Key = "target_modules", Label = "Target modules", Type = ParameterType.List, Default = new JsonArray([.. LinearProjections.Select(m => (JsonNode)V(m))]),
-            Choices = LinearProjections, Group = "PEFT", Help = "Linear layers that get an adapter, named as in PEFT's target_modules." },
+        new() { Key = "target_modules", Label = "Target modules", Type = ParameterType.List, Default = new JsonArray([.. PeftTargetModules.All.Select(m => (JsonNode)V(m))]),
+            Choices = PeftTargetModules.All, Group = "PEFT", Help = "Linear layers that get an adapter, named as in PEFT's target_modules." },
         new() { Key = "use_rslora", Label = "rsLoRA", Type = ParameterType.Boolean, Default = V(false), Group = "PEFT",
             Help = "Rank-stabilised scaling alpha / √r, steadier at high ranks." },
     ];
@@ -113,8 +112,8 @@ public static class AlgorithmCatalog
                     Help = "Longest sampled completion." },
                 new() { Key = "temperature", Label = "Sampling temperature", Type = ParameterType.Number, Default = V(0.9), Min = 0, MinExclusive = true, Max = 2, Group = "Method",
                     Help = "Temperature for sampling the group's completions." },
-                new() { Key = "reward_functions", Label = "Reward functions", Type = ParameterType.List, Default = new JsonArray(V("exact_match")),
-                    Choices = ["exact_match", "contains_answer", "numeric_match", "format_think"], Group = "Method",
+                new() { Key = "reward_functions", Label = "Reward functions", Type = ParameterType.List, Default = new JsonArray(V(GrpoRewardFunctions.ExactMatch)),
+                    Choices = GrpoRewardFunctions.All, Group = "Method",
                     Help = "Rewards summed per completion, compared against the reference answer." },
             ]),
         new(TrainingAlgorithm.Ppo, "PPO",

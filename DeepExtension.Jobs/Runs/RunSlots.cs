@@ -17,7 +17,9 @@ public sealed class RunSlots(IConfiguration configuration)
     public async Task<IDisposable> AcquireAsync(string device, CancellationToken cancellationToken)
     {
         // "auto" lands on the machine's accelerator when there is one: it shares that device's slots.
-        var semaphore = _devices.GetOrAdd(device == "cpu" ? "cpu" : "accelerator", _ => new SemaphoreSlim(_perDevice, _perDevice));
+        // Other GPUs than the first ("cuda:1", ...) have slots of their own.
+        var key = device switch { "cpu" => "cpu", "auto" or "cuda" or "cuda:0" => "accelerator", _ => device };
+        var semaphore = _devices.GetOrAdd(key, _ => new SemaphoreSlim(_perDevice, _perDevice));
         await semaphore.WaitAsync(cancellationToken);
         return new Release(semaphore);
     }

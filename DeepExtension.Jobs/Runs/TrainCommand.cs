@@ -54,11 +54,12 @@ public static class TrainCommand
             return WorkerExit.Failed;
         }
         var files = runs.FilesOf(run);
+        var recorder = new RunRecorder(files);
         try
         {
             var baseModel = await baseModels.GetAsync(run.BaseModelId) ?? throw new InvalidOperationException("The run's base model is no longer registered.");
             var version = await datasets.GetVersionAsync(run.DatasetVersionId) ?? throw new InvalidOperationException("The run's dataset version no longer exists.");
-            var trainer = new RunTrainer(run, baseModels.FolderOf(baseModel), version, datasets, files, () => interrupted);
+            var trainer = new RunTrainer(run, baseModels.FolderOf(baseModel), version, datasets, files, recorder, () => interrupted);
             return await trainer.RunAsync(CancellationToken.None) switch
             {
                 TrainingOutcome.Completed => WorkerExit.Succeeded,
@@ -68,8 +69,8 @@ public static class TrainCommand
         }
         catch (Exception ex)
         {
-            LogFile.Append(files, new LogLine(DateTimeOffset.UtcNow, RunLogLevel.Error, $"Training failed: {ex.Message}"));
-            LogFile.Append(files, new LogLine(DateTimeOffset.UtcNow, RunLogLevel.Debug, ex.ToString()));
+            recorder.Log(RunLogLevel.Error, $"Training failed: {ex.Message}");
+            recorder.Log(RunLogLevel.Debug, ex.ToString());
             await Console.Error.WriteLineAsync(ex.Message);
             return WorkerExit.Failed;
         }

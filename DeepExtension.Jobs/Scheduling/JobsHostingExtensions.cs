@@ -2,6 +2,7 @@ using DeepExtension.Core;
 using DeepExtension.Core.Data;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using DeepExtension.Core.Work;
 using DeepExtension.Jobs.Deployment;
@@ -61,6 +62,8 @@ public static class JobsHostingExtensions
         builder.Services.AddSingleton<IWorkQueue, QuartzWorkQueue>();
         builder.Services.AddSingleton<RunSlots>();
         builder.Services.AddSingleton<WorkerLauncher>();
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<TrainingDevices>();
         builder.Services.AddTransient<TrainingRunJob>();
         builder.Services.AddTransient<ModelSaveJob>();
         builder.Services.AddTransient<DeploymentJob>();

@@ -2,6 +2,8 @@ using System.Diagnostics;
 using DeepExtension.Core.Data;
 using DeepExtension.Core.Runs;
 using DeepExtension.Core.Storage;
+using DeepExtension.Jobs.Engine.Runtime;
+using Microsoft.Extensions.Configuration;
 using DeepExtension.Core.Work;
 
 namespace DeepExtension.Jobs.Work;
@@ -10,7 +12,7 @@ namespace DeepExtension.Jobs.Work;
 /// Starts the worker executable (DeepExtension.Jobs) in its own process, so a native crash or an
 /// out-of-memory kill ends the work item, not the console. Its stdout/stderr go to the item's log.
 /// </summary>
-public sealed class WorkerLauncher(DataDirectories directories, DatabaseSetup database)
+public sealed class WorkerLauncher(DataDirectories directories, DatabaseSetup database, IConfiguration configuration)
 {
     public const string WorkerAssembly = "DeepExtension.Jobs";
 
@@ -60,6 +62,44 @@ public sealed class WorkerLauncher(DataDirectories directories, DatabaseSetup da
         return new WorkerExit(process.ExitCode, Interrupted: false, lastError);
     }
 
+    /// <summary>
+    /// Runs a short worker command (for example <c>devices</c>) and returns its exit code and standard output;
+    /// standard error is appended to the output when it fails. Killed after <paramref name="timeout"/>.
+    /// </summary>
+    public async Task<(int ExitCode, string Output, string Error)> RunCapturedAsync(IReadOnlyList<string> arguments, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var process = new Process { StartInfo = CreateStartInfo(arguments) };
+        Directory.CreateDirectory(directories.Root); // The worker's working directory.
+        process.Start();
+        var output = process.StandardOutput.ReadToEndAsync(cancellationToken);
+        var error = process.StandardError.ReadToEndAsync(cancellationToken);
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        limit.CancelAfter(timeout);
+        try
+        {
+            await process.WaitForExitAsync(limit.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync(CancellationToken.None);
+            cancellationToken.ThrowIfCancellationRequested();
+            throw new TimeoutException($"The worker's {arguments[0]} command did not finish within {timeout.TotalSeconds:0} s.");
+        }
+        return (process.ExitCode, await output, await error);
+    }
+
+    /// <summary>Readable cause of an abnormal exit code (128 + signal on Unix).</summary>
+    public static string DescribeExit(int exitCode) => exitCode switch
+    {
+        137 => "the worker was killed (SIGKILL), most often by the system running out of memory",
+        139 => "the worker crashed (segmentation fault in native code)",
+        134 => "the worker aborted (SIGABRT in native code)",
+        143 => "the worker was terminated (SIGTERM)",
+        > 128 and < 160 => $"the worker died from signal {exitCode - 128}",
+        _ => $"the worker exited with code {exitCode}",
+    };
+
     private ProcessStartInfo CreateStartInfo(IReadOnlyList<string> arguments)
     {
         var baseDirectory = AppContext.BaseDirectory;
@@ -87,6 +127,12 @@ public sealed class WorkerLauncher(DataDirectories directories, DatabaseSetup da
         start.Environment["DeepExtension__Database__Provider"] = database.Provider.ToString();
         start.Environment["DeepExtension__Database__ConnectionString"] = database.ConnectionString;
         start.Environment["DeepExtension__Scheduler__Enabled"] = "false";
+        // The libtorch to load (a CUDA build for GPUs), as configured here: relative paths mean this process's working directory.
+        if (configuration[LibTorchLocator.ConfigurationKey] is { Length: > 0 } libTorch)
+        {
+            start.Environment[LibTorchLocator.EnvironmentVariable] =
+                string.Equals(libTorch, LibTorchLocator.BundledValue, StringComparison.OrdinalIgnoreCase) ? libTorch : Path.GetFullPath(libTorch);
+        }
         return start;
     }
 

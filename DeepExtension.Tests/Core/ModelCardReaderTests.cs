@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using DeepExtension.Core.BaseModels;
+using DeepExtension.Core.HuggingFace;
 using DeepExtension.Tests.Support;
 
 namespace DeepExtension.Tests.Core;
@@ -26,8 +27,9 @@ public class ModelCardReaderTests
         Assert.Equal(ExpectedLlamaFamilyParameterCount(config), card.ParameterCount);
         Assert.True(card.HasTokenizer);
         Assert.True(card.HasChatTemplate);
-        Assert.Equal(1, card.WeightFileCount);
-        Assert.Equal(new FileInfo(Path.Combine(folder, "model.safetensors")).Length, card.WeightBytes);
+        var weightFiles = WeightFilesOf(folder);
+        Assert.Equal(weightFiles.Count, card.WeightFileCount);
+        Assert.Equal(weightFiles.Sum(f => new FileInfo(Path.Combine(folder, f)).Length), card.WeightBytes);
     }
 
     [Fact]
@@ -135,6 +137,15 @@ public class ModelCardReaderTests
         var error = Assert.Throws<ModelFolderException>(() => ModelCardReader.Read(folder.Path));
 
         Assert.Contains("not a safetensors file", error.Message);
+    }
+
+    /// <summary>The folder's weight files as the Hugging Face layout defines them: the shards the index names, else model.safetensors.</summary>
+    private static IReadOnlyList<string> WeightFilesOf(string folder)
+    {
+        var index = Path.Combine(folder, "model.safetensors.index.json");
+        if (!File.Exists(index)) return ["model.safetensors"];
+        var map = JsonNode.Parse(File.ReadAllText(index))!["weight_map"]!.AsObject();
+        return map.Select(kv => kv.Value!.GetValue<string>()).Distinct().ToList();
     }
 
     /// <summary>Parameter count of a Llama-family decoder computed from its config alone.</summary>

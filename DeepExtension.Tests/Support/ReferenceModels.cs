@@ -8,10 +8,13 @@ public static class ReferenceModels
 {
     public const string DirectoryVariable = "DEEPX_REFERENCE_MODELS";
 
+    /// <summary>The project's own copy (tiny-qwen2: tied embeddings; tiny-llama: untied), used unless told otherwise.</summary>
+    public static string BundledRoot => Path.Combine(AppContext.BaseDirectory, "TestData", "reference-models");
+
     public static string Root =>
         Environment.GetEnvironmentVariable(DirectoryVariable) is { Length: > 0 } custom
             ? Path.GetFullPath(custom)
-            : Path.Combine(AppContext.BaseDirectory, "TestData", "reference-models");
+            : BundledRoot;
 
     /// <summary>Every model folder (a folder holding config.json) under <see cref="Root"/>.</summary>
     public static IReadOnlyList<string> Folders =>
@@ -34,7 +37,7 @@ public static class ReferenceModels
     public static string PathOf(string name) => Path.Combine(Root, name);
 
     /// <summary>The project's own copy, for tests that need one particular model whatever DEEPX_REFERENCE_MODELS says.</summary>
-    public static string BundledPathOf(string name) => Path.Combine(AppContext.BaseDirectory, "TestData", "reference-models", name);
+    public static string BundledPathOf(string name) => Path.Combine(BundledRoot, name);
 
     public static string ChatTemplatesFile => Path.Combine(Root, "chat-templates.json");
 }

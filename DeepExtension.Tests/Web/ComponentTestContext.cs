@@ -4,6 +4,10 @@ using DeepExtension.Core.CustomizedModels;
 using DeepExtension.Core.Deployment;
 using DeepExtension.Core.Runs;
 using DeepExtension.Tests.Support;
+using DeepExtension.Jobs.Runs;
+using DeepExtension.Jobs.Work;
+using DeepExtension.Jobs.Scheduling;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using MudBlazor.Services;
 
@@ -41,6 +45,12 @@ public abstract class ComponentTestContext : BunitContext, IAsyncLifetime
         Deployments = Env.CreateDeploymentService(DeploymentScheduler);
         Services.AddSingleton(Deployments);
         Services.AddSingleton(new RunComparisonService(Env.DbFactory));
+        // As on a console whose scheduler runs on a worker node: devices come from the report that node writes to the data root.
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            [JobsHostingExtensions.SchedulerEnabledKey] = "false",
+        }).Build();
+        Services.AddSingleton(new TrainingDevices(new WorkerLauncher(Env.Directories, Env.Database, configuration), Env.Directories, configuration, TimeProvider.System));
         Services.AddSingleton(Env.WorkChanges);
         Services.AddSingleton(_ => new LiveRunStore(Microsoft.Extensions.Logging.Abstractions.NullLogger<LiveRunStore>.Instance) { Interval = TimeSpan.FromMilliseconds(50) });
     }

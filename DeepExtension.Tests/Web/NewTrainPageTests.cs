@@ -1,9 +1,12 @@
 using Bunit;
 using DeepExtension.Core.Runs;
 using DeepExtension.Core.Training;
+using DeepExtension.Jobs.Engine.Runtime;
+using DeepExtension.Jobs.Runs;
 using DeepExtension.Tests.Support;
 using DeepExtension.Web.Components.Pages;
 using Microsoft.Extensions.DependencyInjection;
+using MudBlazor;
 
 namespace DeepExtension.Tests.Web;
 
@@ -69,5 +72,66 @@ public class NewTrainPageTests : ComponentTestContext
         // Below the context the user could raise it: then the hint is useful.
         page.Find("input[data-testid=param-max_tokens]").Input("128");
         page.WaitForAssertion(() => Assert.Contains("Max tokens 128 is below the typical range", page.Markup));
+    }
+
+    [Fact]
+    public async Task NewTrain_NoGpuReported_OffersAutoAndCpuOnly()
+    {
+        await TrainingHost.PrepareAsync(Env, TrainingHost.TwentyChats(), TrainingAlgorithm.Sft);
+        await WriteDevicesReportAsync([]);
+
+        var popovers = Render<MudPopoverProvider>();
+        var page = Render<NewTrain>();
+        page.WaitForAssertion(() => Assert.Contains("No NVIDIA GPU", page.Find("[data-testid=training-devices]").TextContent));
+
+        Assert.Equal(["auto · CPU (no GPU)", "cpu"], await DeviceItemsAsync(page, popovers));
+    }
+
+    [Fact]
+    public async Task NewTrain_GpusReported_OffersEachWithNameAndFreeMemoryAndShowsThemInTheDevicesPanel()
+    {
+        await TrainingHost.PrepareAsync(Env, TrainingHost.TwentyChats(), TrainingAlgorithm.Sft);
+        await WriteDevicesReportAsync(
+        [
+            new GpuInfo(0, "NVIDIA H100 80GB HBM3", 85_520_809_984, 84_987_740_160, "9.0", "00000000:19:00.0"),
+            new GpuInfo(1, "NVIDIA L4", 24_152_899_584, 23_580_000_000, "8.9", "00000000:3B:00.0"),
+        ]);
+
+        var popovers = Render<MudPopoverProvider>();
+        var page = Render<NewTrain>();
+        page.WaitForAssertion(() => Assert.Contains("NVIDIA L4", page.Find("[data-testid=devices-gpus]").TextContent));
+
+        Assert.Equal(
+        [
+            "auto · NVIDIA H100 80GB HBM3",
+            "cpu",
+            "cuda · NVIDIA H100 80GB HBM3 · 79.15 GiB free of 79.65 GiB",
+            "cuda:1 · NVIDIA L4 · 21.96 GiB free of 22.49 GiB",
+        ], await DeviceItemsAsync(page, popovers));
+        Assert.Contains("Backend cuda", page.Find("[data-testid=devices-backend]").TextContent);
+    }
+
+    /// <summary>Opens the device select and reads its items.</summary>
+    private static async Task<List<string>> DeviceItemsAsync(IRenderedComponent<NewTrain> page, IRenderedComponent<MudPopoverProvider> popovers)
+    {
+        var select = page.FindComponents<MudSelect<string>>().Single(s => Equals(s.Instance.UserAttributes.GetValueOrDefault("data-testid"), "train-device"));
+        await page.InvokeAsync(select.Instance.OpenMenu);
+        List<string> items = [];
+        popovers.WaitForAssertion(() =>
+        {
+            items = popovers.FindAll(".mud-list-item").Select(i => i.TextContent.Trim()).ToList();
+            Assert.NotEmpty(items);
+        });
+        return items;
+    }
+
+    /// <summary>The report a worker node writes to the data root (what <c>DeepExtension.Jobs devices</c> prints).</summary>
+    private async Task WriteDevicesReportAsync(IReadOnlyList<GpuInfo> gpus)
+    {
+        var report = new DevicesReport(gpus.Count > 0 ? "cuda" : "cpu",
+            new LibTorchReport("/opt/torch/lib", gpus.Count > 0 ? "configured" : "bundled", "2.11.0+cu130", gpus.Count > 0, "/opt/torch/lib"),
+            null, gpus.Count > 0 ? "13.0" : null, gpus, null);
+        Directory.CreateDirectory(Env.Directories.Root);
+        await File.WriteAllTextAsync(Path.Combine(Env.Directories.Root, TrainingDevices.FileName), report.ToJson());
     }
 }

@@ -1,6 +1,6 @@
 using DeepExtension.Bench;
 
-// dotnet run -c Release --project bench/DeepExtension.Bench -- upload [options] | train-step [options]
+// dotnet run -c Release --project bench/DeepExtension.Bench -- upload [options] | train-step [options] | lora-sft [options]
 // See bench/README.md for what each benchmark measures and which claim it supports.
 var command = args.Length > 0 ? args[0] : "";
 var rest = args.Skip(1).ToArray();
@@ -9,6 +9,8 @@ return command switch
     "upload" => await UploadBench.RunAsync(rest),
     UploadBench.ChildCommand => await UploadBench.RunOneAsync(rest),
     "train-step" => TrainStepBench.Run(rest),
+    "lora-sft" => await LoraSftBench.RunAsync(rest),
+    LoraSftBench.ChildCommand => LoraSftBench.RunOne(rest),
     "compare-load" => await CompareLoadBench.RunAsync(rest),
     _ => Usage(),
 };
@@ -20,6 +22,8 @@ static int Usage()
                DeepExtension.Bench train-step [--hidden 512] [--layers 4] [--heads 8] [--kv-heads 8] [--intermediate 1408]
                                               [--vocab 32000] [--seq 256] [--batch 4] [--rank 16] [--targets attention|all]
                                               [--warmup 3] [--steps 10] [--threads N]
+               DeepExtension.Bench lora-sft [--small] [--shapes qwen2.5-0.5b,llama-3.2-1b,qwen2.5-1.5b] [--sizes 8x512,4x2048]
+                                            [--device auto|cpu|cuda] [--warmup 3] [--steps 10] [--python python3] [--json-out FILE]
                DeepExtension.Bench compare-load [--runs 3] [--steps 100000] [--rounds 3] [--web DeepExtension.Web/bin/Release/net10.0/DeepExtension.Web.dll]
         """);
     return 2;

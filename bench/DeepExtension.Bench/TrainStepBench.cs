@@ -13,7 +13,7 @@ namespace DeepExtension.Bench;
 
 /// <summary>
 /// Training step throughput on the CPU: one LoRA SFT optimizer step (loss, backward, gradient clipping, AdamW,
-/// zero_grad, reading loss and gradient norm) exactly as RunTrainer.TrainStep does it with gradient accumulation 1,
+/// zero_grad, reading loss and gradient norm) exactly as RunTrainer.TrainStep with SftObjective does it with gradient accumulation 1,
 /// on a Llama-shaped model with random weights, float32 (the dtype RunTrainer uses on the CPU).
 /// </summary>
 internal static class TrainStepBench

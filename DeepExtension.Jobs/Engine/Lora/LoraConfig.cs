@@ -1,3 +1,5 @@
+using DeepExtension.Core.HuggingFace;
+
 namespace DeepExtension.Jobs.Engine.Lora;
 
 /// <summary>
@@ -13,9 +15,9 @@ public sealed record LoraConfig(
     IReadOnlyList<string> TargetModules,
     bool UseRsLora = false)
 {
-    public static readonly IReadOnlyList<string> AttentionProjections = ["q_proj", "k_proj", "v_proj", "o_proj"];
-    public static readonly IReadOnlyList<string> MlpProjections = ["gate_proj", "up_proj", "down_proj"];
-    public static readonly IReadOnlyList<string> AllProjections = [.. AttentionProjections, .. MlpProjections];
+    public static readonly IReadOnlyList<string> AttentionProjections = PeftTargetModules.Attention;
+    public static readonly IReadOnlyList<string> MlpProjections = PeftTargetModules.Mlp;
+    public static readonly IReadOnlyList<string> AllProjections = PeftTargetModules.All;
 
     /// <summary>r = 8, alpha = 16, dropout 0.05, all seven projections.</summary>
     public static LoraConfig Default => new(8, 16, 0.05, AllProjections);
@@ -28,9 +30,9 @@ public sealed record LoraConfig(
         var set = new HashSet<string>(StringComparer.Ordinal);
         foreach (var t in TargetModules)
         {
-            if (t == "all-linear") { set.UnionWith(AllProjections); continue; }
+            if (t == PeftTargetModules.AllLinear) { set.UnionWith(AllProjections); continue; }
             if (!AllProjections.Contains(t))
-                throw new NotSupportedException($"LoRA target module '{t}' is not supported (supported: {string.Join(", ", AllProjections)}, all-linear)");
+                throw new NotSupportedException($"LoRA target module '{t}' is not supported (supported: {string.Join(", ", AllProjections)}, {PeftTargetModules.AllLinear})");
             set.Add(t);
         }
         if (set.Count == 0) throw new ArgumentException("LoRA needs at least one target module");

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using DeepExtension.Core.HuggingFace;
 using DeepExtension.Jobs.Engine.Model;
 using DeepExtension.Jobs.Engine.Safetensors;
 using TorchSharp;
@@ -69,7 +70,7 @@ public static class PeftAdapter
         List<string> targets = root["target_modules"] switch
         {
             JsonArray arr => arr.Select(n => n!.GetValue<string>()).ToList(),
-            JsonValue v when v.TryGetValue<string>(out var s) && s == "all-linear" => ["all-linear"],
+            JsonValue v when v.TryGetValue<string>(out var s) && s == PeftTargetModules.AllLinear => [PeftTargetModules.AllLinear],
             JsonValue v when v.TryGetValue<string>(out var s) => throw new NotSupportedException($"{what}: target_modules as a regular expression ('{s}') is not supported"),
             _ => throw new NotSupportedException($"{what}: target_modules is missing"),
         };

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using DeepExtension.Core.HuggingFace;
 using static TorchSharp.torch;
 
 namespace DeepExtension.Jobs.Engine.Safetensors;

@@ -1,3 +1,4 @@
+using DeepExtension.Core.HuggingFace;
 using static TorchSharp.torch;
 
 namespace DeepExtension.Jobs.Engine.Safetensors;
@@ -6,18 +7,18 @@ namespace DeepExtension.Jobs.Engine.Safetensors;
 public static class SafetensorsDtype
 {
     // Order of the safetensors library's Dtype enum (alignment order): the writer puts larger ones first.
-    static readonly (string Name, ScalarType Type, int Size)[] Known =
+    static readonly (string Name, ScalarType Type)[] Known =
     [
-        ("BOOL", ScalarType.Bool, 1),
-        ("U8", ScalarType.Byte, 1),
-        ("I8", ScalarType.Int8, 1),
-        ("I16", ScalarType.Int16, 2),
-        ("F16", ScalarType.Float16, 2),
-        ("BF16", ScalarType.BFloat16, 2),
-        ("I32", ScalarType.Int32, 4),
-        ("F32", ScalarType.Float32, 4),
-        ("F64", ScalarType.Float64, 8),
-        ("I64", ScalarType.Int64, 8),
+        ("BOOL", ScalarType.Bool),
+        ("U8", ScalarType.Byte),
+        ("I8", ScalarType.Int8),
+        ("I16", ScalarType.Int16),
+        ("F16", ScalarType.Float16),
+        ("BF16", ScalarType.BFloat16),
+        ("I32", ScalarType.Int32),
+        ("F32", ScalarType.Float32),
+        ("F64", ScalarType.Float64),
+        ("I64", ScalarType.Int64),
     ];
 
     public static ScalarType ToScalarType(string name)
@@ -32,11 +33,9 @@ public static class SafetensorsDtype
         throw new NotSupportedException($"tensor dtype {type} cannot be stored in safetensors by this writer");
     }
 
-    public static int SizeOf(string name)
-    {
-        foreach (var k in Known) if (k.Name == name) return k.Size;
-        throw new NotSupportedException($"safetensors dtype '{name}' is not supported");
-    }
+    /// <summary>Bytes per element (the header reader's table, shared with the model card).</summary>
+    public static int SizeOf(string name) =>
+        SafetensorsHeader.DtypeSizes.TryGetValue(name, out var size) ? size : throw new NotSupportedException($"safetensors dtype '{name}' is not supported");
 
     /// <summary>Position in the safetensors library's dtype order (the writer sorts descending).</summary>
     internal static int Rank(string name)

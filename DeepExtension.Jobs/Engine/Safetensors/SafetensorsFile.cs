@@ -1,4 +1,5 @@
 using System.IO.MemoryMappedFiles;
+using DeepExtension.Core.HuggingFace;
 using DeepExtension.Jobs.Engine.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -31,7 +32,7 @@ public sealed unsafe class SafetensorsFile : IDisposable
         var stream = new FileStream(Path, FileMode.Open, FileAccess.Read, FileShare.Read);
         try
         {
-            Header = SafetensorsHeader.Read(stream, stream.Length);
+            Header = SafetensorsHeader.Read(stream, stream.Length, System.IO.Path.GetFileName(Path));
             byName = Header.Tensors.ToDictionary(t => t.Name, StringComparer.Ordinal);
             if (stream.Length > Header.DataOffset)
             {

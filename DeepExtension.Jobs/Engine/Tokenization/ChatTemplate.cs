@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using DeepExtension.Core.HuggingFace;
 using DeepExtension.Jobs.Engine.Tokenization.Jinja;
 
 namespace DeepExtension.Jobs.Engine.Tokenization;
@@ -43,7 +44,7 @@ public sealed partial class ChatTemplate
             ? File.ReadAllText(jinjaPath)
             : TemplateFromConfig(config.RootElement)
               ?? throw new FileNotFoundException($"No chat template in {modelDirectory}: neither chat_template.jinja nor tokenizer_config.json's chat_template.");
-        return new ChatTemplate(source, SpecialTokens(config.RootElement));
+        return new ChatTemplate(source, SpecialTokens.NamedTokens(config.RootElement));
     }
 
     /// <summary>Renders a conversation as transformers' apply_chat_template(tokenize=False) does.</summary>
@@ -107,21 +108,4 @@ public sealed partial class ChatTemplate
             .FirstOrDefault();
     }
 
-    // The special tokens transformers passes to every template (only those that are set).
-    private static Dictionary<string, string> SpecialTokens(JsonElement config)
-    {
-        var tokens = new Dictionary<string, string>();
-        foreach (var name in new[] { "bos_token", "eos_token", "unk_token", "pad_token", "sep_token", "cls_token", "mask_token" })
-        {
-            if (!config.TryGetProperty(name, out var value)) continue;
-            var text = value.ValueKind switch
-            {
-                JsonValueKind.String => value.GetString(),
-                JsonValueKind.Object when value.TryGetProperty("content", out var content) => content.GetString(),
-                _ => null,
-            };
-            if (text is not null) tokens[name] = text;
-        }
-        return tokens;
-    }
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using DeepExtension.Core.Training;
 
 namespace DeepExtension.Jobs.Runs.Training;
 
@@ -9,12 +10,12 @@ namespace DeepExtension.Jobs.Runs.Training;
 /// </summary>
 public static partial class GrpoRewards
 {
-    public const string ExactMatch = "exact_match";
-    public const string ContainsAnswer = "contains_answer";
-    public const string NumericMatch = "numeric_match";
-    public const string FormatThink = "format_think";
+    public const string ExactMatch = GrpoRewardFunctions.ExactMatch;
+    public const string ContainsAnswer = GrpoRewardFunctions.ContainsAnswer;
+    public const string NumericMatch = GrpoRewardFunctions.NumericMatch;
+    public const string FormatThink = GrpoRewardFunctions.FormatThink;
 
-    public static IReadOnlyList<string> Names { get; } = [ExactMatch, ContainsAnswer, NumericMatch, FormatThink];
+    public static IReadOnlyList<string> Names => GrpoRewardFunctions.All;
 
     public static double Score(string name, string completion, string reference) => name switch
     {

@@ -21,319 +21,193 @@ public enum TrainingOutcome
 }
 
 /// <summary>
-/// The training loop of one run (SFT, DPO or GRPO with LoRA): reads the dataset version, trains with the run's
-/// parameters, writes metrics, logs, checkpoints and progress into the run folder, and resumes from the
-/// latest checkpoint when one exists.
+/// One run's training (LoRA with SFT, DPO or GRPO), as litgpt's <c>fit</c>: set-up (device, tokenizer, the
+/// algorithm's <see cref="TrainingObjective{TExample}"/>, data, schedule, model, resume from the
+/// <see cref="CheckpointStore"/>), then the loop: per optimizer step the objective's backward pass, clipping and
+/// the AdamW step, a record (<see cref="RunRecorder"/>), evaluation and checkpoints when due; at the end the adapter.
 /// </summary>
 public sealed class RunTrainer(
-    TrainingRun run, string baseModelDirectory, DatasetVersion dataset, DatasetService datasets, RunFiles files, Func<bool> interrupted)
+    TrainingRun run, string baseModelDirectory, DatasetVersion dataset, DatasetService datasets, RunFiles files, RunRecorder recorder, Func<bool> interrupted)
 {
-    private const string CheckpointPrefix = "step-";
-    private const int KeptCheckpoints = 3;
-
     private readonly TrainingParameters _settings = run.TrainingParameters;
-    private readonly Stopwatch _clock = new();
-    private double _elapsedBefore;
-    private double _secondsPerStep;
-    /// <summary>GRPO: a few completions of the last step with their rewards, for the log.</summary>
-    private List<string> _samples = [];
+    private readonly TrainArgs _args = TrainArgs.From(run.TrainingParameters);
+    private readonly CheckpointStore _checkpoints = new(files.CheckpointsDirectory, baseModelDirectory);
 
     public async Task<TrainingOutcome> RunAsync(CancellationToken cancellationToken)
     {
         TorchRuntime.EnsureInitialized();
-        var device = run.Device switch
-        {
-            "cpu" => CPU,
-            "cuda" when !cuda.is_available() => throw new InvalidOperationException("The run asks for CUDA but no CUDA device is available to the worker."),
-            "cuda" => CUDA,
-            _ => TorchRuntime.DefaultDevice,
-        };
+        var device = TorchRuntime.DeviceFor(run.Device);
         // bf16 weights on GPUs; LoRA parameters, optimizer state and losses stay in float32 either way.
         var dtype = device.type == DeviceType.CUDA ? ScalarType.BFloat16 : ScalarType.Float32;
-        Log(RunLogLevel.Info, $"Run {run.Name} ({run.MethodName}) on {device.type.ToString().ToLowerInvariant()} in {dtype}; base model {baseModelDirectory}.");
+        recorder.Log(RunLogLevel.Info, $"Run {run.Name} ({run.MethodName}) on {TorchRuntime.DescribeDevice(device)} in {dtype}; base model {baseModelDirectory}.");
 
         var tokenizer = HfTokenizer.Load(baseModelDirectory);
         var template = ChatTemplate.Load(baseModelDirectory);
         var data = new TrainingData(tokenizer, template, _settings.SystemPrompt, _settings.MaxTokens, _settings.TrainOnResponsesOnly);
-        var train = await LoadAsync(data, DatasetPart.Train, cancellationToken);
-        var validation = await LoadAsync(data, DatasetPart.Validation, cancellationToken);
-        if (run.Algorithm == TrainingAlgorithm.Grpo && validation.Count > 0)
+        var padId = tokenizer.PadTokenId ?? tokenizer.EosTokenId ?? 0;
+        return run.Algorithm switch
         {
-            // An evaluation loss means nothing for GRPO (its loss depends on the sampled group), and evaluating by
-            // sampling is not built yet.
-            Log(RunLogLevel.Info, "GRPO does not evaluate on the validation split in this version; it is not used.");
+            TrainingAlgorithm.Sft => await FitAsync(new SftObjective(data, padId, device), data, device, dtype, cancellationToken),
+            TrainingAlgorithm.Dpo => await FitAsync(new DpoObjective(data, padId, device, _settings.DpoBeta, _settings.DpoLabelSmoothing),
+                data, device, dtype, cancellationToken),
+            TrainingAlgorithm.Grpo => await FitAsync(new GrpoObjective(data, tokenizer, StopTokenIds.Of(baseModelDirectory, tokenizer), padId, device,
+                GrpoArgs.From(_settings), _args.Seed, _settings.MaxTokens), data, device, dtype, cancellationToken),
+            var other => throw new NotSupportedException($"{other} training is not implemented in this version."),
+        };
+    }
+
+    private async Task<TrainingOutcome> FitAsync<TExample>(
+        TrainingObjective<TExample> objective, TrainingData data, Device device, ScalarType dtype, CancellationToken cancellationToken)
+        where TExample : class
+    {
+        var train = await LoadAsync(objective, DatasetPart.Train, cancellationToken);
+        var validation = await LoadAsync(objective, DatasetPart.Validation, cancellationToken);
+        if (!objective.Evaluates && validation.Count > 0)
+        {
+            recorder.Log(RunLogLevel.Info, $"{objective.Algorithm.ToString().ToUpperInvariant()} does not evaluate on the validation split in this version; it is not used.");
             validation = [];
         }
-        Log(RunLogLevel.Info, $"Dataset: {train.Count} training and {validation.Count} validation examples" +
+        recorder.Log(RunLogLevel.Info, $"Dataset: {train.Count} training and {validation.Count} validation examples" +
             (data.Truncated > 0 ? $", {data.Truncated} truncated to {_settings.MaxTokens} tokens" : "") +
             (data.Skipped > 0 ? $", {data.Skipped} skipped (no answer tokens left after truncation)" : "") + ".");
         if (train.Count == 0) throw new InvalidDataException("No training example is left after tokenization.");
 
-        var padId = tokenizer.PadTokenId ?? tokenizer.EosTokenId ?? 0;
-        var microBatchesPerEpoch = (train.Count + _settings.BatchSize - 1) / _settings.BatchSize;
-        var stepsPerEpoch = Math.Max(1, (microBatchesPerEpoch + _settings.GradientAccumulation - 1) / _settings.GradientAccumulation);
-        var totalSteps = (long)stepsPerEpoch * _settings.Epochs;
-        var warmup = LearningRateSchedule.WarmupSteps(totalSteps, 0, _settings.WarmupRatio);
-        var schedule = LearningRateSchedule.ByName(_settings.Scheduler, warmup, totalSteps);
-        var adamw = new AdamWOptions(_settings.LearningRate, 0.9, 0.999, 1e-8, _settings.WeightDecay);
+        var microBatchesPerEpoch = _args.MicroBatchesPerEpoch(train.Count);
+        var stepsPerEpoch = _args.StepsPerEpoch(train.Count);
+        var totalSteps = (long)stepsPerEpoch * _args.Epochs;
+        var schedule = LearningRateSchedule.ByName(_args.Scheduler, LearningRateSchedule.WarmupSteps(totalSteps, 0, _args.WarmupRatio), totalSteps);
+        var adamw = new AdamWOptions(_args.LearningRate, 0.9, 0.999, 1e-8, _args.WeightDecay);
 
         var model = ForCausalLM.FromPretrained(baseModelDirectory, dtype, device);
-        LoraModel lora;
-        AdamWOptimizer optimizer;
-        long step = 0;
-        if (LatestCheckpoint() is { } checkpoint)
-        {
-            TrainerState state;
-            (lora, optimizer, state) = TrainingCheckpoint.Load(checkpoint, model, adamw);
-            step = state.GlobalStep;
-            RestoreMetrics(step);
-            Log(RunLogLevel.Info, $"Resuming from {Path.GetFileName(checkpoint)} (step {step} of {totalSteps}).");
-        }
-        else
-        {
-            lora = LoraModel.Inject(model, _settings.Lora, new Generator((ulong)_settings.Seed));
-            optimizer = new AdamWOptimizer(lora.TrainableParameters, adamw);
-            Log(RunLogLevel.Info, $"LoRA r={_settings.Lora.R} alpha={_settings.Lora.LoraAlpha} on {string.Join(", ", _settings.Lora.ResolvedTargets())}: " +
-                $"{lora.TrainableParameters.Sum(p => p.Parameter.numel()):N0} trainable parameters. {totalSteps} optimizer steps.");
-        }
-
+        var (lora, optimizer, step) = Resume(model, adamw, totalSteps);
         using (optimizer)
         {
-            _clock.Start();
+            var clock = Stopwatch.StartNew();
+            recorder.StartClock();
+            var secondsPerStep = 0.0;
             while (step < totalSteps)
             {
                 var epoch = (int)(step / stepsPerEpoch);
-                var order = Shuffled(train.Count, _settings.Seed + epoch);
-                var firstMicroBatch = (int)(step % stepsPerEpoch) * _settings.GradientAccumulation;
-                for (var micro = firstMicroBatch; micro < microBatchesPerEpoch && step < totalSteps; micro += _settings.GradientAccumulation)
+                var order = Shuffled(train.Count, _args.Seed + epoch);
+                var firstMicroBatch = (int)(step % stepsPerEpoch) * _args.GradientAccumulation;
+                for (var micro = firstMicroBatch; micro < microBatchesPerEpoch && step < totalSteps; micro += _args.GradientAccumulation)
                 {
                     if (interrupted() || files.CancelRequested)
                     {
-                        SaveCheckpoint(lora, optimizer, step, epoch, baseModelDirectory);
+                        SaveCheckpoint(lora, optimizer, step, epoch);
                         var cancelled = files.CancelRequested;
-                        Log(RunLogLevel.Warning, cancelled ? $"Cancelled at step {step}; checkpoint saved." : $"Interrupted at step {step}; checkpoint saved, the run can resume.");
+                        recorder.Log(RunLogLevel.Warning, cancelled ? $"Cancelled at step {step}; checkpoint saved." : $"Interrupted at step {step}; checkpoint saved, the run can resume.");
                         return cancelled ? TrainingOutcome.Cancelled : TrainingOutcome.Interrupted;
                     }
-                    var groups = Enumerable.Range(micro, Math.Min(_settings.GradientAccumulation, microBatchesPerEpoch - micro))
-                        .Select(m => order.Skip(m * _settings.BatchSize).Take(_settings.BatchSize).Select(i => train[i]).ToList())
+                    var microBatches = Enumerable.Range(micro, Math.Min(_args.GradientAccumulation, microBatchesPerEpoch - micro))
+                        .Select(m => (IReadOnlyList<TExample>)order.Skip(m * _args.BatchSize).Take(_args.BatchSize).Select(i => train[i]).ToList())
                         .ToList();
-                    optimizer.LearningRate = _settings.LearningRate * schedule(step);
-                    var started = _clock.Elapsed.TotalSeconds;
-                    var (values, tokens) = TrainStep(lora, optimizer, groups, padId, device, step, tokenizer);
+                    optimizer.LearningRate = _args.LearningRate * schedule(step);
+
+                    var started = clock.Elapsed.TotalSeconds;
+                    var (values, tokens) = TrainStep(objective, lora, optimizer, microBatches, step);
                     step++;
-                    var stepSeconds = _clock.Elapsed.TotalSeconds - started;
-                    _secondsPerStep = _secondsPerStep == 0 ? stepSeconds : 0.9 * _secondsPerStep + 0.1 * stepSeconds;
+                    var stepSeconds = clock.Elapsed.TotalSeconds - started;
+                    secondsPerStep = secondsPerStep == 0 ? stepSeconds : 0.9 * secondsPerStep + 0.1 * stepSeconds;
                     values[MetricPoint.Keys.LearningRate] = optimizer.LearningRate;
                     values[MetricPoint.Keys.TokensPerSecond] = tokens / Math.Max(stepSeconds, 1e-9);
-                    values[MetricPoint.Keys.EtaSeconds] = (totalSteps - step) * _secondsPerStep;
+                    values[MetricPoint.Keys.EtaSeconds] = (totalSteps - step) * secondsPerStep;
+                    GpuMemoryMetric.AddTo(values, device);
                     var epochProgress = (double)step / stepsPerEpoch;
-                    Record(step, totalSteps, epochProgress, values);
-                    // Users judge GRPO by what it writes: show samples at the start, every tenth of the run and at the end.
-                    if (_samples.Count > 0 && (step == 1 || step == totalSteps || step % Math.Max(1, totalSteps / 10) == 0))
+                    recorder.Record(step, totalSteps, epochProgress, values);
+                    // Users judge sampling objectives (GRPO) by what they write: samples at the start, every tenth of the run and at the end.
+                    if (objective.Samples.Count > 0 && (step == 1 || step == totalSteps || step % Math.Max(1, totalSteps / 10) == 0))
                     {
-                        Log(RunLogLevel.Info, $"Step {step} samples:\n{string.Join("\n", _samples)}");
+                        recorder.Log(RunLogLevel.Info, $"Step {step} samples:\n{string.Join("\n", objective.Samples)}");
                     }
 
-                    var epochEnded = step % stepsPerEpoch == 0;
-                    if (validation.Count > 0 && ((_settings.EvalEverySteps > 0 && step % _settings.EvalEverySteps == 0) || epochEnded))
+                    if (validation.Count > 0 && _args.EvalDue(step, stepsPerEpoch))
                     {
-                        Evaluate(lora, validation, padId, device, step, totalSteps, epochProgress);
+                        Evaluate(objective, lora, validation, step, totalSteps, epochProgress);
                     }
-                    if (_settings.SaveInSteps ? step % _settings.SaveEvery == 0 : epochEnded && (step / stepsPerEpoch) % _settings.SaveEvery == 0)
+                    if (_args.SaveDue(step, stepsPerEpoch))
                     {
-                        SaveCheckpoint(lora, optimizer, step, (int)(step / stepsPerEpoch), baseModelDirectory);
+                        SaveCheckpoint(lora, optimizer, step, (int)(step / stepsPerEpoch));
                     }
                 }
             }
 
             PeftAdapter.Save(lora, files.AdapterDirectory, baseModelDirectory);
-            Log(RunLogLevel.Info, $"Training finished after {step} steps; adapter written to {files.AdapterDirectory}.");
+            recorder.Log(RunLogLevel.Info, $"Training finished after {step} steps; adapter written to {files.AdapterDirectory}.");
             return TrainingOutcome.Completed;
         }
     }
 
-    /// <summary>One optimizer step over accumulated micro-batches. Returns the logged values and tokens processed.</summary>
-    private (Dictionary<string, double> Values, long Tokens) TrainStep(
-        LoraModel lora, AdamWOptimizer optimizer, List<List<object>> groups, int padId, Device device, long step, HfTokenizer tokenizer)
+    /// <summary>The adapter and optimizer to train with, and the step to start from: the latest checkpoint's, or fresh ones at step 0.</summary>
+    private (LoraModel Lora, AdamWOptimizer Optimizer, long Step) Resume(ForCausalLM model, AdamWOptions adamw, long totalSteps)
+    {
+        if (_checkpoints.Latest() is { } checkpoint)
+        {
+            var (resumed, optimizer, state) = CheckpointStore.Load(checkpoint, model, adamw);
+            recorder.ResumeAt(state.GlobalStep);
+            recorder.Log(RunLogLevel.Info, $"Resuming from {Path.GetFileName(checkpoint)} (step {state.GlobalStep} of {totalSteps}).");
+            return (resumed, optimizer, state.GlobalStep);
+        }
+        var lora = LoraModel.Inject(model, _args.Lora, new Generator((ulong)_args.Seed));
+        var fresh = new AdamWOptimizer(lora.TrainableParameters, adamw);
+        recorder.Log(RunLogLevel.Info, $"LoRA r={_args.Lora.R} alpha={_args.Lora.LoraAlpha} on {string.Join(", ", _args.Lora.ResolvedTargets())}: " +
+            $"{lora.TrainableParameters.Sum(p => p.Parameter.numel()):N0} trainable parameters. {totalSteps} optimizer steps.");
+        return (lora, fresh, 0);
+    }
+
+    /// <summary>One optimizer step: the objective's backward pass over the micro-batches, clipping, AdamW. Returns the
+    /// values to record and the tokens processed.</summary>
+    private (Dictionary<string, double> Values, long Tokens) TrainStep<TExample>(
+        TrainingObjective<TExample> objective, LoraModel lora, AdamWOptimizer optimizer, IReadOnlyList<IReadOnlyList<TExample>> microBatches, long step)
+        where TExample : class
     {
         using var scope = NewDisposeScope();
         lora.Model.train();
-        var values = new Dictionary<string, double>(StringComparer.Ordinal);
-        long tokens = 0;
-        Tensor lossSum = zeros(1, dtype: ScalarType.Float32, device: device);
-        if (run.Algorithm == TrainingAlgorithm.Dpo)
-        {
-            Tensor chosenRewards = zeros(0, device: device), rejectedRewards = zeros(0, device: device);
-            Tensor chosenLogps = zeros(0, device: device), rejectedLogps = zeros(0, device: device);
-            var weight = 1.0 / groups.Count;
-            foreach (var group in groups)
-            {
-                var pairs = group.Cast<TokenizedPair>().ToList();
-                using var chosen = SftBatch.Collate(pairs.Select(p => p.Chosen).ToList(), padId, device);
-                using var rejected = SftBatch.Collate(pairs.Select(p => p.Rejected).ToList(), padId, device);
-                tokens += pairs.Sum(p => p.Chosen.InputIds.Length + p.Rejected.InputIds.Length);
-                var output = Dpo.Compute(lora, chosen.InputIds, chosen.Labels, chosen.AttentionMask,
-                    rejected.InputIds, rejected.Labels, rejected.AttentionMask, _settings.DpoBeta, _settings.DpoLabelSmoothing);
-                (output.Loss * weight).backward();
-                lossSum += output.Loss.detach() * weight;
-                chosenRewards = cat([chosenRewards, output.ChosenRewards.to(ScalarType.Float32)]);
-                rejectedRewards = cat([rejectedRewards, output.RejectedRewards.to(ScalarType.Float32)]);
-                chosenLogps = cat([chosenLogps, output.PolicyChosenLogps.detach()]);
-                rejectedLogps = cat([rejectedLogps, output.PolicyRejectedLogps.detach()]);
-            }
-            values["rewards/chosen"] = chosenRewards.mean().item<float>();
-            values["rewards/rejected"] = rejectedRewards.mean().item<float>();
-            values["rewards/margins"] = (chosenRewards - rejectedRewards).mean().item<float>();
-            values["rewards/accuracies"] = chosenRewards.gt(rejectedRewards).to(ScalarType.Float32).mean().item<float>();
-            values["logps/chosen"] = chosenLogps.mean().item<float>();
-            values["logps/rejected"] = rejectedLogps.mean().item<float>();
-        }
-        else if (run.Algorithm == TrainingAlgorithm.Grpo)
-        {
-            lossSum += GrpoMicroBatches(lora, groups, padId, device, step, tokenizer, values, ref tokens);
-        }
-        else
-        {
-            var examples = groups.Select(g => g.Cast<SupervisedExample>().ToList()).ToList();
-            var weights = GradientAccumulation.TokenWeighted(examples.Select(g => g.Sum(TrainingData.LabelCount)).ToList());
-            for (var i = 0; i < examples.Count; i++)
-            {
-                using var batch = SftBatch.Collate(examples[i], padId, device);
-                tokens += examples[i].Sum(e => e.InputIds.Length);
-                var loss = lora.Model.Loss(batch.InputIds, batch.Labels, batch.AttentionMask);
-                (loss * weights[i]).backward();
-                lossSum += loss.detach() * weights[i];
-            }
-        }
-        var maxNorm = _settings.MaxGradNorm > 0 ? _settings.MaxGradNorm : double.PositiveInfinity;
+        var output = objective.Backward(lora, microBatches, step);
+        var maxNorm = _args.MaxGradNorm > 0 ? _args.MaxGradNorm : double.PositiveInfinity;
         var gradNorm = GradientClipping.ClipGradNorm(optimizer.Parameters, maxNorm);
         optimizer.Step();
         optimizer.ZeroGrad();
         // Logging reads two scalars: the only host synchronisation of the step.
-        values[MetricPoint.Keys.Loss] = lossSum.item<float>();
+        var values = output.Metrics;
+        values[MetricPoint.Keys.Loss] = output.Loss.item<float>();
         values[MetricPoint.Keys.GradNorm] = gradNorm.item<float>();
-        return (values, tokens);
+        return (values, output.Tokens);
     }
 
-    /// <summary>
-    /// GRPO's part of a step: per micro-batch, sample G completions per prompt with the current policy, score them,
-    /// normalise rewards within each group, and backpropagate the GRPO loss. Returns the weighted loss (detached).
-    /// </summary>
-    private Tensor GrpoMicroBatches(LoraModel lora, List<List<object>> groups, int padId, Device device, long step, HfTokenizer tokenizer,
-        Dictionary<string, double> values, ref long tokens)
-    {
-        var g = _settings.NumGenerations;
-        var functions = _settings.RewardFunctions;
-        var options = new GenerationOptions
-        {
-            MaxNewTokens = _settings.MaxCompletionTokens,
-            Temperature = _settings.Temperature,
-            StopTokenIds = lora.Model.Config.EosTokenIds.Concat(tokenizer.EosTokenId is { } eos ? [(long)eos] : []).Distinct().ToList(),
-        };
-        var weight = 1.0 / groups.Count;
-        Tensor lossSum = zeros(1, dtype: ScalarType.Float32, device: device), klSum = zeros(1, dtype: ScalarType.Float32, device: device);
-        var rewards = new List<double>();
-        var perFunction = functions.ToDictionary(f => f, _ => 0.0);
-        var stds = new List<double>();
-        long completionTokens = 0;
-        var samples = new List<string>();
-        for (var m = 0; m < groups.Count; m++)
-        {
-            var prompts = groups[m].Cast<TokenizedPrompt>().ToList();
-            var sequences = new List<(int[] Prompt, int[] Completion)>();
-            var groupRewards = new List<double>();
-            for (var p = 0; p < prompts.Count; p++)
-            {
-                // Seeds derive from the run's seed and the position in the run, so a resumed run samples the same.
-                var seed = _settings.Seed * 1_000_003L + (step * groups.Count + m) * 1_009L + (long)p * g;
-                var promptIds = prompts[p].PromptIds.Select(id => (long)id).ToList();
-                foreach (var completion in Grpo.Sample(lora.Model, promptIds, g, options, seed))
-                {
-                    var text = tokenizer.Decode(completion.TextTokenIds, skipSpecialTokens: true);
-                    var reward = 0.0;
-                    foreach (var function in functions)
-                    {
-                        var score = GrpoRewards.Score(function, text, prompts[p].Answer);
-                        perFunction[function] += score;
-                        reward += score;
-                    }
-                    groupRewards.Add(reward);
-                    sequences.Add((prompts[p].PromptIds, completion.TokenIds));
-                    tokens += prompts[p].PromptIds.Length + completion.TokenIds.Length;
-                    if (m == 0 && p == 0 && samples.Count < 2) samples.Add($"  reward {reward:0.##} (answer \"{prompts[p].Answer}\"): \"{text}\"");
-                }
-            }
-            var (advantages, groupStds) = Grpo.Advantages(groupRewards, g);
-            var output = Grpo.Compute(lora, sequences, advantages, _settings.GrpoBeta, _settings.Temperature, padId, device);
-            (output.Loss * weight).backward();
-            lossSum += output.Loss.detach() * weight;
-            klSum += output.MeanKl * weight;
-            completionTokens += output.CompletionTokens;
-            rewards.AddRange(groupRewards);
-            stds.AddRange(groupStds);
-        }
-        _samples = samples;
-        // TRL's names and meanings: reward_std is the mean of the groups' standard deviations.
-        values[MetricPoint.Keys.Reward] = rewards.Average();
-        values[MetricPoint.Keys.RewardStd] = stds.Average();
-        values[MetricPoint.Keys.Kl] = klSum.item<float>();
-        values[MetricPoint.Keys.CompletionLength] = (double)completionTokens / rewards.Count;
-        foreach (var (function, total) in perFunction) values[$"rewards/{function}"] = total / rewards.Count;
-        return lossSum;
-    }
-
-    private void Evaluate(LoraModel lora, IReadOnlyList<object> validation, int padId, Device device, long step, long totalSteps, double epoch)
+    private void Evaluate<TExample>(TrainingObjective<TExample> objective, LoraModel lora, IReadOnlyList<TExample> validation, long step, long totalSteps, double epoch)
+        where TExample : class
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         lora.Model.eval();
         double weighted = 0, weights = 0;
-        foreach (var chunk in validation.Chunk(_settings.BatchSize))
+        foreach (var chunk in validation.Chunk(_args.BatchSize))
         {
-            if (run.Algorithm == TrainingAlgorithm.Dpo)
-            {
-                var pairs = chunk.Cast<TokenizedPair>().ToList();
-                using var chosen = SftBatch.Collate(pairs.Select(p => p.Chosen).ToList(), padId, device);
-                using var rejected = SftBatch.Collate(pairs.Select(p => p.Rejected).ToList(), padId, device);
-                var output = Dpo.Compute(lora, chosen.InputIds, chosen.Labels, chosen.AttentionMask,
-                    rejected.InputIds, rejected.Labels, rejected.AttentionMask, _settings.DpoBeta, _settings.DpoLabelSmoothing);
-                weighted += output.Loss.item<float>() * pairs.Count;
-                weights += pairs.Count;
-            }
-            else
-            {
-                var examples = chunk.Cast<SupervisedExample>().ToList();
-                using var batch = SftBatch.Collate(examples, padId, device);
-                weighted += lora.Model.Loss(batch.InputIds, batch.Labels, batch.AttentionMask).item<float>() * batch.LabelTokens;
-                weights += batch.LabelTokens;
-            }
+            var (loss, weight) = objective.Evaluate(lora, chunk);
+            weighted += loss;
+            weights += weight;
         }
         var evalLoss = weighted / Math.Max(weights, 1e-9);
-        Record(step, totalSteps, epoch, new Dictionary<string, double> { [MetricPoint.Keys.EvalLoss] = evalLoss });
-        Log(RunLogLevel.Info, $"Step {step}: evaluation loss {evalLoss:0.####} on {validation.Count} examples.");
+        recorder.Record(step, totalSteps, epoch, new Dictionary<string, double> { [MetricPoint.Keys.EvalLoss] = evalLoss });
+        recorder.Log(RunLogLevel.Info, $"Step {step}: evaluation loss {evalLoss:0.####} on {validation.Count} examples.");
     }
 
-    private async Task<List<object>> LoadAsync(TrainingData data, DatasetPart part, CancellationToken cancellationToken)
+    private void SaveCheckpoint(LoraModel lora, AdamWOptimizer optimizer, long step, int epoch)
     {
-        var list = new List<object>();
+        if (_checkpoints.Save(lora, optimizer, step, epoch)) recorder.Log(RunLogLevel.Info, $"Checkpoint saved at step {step}.");
+    }
+
+    private async Task<List<TExample>> LoadAsync<TExample>(TrainingObjective<TExample> objective, DatasetPart part, CancellationToken cancellationToken)
+        where TExample : class
+    {
+        var list = new List<TExample>();
         await foreach (var example in datasets.ReadAsync(dataset, part, cancellationToken))
         {
-            object? tokenized = example switch
-            {
-                SftExample sft when run.Algorithm == TrainingAlgorithm.Sft => data.Sft(sft),
-                PreferenceExample pair when run.Algorithm == TrainingAlgorithm.Dpo => data.Preference(pair),
-                PromptAnswerExample prompt when run.Algorithm == TrainingAlgorithm.Grpo => data.Prompt(prompt, MaxPromptTokens()),
-                _ => throw new InvalidDataException($"Row {example.Index + 1} (line {example.Line}) is {example.Kind} data; {run.Algorithm} cannot train on it."),
-            };
-            if (tokenized is not null) list.Add(tokenized);
+            if (objective.Tokenize(example) is { } tokenized) list.Add(tokenized);
         }
         return list;
     }
-
-    /// <summary>GRPO's prompt budget: what max tokens leaves after the longest completion.</summary>
-    private int MaxPromptTokens() => _settings.MaxTokens - _settings.MaxCompletionTokens is >= 1 and var budget
-        ? budget
-        : throw new InvalidDataException($"Max completion tokens ({_settings.MaxCompletionTokens}) must be below max tokens ({_settings.MaxTokens}): prompt and completion share them.");
 
     private static int[] Shuffled(int count, int seed)
     {
@@ -341,46 +215,4 @@ public sealed class RunTrainer(
         new Random(seed).Shuffle(order);
         return order;
     }
-
-    /// <summary>Appends one point; it carries where the run stands (step, epoch, total, ETA), from which every summary is derived.</summary>
-    private void Record(long step, long totalSteps, double epoch, Dictionary<string, double> values)
-    {
-        MetricsFile.Append(files, new MetricPoint(step, Math.Round(epoch, 4), Math.Round(_elapsedBefore + _clock.Elapsed.TotalSeconds, 3), values)
-        {
-            TotalSteps = totalSteps,
-        });
-    }
-
-    private void SaveCheckpoint(LoraModel lora, AdamWOptimizer optimizer, long step, int epoch, string baseModel)
-    {
-        var directory = Path.Combine(files.CheckpointsDirectory, $"{CheckpointPrefix}{step:D8}");
-        if (Directory.Exists(directory)) return;
-        var partial = directory + ".partial";
-        if (Directory.Exists(partial)) Directory.Delete(partial, recursive: true);
-        TrainingCheckpoint.Save(partial, lora, optimizer, new TrainerState(step, epoch, 0, optimizer.LearningRate), baseModel);
-        Directory.Move(partial, directory);
-        foreach (var old in Checkpoints().SkipLast(KeptCheckpoints)) Directory.Delete(old, recursive: true);
-        Log(RunLogLevel.Info, $"Checkpoint saved at step {step}.");
-    }
-
-    private string? LatestCheckpoint() => Checkpoints().LastOrDefault();
-
-    private IEnumerable<string> Checkpoints() =>
-        Directory.Exists(files.CheckpointsDirectory)
-            ? Directory.GetDirectories(files.CheckpointsDirectory, CheckpointPrefix + "*")
-                .Where(d => !d.EndsWith(".partial", StringComparison.Ordinal) && File.Exists(Path.Combine(d, TrainingCheckpoint.StateFile)))
-                .Order(StringComparer.Ordinal)
-            : [];
-
-    /// <summary>Drops points logged after the checkpoint we resume from, so the curve continues without duplicates.</summary>
-    private void RestoreMetrics(long step)
-    {
-        var kept = MetricsFile.ReadAll(files).Where(p => p.Step <= step).ToList();
-        _elapsedBefore = kept.Count > 0 ? kept.Max(p => p.ElapsedSeconds) : 0;
-        var temp = files.MetricsPath + ".tmp";
-        File.WriteAllLines(temp, kept.Select(p => p.ToJsonLine()));
-        File.Move(temp, files.MetricsPath, overwrite: true);
-    }
-
-    private void Log(RunLogLevel level, string message) => LogFile.Append(files, new LogLine(DateTimeOffset.UtcNow, level, message));
 }

@@ -28,4 +28,25 @@ public class TorchRuntimeTests
         var device = TorchRuntime.DefaultDevice;
         Assert.Equal(torch.cuda.is_available() ? DeviceType.CUDA : DeviceType.CPU, device.type);
     }
+
+    [Fact]
+    public void DeviceFor_CudaWithTheCpuLibTorch_SaysItIsACpuBuildAndWhatToSet()
+    {
+        if (torch.cuda.is_available()) return; // A GPU machine: there cuda is the right answer.
+
+        var error = Assert.Throws<LibTorchException>(() => TorchRuntime.DeviceFor("cuda"));
+
+        Assert.StartsWith("The run asks for cuda, but the worker loaded a CPU build of libtorch", error.Message);
+        Assert.Contains("Set DeepExtension:Training:LibTorchDirectory to the lib folder of a CUDA build of PyTorch", error.Message);
+    }
+
+    [Fact]
+    public void DeviceFor_CpuAutoAndUnknown_AnswerOrRefuse()
+    {
+        Assert.Equal(DeviceType.CPU, TorchRuntime.DeviceFor("cpu").type);
+        Assert.Equal(TorchRuntime.DefaultDevice.type, TorchRuntime.DeviceFor("auto").type);
+        Assert.Throws<ArgumentException>(() => TorchRuntime.DeviceFor("gpu"));
+        Assert.True(TorchRuntime.TryParseCuda("cuda:3", out var index) && index == 3);
+        Assert.False(TorchRuntime.TryParseCuda("cuda:x", out _));
+    }
 }

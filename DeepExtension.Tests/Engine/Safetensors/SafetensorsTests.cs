@@ -85,12 +85,17 @@ public sealed class SafetensorsTests : IDisposable
     public void ModelFile_RewrittenFromItsTensors_IsByteIdentical(string model)
     {
         using var scope = torch.NewDisposeScope();
-        string source = Path.Combine(ReferenceModels.PathOf(model), "model.safetensors");
-        using var file = SafetensorsFile.Open(source);
-        var tensors = file.Names.ToDictionary(n => n, n => file.Load(n));
-        string copy = Path.Combine(dir, "copy.safetensors");
-        SafetensorsWriter.Save(copy, tensors, file.Metadata);
-        Assert.Equal(File.ReadAllBytes(source), File.ReadAllBytes(copy));
+        // Every weight file: model.safetensors, or each shard its index names.
+        using var checkpoint = SafetensorsCheckpoint.Open(ReferenceModels.PathOf(model));
+        Assert.NotEmpty(checkpoint.Files);
+        foreach (var source in checkpoint.Files)
+        {
+            using var file = SafetensorsFile.Open(source);
+            var tensors = file.Names.ToDictionary(n => n, n => file.Load(n));
+            string copy = Path.Combine(dir, "copy.safetensors");
+            SafetensorsWriter.Save(copy, tensors, file.Metadata);
+            Assert.Equal(File.ReadAllBytes(source), File.ReadAllBytes(copy));
+        }
     }
 
     [Theory]

@@ -4,6 +4,8 @@ using DeepExtension.Core.Common;
 using DeepExtension.Core.Datasets;
 using DeepExtension.Core.Runs;
 using DeepExtension.Core.Training;
+using DeepExtension.Jobs.Engine.Runtime;
+using DeepExtension.Jobs.Runs;
 using Microsoft.AspNetCore.Components;
 using MudBlazor;
 
@@ -27,6 +29,9 @@ public partial class NewTrain
     public required NavigationManager Navigation { get; init; }
 
     [Inject]
+    public required TrainingDevices Devices { get; init; }
+
+    [Inject]
     public required ISnackbar Snackbar { get; init; }
 
     /// <summary>"Copy the Train": the run whose exact configuration pre-fills the form.</summary>
@@ -45,6 +50,8 @@ public partial class NewTrain
     private Guid? _methodId;
     private Guid? _datasetVersionId;
     private string _device = "auto";
+    /// <summary>Null until the worker answered (the form works meanwhile, with auto and cpu).</summary>
+    private TrainingDevicesSnapshot? _devices;
     private JsonObject _values = [];
     private IReadOnlyDictionary<string, string[]> _errors = new Dictionary<string, string[]>();
     private IReadOnlyDictionary<string, string> _warnings = new Dictionary<string, string>();
@@ -74,7 +81,39 @@ public partial class NewTrain
         }
         UpdateWarnings();
         _loading = false;
+        _ = LoadDevicesAsync();
     }
+
+    private async Task LoadDevicesAsync()
+    {
+        var snapshot = await Devices.GetAsync(CancellationToken.None);
+        await InvokeAsync(() =>
+        {
+            _devices = snapshot;
+            StateHasChanged();
+        });
+    }
+
+    private IReadOnlyList<GpuInfo> Gpus => _devices?.Report?.Gpus ?? [];
+
+    /// <summary>auto and cpu always; each GPU of the training machine with its name and free memory; a copied run's device even when absent, marked.</summary>
+    private IEnumerable<(string Value, string Label)> DeviceOptions()
+    {
+        yield return ("auto", Gpus.Count > 0 ? $"auto · {Gpus[0].Name}" : "auto · CPU (no GPU)");
+        yield return ("cpu", "cpu");
+        foreach (var gpu in Gpus)
+        {
+            yield return (DevicesReport.DeviceName(gpu), $"{DevicesReport.DeviceName(gpu)} · {gpu.Name} · {ByteSize.Format(gpu.FreeBytes)} free of {ByteSize.Format(gpu.TotalBytes)}");
+        }
+        if (_device is not ("auto" or "cpu") && !Gpus.Any(g => DevicesReport.DeviceName(g) == _device))
+        {
+            yield return (_device, _devices is null ? _device : $"{_device} (not found on the training machine)");
+        }
+    }
+
+    private string DeviceHelp => Gpus.Count > 0
+        ? "auto trains on the first GPU; cpu is far slower."
+        : "auto trains on a GPU when the training machine has one, else on the CPU.";
 
     private TrainingMethod? SelectedMethod => _methods.FirstOrDefault(m => m.Id == _methodId);
 
