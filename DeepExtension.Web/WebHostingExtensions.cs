@@ -1,5 +1,6 @@
 using DeepExtension.Core.Data;
 using DeepExtension.Core.Runs;
+using DeepExtension.Web.Accounts;
 using DeepExtension.Web.Components;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.EntityFrameworkCore;
@@ -19,6 +20,7 @@ public static class WebHostingExtensions
         builder.Services.AddMudServices(mud => mud.SnackbarConfiguration.PositionClass = Defaults.Classes.Position.BottomRight);
         builder.Services.AddScoped<Components.Controls.BrowserInterop>();
         builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database");
+        builder.AddDeepExtensionAccounts();
         return builder;
     }
 
@@ -28,8 +30,12 @@ public static class WebHostingExtensions
         {
             app.UseExceptionHandler("/error", createScopeForErrors: true);
         }
+        app.UseHubOriginCheck();
+        app.UseDeepExtensionAccounts();
         app.UseAntiforgery();
-        app.MapStaticAssets();
+        // Scripts, styles and fonts are the same for everyone, and the sign-in page needs them.
+        app.MapStaticAssets().AllowAnonymous();
+        app.MapDeepExtensionAccounts();
         app.MapHealthChecks(HealthPath, new HealthCheckOptions
         {
             ResponseWriter = async (context, report) =>
@@ -49,11 +55,20 @@ public static class WebHostingExtensions
         return app;
     }
 
-    /// <summary>The whole log of a run as plain text, one "time LEVEL message" line each.</summary>
-    private static async Task<IResult> DownloadRunLogAsync(Guid id, TrainingRunService runs, CancellationToken cancellationToken)
+    /// <summary>
+    /// The whole log of a run as plain text, one "time LEVEL message" line each; Viewers get it without the server's
+    /// absolute paths and stack frames (<see cref="LogRedaction"/>).
+    /// </summary>
+    private static async Task<IResult> DownloadRunLogAsync(Guid id, TrainingRunService runs, DeepExtension.Core.Accounts.ICurrentUser user, CancellationToken cancellationToken)
     {
         if (await runs.GetAsync(id, cancellationToken) is not { } run) return Results.NotFound();
-        var text = string.Concat(LogFile.ReadAll(runs.FilesOf(run)).Select(line => line.ToText() + "\n"));
+        var lines = LogFile.ReadAll(runs.FilesOf(run));
+        if (!DeepExtension.Core.Accounts.Access.CanChange(user))
+        {
+            lines = lines.Select(line => LogRedaction.ForViewer(line.Message) is { } message ? line with { Message = message } : null)
+                .OfType<LogLine>().ToList();
+        }
+        var text = string.Concat(lines.Select(line => line.ToText() + "\n"));
         return Results.File(System.Text.Encoding.UTF8.GetBytes(text), "text/plain; charset=utf-8", $"{run.Name}-{run.Id.ToString("N")[..8]}.log");
     }
 

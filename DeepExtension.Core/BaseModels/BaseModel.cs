@@ -15,6 +15,8 @@ public sealed class BaseModel
     /// <summary>Ollama TEMPLATE used when deploying models built on this base; deploying requires it.</summary>
     public string? DeploymentTemplate { get; set; }
     public DateTime CreatedAtUtc { get; set; }
+    /// <summary>Who created it (their email); null for rows from before accounts existed and for the system.</summary>
+    public string? CreatedBy { get; set; }
     public DateTime UpdatedAtUtc { get; set; }
 
     public static string KeyOf(string name) => name.Trim().ToUpperInvariant();

@@ -1,3 +1,4 @@
+using DeepExtension.Core.Accounts;
 using DeepExtension.Core.Common;
 using DeepExtension.Core.Data;
 using DeepExtension.Core.Storage;
@@ -6,7 +7,7 @@ using Microsoft.EntityFrameworkCore;
 namespace DeepExtension.Core.BaseModels;
 
 /// <summary>Registers, edits and removes base models. Every rule is checked before anything is written.</summary>
-public sealed class BaseModelService(IDbContextFactory<DeepExtensionDbContext> dbFactory, DataDirectories directories, TimeProvider clock)
+public sealed class BaseModelService(IDbContextFactory<DeepExtensionDbContext> dbFactory, DataDirectories directories, TimeProvider clock, ICurrentUser? currentUser = null)
 {
     public const string TechnicalNameField = nameof(BaseModelInput.TechnicalName);
     public const string ModelNameField = nameof(BaseModelInput.ModelName);
@@ -40,8 +41,11 @@ public sealed class BaseModelService(IDbContextFactory<DeepExtensionDbContext> d
         return card is null ? OperationResult<ModelCard>.Failure(errors) : OperationResult<ModelCard>.Success(card);
     }
 
+    private readonly ICurrentUser _user = currentUser ?? SystemUser.Instance;
+
     public async Task<OperationResult<BaseModel>> CreateAsync(BaseModelInput input, CancellationToken cancellationToken = default)
     {
+        if (_user.DenyChange() is { } denied) return OperationResult<BaseModel>.Failure(OperationResult<BaseModel>.General, denied);
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var (errors, card, normalizedPath, template) = await ValidateAsync(db, input, existingId: null, cancellationToken);
         if (errors.Any) return OperationResult<BaseModel>.Failure(errors);
@@ -58,6 +62,7 @@ public sealed class BaseModelService(IDbContextFactory<DeepExtensionDbContext> d
             Card = card!,
             DeploymentTemplate = template,
             CreatedAtUtc = now,
+            CreatedBy = _user.Name,
             UpdatedAtUtc = now,
         };
         db.BaseModels.Add(model);
@@ -69,6 +74,7 @@ public sealed class BaseModelService(IDbContextFactory<DeepExtensionDbContext> d
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var model = await db.BaseModels.FirstOrDefaultAsync(m => m.Id == id, cancellationToken);
         if (model is null) return OperationResult<BaseModel>.Failure(OperationResult<BaseModel>.General, "This base model no longer exists.");
+        if (_user.DenyDelete(model.CreatedBy) is { } denied) return OperationResult<BaseModel>.Failure(OperationResult<BaseModel>.General, denied);
 
         var (errors, card, normalizedPath, template) = await ValidateAsync(db, input, id, cancellationToken);
         if (errors.Any) return OperationResult<BaseModel>.Failure(errors);
@@ -91,6 +97,8 @@ public sealed class BaseModelService(IDbContextFactory<DeepExtensionDbContext> d
     public async Task<OperationResult<bool>> DeleteAsync(Guid id, CancellationToken cancellationToken = default)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var createdBy = await db.BaseModels.Where(m => m.Id == id).Select(m => m.CreatedBy).FirstOrDefaultAsync(cancellationToken);
+        if (_user.DenyDelete(createdBy) is { } denied) return OperationResult<bool>.Failure(OperationResult<bool>.General, denied);
         var runs = await db.TrainingRuns.Where(r => r.BaseModelId == id).Select(r => r.Name).ToListAsync(cancellationToken);
         var adapters = await db.CustomizedModels.CountAsync(m => m.BaseModelId == id, cancellationToken);
         if (runs.Count > 0 || adapters > 0)

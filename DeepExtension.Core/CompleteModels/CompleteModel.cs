@@ -22,6 +22,8 @@ public sealed class CompleteModel
     public string CardJson { get; set; } = "{}";
     public long SizeBytes { get; set; }
     public DateTime CreatedAtUtc { get; set; }
+    /// <summary>Who created it (their email); null for rows from before accounts existed and for the system.</summary>
+    public string? CreatedBy { get; set; }
 
     /// <summary>The training card it embeds, typed (null when its card has none).</summary>
     public TrainingCard? TrainingCard => TrainingCard.FromCompleteModelCard(CardJson);

@@ -1,3 +1,4 @@
+using DeepExtension.Core.Accounts;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using DeepExtension.Core.Common;
@@ -14,7 +15,8 @@ public sealed record SavePlan(Guid SaveId, Guid CustomizedModelId, string Custom
 
 /// <summary>Saves (merges) customized models into complete models, lists and deletes complete models.</summary>
 public sealed class CompleteModelService(
-    IDbContextFactory<DeepExtensionDbContext> dbFactory, DataDirectories directories, IWorkQueue queue, TimeProvider clock)
+    IDbContextFactory<DeepExtensionDbContext> dbFactory, DataDirectories directories, IWorkQueue queue, TimeProvider clock,
+    ICurrentUser? currentUser = null)
 {
     private readonly WorkStore _work = new(dbFactory, clock);
 
@@ -61,6 +63,7 @@ public sealed class CompleteModelService(
     /// <summary>Records the save as Queued and queues its merge job.</summary>
     public async Task<OperationResult<ModelSave>> SaveAsync(SavePlan plan, CancellationToken cancellationToken = default)
     {
+        if ((currentUser ?? SystemUser.Instance).DenyChange() is { } denied) return OperationResult<ModelSave>.Failure(OperationResult<ModelSave>.General, denied);
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var model = await db.CustomizedModels.AsNoTracking().FirstOrDefaultAsync(m => m.Id == plan.CustomizedModelId, cancellationToken);
         if (model is null) return OperationResult<ModelSave>.Failure(OperationResult<ModelSave>.General, "This customized model no longer exists.");
@@ -79,6 +82,7 @@ public sealed class CompleteModelService(
             CustomizedModelId = model.Id,
             OutputName = plan.OutputName,
             CreatedAtUtc = now,
+            CreatedBy = (currentUser ?? SystemUser.Instance).Name,
         };
         save.Enqueue(now);
         db.ModelSaves.Add(save);
@@ -163,6 +167,8 @@ public sealed class CompleteModelService(
             CardJson = card.ToJsonString(new JsonSerializerOptions { WriteIndented = true }),
             SizeBytes = SizeOf(folder),
             CreatedAtUtc = clock.GetUtcNow().UtcDateTime,
+            // The complete model belongs to whoever saved it.
+            CreatedBy = save.CreatedBy,
         };
         db.CompleteModels.Add(model);
         save.CompleteModelId = model.Id;
@@ -177,6 +183,7 @@ public sealed class CompleteModelService(
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var model = await db.CompleteModels.FirstOrDefaultAsync(m => m.Id == id, cancellationToken);
         if (model is null) return OperationResult<bool>.Failure(OperationResult<bool>.General, "This complete model no longer exists.");
+        if ((currentUser ?? SystemUser.Instance).DenyDelete(model.CreatedBy) is { } denied) return OperationResult<bool>.Failure(OperationResult<bool>.General, denied);
         var folder = Path.GetFullPath(Path.Combine(directories.Root, model.Path));
         if (!folder.StartsWith(Path.GetFullPath(directories.CompleteModels) + Path.DirectorySeparatorChar, StringComparison.Ordinal))
             return OperationResult<bool>.Failure(OperationResult<bool>.General, "The model folder is outside complete-models/; it was not removed.");

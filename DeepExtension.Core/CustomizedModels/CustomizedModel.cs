@@ -16,6 +16,8 @@ public sealed class CustomizedModel
     /// <summary>JSON: training configuration and evaluation summary.</summary>
     public string CardJson { get; set; } = "{}";
     public DateTime CreatedAtUtc { get; set; }
+    /// <summary>Who created it (their email); null for rows from before accounts existed and for the system.</summary>
+    public string? CreatedBy { get; set; }
 
     /// <summary>The card's training parameters, typed (null for a card without them).</summary>
     public TrainingCard? TrainingCard => TrainingCard.FromCustomizedModelCard(CardJson);

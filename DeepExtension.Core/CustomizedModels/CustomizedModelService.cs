@@ -1,3 +1,4 @@
+using DeepExtension.Core.Accounts;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using DeepExtension.Core.Common;
@@ -11,7 +12,7 @@ using Microsoft.EntityFrameworkCore;
 namespace DeepExtension.Core.CustomizedModels;
 
 /// <summary>Registers the adapters that successful runs produce.</summary>
-public sealed class CustomizedModelService(IDbContextFactory<DeepExtensionDbContext> dbFactory, DataDirectories directories, TimeProvider clock)
+public sealed class CustomizedModelService(IDbContextFactory<DeepExtensionDbContext> dbFactory, DataDirectories directories, TimeProvider clock, ICurrentUser? currentUser = null)
 {
     public async Task<IReadOnlyList<CustomizedModel>> ListAsync(CancellationToken cancellationToken = default)
     {
@@ -37,6 +38,7 @@ public sealed class CustomizedModelService(IDbContextFactory<DeepExtensionDbCont
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var model = await db.CustomizedModels.FirstOrDefaultAsync(m => m.Id == id, cancellationToken);
         if (model is null) return OperationResult<bool>.Failure(OperationResult<bool>.General, "This customized model no longer exists.");
+        if ((currentUser ?? SystemUser.Instance).DenyDelete(model.CreatedBy) is { } denied) return OperationResult<bool>.Failure(OperationResult<bool>.General, denied);
         var active = await db.ModelSaves.Where(s => s.CustomizedModelId == id && (s.Status == WorkStatus.Queued || s.Status == WorkStatus.Running))
             .Select(s => s.OutputName).ToListAsync(cancellationToken);
         if (active.Count > 0)
@@ -138,6 +140,8 @@ public sealed class CustomizedModelService(IDbContextFactory<DeepExtensionDbCont
             AdapterPath = relative,
             CardJson = card.ToJsonString(new JsonSerializerOptions { WriteIndented = true }),
             CreatedAtUtc = clock.GetUtcNow().UtcDateTime,
+            // The adapter belongs to whoever started its train.
+            CreatedBy = run.CreatedBy,
         };
         db.CustomizedModels.Add(model);
         await db.SaveChangesAsync(cancellationToken);

@@ -1,3 +1,4 @@
+using DeepExtension.Core.Accounts;
 using DeepExtension.Core.BaseModels;
 using DeepExtension.Core.CompleteModels;
 using DeepExtension.Core.CustomizedModels;
@@ -5,15 +6,18 @@ using DeepExtension.Core.Datasets;
 using DeepExtension.Core.Deployment;
 using DeepExtension.Core.Runs;
 using DeepExtension.Core.Training;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
 
 namespace DeepExtension.Core.Data;
 
 /// <summary>
 /// The application database. Each provider has its own subclass so that each keeps its own migrations;
-/// the rest of the code only sees this type.
+/// the rest of the code only sees this type. Identity's users and roles live here too (AspNet* tables).
 /// </summary>
-public abstract class DeepExtensionDbContext(DbContextOptions options) : DbContext(options)
+public abstract class DeepExtensionDbContext(DbContextOptions options)
+    : IdentityDbContext<ApplicationUser, IdentityRole, string>(options)
 {
     public DbSet<BaseModel> BaseModels => Set<BaseModel>();
     public DbSet<DeploymentEnvironment> DeploymentEnvironments => Set<DeploymentEnvironment>();
@@ -26,8 +30,16 @@ public abstract class DeepExtensionDbContext(DbContextOptions options) : DbConte
     public DbSet<Dataset> Datasets => Set<Dataset>();
     public DbSet<DatasetVersion> DatasetVersions => Set<DatasetVersion>();
 
-    protected override void OnModelCreating(ModelBuilder modelBuilder) =>
+    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    {
+        base.OnModelCreating(modelBuilder);
         modelBuilder.ApplyConfigurationsFromAssembly(typeof(DeepExtensionDbContext).Assembly);
+        // CreatedBy holds a user name (an email): Identity's own limit.
+        foreach (var property in modelBuilder.Model.GetEntityTypes().Select(e => e.FindProperty("CreatedBy")).OfType<Microsoft.EntityFrameworkCore.Metadata.IMutableProperty>())
+        {
+            property.SetMaxLength(256);
+        }
+    }
 }
 
 public sealed class SqliteDeepExtensionDbContext(DbContextOptions<SqliteDeepExtensionDbContext> options)

@@ -12,6 +12,8 @@ public sealed class Dataset
     public string NameKey { get; set; } = "";
     public string? Description { get; set; }
     public DateTime CreatedAtUtc { get; set; }
+    /// <summary>Who created it (their email); null for rows from before accounts existed.</summary>
+    public string? CreatedBy { get; set; }
     public List<DatasetVersion> Versions { get; set; } = [];
 
     public DatasetVersion? LatestVersion => Versions.MaxBy(v => v.VersionNumber);

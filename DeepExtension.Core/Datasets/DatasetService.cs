@@ -1,3 +1,4 @@
+using DeepExtension.Core.Accounts;
 using System.Runtime.CompilerServices;
 using DeepExtension.Core.Common;
 using DeepExtension.Core.Data;
@@ -29,7 +30,7 @@ public sealed record DatasetUploadResult(Dataset Dataset, DatasetVersion Version
 /// Stores datasets as immutable, hash-named, read-only files with numbered versions. Every file is validated as a
 /// stream before anything is kept: an invalid upload leaves neither a file nor a row.
 /// </summary>
-public sealed class DatasetService(IDbContextFactory<DeepExtensionDbContext> dbFactory, DataDirectories directories, TimeProvider clock)
+public sealed class DatasetService(IDbContextFactory<DeepExtensionDbContext> dbFactory, DataDirectories directories, TimeProvider clock, ICurrentUser? currentUser = null)
 {
     public const string NameField = nameof(Dataset.Name);
     public const string DescriptionField = nameof(Dataset.Description);
@@ -44,6 +45,8 @@ public sealed class DatasetService(IDbContextFactory<DeepExtensionDbContext> dbF
     public const int MinValidationRows = 5;
 
     /// <summary>Where uploads wait while they are validated: on the same volume as the datasets, so a move is a rename.</summary>
+    private readonly ICurrentUser _user = currentUser ?? SystemUser.Instance;
+
     public string IncomingFolder => Path.Combine(directories.Datasets, ".incoming");
 
     public async Task<IReadOnlyList<Dataset>> ListAsync(CancellationToken cancellationToken = default)
@@ -120,6 +123,7 @@ public sealed class DatasetService(IDbContextFactory<DeepExtensionDbContext> dbF
     public async Task<OperationResult<DatasetUploadResult>> CreateAsync(string name, string? description, DatasetUpload upload,
         CancellationToken cancellationToken = default)
     {
+        if (_user.DenyChange() is { } denied) return OperationResult<DatasetUploadResult>.Failure(OperationResult<DatasetUploadResult>.General, denied);
         var errors = new ValidationErrors();
         var trimmedName = name?.Trim() ?? "";
         if (ValidateName(name) is { } nameError) errors.Add(NameField, nameError);
@@ -148,6 +152,7 @@ public sealed class DatasetService(IDbContextFactory<DeepExtensionDbContext> dbF
             NameKey = Dataset.KeyOf(trimmedName),
             Description = trimmedDescription,
             CreatedAtUtc = now,
+            CreatedBy = _user.Name,
         };
         return await StoreAsync(dataset, isNewDataset: true, upload, cancellationToken);
     }
@@ -156,6 +161,7 @@ public sealed class DatasetService(IDbContextFactory<DeepExtensionDbContext> dbF
     public async Task<OperationResult<DatasetUploadResult>> AddVersionAsync(Guid datasetId, DatasetUpload upload,
         CancellationToken cancellationToken = default)
     {
+        if (_user.DenyChange() is { } denied) return OperationResult<DatasetUploadResult>.Failure(OperationResult<DatasetUploadResult>.General, denied);
         var errors = new ValidationErrors();
         Dataset? dataset;
         await using (var db = await dbFactory.CreateDbContextAsync(cancellationToken))
@@ -177,6 +183,7 @@ public sealed class DatasetService(IDbContextFactory<DeepExtensionDbContext> dbF
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var dataset = await db.Datasets.Include(d => d.Versions).FirstOrDefaultAsync(d => d.Id == id, cancellationToken);
         if (dataset is null) return OperationResult<bool>.Failure(OperationResult<bool>.General, "This dataset was already removed.");
+        if (_user.DenyDelete(dataset.CreatedBy) is { } denied) return OperationResult<bool>.Failure(OperationResult<bool>.General, denied);
 
         var references = await FindReferencesAsync(db, dataset, cancellationToken);
         if (references.Count > 0)

@@ -1,3 +1,4 @@
+using DeepExtension.Core.Accounts;
 using DeepExtension.Core.Common;
 using DeepExtension.Core.Data;
 using Microsoft.EntityFrameworkCore;
@@ -7,7 +8,8 @@ namespace DeepExtension.Core.Deployment;
 
 /// <summary>Manages the Ollama servers models can be deployed to.</summary>
 public sealed class DeploymentEnvironmentService(
-    IDbContextFactory<DeepExtensionDbContext> dbFactory, IHttpClientFactory httpClients, TimeProvider clock)
+    IDbContextFactory<DeepExtensionDbContext> dbFactory, IHttpClientFactory httpClients, TimeProvider clock,
+    ICurrentUser? currentUser = null)
 {
     public const string NameField = nameof(DeploymentEnvironmentInput.Name);
     public const string BaseUrlField = nameof(DeploymentEnvironmentInput.BaseUrl);
@@ -21,8 +23,11 @@ public sealed class DeploymentEnvironmentService(
             .ToListAsync(cancellationToken);
     }
 
+    private readonly ICurrentUser _user = currentUser ?? SystemUser.Instance;
+
     public async Task<OperationResult<DeploymentEnvironment>> CreateAsync(DeploymentEnvironmentInput input, CancellationToken cancellationToken = default)
     {
+        if (_user.DenyAdmin() is { } denied) return OperationResult<DeploymentEnvironment>.Failure(OperationResult<DeploymentEnvironment>.General, denied);
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var (errors, url) = await ValidateAsync(db, input, null, cancellationToken);
         if (errors.Any) return OperationResult<DeploymentEnvironment>.Failure(errors);
@@ -46,6 +51,7 @@ public sealed class DeploymentEnvironmentService(
 
     public async Task<OperationResult<DeploymentEnvironment>> UpdateAsync(Guid id, DeploymentEnvironmentInput input, CancellationToken cancellationToken = default)
     {
+        if (_user.DenyAdmin() is { } denied) return OperationResult<DeploymentEnvironment>.Failure(OperationResult<DeploymentEnvironment>.General, denied);
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var environment = await db.DeploymentEnvironments.FirstOrDefaultAsync(e => e.Id == id, cancellationToken);
         if (environment is null)
@@ -69,6 +75,8 @@ public sealed class DeploymentEnvironmentService(
 
     public async Task<bool> DeleteAsync(Guid id, CancellationToken cancellationToken = default)
     {
+        // Only Admins see the page that calls this; anyone else reaching it is refused outright.
+        if (_user.DenyAdmin() is { } denied) throw new UnauthorizedAccessException(denied);
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var environment = await db.DeploymentEnvironments.FirstOrDefaultAsync(e => e.Id == id, cancellationToken);
         if (environment is null) return false;

@@ -1,3 +1,4 @@
+using DeepExtension.Core.Accounts;
 using System.Runtime.CompilerServices;
 using System.Text.Json.Nodes;
 using DeepExtension.Core.BaseModels;
@@ -46,7 +47,8 @@ public sealed class DeploymentService(
     DeploymentEnvironmentService environments,
     OllamaDeployer deployer,
     IWorkQueue queue,
-    TimeProvider clock)
+    TimeProvider clock,
+    ICurrentUser? currentUser = null)
 {
     private readonly WorkStore _work = new(dbFactory, clock);
 
@@ -109,6 +111,7 @@ public sealed class DeploymentService(
     /// </summary>
     public async Task<OperationResult<ModelDeployment>> DeployAsync(DeployRequest request, CancellationToken cancellationToken = default)
     {
+        if ((currentUser ?? SystemUser.Instance).DenyChange() is { } denied) return OperationResult<ModelDeployment>.Failure(General, denied);
         var plan = await PlanAsync(request.SourceKind, request.SourceModelId, cancellationToken);
         if (!plan.Succeeded) return OperationResult<ModelDeployment>.Failure(General, plan.AllErrors);
         var errors = new ValidationErrors();
@@ -155,6 +158,7 @@ public sealed class DeploymentService(
             SystemPrompt = value.SystemPrompt,
             MergesFirst = value.MergesFirst,
             CreatedAtUtc = now,
+            CreatedBy = (currentUser ?? SystemUser.Instance).Name,
         };
         deployment.Enqueue(now);
         await using (var db = await dbFactory.CreateDbContextAsync(cancellationToken))
@@ -242,6 +246,7 @@ public sealed class DeploymentService(
     {
         var deployment = await GetAsync(id, cancellationToken);
         if (deployment is null) return OperationResult<bool>.Failure(OperationResult<bool>.General, "This deployment no longer exists.");
+        if ((currentUser ?? SystemUser.Instance).DenyDelete(deployment.CreatedBy) is { } denied) return OperationResult<bool>.Failure(OperationResult<bool>.General, denied);
         if (!deployment.IsFinished)
             return OperationResult<bool>.Failure(OperationResult<bool>.General, $"{deployment.OllamaModel} is still being deployed; remove it when that has finished.");
         if (deployment.Status == WorkStatus.Succeeded)

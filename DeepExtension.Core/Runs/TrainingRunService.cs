@@ -1,3 +1,4 @@
+using DeepExtension.Core.Accounts;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using DeepExtension.Core.BaseModels;
@@ -13,9 +14,11 @@ namespace DeepExtension.Core.Runs;
 
 /// <summary>Creates, lists and controls training runs. Execution is delegated to the <see cref="IWorkQueue"/>.</summary>
 public sealed class TrainingRunService(
-    IDbContextFactory<DeepExtensionDbContext> dbFactory, DataDirectories directories, IWorkQueue queue, TimeProvider clock)
+    IDbContextFactory<DeepExtensionDbContext> dbFactory, DataDirectories directories, IWorkQueue queue, TimeProvider clock,
+    ICurrentUser? currentUser = null)
 {
     private readonly WorkStore _work = new(dbFactory, clock);
+    private readonly ICurrentUser _user = currentUser ?? SystemUser.Instance;
 
     public const string NameField = nameof(NewTrainRequest.Name);
     public const string BaseModelField = nameof(NewTrainRequest.BaseModelId);
@@ -54,6 +57,7 @@ public sealed class TrainingRunService(
     /// <summary>Validates, records the run as Queued with its full configuration, and hands it to the scheduler.</summary>
     public async Task<OperationResult<TrainingRun>> StartAsync(NewTrainRequest request, CancellationToken cancellationToken = default)
     {
+        if (_user.DenyChange() is { } denied) return OperationResult<TrainingRun>.Failure(OperationResult<TrainingRun>.General, denied);
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var (errors, baseModel, method) = await ValidateAsync(db, request, cancellationToken);
         if (errors.Any) return OperationResult<TrainingRun>.Failure(errors);
@@ -73,6 +77,7 @@ public sealed class TrainingRunService(
             ParametersJson = CompleteParameters(method, request.Parameters).ToJsonString(),
             Device = request.Device,
             CreatedAtUtc = now,
+            CreatedBy = _user.Name,
         };
         run.Enqueue(now);
         db.TrainingRuns.Add(run);
@@ -99,6 +104,7 @@ public sealed class TrainingRunService(
     {
         var run = await GetAsync(id, cancellationToken);
         if (run is null) return OperationResult<TrainingRun>.Failure(OperationResult<TrainingRun>.General, "This run no longer exists.");
+        if (_user.DenyDelete(run.CreatedBy) is { } denied) return OperationResult<TrainingRun>.Failure(OperationResult<TrainingRun>.General, denied);
         if (run.IsFinished) return OperationResult<TrainingRun>.Failure(OperationResult<TrainingRun>.General, $"The run already ended ({run.Status}).");
 
         // The request file also stops a worker that started between the status read and the unscheduling.
@@ -116,6 +122,7 @@ public sealed class TrainingRunService(
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var run = await db.TrainingRuns.FirstOrDefaultAsync(r => r.Id == id, cancellationToken);
         if (run is null) return OperationResult<TrainingRun>.Failure(OperationResult<TrainingRun>.General, "This run no longer exists.");
+        if (_user.DenyChange() is { } denied) return OperationResult<TrainingRun>.Failure(OperationResult<TrainingRun>.General, denied);
         if (run.Status is not (WorkStatus.Failed or WorkStatus.Cancelled))
         {
             return OperationResult<TrainingRun>.Failure(OperationResult<TrainingRun>.General, $"Only failed or cancelled runs can be resumed; this one is {run.Status}.");

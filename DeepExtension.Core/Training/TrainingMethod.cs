@@ -16,6 +16,8 @@ public sealed class TrainingMethod
     /// <summary>JSON object of parameter values that replace the algorithm's defaults.</summary>
     public string DefaultsJson { get; set; } = "{}";
     public DateTime CreatedAtUtc { get; set; }
+    /// <summary>Who created it (their email); null for rows from before accounts existed and for the system.</summary>
+    public string? CreatedBy { get; set; }
     public DateTime UpdatedAtUtc { get; set; }
 
     public JsonObject Defaults => JsonNode.Parse(DefaultsJson)?.AsObject() ?? [];

@@ -1,3 +1,4 @@
+using DeepExtension.Core.Accounts;
 using System.Text.Json.Nodes;
 using DeepExtension.Core.Common;
 using DeepExtension.Core.Data;
@@ -6,7 +7,7 @@ using Microsoft.EntityFrameworkCore;
 namespace DeepExtension.Core.Training;
 
 /// <summary>Lists the training methods and manages user-defined presets; built-in methods are read-only.</summary>
-public sealed class TrainingMethodService(IDbContextFactory<DeepExtensionDbContext> dbFactory, TimeProvider clock)
+public sealed class TrainingMethodService(IDbContextFactory<DeepExtensionDbContext> dbFactory, TimeProvider clock, ICurrentUser? currentUser = null)
 {
     public const string NameField = nameof(TrainingMethodInput.Name);
     public const string DescriptionField = nameof(TrainingMethodInput.Description);
@@ -57,8 +58,11 @@ public sealed class TrainingMethodService(IDbContextFactory<DeepExtensionDbConte
         return warnings;
     }
 
+    private ICurrentUser User => currentUser ?? SystemUser.Instance;
+
     public async Task<OperationResult<TrainingMethod>> CreatePresetAsync(TrainingMethodInput input, CancellationToken cancellationToken = default)
     {
+        if (User.DenyChange() is { } denied) return OperationResult<TrainingMethod>.Failure(OperationResult<TrainingMethod>.General, denied);
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var errors = await ValidateAsync(db, input, null, cancellationToken);
         if (errors.Any) return OperationResult<TrainingMethod>.Failure(errors);
@@ -74,6 +78,7 @@ public sealed class TrainingMethodService(IDbContextFactory<DeepExtensionDbConte
             IsBuiltIn = false,
             DefaultsJson = OnlyOverrides(input.Algorithm, input.Defaults).ToJsonString(),
             CreatedAtUtc = now,
+            CreatedBy = User.Name,
             UpdatedAtUtc = now,
         };
         db.TrainingMethods.Add(method);
@@ -85,6 +90,7 @@ public sealed class TrainingMethodService(IDbContextFactory<DeepExtensionDbConte
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var method = await db.TrainingMethods.FirstOrDefaultAsync(m => m.Id == id, cancellationToken);
         if (method is null) return OperationResult<TrainingMethod>.Failure(OperationResult<TrainingMethod>.General, "This method no longer exists.");
+        if (User.DenyDelete(method.CreatedBy) is { } denied) return OperationResult<TrainingMethod>.Failure(OperationResult<TrainingMethod>.General, denied);
         if (method.IsBuiltIn)
         {
             return OperationResult<TrainingMethod>.Failure(OperationResult<TrainingMethod>.General,
@@ -107,6 +113,7 @@ public sealed class TrainingMethodService(IDbContextFactory<DeepExtensionDbConte
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var method = await db.TrainingMethods.FirstOrDefaultAsync(m => m.Id == id, cancellationToken);
         if (method is null) return OperationResult<bool>.Success(false);
+        if (User.DenyDelete(method.CreatedBy) is { } denied) return OperationResult<bool>.Failure(OperationResult<bool>.General, denied);
         if (method.IsBuiltIn)
         {
             return OperationResult<bool>.Failure(OperationResult<bool>.General, "Built-in methods cannot be deleted.");

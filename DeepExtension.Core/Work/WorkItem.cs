@@ -21,6 +21,8 @@ public abstract class WorkItem
     public Guid Id { get; set; }
     public WorkStatus Status { get; set; }
     public DateTime CreatedAtUtc { get; set; }
+    /// <summary>Who created it (their email); null for rows from before accounts existed and for the system.</summary>
+    public string? CreatedBy { get; set; }
     /// <summary>When it last entered the queue: creation, a resume, or a console stop that put it back.</summary>
     public DateTime QueuedAtUtc { get; set; }
     /// <summary>The first start; a resumed item keeps it.</summary>

@@ -26,6 +26,9 @@ public class MigrationTests
         Assert.Contains("DeploymentEnvironments", tables);
         Assert.Contains("Datasets", tables);
         Assert.Contains("DatasetVersions", tables);
+        Assert.Contains("AspNetUsers", tables);
+        Assert.Contains("AspNetRoles", tables);
+        Assert.Contains("AspNetUserRoles", tables);
         foreach (var quartzTable in QuartzSchemaMigration.Tables)
         {
             Assert.Contains(QuartzSchemaMigration.TablePrefix + quartzTable, tables);
@@ -65,6 +68,7 @@ public class MigrationTests
         Assert.Contains("CREATE TABLE [DeploymentEnvironments]", script);
         Assert.Contains("CREATE TABLE [Datasets]", script);
         Assert.Contains("CREATE TABLE [DatasetVersions]", script);
+        Assert.Contains("CREATE TABLE [AspNetUsers]", script);
         foreach (var quartzTable in QuartzSchemaMigration.Tables)
         {
             Assert.Contains($"CREATE TABLE {QuartzSchemaMigration.TablePrefix}{quartzTable}", script);

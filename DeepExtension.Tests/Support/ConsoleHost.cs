@@ -12,12 +12,19 @@ namespace DeepExtension.Tests.Support;
 public sealed class ConsoleHost : WebApplicationFactory<Program>
 {
     private readonly string _dataRoot;
+    private readonly string? _adminEmail;
+    private readonly string? _adminPassword;
 
-    private ConsoleHost(string dataRoot) => _dataRoot = dataRoot;
-
-    public static ConsoleHost Start(string dataRoot)
+    private ConsoleHost(string dataRoot, bool unattendedSetup)
     {
-        var host = new ConsoleHost(dataRoot);
+        _dataRoot = dataRoot;
+        (_adminEmail, _adminPassword) = unattendedSetup ? (TestAccount.Admin.Email, TestAccount.Admin.Password) : (null, null);
+    }
+
+    /// <summary>Starts the console; with <paramref name="unattendedSetup"/> (the default) the Admin <see cref="TestAccount.Admin"/> exists.</summary>
+    public static ConsoleHost Start(string dataRoot, bool unattendedSetup = true)
+    {
+        var host = new ConsoleHost(dataRoot, unattendedSetup);
         host.UseKestrel(0);
         host.StartServer();
         return host;
@@ -27,12 +34,23 @@ public sealed class ConsoleHost : WebApplicationFactory<Program>
     public string Address =>
         Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
 
-    /// <summary>A plain HttpClient to the loopback address, not the in-memory test handler.</summary>
-    public HttpClient CreateLoopbackClient() => new() { BaseAddress = new Uri(Address) };
+    /// <summary>
+    /// An HttpClient to the loopback address (not the in-memory test handler), signed in as <paramref name="account"/>
+    /// (the Admin created at start-up unless told) before its first request.
+    /// </summary>
+    public HttpClient CreateLoopbackClient(TestAccount? account = null) =>
+        new(new SignInOnFirstRequestHandler(new Uri(Address), account ?? TestAccount.Admin)) { BaseAddress = new Uri(Address) };
+
+    /// <summary>An HttpClient to the loopback address that never signs in (and does not follow redirects).</summary>
+    public HttpClient CreateAnonymousClient() =>
+        new(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = new Uri(Address) };
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseSetting($"{DeepExtensionOptions.SectionName}:DataRoot", _dataRoot);
+        // The unattended set-up: the first Admin exists from the start (tests that need the setup link clear these).
+        builder.UseSetting("DeepExtension:Setup:AdminEmail", _adminEmail);
+        builder.UseSetting("DeepExtension:Setup:AdminPassword", _adminPassword);
         builder.UseEnvironment("Development");
     }
 }

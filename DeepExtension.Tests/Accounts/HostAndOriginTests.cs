@@ -1,0 +1,50 @@
+using System.Net;
+using DeepExtension.Tests.Support;
+
+namespace DeepExtension.Tests.Accounts;
+
+/// <summary>DNS rebinding and cross-site hub connections, tried over real HTTP against the console's defaults.</summary>
+public sealed class HostAndOriginTests : IAsyncLifetime
+{
+    private TestEnvironment _env = null!;
+    private ConsoleHost _host = null!;
+
+    public async Task InitializeAsync()
+    {
+        _env = await TestEnvironment.CreateAsync(migrate: false);
+        _host = ConsoleHost.Start(_env.DataRoot);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _host.DisposeAsync();
+        await _env.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Request_ForeignHostHeader_IsRejected()
+    {
+        using var client = _host.CreateAnonymousClient();
+        var request = new HttpRequestMessage(HttpMethod.Get, "/health/live");
+        request.Headers.Host = "evil.example";
+
+        using var response = await client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/live")).StatusCode);
+    }
+
+    [Fact]
+    public async Task HubNegotiation_SignedInButForeignOrigin_IsForbiddenWhileItsOwnOriginConnects()
+    {
+        using var client = _host.CreateLoopbackClient();
+
+        var foreign = new HttpRequestMessage(HttpMethod.Post, "/_blazor/negotiate?negotiateVersion=1");
+        foreign.Headers.Add("Origin", "http://evil.example");
+        var own = new HttpRequestMessage(HttpMethod.Post, "/_blazor/negotiate?negotiateVersion=1");
+        own.Headers.Add("Origin", _host.Address);
+
+        Assert.Equal(HttpStatusCode.Forbidden, (await client.SendAsync(foreign)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await client.SendAsync(own)).StatusCode);
+    }
+}

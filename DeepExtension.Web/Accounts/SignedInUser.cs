@@ -1,0 +1,42 @@
+using System.Security.Claims;
+using DeepExtension.Core.Accounts;
+using Microsoft.AspNetCore.Components.Authorization;
+using Microsoft.AspNetCore.Components.Server.Circuits;
+
+namespace DeepExtension.Web.Accounts;
+
+/// <summary>
+/// The <see cref="ICurrentUser"/> the domain services (singletons) consult: the user of the Blazor circuit whose event
+/// is being handled (set by <see cref="CircuitUserHandler"/>), else the user of the HTTP request. Work that neither
+/// started (Quartz jobs, start-up) has neither and acts as the system.
+/// </summary>
+internal sealed class SignedInUser(IHttpContextAccessor http) : ICurrentUser
+{
+    private static readonly AsyncLocal<ClaimsPrincipal?> CircuitPrincipal = new();
+
+    internal static ClaimsPrincipal? Circuit
+    {
+        get => CircuitPrincipal.Value;
+        set => CircuitPrincipal.Value = value;
+    }
+
+    private ClaimsPrincipal? Principal => CircuitPrincipal.Value ?? http.HttpContext?.User;
+
+    // Every endpoint and the hub require a signed-in user, so an unauthenticated principal here is background work.
+    public bool IsSystem => Principal?.Identity?.IsAuthenticated != true;
+
+    public string? Name => IsSystem ? null : Principal!.Identity!.Name;
+
+    public bool IsInRole(string role) => IsSystem || Principal!.IsInRole(role);
+}
+
+/// <summary>Makes the circuit's user ambient while each of its events (clicks, form submits, JS calls) runs.</summary>
+internal sealed class CircuitUserHandler(AuthenticationStateProvider authentication) : CircuitHandler
+{
+    public override Func<CircuitInboundActivityContext, Task> CreateInboundActivityHandler(Func<CircuitInboundActivityContext, Task> next) =>
+        async context =>
+        {
+            SignedInUser.Circuit = (await authentication.GetAuthenticationStateAsync()).User;
+            await next(context);
+        };
+}

@@ -1,0 +1,90 @@
+using DeepExtension.Core.Accounts;
+using DeepExtension.Core.Common;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.EntityFrameworkCore;
+
+namespace DeepExtension.Web.Accounts;
+
+public sealed record UserRow(string Id, string Email, string Role, bool LockedOut);
+
+/// <summary>What the Users page does: list users, add one with a role, change a role, unlock, remove. Admins only.</summary>
+public sealed class UserAdministration(IServiceScopeFactory scopes, ICurrentUser currentUser)
+{
+    public const string EmailField = "Email";
+    public const string PasswordField = "Password";
+
+    public async Task<IReadOnlyList<UserRow>> ListAsync()
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var users = scope.ServiceProvider.GetRequiredService<UserManager<ApplicationUser>>();
+        var rows = new List<UserRow>();
+        foreach (var user in await users.Users.AsNoTracking().OrderBy(u => u.Email).ToListAsync())
+        {
+            var role = (await users.GetRolesAsync(user)).FirstOrDefault() ?? Roles.Viewer;
+            rows.Add(new UserRow(user.Id, user.Email ?? user.UserName ?? "", role, await users.IsLockedOutAsync(user)));
+        }
+        return rows;
+    }
+
+    public async Task<OperationResult<UserRow>> CreateAsync(string email, string password, string role)
+    {
+        if (currentUser.DenyAdmin() is { } denied) return OperationResult<UserRow>.Failure(OperationResult<UserRow>.General, denied);
+        if (!Roles.All.Contains(role)) return OperationResult<UserRow>.Failure(OperationResult<UserRow>.General, $"Unknown role {role}.");
+        await using var scope = scopes.CreateAsyncScope();
+        var users = scope.ServiceProvider.GetRequiredService<UserManager<ApplicationUser>>();
+        var user = new ApplicationUser(email.Trim()) { EmailConfirmed = true };
+        var created = await users.CreateAsync(user, password);
+        if (!created.Succeeded) return Failure<UserRow>(created);
+        var added = await users.AddToRoleAsync(user, role);
+        return added.Succeeded ? OperationResult<UserRow>.Success(new UserRow(user.Id, user.Email!, role, false)) : Failure<UserRow>(added);
+    }
+
+    public async Task<OperationResult<bool>> SetRoleAsync(string userId, string role)
+    {
+        if (currentUser.DenyAdmin() is { } denied) return OperationResult<bool>.Failure(OperationResult<bool>.General, denied);
+        if (!Roles.All.Contains(role)) return OperationResult<bool>.Failure(OperationResult<bool>.General, $"Unknown role {role}.");
+        await using var scope = scopes.CreateAsyncScope();
+        var users = scope.ServiceProvider.GetRequiredService<UserManager<ApplicationUser>>();
+        if (await users.FindByIdAsync(userId) is not { } user) return OperationResult<bool>.Failure(OperationResult<bool>.General, "This user no longer exists.");
+        var current = await users.GetRolesAsync(user);
+        if (current.Contains(Roles.Admin) && role != Roles.Admin && await IsLastAdminAsync(users, user))
+            return OperationResult<bool>.Failure(OperationResult<bool>.General, "The last Admin cannot lose the role: make someone else Admin first.");
+        var removed = await users.RemoveFromRolesAsync(user, current);
+        if (!removed.Succeeded) return Failure<bool>(removed);
+        var added = await users.AddToRoleAsync(user, role);
+        // A new stamp ends the user's open circuits at their next check, so the new role applies everywhere.
+        if (added.Succeeded) await users.UpdateSecurityStampAsync(user);
+        return added.Succeeded ? OperationResult<bool>.Success(true) : Failure<bool>(added);
+    }
+
+    public async Task<OperationResult<bool>> UnlockAsync(string userId)
+    {
+        if (currentUser.DenyAdmin() is { } denied) return OperationResult<bool>.Failure(OperationResult<bool>.General, denied);
+        await using var scope = scopes.CreateAsyncScope();
+        var users = scope.ServiceProvider.GetRequiredService<UserManager<ApplicationUser>>();
+        if (await users.FindByIdAsync(userId) is not { } user) return OperationResult<bool>.Failure(OperationResult<bool>.General, "This user no longer exists.");
+        await users.SetLockoutEndDateAsync(user, null);
+        await users.ResetAccessFailedCountAsync(user);
+        return OperationResult<bool>.Success(true);
+    }
+
+    public async Task<OperationResult<bool>> DeleteAsync(string userId)
+    {
+        if (currentUser.DenyAdmin() is { } denied) return OperationResult<bool>.Failure(OperationResult<bool>.General, denied);
+        await using var scope = scopes.CreateAsyncScope();
+        var users = scope.ServiceProvider.GetRequiredService<UserManager<ApplicationUser>>();
+        if (await users.FindByIdAsync(userId) is not { } user) return OperationResult<bool>.Failure(OperationResult<bool>.General, "This user no longer exists.");
+        if (string.Equals(user.UserName, currentUser.Name, StringComparison.OrdinalIgnoreCase))
+            return OperationResult<bool>.Failure(OperationResult<bool>.General, "You cannot remove yourself.");
+        if (await users.IsInRoleAsync(user, Roles.Admin) && await IsLastAdminAsync(users, user))
+            return OperationResult<bool>.Failure(OperationResult<bool>.General, "The last Admin cannot be removed.");
+        var deleted = await users.DeleteAsync(user);
+        return deleted.Succeeded ? OperationResult<bool>.Success(true) : Failure<bool>(deleted);
+    }
+
+    private static async Task<bool> IsLastAdminAsync(UserManager<ApplicationUser> users, ApplicationUser user) =>
+        (await users.GetUsersInRoleAsync(Roles.Admin)).All(u => u.Id == user.Id);
+
+    private static OperationResult<T> Failure<T>(IdentityResult result) =>
+        OperationResult<T>.Failure(OperationResult<T>.General, string.Join(" ", result.Errors.Select(e => e.Description)));
+}
