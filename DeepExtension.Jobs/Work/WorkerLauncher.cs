@@ -89,17 +89,6 @@ public sealed class WorkerLauncher(DataDirectories directories, DatabaseSetup da
         return (process.ExitCode, await output, await error);
     }
 
-    /// <summary>Readable cause of an abnormal exit code (128 + signal on Unix).</summary>
-    public static string DescribeExit(int exitCode) => exitCode switch
-    {
-        137 => "the worker was killed (SIGKILL), most often by the system running out of memory",
-        139 => "the worker crashed (segmentation fault in native code)",
-        134 => "the worker aborted (SIGABRT in native code)",
-        143 => "the worker was terminated (SIGTERM)",
-        > 128 and < 160 => $"the worker died from signal {exitCode - 128}",
-        _ => $"the worker exited with code {exitCode}",
-    };
-
     private ProcessStartInfo CreateStartInfo(IReadOnlyList<string> arguments)
     {
         var baseDirectory = AppContext.BaseDirectory;
