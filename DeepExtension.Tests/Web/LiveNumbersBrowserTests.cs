@@ -33,10 +33,13 @@ public sealed partial class LiveNumbersBrowserTests : ConsoleBrowserTest
         var other = (await new TrainingRunService(Env.DbFactory, Env.Directories, new RecordingRunScheduler(), TimeProvider.System)
             .StartAsync(new NewTrainRequest("other", model.Id, version.Id, method.Id, new JsonObject { ["max_tokens"] = 64 }, "cpu"))).Value!;
         // Batch size 1 over the 16 training rows: 16 steps an epoch, an evaluation at the end of each, so the last
-        // point of metrics.jsonl is an evaluation (the case whose "last loss" once stayed at an early step).
+        // point of metrics.jsonl is an evaluation (the case whose "last loss" once stayed at an early step). Enough epochs
+        // that the pages see several of the live store's updates while it trains, however fast the machine.
+        const int epochs = 8;
+        const long totalSteps = 16 * epochs;
         var parameters = new JsonObject
         {
-            ["num_epochs"] = 2, ["batch_size"] = 1, ["max_tokens"] = 64, ["learning_rate"] = 5e-3, ["save_every"] = 1000, ["save_unit"] = "steps",
+            ["num_epochs"] = epochs, ["batch_size"] = 1, ["max_tokens"] = 64, ["learning_rate"] = 5e-3, ["save_every"] = 1000, ["save_unit"] = "steps",
         };
         var run = (await runs.StartAsync(new NewTrainRequest("agreeing", model.Id, version.Id, method.Id, parameters, "cpu"))).Value!;
 
@@ -78,17 +81,17 @@ public sealed partial class LiveNumbersBrowserTests : ConsoleBrowserTest
         var last = losses[^1]["loss"]!.Value;
         var best = losses.Min(p => p["loss"]!.Value);
         var bestEval = points.Where(p => p["eval_loss"] is not null).Min(p => p["eval_loss"]!.Value);
-        Assert.Equal(32, losses[^1].Step);
+        Assert.Equal(totalSteps, losses[^1].Step);
         string Shown(double value) => DisplayFormat.Loss(value);
 
         await Assertions.Expect(listRow.GetByTestId("run-loss")).ToHaveTextAsync($"{Shown(last)} / {Shown(best)}");
-        await Assertions.Expect(listRow.GetByTestId("run-progress")).ToContainTextAsync("step 32 / 32");
+        await Assertions.Expect(listRow.GetByTestId("run-progress")).ToContainTextAsync($"step {totalSteps} / {totalSteps}");
         await Assertions.Expect(details.GetByTestId("overview-loss")).ToHaveTextAsync($"{Shown(last)} / {Shown(best)}");
         await Assertions.Expect(details.GetByTestId("overview-best-eval-loss")).ToHaveTextAsync(Shown(bestEval));
 
         // The database row and the model card hold the same values, exactly.
         var row = (await runs.GetAsync(run.Id))!;
-        Assert.Equal((32L, 32L, last, best, bestEval), (row.Step, row.TotalSteps, row.LastLoss!.Value, row.BestLoss!.Value, row.BestEvalLoss!.Value));
+        Assert.Equal((totalSteps, totalSteps, last, best, bestEval), (row.Step, row.TotalSteps, row.LastLoss!.Value, row.BestLoss!.Value, row.BestEvalLoss!.Value));
         var customized = (await Host.Services.GetRequiredService<CustomizedModelService>().FindByRunAsync(run.Id))!;
         var evaluation = JsonNode.Parse(customized.CardJson)!["evaluation"]!;
         Assert.Equal(last, evaluation["final_loss"]!.GetValue<double>());
@@ -100,9 +103,9 @@ public sealed partial class LiveNumbersBrowserTests : ConsoleBrowserTest
         var chart = details.GetByTestId("chart-loss");
         await Assertions.Expect(chart.Locator(".apexcharts-canvas")).ToBeVisibleAsync(new() { Timeout = 30_000 });
         var chartId = await chart.Locator("[data-chart-id]").GetAttributeAsync("data-chart-id");
-        await details.WaitForFunctionAsync("id => window.deepxCharts.drawnPoints(id, 'loss').length === 32", chartId);
+        await details.WaitForFunctionAsync($"id => window.deepxCharts.drawnPoints(id, 'loss').length === {totalSteps}", chartId);
         var drawn = await details.EvaluateAsync<double[][]>("id => window.deepxCharts.drawnPoints(id, 'loss')", chartId);
-        Assert.Equal([32, last], drawn[^1]);
+        Assert.Equal([totalSteps, last], drawn[^1]);
         Assert.Equal(best, drawn.Min(p => p[1]));
 
         // Compare: final, best and best evaluation loss of the run.
