@@ -12,7 +12,11 @@ public enum MetricVisibility
 /// (null: not charted); on Compare every charted metric has its own overlay chart, <paramref name="CompareChart"/>.
 /// </summary>
 public sealed record MetricDefinition(
-    string Key, string Label, string Unit, string Group, MetricVisibility Show, string? Chart = null, string? CompareChart = null, string? CompareTitle = null);
+    string Key, string Label, string Unit, string Group, MetricVisibility Show, string? Chart = null, string? CompareChart = null, string? CompareTitle = null)
+{
+    /// <summary>The name that stands alone (the latest-metrics table), where <see cref="Label"/> is a legend inside its chart.</summary>
+    public string Name { get; init; } = Label;
+}
 
 /// <summary>A chart of one or more metrics, with when it appears (the first of its metrics that is always shown makes it always shown).</summary>
 public sealed record MetricChartDefinition(string Key, string Title, IReadOnlyList<MetricDefinition> Metrics)
@@ -41,17 +45,17 @@ public static class MetricCatalogue
         new(MetricPoint.Keys.EvalLoss, "Evaluation loss", "", Evaluation, MetricVisibility.WhenLogged, "loss", "eval-loss", "Evaluation loss"),
         new(MetricPoint.Keys.LearningRate, "Learning rate", "", Training, MetricVisibility.Always, "learning-rate", "learning-rate", "Learning rate"),
         new(MetricPoint.Keys.GradNorm, "Gradient norm", "", Training, MetricVisibility.Always, "grad-norm", "grad-norm", "Gradient norm"),
-        new(MetricPoint.Keys.TokensPerSecond, "Tokens/s", "tokens/s", Training, MetricVisibility.Always, "tokens-per-second", "tokens-per-second", "Tokens per second"),
-        new(MetricPoint.Keys.EtaSeconds, "Time left", "s", Training, MetricVisibility.Always),
-        new("rewards/chosen", "Chosen", "", Dpo, MetricVisibility.WhenLogged, "dpo-rewards", "dpo-chosen", "DPO reward (chosen)"),
-        new("rewards/rejected", "Rejected", "", Dpo, MetricVisibility.WhenLogged, "dpo-rewards", "dpo-rejected", "DPO reward (rejected)"),
-        new("rewards/margins", "Margin", "", Dpo, MetricVisibility.WhenLogged, "dpo-rewards", "dpo-margins", "DPO reward margin"),
-        new("rewards/accuracies", "Accuracy", "", Dpo, MetricVisibility.WhenLogged, "dpo-accuracy", "dpo-accuracy", "DPO reward accuracy"),
+        new(MetricPoint.Keys.TokensPerSecond, "Tokens/s", "tokens/s", Training, MetricVisibility.Always, "tokens-per-second", "tokens-per-second", "Tokens per second") { Name = "Tokens per second" },
+        new(MetricPoint.Keys.EtaSeconds, "Time left", "s", Training, MetricVisibility.Always) { Name = "Time left (ETA)" },
+        new("rewards/chosen", "Chosen", "", Dpo, MetricVisibility.WhenLogged, "dpo-rewards", "dpo-chosen", "DPO reward (chosen)") { Name = "Reward, chosen" },
+        new("rewards/rejected", "Rejected", "", Dpo, MetricVisibility.WhenLogged, "dpo-rewards", "dpo-rejected", "DPO reward (rejected)") { Name = "Reward, rejected" },
+        new("rewards/margins", "Margin", "", Dpo, MetricVisibility.WhenLogged, "dpo-rewards", "dpo-margins", "DPO reward margin") { Name = "Reward margin" },
+        new("rewards/accuracies", "Accuracy", "", Dpo, MetricVisibility.WhenLogged, "dpo-accuracy", "dpo-accuracy", "DPO reward accuracy") { Name = "Reward accuracy" },
         new("logps/chosen", "Log-probability (chosen)", "", Dpo, MetricVisibility.WhenLogged),
         new("logps/rejected", "Log-probability (rejected)", "", Dpo, MetricVisibility.WhenLogged),
         new(MetricPoint.Keys.Reward, "Mean reward", "", Grpo, MetricVisibility.WhenLogged, "grpo-reward", "grpo-reward", "GRPO reward"),
         new(MetricPoint.Keys.RewardStd, "Reward std within groups", "", Grpo, MetricVisibility.WhenLogged, "grpo-reward", "grpo-reward-std", "GRPO reward std"),
-        new(MetricPoint.Keys.Kl, "KL", "", Grpo, MetricVisibility.WhenLogged, "grpo-kl", "grpo-kl", "GRPO KL"),
+        new(MetricPoint.Keys.Kl, "KL", "", Grpo, MetricVisibility.WhenLogged, "grpo-kl", "grpo-kl", "GRPO KL") { Name = "KL to the reference" },
         new(MetricPoint.Keys.CompletionLength, "Completion length", "tokens", Grpo, MetricVisibility.WhenLogged, "grpo-completion-length", "grpo-completion-length", "GRPO completion length"),
         new(MetricPoint.Keys.GpuMemoryGib, "GPU memory in use", "GiB", Training, MetricVisibility.WhenLogged, "gpu-memory", "gpu-memory", "GPU memory (GiB)"),
     ];
@@ -87,6 +91,8 @@ public static class MetricCatalogue
 
     public static MetricDefinition? Find(string key) => ByKey.GetValueOrDefault(key);
 
-    /// <summary>The metric's label, or its key when the catalogue does not know it.</summary>
-    public static string LabelOf(string key) => Find(key)?.Label ?? key;
+    /// <summary>Where <paramref name="key"/> stands in the catalogue; keys it does not know come after all of them.</summary>
+    public static int OrderOf(string key) => Positions.TryGetValue(key, out var position) ? position : Metrics.Count;
+
+    private static readonly Dictionary<string, int> Positions = Metrics.Select((m, i) => (m.Key, i)).ToDictionary(p => p.Key, p => p.i, StringComparer.Ordinal);
 }
