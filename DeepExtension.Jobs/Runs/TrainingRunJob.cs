@@ -7,17 +7,16 @@ using Microsoft.Extensions.Logging;
 namespace DeepExtension.Jobs.Runs;
 
 /// <summary>
-/// Executes one training run: waits for a device slot, runs the worker process, keeps the run's summary columns
+/// Executes one training run: takes a device slot (or is fired again later), runs the worker process, keeps the run's summary columns
 /// equal to what its metric points say (watching them through the process's <see cref="LiveRunStore"/>, the same
 /// reader the pages share), and records the outcome (registering the customized model on success).
 /// </summary>
 public sealed class TrainingRunJob(
     WorkStore store, TrainingRunService runs, CustomizedModelService customizedModels, WorkerLauncher launcher, RunSlots slots, LiveRunStore live,
-    ILogger<TrainingRunJob> logger)
-    : WorkJob<TrainingRun>(store, logger)
+    WorkLimits limits, ILogger<TrainingRunJob> logger)
+    : WorkJob<TrainingRun>(store, logger, limits)
 {
-    protected override async Task<IDisposable?> WaitForTurnAsync(TrainingRun run, CancellationToken cancellationToken) =>
-        await slots.AcquireAsync(run.Device, cancellationToken);
+    protected override bool TryTakeTurn(TrainingRun run, out IDisposable? turn) => (turn = slots.TryAcquire(run.Device)) is not null;
 
     protected override async Task<bool> ReadyToStartAsync(TrainingRun run)
     {

@@ -6,11 +6,14 @@ namespace DeepExtension.Jobs.Work;
 
 /// <summary>
 /// What every background job does around its own work: find the item its Quartz job is for, skip it when it is gone or
-/// has ended, wait for its turn, mark it Running (one more attempt), do the work, and end it with an outcome. A job
-/// interrupted by a console stop leaves its item as the kind decides (runs and deployments are queued again on the
-/// next start, see <see cref="Scheduling.InterruptedWorkRecovery"/>).
+/// has ended, take its turn (a place within its kind's limit, a device slot for a run), mark it Running (one more
+/// attempt), do the work, and end it with an outcome. An item that cannot have its turn now is not waited for on the
+/// scheduler's thread: its job is fired again later and the item stays Queued. A job interrupted by a console stop
+/// leaves its item as the kind decides (runs and deployments are queued again on the next start, see
+/// <see cref="Scheduling.InterruptedWorkRecovery"/>).
 /// </summary>
-public abstract class WorkJob<TItem>(WorkStore store, ILogger logger) : IJob where TItem : WorkItem
+/// <param name="limits">The kinds' concurrency limits; null: none but the item's own turn.</param>
+public abstract class WorkJob<TItem>(WorkStore store, ILogger logger, WorkLimits? limits = null) : IJob where TItem : WorkItem
 {
     protected WorkStore Store => store;
     protected ILogger Logger => logger;
@@ -21,14 +24,12 @@ public abstract class WorkJob<TItem>(WorkStore store, ILogger logger) : IJob whe
         var item = await store.GetAsync<TItem>(id, cancellationToken);
         if (item is null || item.IsFinished) return;
 
-        IDisposable? turn;
-        try
+        using var place = limits?.TryEnter(item.Kind);
+        IDisposable? turn = null;
+        if ((limits is not null && place is null) || !TryTakeTurn(item, out turn))
         {
-            turn = await WaitForTurnAsync(item, cancellationToken);
-        }
-        catch (OperationCanceledException)
-        {
-            return; // Shutting down while queued: the item is still Queued and is queued again at the next start.
+            await RetryLaterAsync(context, item);
+            return;
         }
         using (turn)
         {
@@ -39,8 +40,22 @@ public abstract class WorkJob<TItem>(WorkStore store, ILogger logger) : IJob whe
         }
     }
 
-    /// <summary>Waits until the item may run (a device slot for a run); the returned handle is held while it runs.</summary>
-    protected virtual Task<IDisposable?> WaitForTurnAsync(TItem item, CancellationToken cancellationToken) => Task.FromResult<IDisposable?>(null);
+    /// <summary>
+    /// Whether the item may run now (a device slot for a run), without waiting; <paramref name="turn"/> is held while it
+    /// runs. False: the job is fired again later.
+    /// </summary>
+    protected virtual bool TryTakeTurn(TItem item, out IDisposable? turn)
+    {
+        turn = null;
+        return true;
+    }
+
+    private async Task RetryLaterAsync(IJobExecutionContext context, TItem item)
+    {
+        var delay = limits?.RetryDelay ?? TimeSpan.FromSeconds(5);
+        logger.LogDebug("{Kind} {Id} cannot start yet; trying again in {Delay}", item.Kind, item.Id, delay);
+        await QuartzWorkQueue.FireAgainAsync(context, delay);
+    }
 
     /// <summary>A last check before the item is marked Running; false when the job ended it itself.</summary>
     protected virtual Task<bool> ReadyToStartAsync(TItem item) => Task.FromResult(true);

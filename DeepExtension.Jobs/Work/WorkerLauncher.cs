@@ -34,6 +34,8 @@ public sealed class WorkerLauncher(DataDirectories directories, DatabaseSetup da
         };
 
         Directory.CreateDirectory(log.Directory);
+        var oomKills = OomKillCounter.ForThisProcess();
+        var oomKillsBefore = oomKills.Read();
         process.Start();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
@@ -59,7 +61,7 @@ public sealed class WorkerLauncher(DataDirectories directories, DatabaseSetup da
             return new WorkerExit(process.ExitCode, Interrupted: true, lastError);
         }
         await process.WaitForExitAsync(CancellationToken.None); // drains the output events
-        return new WorkerExit(process.ExitCode, Interrupted: false, lastError);
+        return new WorkerExit(process.ExitCode, Interrupted: false, lastError, OomKillCounter.KilledBetween(oomKillsBefore, oomKills.Read()));
     }
 
     /// <summary>
