@@ -36,6 +36,12 @@ public sealed class TrainingRunJob(
             exit = await RunWorkerAsync(launcher, runId, ["train", "--run", runId.ToString()], files.Log, cancellationToken);
         }
         if (exit is null) return;
+        if (exit.ExitCode == WorkerExit.LeaseLost || !OwnsItem)
+        {
+            // Another process owns the run (an orphaned worker still checkpointing, another node): it records what happens.
+            Logger.LogWarning("Run {RunId}: owned by another process now; this job records nothing", runId);
+            return;
+        }
         // The worker is gone: every point is on disk. The summary of the whole file is what the run reached, written
         // before the run reads finished (and before its model card copies it).
         await CopySummaryAsync(runId, RunSummary.Of(MetricsFile.ReadAll(files)), CancellationToken.None);
@@ -68,6 +74,7 @@ public sealed class TrainingRunJob(
             case WorkerExit.Cancelled:
                 await CancelAsync(runId);
                 break;
+
             default:
                 await FailAsync(runId, exit.FailureReason);
                 break;

@@ -25,18 +25,60 @@ public abstract class WorkJob<TItem>(WorkStore store, ILogger logger, WorkLimits
         if (item is null || item.IsFinished) return;
 
         using var place = limits?.TryEnter(item.Kind);
-        IDisposable? turn = null;
-        if ((limits is not null && place is null) || !TryTakeTurn(item, out turn))
+        if (limits is not null && place is null)
         {
             await RetryLaterAsync(context, item);
             return;
         }
-        using (turn)
+        // Exclusive ownership first: while another process (an orphaned worker, another node) holds the item's lease,
+        // nothing here starts it, takes a device slot for it or writes its state.
+        var duration = limits?.LeaseDuration ?? TimeSpan.FromSeconds(30);
+        var lease = await store.Leases.TryAcquireAsync(item.Kind, id, WorkLeaseStore.OwnerOf("console"), duration, cancellationToken);
+        if (lease is null)
         {
-            if (!await ReadyToStartAsync(item)) return;
-            if (!await store.StartAsync<TItem>(id, cancellationToken)) return;
-            logger.LogInformation("{Kind} {Id} starts", item.Kind, id);
-            await RunAsync(item, cancellationToken);
+            logger.LogInformation("{Kind} {Id} is owned by another process; trying again later", item.Kind, id);
+            await RetryLaterAsync(context, item);
+            return;
+        }
+        await using (_heartbeat = new WorkLeaseHeartbeat(store.Leases, lease, duration))
+        {
+            try
+            {
+                if (!TryTakeTurn(item, out var turn))
+                {
+                    await RetryLaterAsync(context, item);
+                    return;
+                }
+                using (turn)
+                {
+                    if (!await ReadyToStartAsync(item)) return;
+                    if (!await store.StartAsync<TItem>(id, cancellationToken)) return;
+                    logger.LogInformation("{Kind} {Id} starts (lease token {Token})", item.Kind, id, lease.Token);
+                    await RunAsync(item, cancellationToken);
+                }
+            }
+            finally
+            {
+                await ReleaseLeaseAsync(_heartbeat.Lease);
+            }
+        }
+    }
+
+    private WorkLeaseHeartbeat? _heartbeat;
+
+    /// <summary>Whether this job still owns its item (no lease yet counts as owning: nothing else can have started it).</summary>
+    protected bool OwnsItem => _heartbeat is null || _heartbeat.IsHeld;
+
+    private async Task ReleaseLeaseAsync(WorkLeaseGrant lease)
+    {
+        try
+        {
+            await store.Leases.ReleaseAsync(lease, CancellationToken.None);
+        }
+        catch (Exception ex)
+        {
+            // It runs out by itself.
+            logger.LogWarning(ex, "The lease of {Kind} {Id} could not be released; it expires at {Expiry:u}", lease.Kind, lease.ItemId, lease.ExpiresAtUtc);
         }
     }
 
@@ -64,13 +106,24 @@ public abstract class WorkJob<TItem>(WorkStore store, ILogger logger, WorkLimits
     protected abstract Task RunAsync(TItem item, CancellationToken cancellationToken);
 
     protected Task SucceedAsync(Guid id, DateTime? finishedAtUtc = null) =>
-        store.FinishAsync<TItem>(id, WorkStatus.Succeeded, null, CancellationToken.None, finishedAtUtc);
+        FinishAsync(id, WorkStatus.Succeeded, null, finishedAtUtc);
 
-    protected Task CancelAsync(Guid id) => store.FinishAsync<TItem>(id, WorkStatus.Cancelled, null, CancellationToken.None);
+    protected Task CancelAsync(Guid id) => FinishAsync(id, WorkStatus.Cancelled, null);
+
+    /// <summary>Ends the item, unless this job lost its lease (then its new owner decides).</summary>
+    private async Task FinishAsync(Guid id, WorkStatus outcome, string? reason, DateTime? finishedAtUtc = null)
+    {
+        if (!OwnsItem)
+        {
+            logger.LogWarning("{Kind} {Id}: this job lost its lease; it does not record {Outcome}", typeof(TItem).Name, id, outcome);
+            return;
+        }
+        await store.FinishAsync<TItem>(id, outcome, reason, CancellationToken.None, finishedAtUtc);
+    }
 
     protected async Task FailAsync(Guid id, string reason)
     {
-        await store.FinishAsync<TItem>(id, WorkStatus.Failed, reason, CancellationToken.None);
+        await FinishAsync(id, WorkStatus.Failed, reason);
         logger.LogWarning("{Kind} {Id} failed: {Reason}", typeof(TItem).Name, id, reason);
     }
 
@@ -80,7 +133,7 @@ public abstract class WorkJob<TItem>(WorkStore store, ILogger logger, WorkLimits
     {
         try
         {
-            return await launcher.RunAsync(arguments, log, cancellationToken);
+            return await launcher.RunAsync(arguments, log, cancellationToken, _heartbeat?.Lease);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

@@ -15,6 +15,8 @@ public sealed class WorkLimits
     /// <summary>The limit of one kind: <c>DeepExtension:Work:MaxConcurrent:Train</c>, <c>…:Save</c>, <c>…:Deploy</c>.</summary>
     public const string MaxConcurrentSection = "DeepExtension:Work:MaxConcurrent";
     public const string RetrySecondsKey = "DeepExtension:Work:RetrySeconds";
+    /// <summary>How long a work item's lease lasts without a heartbeat (see <see cref="WorkLease"/>).</summary>
+    public const string LeaseSecondsKey = "DeepExtension:Work:LeaseSeconds";
 
     /// <summary>Trains are limited by their device slots first (<see cref="Runs.RunSlots"/>); this caps them across devices.</summary>
     public const int DefaultTrains = 4;
@@ -27,7 +29,11 @@ public sealed class WorkLimits
     {
         _configuration = configuration;
         RetryDelay = TimeSpan.FromSeconds(Math.Clamp(configuration.GetValue(RetrySecondsKey, 5.0), 0.2, 600));
+        LeaseDuration = TimeSpan.FromSeconds(Math.Clamp(configuration.GetValue(LeaseSecondsKey, 30.0), 3, 3600));
     }
+
+    /// <summary>How long a lease lasts without a heartbeat: after a crash, how long its work waits before another owner adopts it.</summary>
+    public TimeSpan LeaseDuration { get; }
 
     /// <summary>How long an item that could not start waits before its job is fired again.</summary>
     public TimeSpan RetryDelay { get; }

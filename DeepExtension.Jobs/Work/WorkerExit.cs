@@ -14,6 +14,8 @@ public sealed record WorkerExit(int ExitCode, bool Interrupted, string? LastErro
     public const int Cancelled = 3;
     /// <summary>SIGTERM/SIGINT from outside: a training worker saved a checkpoint first.</summary>
     public const int Stopped = 4;
+    /// <summary>Another owner holds the item's lease: the worker did not run (or stopped) without writing anything.</summary>
+    public const int LeaseLost = 5;
 
     public const string NoOutput = "The worker reported success but wrote no {0}.";
 
@@ -34,6 +36,7 @@ public sealed record WorkerExit(int ExitCode, bool Interrupted, string? LastErro
     public static string Describe(int exitCode, bool? outOfMemory = null) => exitCode switch
     {
         Stopped => "The worker was stopped from outside (SIGTERM) after saving a checkpoint; Resume continues it",
+        LeaseLost => "the worker stopped because another process owns this work now (its lease was taken)",
         137 when outOfMemory == true => "the worker ran out of memory: the kernel's out-of-memory killer ended it (SIGKILL); " +
             "lower the batch size or max tokens and resume from the last checkpoint",
         137 when outOfMemory == false => "the worker was killed (SIGKILL), not by the kernel's out-of-memory killer (its counter did not rise); who sent it is unknown",
