@@ -74,7 +74,14 @@ public static class TrainCommand
         await using var heartbeat = new WorkLeaseHeartbeat(leases, lease, duration);
         using var onLost = heartbeat.Lost.Register(() =>
         {
-            Console.Error.WriteLine($"Run {runId}: this worker lost its lease (token {lease.Token}); it stops without writing.");
+            try
+            {
+                Console.Error.WriteLine($"Run {runId}: this worker lost its lease (token {lease.Token}); it stops without writing.");
+            }
+            catch (IOException)
+            {
+                // Nobody reads its output any more (the console is gone): stop all the same.
+            }
             Environment.Exit(WorkerExit.LeaseLost);
         });
         var recorder = new RunRecorder(files, () => heartbeat.IsHeld);

@@ -36,7 +36,8 @@ public sealed class TrainingRunJob(
             exit = await RunWorkerAsync(launcher, runId, ["train", "--run", runId.ToString()], files.Log, cancellationToken);
         }
         if (exit is null) return;
-        if (exit.ExitCode == WorkerExit.LeaseLost || !OwnsItem)
+        // A worker that lost the lease while this job still holds it (the database out of reach for too long) failed like any other.
+        if (!OwnsItem)
         {
             // Another process owns the run (an orphaned worker still checkpointing, another node): it records what happens.
             Logger.LogWarning("Run {RunId}: owned by another process now; this job records nothing", runId);
