@@ -130,3 +130,63 @@ public class PpoLossTests
         }
     }
 }
+
+/// <summary>
+/// PPO learns through its real objective (rollouts by batched generation, rewards, value head, GAE, clipped epochs): a
+/// reward for an answer that is blank (exact_match against an empty reference) raises the probability of the base's
+/// likeliest blank first token, a newline.
+/// </summary>
+[Collection(TorchCollection.Name)]
+public class PpoLearningTests(Xunit.Abstractions.ITestOutputHelper output)
+{
+    [Fact]
+    public void PpoSteps_RewardForABlankAnswer_RaiseTheProbabilityOfANewline()
+    {
+        using var scope = torch.NewDisposeScope();
+        var dir = ReferenceModels.BundledPathOf("tiny-qwen2");
+        var tokenizer = DeepExtension.Jobs.Engine.Tokenization.HfTokenizer.Load(dir);
+        var template = DeepExtension.Jobs.Engine.Tokenization.ChatTemplate.Load(dir);
+        var promptIds = tokenizer.Encode(template.Render([new DeepExtension.Jobs.Engine.Tokenization.ChatMessage("user", "Say something.")], addGenerationPrompt: true));
+        using var lm = DeepExtension.Jobs.Engine.Model.ForCausalLM.FromPretrained(dir);
+        // The random base's logits are nearly flat; a frozen final norm ×4 gives the newline about 0.13 (measured), PPO's
+        // ratio clipping lets each batch raise it by about a fifth at most.
+        using (torch.no_grad()) lm.model.norm.weight!.mul_(4.0);
+        var newline = tokenizer.Encode("\n").Single();
+        float NewlineProbability()
+        {
+            using var noGrad = torch.no_grad();
+            return lm.forward(torch.tensor(promptIds.Select(i => (long)i).ToArray(), ScalarType.Int64).unsqueeze(0))[0, -1].softmax(-1)[newline].item<float>();
+        }
+        var before = NewlineProbability();
+        var lora = DeepExtension.Jobs.Engine.Lora.LoraModel.Inject(lm,
+            new DeepExtension.Jobs.Engine.Lora.LoraConfig(8, 16, 0.0, DeepExtension.Jobs.Engine.Lora.LoraConfig.AllProjections), new Generator(1234));
+        var args = new DeepExtension.Jobs.Runs.Training.PpoArgs(PpoEpochs: 4, NumMiniBatches: 1, ClipRange: 0.2, ClipRangeValue: 0.2, VfCoef: 0.1,
+            KlCoef: 0.05, Gamma: 1.0, Lambda: 0.95, WhitenRewards: false, MaxCompletionTokens: 1, Temperature: 1.0,
+            RewardFunctions: [DeepExtension.Core.Training.GrpoRewardFunctions.ExactMatch], RewardWeights: [1.0]);
+        var data = new DeepExtension.Jobs.Runs.Training.TrainingData(tokenizer, template, null, 64);
+        using var objective = new DeepExtension.Jobs.Runs.Training.PpoObjective(data, tokenizer, [], 0, torch.CPU, args, seed: 3, maxTokens: 64, lm.Config.HiddenSize);
+        using var optimizer = new AdamWOptimizer([.. lora.TrainableParameters, .. objective.ExtraParameters], new AdamWOptions(5e-3, 0.9, 0.999, 1e-8, 0));
+        IReadOnlyList<IReadOnlyList<DeepExtension.Jobs.Runs.Training.TokenizedPrompt>> batch =
+            [Enumerable.Repeat(new DeepExtension.Jobs.Runs.Training.TokenizedPrompt(promptIds, ""), 16).ToList()];
+
+        var scores = new List<double>();
+        for (var step = 0; step < 12; step++)
+        {
+            using var stepScope = torch.NewDisposeScope();
+            var result = objective.Optimize(lora, batch, step, () =>
+            {
+                var norm = GradientClipping.ClipGradNorm(optimizer.Parameters, 1.0);
+                optimizer.Step();
+                optimizer.ZeroGrad();
+                return norm;
+            });
+            scores.Add(result.Metrics["objective/scores"]);
+        }
+
+        var after = NewlineProbability();
+        output.WriteLine($"p(newline) {before:0.000} → {after:0.000}; scores {string.Join(" ", scores.Select(s => s.ToString("0.00")))}");
+        // Measured (seeded, CPU): 0.126 → 0.163 in 12 steps. Slow (clipping bounds each batch's change and only the
+        // sampled tokens move), but a sign error or a loss without gradient would leave it at or below where it started.
+        Assert.True(after > 1.2 * before, $"p(newline) {before:0.000} → {after:0.000}");
+    }
+}
