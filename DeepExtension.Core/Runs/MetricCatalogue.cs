@@ -38,6 +38,7 @@ public static class MetricCatalogue
     private const string Evaluation = "Evaluation";
     private const string Dpo = "DPO";
     private const string Grpo = "GRPO";
+    private const string Ppo = "PPO";
 
     public static readonly IReadOnlyList<MetricDefinition> Metrics =
     [
@@ -57,6 +58,17 @@ public static class MetricCatalogue
         new(MetricPoint.Keys.RewardStd, "Reward std within groups", "", Grpo, MetricVisibility.WhenLogged, "grpo-reward", "grpo-reward-std", "GRPO reward std"),
         new(MetricPoint.Keys.Kl, "KL", "", Grpo, MetricVisibility.WhenLogged, "grpo-kl", "grpo-kl", "GRPO KL") { Name = "KL to the reference" },
         new(MetricPoint.Keys.CompletionLength, "Completion length", "tokens", Grpo, MetricVisibility.WhenLogged, "grpo-completion-length", "grpo-completion-length", "GRPO completion length"),
+        new(MetricPoint.Keys.EvalReward, "Evaluation reward", "", Evaluation, MetricVisibility.WhenLogged, "eval-reward", "eval-reward", "Validation reward") { Name = "Mean reward, validation split" },
+        new("objective/rlhf_reward", "RLHF reward", "", Ppo, MetricVisibility.WhenLogged, "ppo-reward", "ppo-rlhf-reward", "PPO RLHF reward (score − KL penalty)") { Name = "RLHF reward (score − KL penalty)" },
+        new("objective/scores", "Score", "", Ppo, MetricVisibility.WhenLogged, "ppo-reward", "ppo-scores", "PPO score") { Name = "Mean score (reward functions)" },
+        new("objective/kl", "KL", "", Ppo, MetricVisibility.WhenLogged, "ppo-kl", "ppo-kl", "PPO KL to the reference") { Name = "KL to the reference (per completion)" },
+        new("objective/entropy", "Entropy", "", Ppo, MetricVisibility.WhenLogged, "ppo-entropy", "ppo-entropy", "PPO entropy") { Name = "Entropy (per completion)" },
+        new("loss/policy_avg", "Policy loss", "", Ppo, MetricVisibility.WhenLogged, "ppo-losses", "ppo-policy-loss", "PPO policy loss"),
+        new("loss/value_avg", "Value loss", "", Ppo, MetricVisibility.WhenLogged, "ppo-losses", "ppo-value-loss", "PPO value loss"),
+        new("val/vf_loss", "Value loss (unweighted)", "", Ppo, MetricVisibility.WhenLogged),
+        new("policy/clipfrac", "Policy", "", Ppo, MetricVisibility.WhenLogged, "ppo-clipfrac", "ppo-policy-clipfrac", "PPO policy clip fraction") { Name = "Policy clip fraction" },
+        new("val/clipfrac", "Value", "", Ppo, MetricVisibility.WhenLogged, "ppo-clipfrac", "ppo-value-clipfrac", "PPO value clip fraction") { Name = "Value clip fraction" },
+        new("policy/approxkl", "Approximate KL", "", Ppo, MetricVisibility.WhenLogged, "ppo-approxkl", "ppo-approxkl", "PPO approximate KL (old → new policy)") { Name = "Approximate KL, old to new policy" },
         new(MetricPoint.Keys.GpuMemoryGib, "GPU memory in use", "GiB", Training, MetricVisibility.WhenLogged, "gpu-memory", "gpu-memory", "GPU memory (GiB)"),
     ];
 
@@ -71,6 +83,13 @@ public static class MetricCatalogue
         ["grpo-reward"] = "GRPO reward",
         ["grpo-kl"] = "GRPO KL to the reference",
         ["grpo-completion-length"] = "GRPO completion length",
+        ["eval-reward"] = "Validation reward",
+        ["ppo-reward"] = "PPO reward",
+        ["ppo-kl"] = "PPO KL to the reference",
+        ["ppo-entropy"] = "PPO entropy",
+        ["ppo-losses"] = "PPO losses",
+        ["ppo-clipfrac"] = "PPO clip fractions",
+        ["ppo-approxkl"] = "PPO approximate KL",
         ["gpu-memory"] = "GPU memory (GiB)",
     };
 

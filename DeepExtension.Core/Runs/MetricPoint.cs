@@ -31,6 +31,8 @@ public sealed record MetricPoint(long Step, double Epoch, double ElapsedSeconds,
         public const string Kl = "kl";
         /// <summary>GRPO: mean completion length in tokens, the stop token included.</summary>
         public const string CompletionLength = "completion_length";
+        /// <summary>GRPO and PPO evaluation: mean reward of greedy completions of the validation split's prompts.</summary>
+        public const string EvalReward = "eval_reward";
         /// <summary>Runs on a GPU: memory in use on the run's GPU after the step, in GiB (NVML; all processes, as nvidia-smi shows).</summary>
         public const string GpuMemoryGib = "gpu_memory_gib";
     }

@@ -243,11 +243,22 @@ public sealed class TrainingRunService(
             {
                 errors.Add(maxTokens, $"Max tokens {typed.MaxTokens} exceeds {baseModel.TechnicalName}'s context length of {context}.");
             }
-            // GRPO's prompt and sampled completion share max tokens; a completion budget that fills it leaves no prompt.
-            if (method.Algorithm == TrainingAlgorithm.Grpo && !errors.Has(maxTokens) && !errors.Has(maxCompletionTokens)
+            // GRPO's and PPO's prompt and sampled completion share max tokens; a completion budget that fills it leaves no prompt.
+            if (method.Algorithm is TrainingAlgorithm.Grpo or TrainingAlgorithm.Ppo && !errors.Has(maxTokens) && !errors.Has(maxCompletionTokens)
                 && typed.MaxCompletionTokens >= typed.MaxTokens)
             {
                 errors.Add(maxCompletionTokens, $"Max completion tokens ({typed.MaxCompletionTokens}) must be below max tokens ({typed.MaxTokens}): the prompt and the completion share them.");
+            }
+            if (method.Algorithm == TrainingAlgorithm.Ppo && !errors.Has(TrainingParameters.Keys.RewardWeights) && !errors.Has(TrainingParameters.Keys.RewardFunctions))
+            {
+                try
+                {
+                    GrpoRewardFunctions.ParseWeights(typed.RewardWeights, typed.RewardFunctions.Count);
+                }
+                catch (InvalidDataException e)
+                {
+                    errors.Add(TrainingParameters.Keys.RewardWeights, e.Message);
+                }
             }
         }
         return (errors, baseModel, method);

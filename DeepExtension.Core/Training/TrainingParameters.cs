@@ -42,10 +42,16 @@ public sealed record TrainingParameters
         public const string MaxCompletionTokens = "max_completion_tokens";
         public const string Temperature = "temperature";
         public const string RewardFunctions = "reward_functions";
-        public const string RewardModel = "reward_model";
+        public const string RewardWeights = "reward_weights";
         public const string PpoEpochs = "ppo_epochs";
+        public const string NumMiniBatches = "num_mini_batches";
         public const string ClipRange = "clip_range";
+        public const string ClipRangeValue = "cliprange_value";
+        public const string VfCoef = "vf_coef";
         public const string KlCoef = "kl_coef";
+        public const string Gamma = "gamma";
+        public const string Lambda = "lam";
+        public const string WhitenRewards = "whiten_rewards";
     }
 
     public const string SaveInStepsUnit = "steps";
@@ -84,10 +90,18 @@ public sealed record TrainingParameters
     [JsonPropertyName(Keys.MaxCompletionTokens)] public int MaxCompletionTokens { get; init; }
     [JsonPropertyName(Keys.Temperature)] public double Temperature { get; init; }
     [JsonPropertyName(Keys.RewardFunctions)] public IReadOnlyList<string> RewardFunctions { get; init; } = [];
-    [JsonPropertyName(Keys.RewardModel)] public string RewardModel { get; init; } = "";
+    /// <summary>PPO: one weight per reward function, comma-separated ("1, 0.5"); blank weighs each 1. (PPO methods of
+    /// earlier versions recorded a "reward_model" instead; it is kept, unused, in <see cref="Other"/>.)</summary>
+    [JsonPropertyName(Keys.RewardWeights)] public string RewardWeights { get; init; } = "";
     [JsonPropertyName(Keys.PpoEpochs)] public int PpoEpochs { get; init; }
+    [JsonPropertyName(Keys.NumMiniBatches)] public int NumMiniBatches { get; init; }
     [JsonPropertyName(Keys.ClipRange)] public double ClipRange { get; init; }
+    [JsonPropertyName(Keys.ClipRangeValue)] public double ClipRangeValue { get; init; }
+    [JsonPropertyName(Keys.VfCoef)] public double VfCoef { get; init; }
     [JsonPropertyName(Keys.KlCoef)] public double KlCoef { get; init; }
+    [JsonPropertyName(Keys.Gamma)] public double Gamma { get; init; }
+    [JsonPropertyName(Keys.Lambda)] public double Lambda { get; init; }
+    [JsonPropertyName(Keys.WhitenRewards)] public bool WhitenRewards { get; init; }
 
     /// <summary>Keys no property here knows (written by another version), kept so nothing recorded is lost.</summary>
     [JsonExtensionData] public Dictionary<string, JsonElement>? Other { get; init; }

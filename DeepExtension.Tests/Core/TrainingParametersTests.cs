@@ -14,6 +14,27 @@ public class TrainingParametersTests
     private const string OldGrpo =
         """{"num_epochs":1,"batch_size":2,"gradient_accumulation_steps":1,"learning_rate":1e-06,"max_tokens":256,"lr_scheduler":"linear","warmup_ratio":0,"weight_decay":0,"max_grad_norm":1,"seed":42,"system_prompt":"Think first.","save_every":1,"save_unit":"epochs","eval_every_steps":0,"lora_r":16,"lora_alpha":32,"lora_dropout":0.05,"target_modules":["q_proj","k_proj","v_proj","o_proj"],"use_rslora":false,"num_generations":4,"grpo_beta":0.04,"max_completion_tokens":64,"temperature":0.9,"reward_functions":["exact_match","format_think"]}""";
 
+    // A PPO preset as earlier versions stored it (PPO could not be started then): it asked for a reward model.
+    private const string OldPpo =
+        """{"num_epochs":1,"batch_size":4,"learning_rate":1e-06,"max_tokens":512,"reward_model":"my-rm","ppo_epochs":2,"clip_range":0.1,"kl_coef":0.05,"max_completion_tokens":64}""";
+
+    [Fact]
+    public void FromJson_OldPpoPresetWithRewardModel_ReadsWithRewardFunctionDefaultsAndKeepsTheRewardModelKey()
+    {
+        var p = TrainingParameters.FromJson(OldPpo, TrainingAlgorithm.Ppo);
+
+        Assert.Equal(2, p.PpoEpochs);
+        Assert.Equal(0.1, p.ClipRange);
+        Assert.Equal(["exact_match"], p.RewardFunctions);
+        Assert.Equal(1, p.NumMiniBatches);
+        Assert.Equal(0.1, p.VfCoef);
+        Assert.Equal(1.0, p.Gamma);
+        Assert.Equal(0.95, p.Lambda);
+        Assert.Equal("my-rm", p.Other!["reward_model"].GetString());
+        // Written back, nothing recorded is lost.
+        Assert.Equal("my-rm", p.ToJson(TrainingAlgorithm.Ppo)["reward_model"]!.GetValue<string>());
+    }
+
     [Fact]
     public void FromJson_OldSftParametersJson_ReadsEveryValueTypedAndWritesTheSameJsonBack()
     {

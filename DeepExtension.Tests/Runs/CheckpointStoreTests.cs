@@ -39,4 +39,41 @@ public class CheckpointStoreTests
         var (_, resumed, state) = CheckpointStore.Load(store.Latest()!, reloaded, options);
         using (resumed) Assert.Equal(10, state.GlobalStep);
     }
+
+    [Fact]
+    public void Save_WithPpoValueHead_WritesItBesideTheAdapterAndResumesItsWeightsAndMoments()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var temp = new TempDirectory();
+        var folder = ReferenceModels.Folders[0];
+        var options = new AdamWOptions(1e-2, 0.9, 0.999, 1e-8, 0);
+        var store = new CheckpointStore(Path.Combine(temp.Path, "checkpoints"), folder);
+        var hidden = ModelConfig.Load(folder).HiddenSize;
+        float[] weight;
+        using (var lm = ForCausalLM.FromPretrained(folder))
+        using (var head = new ValueHead(hidden, torch.CPU, new torch.Generator(1)))
+        {
+            var lora = LoraModel.Inject(lm, new LoraConfig(4, 8, 0, LoraConfig.AllProjections), new torch.Generator(1));
+            using var optimizer = new AdamWOptimizer([.. lora.TrainableParameters, .. head.Parameters], options);
+            // One update, so the head's weights and AdamW moments differ from a fresh head's.
+            head.forward(torch.ones(1, 2, hidden)).sum().backward();
+            optimizer.Step();
+            weight = head.summary.weight!.data<float>().ToArray();
+            Assert.True(store.Save(lora, optimizer, 1, 0, head.Save));
+        }
+        var checkpoint = store.Latest()!;
+        Assert.True(File.Exists(Path.Combine(checkpoint, ValueHead.FileName)));
+
+        using var reloaded = ForCausalLM.FromPretrained(folder);
+        using var fresh = new ValueHead(hidden, torch.CPU, new torch.Generator(2));
+        fresh.Load(checkpoint);
+        var (_, resumed, state) = CheckpointStore.Load(checkpoint, reloaded, options, fresh.Parameters);
+        using (resumed)
+        {
+            Assert.Equal(1, state.GlobalStep);
+            Assert.Equal(weight, fresh.summary.weight!.data<float>().ToArray());
+            var moments = resumed.StateTensors();
+            Assert.True(moments["exp_avg." + ValueHead.WeightName].abs().sum().item<float>() > 0);
+        }
+    }
 }

@@ -55,15 +55,36 @@ public class TrainingRunServiceTests
     }
 
     [Fact]
-    public async Task Start_PpoMethod_IsRefusedAsNotImplemented()
+    public async Task Start_PpoMethodOnPromptAnswerData_IsQueuedWithRewardFunctionsAndNoRewardModel()
     {
         await using var env = await TestEnvironment.CreateAsync();
-        var (model, version, _) = await TrainingHost.PrepareAsync(env, TrainingHost.TwentyChats(), TrainingAlgorithm.Sft);
-        var ppo = (await env.TrainingMethods.ListAsync()).Single(m => m.Algorithm == TrainingAlgorithm.Ppo);
+        var (model, version, ppo) = await TrainingHost.PrepareAsync(env, TrainingHost.EightPromptsWithAnswers(), TrainingAlgorithm.Ppo);
+        var scheduler = new RecordingRunScheduler();
 
-        var result = await Service(env, new RecordingRunScheduler()).StartAsync(new NewTrainRequest("p", model.Id, version.Id, ppo.Id, []));
+        var result = await Service(env, scheduler).StartAsync(new NewTrainRequest("p", model.Id, version.Id, ppo.Id,
+            new JsonObject { ["max_tokens"] = 128, ["max_completion_tokens"] = 32, ["reward_weights"] = "2" }));
 
-        Assert.Contains("not implemented", string.Join(" ", result.ErrorsFor(TrainingRunService.MethodField)));
+        Assert.True(result.Succeeded, result.AllErrors);
+        Assert.Single(scheduler.Queued);
+        var recorded = result.Value!.TrainingParameters;
+        Assert.Equal(["exact_match"], recorded.RewardFunctions);
+        Assert.Equal(4, recorded.PpoEpochs);
+        Assert.Equal(0.95, recorded.Lambda);
+        Assert.Null(result.Value.Parameters["reward_model"]);
+    }
+
+    [Fact]
+    public async Task Start_PpoRewardWeightsNotOnePerFunction_IsRefused()
+    {
+        await using var env = await TestEnvironment.CreateAsync();
+        var (model, version, ppo) = await TrainingHost.PrepareAsync(env, TrainingHost.EightPromptsWithAnswers(), TrainingAlgorithm.Ppo);
+        var scheduler = new RecordingRunScheduler();
+
+        var result = await Service(env, scheduler).StartAsync(new NewTrainRequest("p", model.Id, version.Id, ppo.Id,
+            new JsonObject { ["max_tokens"] = 128, ["max_completion_tokens"] = 32, ["reward_weights"] = "1, 0.5" }));
+
+        Assert.Contains("2 reward weight(s) for 1 reward function(s)", string.Join(" ", result.ErrorsFor(TrainingParameters.Keys.RewardWeights)));
+        Assert.Empty(scheduler.Queued);
     }
 
     [Fact]

@@ -15,7 +15,7 @@ public class TrainingMethodsPageTests : ComponentTestContext
 
         page.WaitForAssertion(() => Assert.Equal(4, page.FindAll("[data-testid=method-name-cell]").Count));
         var status = page.FindAll("td[data-testid=method-status]").Select(s => s.TextContent.Trim()).ToList();
-        Assert.Equal(["ready", "ready", "ready", "not implemented yet"], status);
+        Assert.Equal(["ready", "ready", "ready", "ready"], status);
     }
 
     [Fact]
@@ -66,12 +66,15 @@ public class TrainingMethodsPageTests : ComponentTestContext
     }
 
     [Fact]
-    public void TrainingMethodForm_PpoChosen_SaysItCannotBeStartedYet()
+    public void TrainingMethodForm_PpoChosen_ShowsRewardFunctionsAndNoRewardModel()
     {
         var form = Render<TrainingMethodForm>(p => p.Add(f => f.CopyFrom, new TrainingMethod { Name = "PPO", Algorithm = TrainingAlgorithm.Ppo }));
 
-        Assert.Contains("PPO training is not implemented", form.Find("[data-testid=not-startable]").TextContent);
+        Assert.Empty(form.FindAll("[data-testid=not-startable]"));
         Assert.NotNull(form.Find("[data-testid=param-ppo_epochs]"));
+        Assert.NotNull(form.Find("[data-testid=param-vf_coef]"));
+        Assert.Contains("Reward functions", form.Markup);
+        Assert.DoesNotContain("Reward model", form.Markup);
     }
 
     [Fact]

@@ -33,13 +33,20 @@ internal sealed class TrainingMethodConfiguration : IEntityTypeConfiguration<Tra
             BuiltIn(PpoId, TrainingAlgorithm.Ppo, "PPO", seeded));
     }
 
+    /// <summary>Built-in methods whose seeded description differs from the algorithm's current one: seed data is part of
+    /// the migrations, so it stays as first shipped (the PPO row's text predates reward functions).</summary>
+    private static readonly Dictionary<TrainingAlgorithm, string> SeededDescriptions = new()
+    {
+        [TrainingAlgorithm.Ppo] = "Proximal Policy Optimization with a learned value head and a reward model scoring sampled completions.",
+    };
+
     private static TrainingMethod BuiltIn(Guid id, TrainingAlgorithm algorithm, string name, DateTime at) => new()
     {
         Id = id,
         Name = name,
         NameKey = TrainingMethod.KeyOf(name),
         Algorithm = algorithm,
-        Description = AlgorithmCatalog.Get(algorithm).Description,
+        Description = SeededDescriptions.GetValueOrDefault(algorithm) ?? AlgorithmCatalog.Get(algorithm).Description,
         IsBuiltIn = true,
         DefaultsJson = "{}",
         CreatedAtUtc = at,

@@ -1,3 +1,4 @@
+using DeepExtension.Jobs.Engine.Generation;
 using DeepExtension.Jobs.Engine.Lora;
 using DeepExtension.Jobs.Engine.Model;
 using DeepExtension.Jobs.Engine.Tokenization;
@@ -72,23 +73,25 @@ public static class Grpo
 
     /// <summary>
     /// Samples <paramref name="count"/> completions of <paramref name="promptIds"/> with the model as it is (adapters
-    /// enabled), one at a time with the KV cache; completion k uses seed <paramref name="seed"/> + k, so a run repeats.
+    /// enabled), in one batched generation seeded with <paramref name="seed"/>, so a run repeats.
     /// </summary>
-    public static List<GrpoCompletion> Sample(ForCausalLM model, IReadOnlyList<long> promptIds, int count, GenerationOptions options, long seed)
+    public static List<GrpoCompletion> Sample(ForCausalLM model, IReadOnlyList<long> promptIds, int count, GenerationOptions options, long seed) =>
+        Sample(model, [promptIds], count, options, seed);
+
+    /// <summary>
+    /// Samples <paramref name="count"/> completions of each of <paramref name="prompts"/> (prompt p's are at
+    /// p·count … p·count + count − 1) in one batched generation seeded with <paramref name="seed"/>.
+    /// </summary>
+    public static List<GrpoCompletion> Sample(ForCausalLM model, IReadOnlyList<IReadOnlyList<long>> prompts, int count, GenerationOptions options, long seed)
     {
         var wasTraining = model.training;
         model.eval(); // no dropout while sampling
         try
         {
-            var completions = new List<GrpoCompletion>(count);
-            for (int k = 0; k < count; k++)
-            {
-                var result = TextGenerator.Generate(model, promptIds, options with { Seed = seed + k });
-                var ids = result.TokenIds.Select(id => (int)id).ToList();
-                if (result.StopTokenId is { } stop) ids.Add((int)stop);
-                completions.Add(new GrpoCompletion([.. ids], result.StopTokenId is not null));
-            }
-            return completions;
+            var batch = prompts.SelectMany(p => Enumerable.Repeat(p, count)).ToList();
+            return BatchGenerator.Generate(model, batch, options with { Seed = seed })
+                .Select(s => new GrpoCompletion([.. s.TokenIdsWithStop.Select(id => (int)id)], s.StopTokenId is not null))
+                .ToList();
         }
         finally
         {

@@ -26,11 +26,13 @@ public static class TrainingCheckpoint
     }
 
     /// <summary>Wraps <paramref name="model"/> (freshly loaded base) with the checkpoint's adapter and restores the optimizer.
-    /// The returned optimizer is the caller's to dispose.</summary>
-    public static (LoraModel Lora, AdamWOptimizer Optimizer, TrainerState State) Load(string directory, ForCausalLM model, AdamWOptions options)
+    /// The returned optimizer is the caller's to dispose. <paramref name="extraParameters"/> (PPO's value head, restored by
+    /// the caller) are optimised after the adapter's, as when the checkpoint was written.</summary>
+    public static (LoraModel Lora, AdamWOptimizer Optimizer, TrainerState State) Load(string directory, ForCausalLM model, AdamWOptions options,
+        IReadOnlyList<(string Name, TorchSharp.Modules.Parameter Parameter)>? extraParameters = null)
     {
         var lora = PeftAdapter.Load(model, directory);
-        var optimizer = new AdamWOptimizer(lora.TrainableParameters, options);
+        var optimizer = new AdamWOptimizer([.. lora.TrainableParameters, .. extraParameters ?? []], options);
         optimizer.Load(Path.Combine(directory, OptimizerFile));
         var state = JsonSerializer.Deserialize<TrainerState>(File.ReadAllText(Path.Combine(directory, StateFile)))
                     ?? throw new InvalidDataException($"{StateFile} in {directory} is empty");

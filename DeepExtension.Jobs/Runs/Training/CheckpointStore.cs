@@ -18,18 +18,21 @@ public sealed class CheckpointStore(string directory, string baseModelNameOrPath
     public string? Latest() => Complete().LastOrDefault();
 
     /// <summary>The adapter, optimizer and trainer state of <paramref name="checkpoint"/>, on a freshly loaded base <paramref name="model"/>.</summary>
-    public static (LoraModel Lora, AdamWOptimizer Optimizer, TrainerState State) Load(string checkpoint, ForCausalLM model, AdamWOptions options) =>
-        TrainingCheckpoint.Load(checkpoint, model, options);
+    public static (LoraModel Lora, AdamWOptimizer Optimizer, TrainerState State) Load(string checkpoint, ForCausalLM model, AdamWOptions options,
+        IReadOnlyList<(string Name, TorchSharp.Modules.Parameter Parameter)>? extraParameters = null) =>
+        TrainingCheckpoint.Load(checkpoint, model, options, extraParameters);
 
     /// <summary>Writes the checkpoint of <paramref name="step"/> and drops the oldest beyond <see cref="Kept"/>. False when
-    /// that step's checkpoint exists already (a run interrupted right after saving).</summary>
-    public bool Save(LoraModel lora, AdamWOptimizer optimizer, long step, int epoch)
+    /// that step's checkpoint exists already (a run interrupted right after saving). <paramref name="writeExtra"/> adds the
+    /// objective's own files (PPO's value head) to the folder before it is complete.</summary>
+    public bool Save(LoraModel lora, AdamWOptimizer optimizer, long step, int epoch, Action<string>? writeExtra = null)
     {
         var folder = Path.Combine(directory, $"{Prefix}{step:D8}");
         if (Directory.Exists(folder)) return false;
         var partial = folder + ".partial";
         if (Directory.Exists(partial)) Directory.Delete(partial, recursive: true);
         TrainingCheckpoint.Save(partial, lora, optimizer, new TrainerState(step, epoch, 0, optimizer.LearningRate), baseModelNameOrPath);
+        writeExtra?.Invoke(partial);
         Directory.Move(partial, folder);
         foreach (var old in Complete().SkipLast(Kept)) Directory.Delete(old, recursive: true);
         return true;

@@ -29,9 +29,8 @@ public sealed class GrpoObjective(
 
     public override TrainingAlgorithm Algorithm => TrainingAlgorithm.Grpo;
 
-    // An evaluation loss means nothing for GRPO (its loss depends on the sampled group), and evaluating by sampling
-    // is not built yet.
-    public override bool Evaluates => false;
+    // A loss means nothing on the validation split (it depends on the sampled group); the mean reward of greedy answers does.
+    public override string EvalMetric => MetricPoint.Keys.EvalReward;
 
     public override IReadOnlyList<string> Samples => _samples;
 
@@ -65,12 +64,13 @@ public sealed class GrpoObjective(
             var prompts = microBatches[m];
             var sequences = new List<(int[] Prompt, int[] Completion)>();
             var groupRewards = new List<double>();
+            // Every group of the micro-batch in one batched generation. The seed derives from the run's seed and the
+            // position in the run, so a resumed run samples the same.
+            var sampleSeed = seed * 1_000_003L + (step * microBatches.Count + m) * 1_009L;
+            var all = Grpo.Sample(lora.Model, prompts.Select(p => (IReadOnlyList<long>)p.PromptIds.Select(id => (long)id).ToList()).ToList(), g, options, sampleSeed);
             for (var p = 0; p < prompts.Count; p++)
             {
-                // Seeds derive from the run's seed and the position in the run, so a resumed run samples the same.
-                var sampleSeed = seed * 1_000_003L + (step * microBatches.Count + m) * 1_009L + (long)p * g;
-                var promptIds = prompts[p].PromptIds.Select(id => (long)id).ToList();
-                foreach (var completion in Grpo.Sample(lora.Model, promptIds, g, options, sampleSeed))
+                foreach (var completion in all.Skip(p * g).Take(g))
                 {
                     var text = tokenizer.Decode(completion.TextTokenIds, skipSpecialTokens: true);
                     var reward = 0.0;
@@ -109,5 +109,6 @@ public sealed class GrpoObjective(
     }
 
     public override (double Loss, double Weight) Evaluate(LoraModel lora, IReadOnlyList<TokenizedPrompt> chunk) =>
-        throw new NotSupportedException("GRPO does not evaluate on a validation split in this version.");
+        RewardEvaluation.Score(lora, tokenizer, chunk, args.MaxCompletionTokens, stopTokenIds, padId,
+            (text, answer) => GrpoRewards.Total(args.RewardFunctions, text, answer));
 }

@@ -21,7 +21,7 @@ public enum TrainingOutcome
 }
 
 /// <summary>
-/// One run's training (LoRA with SFT, DPO or GRPO), as litgpt's <c>fit</c>: set-up (device, tokenizer, the
+/// One run's training (LoRA with SFT, DPO, GRPO or PPO), as litgpt's <c>fit</c>: set-up (device, tokenizer, the
 /// algorithm's <see cref="TrainingObjective{TExample}"/>, data, schedule, model, resume from the
 /// <see cref="CheckpointStore"/>), then the loop: per optimizer step the objective's backward pass, clipping and
 /// the AdamW step, a record (<see cref="RunRecorder"/>), evaluation and checkpoints when due; at the end the adapter.
@@ -52,8 +52,17 @@ public sealed class RunTrainer(
                 data, device, dtype, cancellationToken),
             TrainingAlgorithm.Grpo => await FitAsync(new GrpoObjective(data, tokenizer, StopTokenIds.Of(baseModelDirectory, tokenizer), padId, device,
                 GrpoArgs.From(_settings), _args.Seed, _settings.MaxTokens), data, device, dtype, cancellationToken),
+            TrainingAlgorithm.Ppo => await FitPpoAsync(data, tokenizer, padId, device, dtype, cancellationToken),
             var other => throw new NotSupportedException($"{other} training is not implemented in this version."),
         };
+    }
+
+    private async Task<TrainingOutcome> FitPpoAsync(TrainingData data, HfTokenizer tokenizer, int padId, Device device, ScalarType dtype, CancellationToken cancellationToken)
+    {
+        using var objective = new PpoObjective(data, tokenizer, StopTokenIds.Of(baseModelDirectory, tokenizer), padId, device,
+            PpoArgs.From(_settings), _args.Seed, _settings.MaxTokens, ModelConfig.Load(baseModelDirectory).HiddenSize);
+        if (_settings.LoraDropout > 0) recorder.Log(RunLogLevel.Info, "PPO trains without dropout (as TRL's PPOTrainer): LoRA dropout is not applied.");
+        return await FitAsync(objective, data, device, dtype, cancellationToken);
     }
 
     private async Task<TrainingOutcome> FitAsync<TExample>(
@@ -79,7 +88,7 @@ public sealed class RunTrainer(
         var adamw = new AdamWOptions(_args.LearningRate, 0.9, 0.999, 1e-8, _args.WeightDecay);
 
         var model = ForCausalLM.FromPretrained(baseModelDirectory, dtype, device);
-        var (lora, optimizer, step) = Resume(model, adamw, totalSteps);
+        var (lora, optimizer, step) = Resume(objective, model, adamw, totalSteps);
         using (optimizer)
         {
             var clock = Stopwatch.StartNew();
@@ -94,7 +103,7 @@ public sealed class RunTrainer(
                 {
                     if (interrupted() || files.CancelRequested)
                     {
-                        SaveCheckpoint(lora, optimizer, step, epoch);
+                        SaveCheckpoint(objective, lora, optimizer, step, epoch);
                         var cancelled = files.CancelRequested;
                         recorder.Log(RunLogLevel.Warning, cancelled ? $"Cancelled at step {step}; checkpoint saved." : $"Interrupted at step {step}; checkpoint saved, the run can resume.");
                         return cancelled ? TrainingOutcome.Cancelled : TrainingOutcome.Interrupted;
@@ -127,7 +136,7 @@ public sealed class RunTrainer(
                     }
                     if (_args.SaveDue(step, stepsPerEpoch))
                     {
-                        SaveCheckpoint(lora, optimizer, step, (int)(step / stepsPerEpoch));
+                        SaveCheckpoint(objective, lora, optimizer, step, (int)(step / stepsPerEpoch));
                     }
                 }
             }
@@ -139,17 +148,20 @@ public sealed class RunTrainer(
     }
 
     /// <summary>The adapter and optimizer to train with, and the step to start from: the latest checkpoint's, or fresh ones at step 0.</summary>
-    private (LoraModel Lora, AdamWOptimizer Optimizer, long Step) Resume(ForCausalLM model, AdamWOptions adamw, long totalSteps)
+    private (LoraModel Lora, AdamWOptimizer Optimizer, long Step) Resume<TExample>(
+        TrainingObjective<TExample> objective, ForCausalLM model, AdamWOptions adamw, long totalSteps)
+        where TExample : class
     {
         if (_checkpoints.Latest() is { } checkpoint)
         {
-            var (resumed, optimizer, state) = CheckpointStore.Load(checkpoint, model, adamw);
+            objective.LoadState(checkpoint);
+            var (resumed, optimizer, state) = CheckpointStore.Load(checkpoint, model, adamw, objective.ExtraParameters);
             recorder.ResumeAt(state.GlobalStep);
             recorder.Log(RunLogLevel.Info, $"Resuming from {Path.GetFileName(checkpoint)} (step {state.GlobalStep} of {totalSteps}).");
             return (resumed, optimizer, state.GlobalStep);
         }
         var lora = LoraModel.Inject(model, _args.Lora, new Generator((ulong)_args.Seed));
-        var fresh = new AdamWOptimizer(lora.TrainableParameters, adamw);
+        var fresh = new AdamWOptimizer([.. lora.TrainableParameters, .. objective.ExtraParameters], adamw);
         recorder.Log(RunLogLevel.Info, $"LoRA r={_args.Lora.R} alpha={_args.Lora.LoraAlpha} on {string.Join(", ", _args.Lora.ResolvedTargets())}: " +
             $"{lora.TrainableParameters.Sum(p => p.Parameter.numel()):N0} trainable parameters. {totalSteps} optimizer steps.");
         return (lora, fresh, 0);
@@ -163,15 +175,18 @@ public sealed class RunTrainer(
     {
         using var scope = NewDisposeScope();
         lora.Model.train();
-        var output = objective.Backward(lora, microBatches, step);
         var maxNorm = _args.MaxGradNorm > 0 ? _args.MaxGradNorm : double.PositiveInfinity;
-        var gradNorm = GradientClipping.ClipGradNorm(optimizer.Parameters, maxNorm);
-        optimizer.Step();
-        optimizer.ZeroGrad();
+        var output = objective.Optimize(lora, microBatches, step, () =>
+        {
+            var gradNorm = GradientClipping.ClipGradNorm(optimizer.Parameters, maxNorm);
+            optimizer.Step();
+            optimizer.ZeroGrad();
+            return gradNorm;
+        });
         // Logging reads two scalars: the only host synchronisation of the step.
         var values = output.Metrics;
         values[MetricPoint.Keys.Loss] = output.Loss.item<float>();
-        values[MetricPoint.Keys.GradNorm] = gradNorm.item<float>();
+        if (output.GradNorm is { } norm) values[MetricPoint.Keys.GradNorm] = norm.item<float>();
         return (values, output.Tokens);
     }
 
@@ -188,14 +203,16 @@ public sealed class RunTrainer(
             weighted += loss;
             weights += weight;
         }
-        var evalLoss = weighted / Math.Max(weights, 1e-9);
-        recorder.Record(step, totalSteps, epoch, new Dictionary<string, double> { [MetricPoint.Keys.EvalLoss] = evalLoss });
-        recorder.Log(RunLogLevel.Info, $"Step {step}: evaluation loss {evalLoss:0.####} on {validation.Count} examples.");
+        var value = weighted / Math.Max(weights, 1e-9);
+        recorder.Record(step, totalSteps, epoch, new Dictionary<string, double> { [objective.EvalMetric] = value });
+        var what = MetricCatalogue.Find(objective.EvalMetric)?.Name.ToLowerInvariant() ?? objective.EvalMetric;
+        recorder.Log(RunLogLevel.Info, $"Step {step}: {what} {value:0.####} on {validation.Count} examples.");
     }
 
-    private void SaveCheckpoint(LoraModel lora, AdamWOptimizer optimizer, long step, int epoch)
+    private void SaveCheckpoint<TExample>(TrainingObjective<TExample> objective, LoraModel lora, AdamWOptimizer optimizer, long step, int epoch)
+        where TExample : class
     {
-        if (_checkpoints.Save(lora, optimizer, step, epoch)) recorder.Log(RunLogLevel.Info, $"Checkpoint saved at step {step}.");
+        if (_checkpoints.Save(lora, optimizer, step, epoch, objective.SaveState)) recorder.Log(RunLogLevel.Info, $"Checkpoint saved at step {step}.");
     }
 
     private async Task<List<TExample>> LoadAsync<TExample>(TrainingObjective<TExample> objective, DatasetPart part, CancellationToken cancellationToken)
