@@ -1,3 +1,4 @@
+using DeepExtension.Core.Audit;
 using DeepExtension.Core.Accounts;
 using DeepExtension.Core.Common;
 using DeepExtension.Core.Data;
@@ -46,6 +47,7 @@ public sealed class DeploymentEnvironmentService(
         };
         if (environment.IsDefault) await ClearDefaultAsync(db, cancellationToken);
         db.DeploymentEnvironments.Add(environment);
+        AuditTrail.Add(db, _user, clock, AuditActions.Created, AuditObjects.Environment, environment.Id, environment.Name);
         return await SaveAsync(db, environment, cancellationToken);
     }
 
@@ -70,6 +72,7 @@ public sealed class DeploymentEnvironmentService(
             environment.IsDefault = true;
         }
         environment.UpdatedAtUtc = clock.GetUtcNow().UtcDateTime;
+        AuditTrail.Add(db, _user, clock, AuditActions.Changed, AuditObjects.Environment, environment.Id, environment.Name);
         return await SaveAsync(db, environment, cancellationToken);
     }
 
@@ -81,6 +84,7 @@ public sealed class DeploymentEnvironmentService(
         var environment = await db.DeploymentEnvironments.FirstOrDefaultAsync(e => e.Id == id, cancellationToken);
         if (environment is null) return false;
         db.DeploymentEnvironments.Remove(environment);
+        AuditTrail.Add(db, _user, clock, AuditActions.Deleted, AuditObjects.Environment, environment.Id, environment.Name);
         if (environment.IsDefault)
         {
             // Keep a default while any environment remains, so deploy forms always have a preselection.
