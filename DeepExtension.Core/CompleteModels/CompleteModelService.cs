@@ -104,6 +104,7 @@ public sealed class CompleteModelService(
     /// <summary>Plans and submits in one call (what OK in the dialog does with the plan it showed).</summary>
     public async Task<OperationResult<ModelSave>> SaveAsync(Guid customizedModelId, CancellationToken cancellationToken = default)
     {
+        if ((currentUser ?? SystemUser.Instance).DenyChange() is { } denied) return OperationResult<ModelSave>.Failure(OperationResult<ModelSave>.General, denied);
         var plan = await PlanSaveAsync(customizedModelId, cancellationToken);
         return plan.Succeeded ? await SaveAsync(plan.Value!, cancellationToken) : OperationResult<ModelSave>.Failure(OperationResult<ModelSave>.General, plan.AllErrors);
     }

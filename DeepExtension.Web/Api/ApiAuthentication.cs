@@ -49,11 +49,8 @@ public static class ApiAuthentication
 
     /// <summary>Answers a refusal as RFC 7807 problem details.</summary>
     internal static Task WriteProblemAsync(HttpContext context, int status, string title, string detail) =>
-        context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
-        {
-            HttpContext = context,
-            ProblemDetails = { Status = status, Title = title, Detail = detail },
-        }).AsTask();
+        // Whatever the request accepts (a browser asks for HTML): the API answers problem+json.
+        Results.Problem(detail, statusCode: status, title: title).ExecuteAsync(context);
 
     private sealed class BearerTokenHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, ApiTokenService tokens)
         : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
