@@ -10,8 +10,14 @@ namespace DeepExtension.Core.Deployment;
 /// <summary>Manages the Ollama servers models can be deployed to.</summary>
 public sealed class DeploymentEnvironmentService(
     IDbContextFactory<DeepExtensionDbContext> dbFactory, IHttpClientFactory httpClients, TimeProvider clock,
-    ICurrentUser? currentUser = null)
+    ICurrentUser? currentUser = null, Microsoft.Extensions.Logging.ILogger<DeploymentEnvironmentService>? logger = null)
 {
+    /// <summary>
+    /// What anyone but an Admin hears when a connection test fails, whatever the reason: different answers for a refused
+    /// port, a 404, a non-Ollama server and a timeout would let the console be used to map internal hosts.
+    /// </summary>
+    public const string UniformFailure = "Ollama did not answer at this address.";
+
     public const string NameField = nameof(DeploymentEnvironmentInput.Name);
     public const string BaseUrlField = nameof(DeploymentEnvironmentInput.BaseUrl);
     public const string HttpClientName = "ollama";
@@ -97,6 +103,16 @@ public sealed class DeploymentEnvironmentService(
 
     /// <summary>Asks the server for its version through OllamaSharp; never throws for network problems.</summary>
     public async Task<ConnectionTestResult> TestConnectionAsync(string baseUrl, CancellationToken cancellationToken = default)
+    {
+        var result = await ProbeAsync(baseUrl, cancellationToken);
+        if (result.Reachable || result.Version is not null || _user.IsAdmin()) return result;
+        // The details go to the server log, for Admins to read.
+        Microsoft.Extensions.Logging.LoggerExtensions.LogInformation(logger ?? (Microsoft.Extensions.Logging.ILogger)Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance,
+            "Connection test for {User}: {Error}", _user.Name, result.Error);
+        return result with { Error = UniformFailure };
+    }
+
+    private async Task<ConnectionTestResult> ProbeAsync(string baseUrl, CancellationToken cancellationToken)
     {
         var (url, error) = NormalizeUrl(baseUrl);
         if (error is not null) return new ConnectionTestResult(false, null, error);
