@@ -1,6 +1,7 @@
 using DeepExtension.Core.Data;
 using DeepExtension.Core.Runs;
 using DeepExtension.Web.Accounts;
+using DeepExtension.Web.Api;
 using DeepExtension.Web.Components;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.EntityFrameworkCore;
@@ -21,6 +22,7 @@ public static class WebHostingExtensions
         builder.Services.AddScoped<Components.Controls.BrowserInterop>();
         builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database");
         builder.AddDeepExtensionAccounts();
+        builder.AddDeepExtensionApi();
         return builder;
     }
 
@@ -50,7 +52,9 @@ public static class WebHostingExtensions
         });
         // Browsers that ask for /favicon.ico before reading the page's icon link get the same icon.
         app.MapGet("/favicon.ico", () => Results.Redirect("/favicon.svg", permanent: true));
+        // The first download address, kept so links to it still work; /api/v1/trains/{id}/log is the same.
         app.MapGet("/api/runs/{id:guid}/log", DownloadRunLogAsync);
+        app.MapDeepExtensionApi();
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         return app;
     }
@@ -59,7 +63,7 @@ public static class WebHostingExtensions
     /// The whole log of a run as plain text, one "time LEVEL message" line each; Viewers get it without the server's
     /// absolute paths and stack frames (<see cref="LogRedaction"/>).
     /// </summary>
-    private static async Task<IResult> DownloadRunLogAsync(Guid id, TrainingRunService runs, DeepExtension.Core.Accounts.ICurrentUser user, CancellationToken cancellationToken)
+    internal static async Task<IResult> DownloadRunLogAsync(Guid id, TrainingRunService runs, DeepExtension.Core.Accounts.ICurrentUser user, CancellationToken cancellationToken)
     {
         if (await runs.GetAsync(id, cancellationToken) is not { } run) return Results.NotFound();
         var lines = LogFile.ReadAll(runs.FilesOf(run));

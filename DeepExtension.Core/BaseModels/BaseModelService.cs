@@ -1,3 +1,4 @@
+using DeepExtension.Core.Audit;
 using DeepExtension.Core.Accounts;
 using DeepExtension.Core.Common;
 using DeepExtension.Core.Data;
@@ -66,6 +67,7 @@ public sealed class BaseModelService(IDbContextFactory<DeepExtensionDbContext> d
             UpdatedAtUtc = now,
         };
         db.BaseModels.Add(model);
+        AuditTrail.Add(db, _user, clock, AuditActions.Registered, AuditObjects.BaseModel, model.Id, model.TechnicalName, model.RelativePath);
         return await SaveAsync(db, model, cancellationToken);
     }
 
@@ -87,6 +89,7 @@ public sealed class BaseModelService(IDbContextFactory<DeepExtensionDbContext> d
         model.Card = card!;
         model.DeploymentTemplate = template;
         model.UpdatedAtUtc = clock.GetUtcNow().UtcDateTime;
+        AuditTrail.Add(db, _user, clock, AuditActions.Changed, AuditObjects.BaseModel, model.Id, model.TechnicalName, model.RelativePath);
         return await SaveAsync(db, model, cancellationToken);
     }
 
@@ -108,7 +111,14 @@ public sealed class BaseModelService(IDbContextFactory<DeepExtensionDbContext> d
             return OperationResult<bool>.Failure(OperationResult<bool>.General,
                 $"This base model is used by {string.Join(" and ", new[] { trains, customized }.Where(t => t.Length > 0))}; it cannot be removed while they exist.");
         }
-        return OperationResult<bool>.Success(await db.BaseModels.Where(m => m.Id == id).ExecuteDeleteAsync(cancellationToken) > 0);
+        var name = await db.BaseModels.Where(m => m.Id == id).Select(m => m.TechnicalName).FirstOrDefaultAsync(cancellationToken);
+        var deleted = await db.BaseModels.Where(m => m.Id == id).ExecuteDeleteAsync(cancellationToken) > 0;
+        if (deleted)
+        {
+            AuditTrail.Add(db, _user, clock, AuditActions.Deleted, AuditObjects.BaseModel, id, name);
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        return OperationResult<bool>.Success(deleted);
     }
 
     private async Task<(ValidationErrors Errors, ModelCard? Card, string? Path, string? Template)> ValidateAsync(

@@ -1,3 +1,4 @@
+using DeepExtension.Core.Audit;
 using DeepExtension.Core.Accounts;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -86,6 +87,7 @@ public sealed class CompleteModelService(
         };
         save.Enqueue(now);
         db.ModelSaves.Add(save);
+        AuditTrail.Add(db, currentUser ?? SystemUser.Instance, clock, AuditActions.Saved, AuditObjects.CustomizedModel, model.Id, model.Name, $"as {save.OutputName}");
         await db.SaveChangesAsync(cancellationToken);
         try
         {
@@ -102,6 +104,7 @@ public sealed class CompleteModelService(
     /// <summary>Plans and submits in one call (what OK in the dialog does with the plan it showed).</summary>
     public async Task<OperationResult<ModelSave>> SaveAsync(Guid customizedModelId, CancellationToken cancellationToken = default)
     {
+        if ((currentUser ?? SystemUser.Instance).DenyChange() is { } denied) return OperationResult<ModelSave>.Failure(OperationResult<ModelSave>.General, denied);
         var plan = await PlanSaveAsync(customizedModelId, cancellationToken);
         return plan.Succeeded ? await SaveAsync(plan.Value!, cancellationToken) : OperationResult<ModelSave>.Failure(OperationResult<ModelSave>.General, plan.AllErrors);
     }
@@ -196,6 +199,7 @@ public sealed class CompleteModelService(
             return OperationResult<bool>.Failure(OperationResult<bool>.General, $"The model folder could not be removed: {ex.Message}");
         }
         db.CompleteModels.Remove(model);
+        AuditTrail.Add(db, currentUser ?? SystemUser.Instance, clock, AuditActions.Deleted, AuditObjects.CompleteModel, model.Id, model.Name);
         await db.SaveChangesAsync(cancellationToken);
         return OperationResult<bool>.Success(true);
     }

@@ -1,3 +1,4 @@
+using DeepExtension.Core.Audit;
 using DeepExtension.Core.Accounts;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -61,6 +62,7 @@ public sealed class CustomizedModelService(IDbContextFactory<DeepExtensionDbCont
         await db.CompleteModels.Where(c => c.CustomizedModelId == id).ExecuteUpdateAsync(u => u.SetProperty(c => c.CustomizedModelId, (Guid?)null), cancellationToken);
         await db.ModelSaves.Where(s => s.CustomizedModelId == id).ExecuteDeleteAsync(cancellationToken);
         db.CustomizedModels.Remove(model);
+        AuditTrail.Add(db, currentUser ?? SystemUser.Instance, clock, AuditActions.Deleted, AuditObjects.CustomizedModel, model.Id, model.Name);
         await db.SaveChangesAsync(cancellationToken);
         return OperationResult<bool>.Success(true);
     }

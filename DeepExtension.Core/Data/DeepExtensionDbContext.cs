@@ -29,6 +29,8 @@ public abstract class DeepExtensionDbContext(DbContextOptions options)
     public DbSet<ModelDeployment> ModelDeployments => Set<ModelDeployment>();
     public DbSet<Dataset> Datasets => Set<Dataset>();
     public DbSet<DatasetVersion> DatasetVersions => Set<DatasetVersion>();
+    public DbSet<Audit.AuditEntry> AuditEntries => Set<Audit.AuditEntry>();
+    public DbSet<ApiToken> ApiTokens => Set<ApiToken>();
     public DbSet<Work.WorkLease> WorkLeases => Set<Work.WorkLease>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)

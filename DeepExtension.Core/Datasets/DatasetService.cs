@@ -1,3 +1,4 @@
+using DeepExtension.Core.Audit;
 using DeepExtension.Core.Accounts;
 using System.Runtime.CompilerServices;
 using DeepExtension.Core.Common;
@@ -193,6 +194,7 @@ public sealed class DatasetService(IDbContextFactory<DeepExtensionDbContext> dbF
         }
 
         db.Datasets.Remove(dataset);
+        AuditTrail.Add(db, _user, clock, AuditActions.Deleted, AuditObjects.Dataset, dataset.Id, dataset.Name);
         await db.SaveChangesAsync(cancellationToken);
         DeleteFolder(Path.Combine(directories.Datasets, dataset.Id.ToString("N")));
         return OperationResult<bool>.Success(true);
@@ -318,6 +320,8 @@ public sealed class DatasetService(IDbContextFactory<DeepExtensionDbContext> dbF
             await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
             if (isNewDataset) db.Datasets.Add(dataset);
             db.DatasetVersions.Add(version);
+            AuditTrail.Add(db, _user, clock, AuditActions.Uploaded, AuditObjects.Dataset, dataset.Id, dataset.Name,
+                $"version {version.VersionNumber}: {version.OriginalFileName}, {version.RowCount:N0} rows");
             try
             {
                 await db.SaveChangesAsync(cancellationToken);

@@ -1,3 +1,4 @@
+using DeepExtension.Core.Audit;
 using DeepExtension.Core.Accounts;
 using DeepExtension.Core.Common;
 using DeepExtension.Core.Data;
@@ -9,8 +10,14 @@ namespace DeepExtension.Core.Deployment;
 /// <summary>Manages the Ollama servers models can be deployed to.</summary>
 public sealed class DeploymentEnvironmentService(
     IDbContextFactory<DeepExtensionDbContext> dbFactory, IHttpClientFactory httpClients, TimeProvider clock,
-    ICurrentUser? currentUser = null)
+    ICurrentUser? currentUser = null, Microsoft.Extensions.Logging.ILogger<DeploymentEnvironmentService>? logger = null)
 {
+    /// <summary>
+    /// What anyone but an Admin hears when a connection test fails, whatever the reason: different answers for a refused
+    /// port, a 404, a non-Ollama server and a timeout would let the console be used to map internal hosts.
+    /// </summary>
+    public const string UniformFailure = "Ollama did not answer at this address.";
+
     public const string NameField = nameof(DeploymentEnvironmentInput.Name);
     public const string BaseUrlField = nameof(DeploymentEnvironmentInput.BaseUrl);
     public const string HttpClientName = "ollama";
@@ -46,6 +53,7 @@ public sealed class DeploymentEnvironmentService(
         };
         if (environment.IsDefault) await ClearDefaultAsync(db, cancellationToken);
         db.DeploymentEnvironments.Add(environment);
+        AuditTrail.Add(db, _user, clock, AuditActions.Created, AuditObjects.Environment, environment.Id, environment.Name);
         return await SaveAsync(db, environment, cancellationToken);
     }
 
@@ -70,6 +78,7 @@ public sealed class DeploymentEnvironmentService(
             environment.IsDefault = true;
         }
         environment.UpdatedAtUtc = clock.GetUtcNow().UtcDateTime;
+        AuditTrail.Add(db, _user, clock, AuditActions.Changed, AuditObjects.Environment, environment.Id, environment.Name);
         return await SaveAsync(db, environment, cancellationToken);
     }
 
@@ -81,6 +90,7 @@ public sealed class DeploymentEnvironmentService(
         var environment = await db.DeploymentEnvironments.FirstOrDefaultAsync(e => e.Id == id, cancellationToken);
         if (environment is null) return false;
         db.DeploymentEnvironments.Remove(environment);
+        AuditTrail.Add(db, _user, clock, AuditActions.Deleted, AuditObjects.Environment, environment.Id, environment.Name);
         if (environment.IsDefault)
         {
             // Keep a default while any environment remains, so deploy forms always have a preselection.
@@ -93,6 +103,16 @@ public sealed class DeploymentEnvironmentService(
 
     /// <summary>Asks the server for its version through OllamaSharp; never throws for network problems.</summary>
     public async Task<ConnectionTestResult> TestConnectionAsync(string baseUrl, CancellationToken cancellationToken = default)
+    {
+        var result = await ProbeAsync(baseUrl, cancellationToken);
+        if (result.Reachable || result.Version is not null || _user.IsAdmin()) return result;
+        // The details go to the server log, for Admins to read.
+        Microsoft.Extensions.Logging.LoggerExtensions.LogInformation(logger ?? (Microsoft.Extensions.Logging.ILogger)Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance,
+            "Connection test for {User}: {Error}", _user.Name, result.Error);
+        return result with { Error = UniformFailure };
+    }
+
+    private async Task<ConnectionTestResult> ProbeAsync(string baseUrl, CancellationToken cancellationToken)
     {
         var (url, error) = NormalizeUrl(baseUrl);
         if (error is not null) return new ConnectionTestResult(false, null, error);

@@ -1,3 +1,4 @@
+using DeepExtension.Core.Audit;
 using DeepExtension.Core.Accounts;
 using System.Runtime.CompilerServices;
 using System.Text.Json.Nodes;
@@ -164,6 +165,8 @@ public sealed class DeploymentService(
         await using (var db = await dbFactory.CreateDbContextAsync(cancellationToken))
         {
             db.ModelDeployments.Add(deployment);
+            AuditTrail.Add(db, currentUser ?? SystemUser.Instance, clock, AuditActions.Deployed, AuditObjects.Deployment, deployment.Id, deployment.OllamaModel,
+                $"{deployment.SourceModelName} to {deployment.EnvironmentName}");
             await db.SaveChangesAsync(cancellationToken);
         }
         try
@@ -262,6 +265,8 @@ public sealed class DeploymentService(
         }
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         await db.ModelDeployments.Where(d => d.Id == id).ExecuteDeleteAsync(cancellationToken);
+        AuditTrail.Add(db, currentUser ?? SystemUser.Instance, clock, AuditActions.Removed, AuditObjects.Deployment, id, deployment.OllamaModel, $"from {deployment.EnvironmentName}");
+        await db.SaveChangesAsync(cancellationToken);
         Folders.DeleteQuietly(FolderOf(id));
         return OperationResult<bool>.Success(true);
     }

@@ -1,3 +1,4 @@
+using DeepExtension.Core.Audit;
 using DeepExtension.Core.Accounts;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -81,6 +82,7 @@ public sealed class TrainingRunService(
         };
         run.Enqueue(now);
         db.TrainingRuns.Add(run);
+        AuditTrail.Add(db, _user, clock, AuditActions.Started, AuditObjects.Train, run.Id, run.Name, $"{run.MethodName} on {run.BaseModelTechnicalName}");
         await db.SaveChangesAsync(cancellationToken);
 
         var files = FilesOf(run);
@@ -109,6 +111,7 @@ public sealed class TrainingRunService(
 
         // The request file also stops a worker that started between the status read and the unscheduling.
         FilesOf(run).RequestCancel();
+        await AuditTrail.WriteAsync(dbFactory, _user, clock, AuditActions.Cancelled, AuditObjects.Train, run.Id, run.Name, $"was {run.Status}", cancellationToken);
         if (run.Status == WorkStatus.Queued && await queue.RemoveAsync(WorkKind.Train, id, cancellationToken))
         {
             await FinishAsync(id, WorkStatus.Cancelled, null, cancellationToken);
@@ -127,6 +130,7 @@ public sealed class TrainingRunService(
         {
             return OperationResult<TrainingRun>.Failure(OperationResult<TrainingRun>.General, $"Only failed or cancelled runs can be resumed; this one is {run.Status}.");
         }
+        AuditTrail.Add(db, _user, clock, AuditActions.Resumed, AuditObjects.Train, run.Id, run.Name, $"was {run.Status}");
         run.Enqueue(clock.GetUtcNow().UtcDateTime);
         await db.SaveChangesAsync(cancellationToken);
         var files = FilesOf(run);

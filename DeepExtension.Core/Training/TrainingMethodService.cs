@@ -1,3 +1,4 @@
+using DeepExtension.Core.Audit;
 using DeepExtension.Core.Accounts;
 using System.Text.Json.Nodes;
 using DeepExtension.Core.Common;
@@ -82,6 +83,7 @@ public sealed class TrainingMethodService(IDbContextFactory<DeepExtensionDbConte
             UpdatedAtUtc = now,
         };
         db.TrainingMethods.Add(method);
+        AuditTrail.Add(db, User, clock, AuditActions.Created, AuditObjects.TrainingMethod, method.Id, method.Name, method.Algorithm.ToString());
         return await SaveAsync(db, method, cancellationToken);
     }
 
@@ -105,6 +107,7 @@ public sealed class TrainingMethodService(IDbContextFactory<DeepExtensionDbConte
         method.Description = input.Description?.Trim() ?? "";
         method.DefaultsJson = OnlyOverrides(input.Algorithm, input.Defaults).ToJsonString();
         method.UpdatedAtUtc = clock.GetUtcNow().UtcDateTime;
+        AuditTrail.Add(db, User, clock, AuditActions.Changed, AuditObjects.TrainingMethod, method.Id, method.Name, method.Algorithm.ToString());
         return await SaveAsync(db, method, cancellationToken);
     }
 
@@ -124,6 +127,7 @@ public sealed class TrainingMethodService(IDbContextFactory<DeepExtensionDbConte
             return OperationResult<bool>.Failure(OperationResult<bool>.General, $"{method.Name} is used by {trains} train(s) and cannot be deleted.");
         }
         db.TrainingMethods.Remove(method);
+        AuditTrail.Add(db, User, clock, AuditActions.Deleted, AuditObjects.TrainingMethod, method.Id, method.Name);
         await db.SaveChangesAsync(cancellationToken);
         return OperationResult<bool>.Success(true);
     }

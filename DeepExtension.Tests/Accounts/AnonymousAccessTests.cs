@@ -74,6 +74,15 @@ public sealed partial class AnonymousAccessTests : IAsyncLifetime
         Assert.Contains("GET /_blazor", checkedRoutes);
         Assert.Contains($"POST {AccountsHostingExtensions.SignOutPath}", checkedRoutes);
         Assert.Contains("GET /account/password", checkedRoutes);
+        // The HTTP API and its description: every resource of /api/v1 is in the enumeration and refused.
+        foreach (var expected in new[] { "GET /api/v1/base-models/", "POST /api/v1/base-models/", "DELETE /api/v1/base-models/{id:guid}",
+                     "POST /api/v1/datasets/", "POST /api/v1/datasets/{id:guid}/versions", "GET /api/v1/training-methods/", "POST /api/v1/trains/",
+                     "POST /api/v1/trains/{id:guid}/cancel", "GET /api/v1/trains/{id:guid}/metrics", "POST /api/v1/customized-models/{id:guid}/save",
+                     "POST /api/v1/complete-models/{id:guid}/deploy", "DELETE /api/v1/deployments/{id:guid}", "POST /api/v1/tokens/",
+                     "GET /openapi/{documentName}.json" })
+        {
+            Assert.True(checkedRoutes.Contains(expected), $"{expected} was not checked; the API routes checked: {string.Join(", ", checkedRoutes.Where(r => r.Contains("api/v1") || r.Contains("openapi")))}");
+        }
     }
 
     [Fact]

@@ -66,6 +66,7 @@ public static class AccountsHostingExtensions
             .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
         services.AddSingleton<FirstAdminSetup>();
         services.AddSingleton<UserAdministration>();
+        services.AddSingleton<ApiTokenService>();
         services.AddHttpContextAccessor();
         services.AddSingleton<ICurrentUser, SignedInUser>();
         services.AddScoped<Microsoft.AspNetCore.Components.Server.Circuits.CircuitHandler, CircuitUserHandler>();

@@ -1,4 +1,6 @@
 using DeepExtension.Core.Accounts;
+using DeepExtension.Core.Audit;
+using DeepExtension.Core.Data;
 using DeepExtension.Core.Common;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
@@ -8,7 +10,7 @@ namespace DeepExtension.Web.Accounts;
 public sealed record UserRow(string Id, string Email, string Role, bool LockedOut);
 
 /// <summary>What the Users page does: list users, add one with a role, change a role, unlock, remove. Admins only.</summary>
-public sealed class UserAdministration(IServiceScopeFactory scopes, ICurrentUser currentUser)
+public sealed class UserAdministration(IServiceScopeFactory scopes, ICurrentUser currentUser, IDbContextFactory<DeepExtensionDbContext> dbFactory, TimeProvider clock)
 {
     public const string EmailField = "Email";
     public const string PasswordField = "Password";
@@ -36,7 +38,9 @@ public sealed class UserAdministration(IServiceScopeFactory scopes, ICurrentUser
         var created = await users.CreateAsync(user, password);
         if (!created.Succeeded) return Failure<UserRow>(created);
         var added = await users.AddToRoleAsync(user, role);
-        return added.Succeeded ? OperationResult<UserRow>.Success(new UserRow(user.Id, user.Email!, role, false)) : Failure<UserRow>(added);
+        if (!added.Succeeded) return Failure<UserRow>(added);
+        await AuditAsync(AuditActions.Created, user, role);
+        return OperationResult<UserRow>.Success(new UserRow(user.Id, user.Email!, role, false));
     }
 
     public async Task<OperationResult<bool>> SetRoleAsync(string userId, string role)
@@ -53,8 +57,10 @@ public sealed class UserAdministration(IServiceScopeFactory scopes, ICurrentUser
         if (!removed.Succeeded) return Failure<bool>(removed);
         var added = await users.AddToRoleAsync(user, role);
         // A new stamp ends the user's open circuits at their next check, so the new role applies everywhere.
-        if (added.Succeeded) await users.UpdateSecurityStampAsync(user);
-        return added.Succeeded ? OperationResult<bool>.Success(true) : Failure<bool>(added);
+        if (!added.Succeeded) return Failure<bool>(added);
+        await users.UpdateSecurityStampAsync(user);
+        await AuditAsync(AuditActions.RoleChanged, user, $"{string.Join(", ", current)} → {role}");
+        return OperationResult<bool>.Success(true);
     }
 
     public async Task<OperationResult<bool>> UnlockAsync(string userId)
@@ -65,6 +71,7 @@ public sealed class UserAdministration(IServiceScopeFactory scopes, ICurrentUser
         if (await users.FindByIdAsync(userId) is not { } user) return OperationResult<bool>.Failure(OperationResult<bool>.General, "This user no longer exists.");
         await users.SetLockoutEndDateAsync(user, null);
         await users.ResetAccessFailedCountAsync(user);
+        await AuditAsync(AuditActions.Unlocked, user, null);
         return OperationResult<bool>.Success(true);
     }
 
@@ -79,8 +86,13 @@ public sealed class UserAdministration(IServiceScopeFactory scopes, ICurrentUser
         if (await users.IsInRoleAsync(user, Roles.Admin) && await IsLastAdminAsync(users, user))
             return OperationResult<bool>.Failure(OperationResult<bool>.General, "The last Admin cannot be removed.");
         var deleted = await users.DeleteAsync(user);
-        return deleted.Succeeded ? OperationResult<bool>.Success(true) : Failure<bool>(deleted);
+        if (!deleted.Succeeded) return Failure<bool>(deleted);
+        await AuditAsync(AuditActions.Deleted, user, null);
+        return OperationResult<bool>.Success(true);
     }
+
+    private Task AuditAsync(string action, ApplicationUser user, string? detail) =>
+        AuditTrail.WriteAsync(dbFactory, currentUser, clock, action, AuditObjects.User, user.Id, user.Email ?? user.UserName, detail);
 
     private static async Task<bool> IsLastAdminAsync(UserManager<ApplicationUser> users, ApplicationUser user) =>
         (await users.GetUsersInRoleAsync(Roles.Admin)).All(u => u.Id == user.Id);
