@@ -29,6 +29,7 @@ public abstract class DeepExtensionDbContext(DbContextOptions options)
     public DbSet<ModelDeployment> ModelDeployments => Set<ModelDeployment>();
     public DbSet<Dataset> Datasets => Set<Dataset>();
     public DbSet<DatasetVersion> DatasetVersions => Set<DatasetVersion>();
+    public DbSet<HubDownloads.HubDownload> HubDownloads => Set<HubDownloads.HubDownload>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
