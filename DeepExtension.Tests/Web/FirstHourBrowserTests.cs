@@ -83,7 +83,6 @@ public sealed class FirstHourBrowserTests : ConsoleBrowserTest
         await page.Locator("[data-interactive=true]").WaitForAsync();
         await page.GetByTestId("train-name").FillAsync("first-hour");
         await page.GetByTestId("param-num_epochs").FillAsync("1");
-        await page.GetByTestId("param-max_tokens").FillAsync("64");
         await page.GetByTestId("run-the-train").ClickAsync();
         await Assertions.Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/model-training$"));
         await Assertions.Expect(page.GetByTestId("run-name")).ToHaveTextAsync("first-hour");
