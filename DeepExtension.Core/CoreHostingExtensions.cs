@@ -48,6 +48,14 @@ public static class CoreHostingExtensions
         builder.Services.AddSingleton<LiveRunStore>();
         builder.Services.AddSingleton<DatasetService>();
         builder.Services.AddSingleton<Audit.AuditTrail>();
+
+        // Redirects are followed by HubClient itself: the token must not go to the CDN host a file redirects to.
+        builder.Services.AddHttpClient(HuggingFace.HubClient.HttpClientName, c => c.Timeout = TimeSpan.FromMinutes(5))
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, AutomaticDecompression = System.Net.DecompressionMethods.None });
+        builder.Services.AddSingleton<HuggingFace.HubClient>();
+        builder.Services.AddSingleton<HubDownloads.HubDownloadService>();
+        // Access tokens are kept encrypted; where the key ring lives is the web host's configuration.
+        builder.Services.AddDataProtection();
         return builder;
     }
 

@@ -14,6 +14,8 @@ public sealed class DeepExtensionOptions
     public DatabaseOptions Database { get; set; } = new();
 
     public DeploymentOptions Deployment { get; set; } = new();
+
+    public HuggingFace.HubOptions HuggingFace { get; set; } = new();
 }
 
 public sealed class DeploymentOptions

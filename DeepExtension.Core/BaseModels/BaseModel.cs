@@ -18,9 +18,16 @@ public sealed class BaseModel
     /// <summary>Who created it (their email); null for rows from before accounts existed and for the system.</summary>
     public string? CreatedBy { get; set; }
     public DateTime UpdatedAtUtc { get; set; }
+    /// <summary>Lineage of a model downloaded from the Hub: its repository id ("Qwen/Qwen2.5-0.5B-Instruct"); null when registered from a folder.</summary>
+    public string? SourceRepository { get; set; }
+    /// <summary>The Hub commit the files came from.</summary>
+    public string? SourceCommit { get; set; }
 
     public static string KeyOf(string name) => name.Trim().ToUpperInvariant();
 }
+
+/// <summary>Where a downloaded base model came from (its lineage).</summary>
+public sealed record BaseModelSource(string Repository, string Commit);
 
 /// <summary>What the Add/Edit form submits.</summary>
 public sealed record BaseModelInput(string TechnicalName, string ModelName, string Path, string? DeploymentTemplate);

@@ -34,6 +34,17 @@ public sealed class BaseModelService(IDbContextFactory<DeepExtensionDbContext> d
     /// <summary>The absolute folder of a registered model.</summary>
     public string FolderOf(BaseModel model) => Path.Combine(_paths.ModelsRoot, model.RelativePath);
 
+    /// <summary>Validation messages for a technical name and model name, as registering would give them (a download checks before it starts).</summary>
+    public async Task<ValidationErrors> CheckNamesAsync(string technicalName, string modelName, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var (errors, _, _, _) = await ValidateAsync(db, new BaseModelInput(technicalName, modelName, ".", null), existingId: null, cancellationToken);
+        var names = new ValidationErrors();
+        foreach (var (field, messages) in errors.ToDictionary().Where(e => e.Key is TechnicalNameField or ModelNameField))
+            foreach (var message in messages) names.Add(field, message);
+        return names;
+    }
+
     /// <summary>Reads the card of a folder without registering it, for the form's preview.</summary>
     public OperationResult<ModelCard> Inspect(string? path)
     {
@@ -44,9 +55,16 @@ public sealed class BaseModelService(IDbContextFactory<DeepExtensionDbContext> d
 
     private readonly ICurrentUser _user = currentUser ?? SystemUser.Instance;
 
-    public async Task<OperationResult<BaseModel>> CreateAsync(BaseModelInput input, CancellationToken cancellationToken = default)
+    public Task<OperationResult<BaseModel>> CreateAsync(BaseModelInput input, CancellationToken cancellationToken = default) =>
+        CreateAsync(input, source: null, createdBy: _user.Name, cancellationToken);
+
+    /// <summary>Registers a folder a Hub download wrote, with its repository and commit, on behalf of who queued the download.</summary>
+    public Task<OperationResult<BaseModel>> RegisterDownloadedAsync(BaseModelInput input, BaseModelSource source, string? createdBy, CancellationToken cancellationToken = default) =>
+        CreateAsync(input, source, createdBy, cancellationToken);
+
+    private async Task<OperationResult<BaseModel>> CreateAsync(BaseModelInput input, BaseModelSource? source, string? createdBy, CancellationToken cancellationToken)
     {
-        if (_user.DenyChange() is { } denied) return OperationResult<BaseModel>.Failure(OperationResult<BaseModel>.General, denied);
+        if (source is null && _user.DenyChange() is { } denied) return OperationResult<BaseModel>.Failure(OperationResult<BaseModel>.General, denied);
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var (errors, card, normalizedPath, template) = await ValidateAsync(db, input, existingId: null, cancellationToken);
         if (errors.Any) return OperationResult<BaseModel>.Failure(errors);
@@ -63,8 +81,10 @@ public sealed class BaseModelService(IDbContextFactory<DeepExtensionDbContext> d
             Card = card!,
             DeploymentTemplate = template,
             CreatedAtUtc = now,
-            CreatedBy = _user.Name,
+            CreatedBy = createdBy,
             UpdatedAtUtc = now,
+            SourceRepository = source?.Repository,
+            SourceCommit = source?.Commit,
         };
         db.BaseModels.Add(model);
         AuditTrail.Add(db, _user, clock, AuditActions.Registered, AuditObjects.BaseModel, model.Id, model.TechnicalName, model.RelativePath);

@@ -17,6 +17,8 @@ public enum ChangedWork
     Saves = 2,
     Deployments = 4,
     Models = 8,
+    /// <summary>Hub downloads (and the base models they register).</summary>
+    Downloads = 16,
 }
 
 /// <summary>
@@ -71,6 +73,7 @@ public sealed class WorkChanges
                 ModelSave => ChangedWork.Saves,
                 ModelDeployment => ChangedWork.Deployments,
                 CustomizedModel or CompleteModel => ChangedWork.Models,
+                HubDownloads.HubDownload => ChangedWork.Downloads,
                 _ => ChangedWork.None,
             };
         }

@@ -32,6 +32,7 @@ public abstract class DeepExtensionDbContext(DbContextOptions options)
     public DbSet<Audit.AuditEntry> AuditEntries => Set<Audit.AuditEntry>();
     public DbSet<ApiToken> ApiTokens => Set<ApiToken>();
     public DbSet<Work.WorkLease> WorkLeases => Set<Work.WorkLease>();
+    public DbSet<HubDownloads.HubDownload> HubDownloads => Set<HubDownloads.HubDownload>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {

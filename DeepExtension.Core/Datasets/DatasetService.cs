@@ -158,6 +158,16 @@ public sealed class DatasetService(IDbContextFactory<DeepExtensionDbContext> dbF
         return await StoreAsync(dataset, isNewDataset: true, upload, cancellationToken);
     }
 
+    /// <summary>Adds a shipped sample dataset under its own name, validated and stored like any upload.</summary>
+    public async Task<OperationResult<DatasetUploadResult>> AddSampleAsync(string key, CancellationToken cancellationToken = default)
+    {
+        if (SampleDatasets.Find(key) is not { } sample)
+            return OperationResult<DatasetUploadResult>.Failure(OperationResult<DatasetUploadResult>.General, $"There is no sample dataset \"{key}\".");
+        await using var content = sample.Open();
+        return await CreateAsync(sample.Name, $"{sample.Description} Sample dataset shipped with DeepExtension, {SampleDatasets.Licence}.",
+            new DatasetUpload(content, sample.FileName), cancellationToken);
+    }
+
     /// <summary>Adds the upload as the next version, unless it is identical to an existing version.</summary>
     public async Task<OperationResult<DatasetUploadResult>> AddVersionAsync(Guid datasetId, DatasetUpload upload,
         CancellationToken cancellationToken = default)

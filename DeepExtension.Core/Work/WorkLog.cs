@@ -12,6 +12,7 @@ public sealed class WorkLog
     public const string TrainFileName = "train.log.jsonl";
     public const string SaveFileName = "save.log.jsonl";
     public const string DeployFileName = "deploy.log.jsonl";
+    public const string DownloadFileName = "download.log.jsonl";
 
     private WorkLog(string path, string? legacyPath)
     {
@@ -25,6 +26,7 @@ public sealed class WorkLog
         WorkKind.Train => new(System.IO.Path.Combine(folder, TrainFileName), null),
         WorkKind.Save => new(System.IO.Path.Combine(folder, SaveFileName), System.IO.Path.Combine(folder, TrainFileName)),
         WorkKind.Deploy => new(System.IO.Path.Combine(folder, DeployFileName), System.IO.Path.Combine(folder, TrainFileName)),
+        WorkKind.Download => new(System.IO.Path.Combine(folder, DownloadFileName), null),
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
     };
 

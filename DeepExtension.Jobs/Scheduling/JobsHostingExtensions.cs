@@ -71,6 +71,7 @@ public static class JobsHostingExtensions
         builder.Services.AddTransient<TrainingRunJob>();
         builder.Services.AddTransient<ModelSaveJob>();
         builder.Services.AddTransient<DeploymentJob>();
+        builder.Services.AddTransient<HubDownloads.HubDownloadJob>();
 
         if (builder.Configuration.GetValue(SchedulerEnabledKey, true))
         {

@@ -25,6 +25,7 @@ public sealed class QuartzWorkQueue(ISchedulerFactory schedulers) : IWorkQueue
         WorkKind.Train => "training-runs",
         WorkKind.Save => "model-saves",
         WorkKind.Deploy => "model-deployments",
+        WorkKind.Download => "hub-downloads",
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
     };
 
@@ -34,6 +35,7 @@ public sealed class QuartzWorkQueue(ISchedulerFactory schedulers) : IWorkQueue
         WorkKind.Train => typeof(TrainingRunJob),
         WorkKind.Save => typeof(ModelSaveJob),
         WorkKind.Deploy => typeof(DeploymentJob),
+        WorkKind.Download => typeof(HubDownloads.HubDownloadJob),
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
     };
 

@@ -10,10 +10,13 @@ public abstract class ConsoleBrowserTest : IAsyncLifetime
     protected ConsoleHost Host { get; private set; } = null!;
     protected Browser Chromium { get; private set; } = null!;
 
+    /// <summary>Configuration the console starts with, besides its data root.</summary>
+    protected virtual IReadOnlyDictionary<string, string?>? HostSettings => null;
+
     public virtual async Task InitializeAsync()
     {
         Env = await TestEnvironment.CreateAsync(migrate: false);
-        Host = ConsoleHost.Start(Env.DataRoot);
+        Host = ConsoleHost.Start(Env.DataRoot, settings: HostSettings);
         Chromium = await Browser.LaunchAsync();
     }
 

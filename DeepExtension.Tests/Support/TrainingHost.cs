@@ -26,7 +26,8 @@ public sealed class TrainingHost : IAsyncDisposable
     public CustomizedModelService CustomizedModels => Host.Services.GetRequiredService<CustomizedModelService>();
     public DeepExtension.Core.CompleteModels.CompleteModelService CompleteModels => Host.Services.GetRequiredService<DeepExtension.Core.CompleteModels.CompleteModelService>();
 
-    /// <param name="settings">Configuration on top of the data root (limits, intervals).</param>
+    /// <summary>Starts the host over <paramref name="env"/>'s data root.</summary>
+    /// <param name="settings">Configuration on top of the data root (limits, intervals, the Hub endpoint).</param>
     public static async Task<TrainingHost> StartAsync(TestEnvironment env, IReadOnlyDictionary<string, string?>? settings = null)
     {
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();

@@ -29,6 +29,9 @@ public abstract class ComponentTestContext : BunitContext, IAsyncLifetime
 
     protected DeploymentService Deployments { get; private set; } = null!;
 
+    /// <summary>Hub downloads are recorded here instead of running their jobs.</summary>
+    protected RecordingScheduler DownloadScheduler { get; } = new();
+
     public async Task InitializeAsync()
     {
         Env = await TestEnvironment.CreateAsync();
@@ -52,6 +55,10 @@ public abstract class ComponentTestContext : BunitContext, IAsyncLifetime
         }).Build();
         Services.AddSingleton(new TrainingDevices(new WorkerLauncher(Env.Directories, Env.Database, configuration), Env.Directories, configuration, TimeProvider.System));
         Services.AddSingleton(Env.WorkChanges);
+        var hub = new DeepExtension.Core.HuggingFace.HubClient(Env.HttpClients, Microsoft.Extensions.Options.Options.Create(Env.Options));
+        Services.AddSingleton(hub);
+        Services.AddSingleton(new DeepExtension.Core.HubDownloads.HubDownloadService(Env.DbFactory, hub, Env.BaseModels, Env.Directories, DownloadScheduler,
+            new DeepExtension.Core.Work.WorkStore(Env.DbFactory, TimeProvider.System), new Microsoft.AspNetCore.DataProtection.EphemeralDataProtectionProvider()));
         Services.AddSingleton(_ => new LiveRunStore(Microsoft.Extensions.Logging.Abstractions.NullLogger<LiveRunStore>.Instance) { Interval = TimeSpan.FromMilliseconds(50) });
     }
 

@@ -22,6 +22,8 @@ internal sealed class BaseModelConfiguration : IEntityTypeConfiguration<BaseMode
         builder.HasIndex(m => m.ModelNameKey).IsUnique();
         builder.Property(m => m.RelativePath).HasMaxLength(400).IsRequired();
         builder.Property(m => m.DeploymentTemplate);
+        builder.Property(m => m.SourceRepository).HasMaxLength(HubDownloads.HubDownloadService.RepositoryMaxLength);
+        builder.Property(m => m.SourceCommit).HasMaxLength(64);
 
         // The card is a read-only snapshot of the folder; one JSON column keeps it whole.
         builder.Property(m => m.Card)

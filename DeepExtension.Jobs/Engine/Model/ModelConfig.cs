@@ -45,7 +45,7 @@ public sealed record ModelConfig
     public IReadOnlyList<long> EosTokenIds { get; init; } = [];
     public long? PadTokenId { get; init; }
 
-    public static readonly IReadOnlyList<string> SupportedArchitectures = ["LlamaForCausalLM", "Qwen2ForCausalLM", "MistralForCausalLM"];
+    public static readonly IReadOnlyList<string> SupportedArchitectures = DeepExtension.Core.HuggingFace.TrainableArchitectures.All;
 
     public static ModelConfig Load(string modelDirectory) =>
         Parse(File.ReadAllText(Path.Combine(modelDirectory, "config.json")));

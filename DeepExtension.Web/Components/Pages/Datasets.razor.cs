@@ -30,6 +30,23 @@ public partial class Datasets
 
     private async Task ReloadAsync() => _datasets = await Service.ListAsync();
 
+    private bool _addingSample;
+
+    private async Task AddSampleAsync(SampleDataset sample)
+    {
+        _addingSample = true;
+        try
+        {
+            var added = await Service.AddSampleAsync(sample.Key);
+            Snackbar.Add(added.Succeeded ? added.Value!.Message : added.AllErrors, added.Succeeded ? Severity.Success : Severity.Error);
+            await ReloadAsync();
+        }
+        finally
+        {
+            _addingSample = false;
+        }
+    }
+
     private void Toggle(Guid id)
     {
         if (!_expanded.Remove(id)) _expanded.Add(id);

@@ -37,7 +37,7 @@ public partial class Home
     [Inject]
     public required LiveRunStore Live { get; init; }
 
-    private sealed record JourneyStep(int Number, string Key, string Title, string Href, string Status, string Hint, bool Done)
+    private sealed record JourneyStep(int Number, string Key, string Title, string Href, string Status, string Hint, bool Done, bool Optional = false)
     {
         public bool IsNext { get; init; }
     }
@@ -54,7 +54,7 @@ public partial class Home
     private IReadOnlyList<ModelDeployment> _deployments = [];
     private RunningRunsWatch? _watch;
 
-    protected override ChangedWork WatchedWork => ChangedWork.Trains | ChangedWork.Deployments | ChangedWork.Models;
+    protected override ChangedWork WatchedWork => ChangedWork.Trains | ChangedWork.Deployments | ChangedWork.Models | ChangedWork.Downloads;
 
     protected override async Task ReloadAsync()
     {
@@ -68,12 +68,9 @@ public partial class Home
         var deployments = await Deployments.ListAsync(Stopping);
         _deployments = [.. deployments.OrderByDescending(d => d.FinishedAtUtc ?? d.CreatedAtUtc).Take(RecentCount)];
         _deployed = deployments.Count(d => d.Status == WorkStatus.Succeeded);
-        // Counts that change only by the user's own actions elsewhere: read them once per visit.
-        if (!_loaded)
-        {
-            _baseModels = (await BaseModels.ListAsync(Stopping)).Count;
-            _datasets = (await Datasets.ListAsync(Stopping)).Count;
-        }
+        // Small tables; a Hub download registers a base model while the page is open.
+        _baseModels = (await BaseModels.ListAsync(Stopping)).Count;
+        _datasets = (await Datasets.ListAsync(Stopping)).Count;
         _customized = (await CustomizedModels.ListAsync(Stopping)).Count;
         _complete = (await CompleteModels.ListAsync(Stopping)).Count;
         _loaded = true;
@@ -97,19 +94,19 @@ public partial class Home
         List<JourneyStep> steps =
         [
             new(1, "base-models", "Base model", "/base-models", Count(_baseModels, "registered"),
-                "register a Hugging Face model folder on Base Models.", _baseModels > 0),
-            new(2, "datasets", "Dataset", "/datasets", Count(_datasets, "uploaded"),
-                "upload a .jsonl, .json or .csv dataset on Datasets.", _datasets > 0),
+                "use Download from the Hub on Base Models (e.g. Qwen/Qwen2.5-0.5B-Instruct), or register a Hugging Face model folder.", _baseModels > 0),
+            new(2, "datasets", "Dataset", "/datasets", Count(_datasets, "added"),
+                "add a sample dataset in one click (Add a sample on Datasets), or upload your own .jsonl, .json or .csv.", _datasets > 0),
             new(3, "train", "Train", _baseModels > 0 && _datasets > 0 ? "/model-training/new" : "/model-training", Count(_runs, "started"),
                 "start a new train: pick the base model, the dataset and a method.", _runs > 0),
             new(4, "customized-models", "Customized model", "/customized-models", Count(_customized, "made"),
                 "wait for a train to succeed: its adapter becomes a customized model.", _customized > 0),
             new(5, "complete-models", "Save (optional)", "/complete-models", Count(_complete, "saved"),
-                "Save merges a customized model into a standalone complete model (optional: you can deploy the customized model directly).", true),
+                "Save merges a customized model into a standalone complete model (optional: you can deploy the customized model directly).", _complete > 0, Optional: true),
             new(6, "live-models", "Deploy", "/live-models", Count(_deployed, "live"),
                 "use Deploy on a customized or complete model to send it to Ollama, then chat with it on Live Models.", _deployed > 0),
         ];
-        var next = steps.FindIndex(s => !s.Done);
+        var next = steps.FindIndex(s => !s.Done && !s.Optional);
         if (next >= 0) steps[next] = steps[next] with { IsNext = true };
         return steps;
     }
