@@ -47,6 +47,8 @@ public static class CoreHostingExtensions
         builder.Services.AddSingleton<CompleteModelService>();
         builder.Services.AddSingleton<LiveRunStore>();
         builder.Services.AddSingleton<DatasetService>();
+        builder.Services.AddSingleton<Evaluations.EvaluationService>();
+        builder.Services.AddSingleton<Evaluations.LlmJudge>();
         return builder;
     }
 

@@ -17,6 +17,7 @@ public enum ChangedWork
     Saves = 2,
     Deployments = 4,
     Models = 8,
+    Evaluations = 16,
 }
 
 /// <summary>
@@ -71,6 +72,7 @@ public sealed class WorkChanges
                 ModelSave => ChangedWork.Saves,
                 ModelDeployment => ChangedWork.Deployments,
                 CustomizedModel or CompleteModel => ChangedWork.Models,
+                Evaluations.Evaluation => ChangedWork.Evaluations,
                 _ => ChangedWork.None,
             };
         }

@@ -4,6 +4,7 @@ using DeepExtension.Core.CompleteModels;
 using DeepExtension.Core.CustomizedModels;
 using DeepExtension.Core.Datasets;
 using DeepExtension.Core.Deployment;
+using DeepExtension.Core.Evaluations;
 using DeepExtension.Core.Runs;
 using DeepExtension.Core.Training;
 using Microsoft.AspNetCore.Identity;
@@ -29,6 +30,7 @@ public abstract class DeepExtensionDbContext(DbContextOptions options)
     public DbSet<ModelDeployment> ModelDeployments => Set<ModelDeployment>();
     public DbSet<Dataset> Datasets => Set<Dataset>();
     public DbSet<DatasetVersion> DatasetVersions => Set<DatasetVersion>();
+    public DbSet<Evaluation> Evaluations => Set<Evaluation>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {

@@ -14,6 +14,7 @@ public sealed class DataDirectories
     public const string CompleteModelsFolder = "complete-models";
     public const string SavesFolder = "saves";
     public const string DeploymentsFolder = "deployments";
+    public const string EvaluationsFolder = "evaluations";
 
     /// <summary>A folder is written under its name plus this suffix and renamed when complete, so a half-written one is never taken for a finished one.</summary>
     public const string PartialSuffix = ".partial";
@@ -33,6 +34,7 @@ public sealed class DataDirectories
         CompleteModels = Path.Combine(Root, CompleteModelsFolder);
         Saves = Path.Combine(Root, SavesFolder);
         Deployments = Path.Combine(Root, DeploymentsFolder);
+        Evaluations = Path.Combine(Root, EvaluationsFolder);
     }
 
     public string Root { get; }
@@ -45,6 +47,8 @@ public sealed class DataDirectories
     public string Saves { get; }
     /// <summary>Per deployment: its log and, while it runs, the merged folder of an adapter Ollama cannot import.</summary>
     public string Deployments { get; }
+    /// <summary>Per evaluation: its results (results.jsonl) and its log.</summary>
+    public string Evaluations { get; }
 
     public string DefaultSqliteFile => Path.Combine(Root, "deepextension.db");
 
@@ -60,6 +64,8 @@ public sealed class DataDirectories
     public string SaveFolder(Guid saveId) => Path.Combine(Saves, saveId.ToString("N"));
 
     public string DeploymentFolder(Guid deploymentId) => Path.Combine(Deployments, deploymentId.ToString("N"));
+
+    public string EvaluationFolder(Guid evaluationId) => Path.Combine(Evaluations, evaluationId.ToString("N"));
 
     public string CompleteModelFolder(string completeModelName) => Path.Combine(CompleteModels, completeModelName);
 

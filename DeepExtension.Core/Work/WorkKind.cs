@@ -9,6 +9,8 @@ public enum WorkKind
     Save,
     /// <summary>A <see cref="Deployment.ModelDeployment"/>.</summary>
     Deploy,
+    /// <summary>An <see cref="Evaluations.Evaluation"/>.</summary>
+    Evaluate,
 }
 
 /// <summary>

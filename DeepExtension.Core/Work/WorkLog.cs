@@ -4,7 +4,8 @@ namespace DeepExtension.Core.Work;
 
 /// <summary>
 /// The JSON-lines log of one work item (<see cref="LogLine"/> per line), named for what it is:
-/// runs/&lt;id&gt;/train.log.jsonl, saves/&lt;id&gt;/save.log.jsonl, deployments/&lt;id&gt;/deploy.log.jsonl.
+/// runs/&lt;id&gt;/train.log.jsonl, saves/&lt;id&gt;/save.log.jsonl, deployments/&lt;id&gt;/deploy.log.jsonl,
+/// evaluations/&lt;id&gt;/evaluate.log.jsonl.
 /// Saves and deployments wrote train.log.jsonl before; that file is still read, before the new one.
 /// </summary>
 public sealed class WorkLog
@@ -12,6 +13,7 @@ public sealed class WorkLog
     public const string TrainFileName = "train.log.jsonl";
     public const string SaveFileName = "save.log.jsonl";
     public const string DeployFileName = "deploy.log.jsonl";
+    public const string EvaluateFileName = "evaluate.log.jsonl";
 
     private WorkLog(string path, string? legacyPath)
     {
@@ -25,6 +27,7 @@ public sealed class WorkLog
         WorkKind.Train => new(System.IO.Path.Combine(folder, TrainFileName), null),
         WorkKind.Save => new(System.IO.Path.Combine(folder, SaveFileName), System.IO.Path.Combine(folder, TrainFileName)),
         WorkKind.Deploy => new(System.IO.Path.Combine(folder, DeployFileName), System.IO.Path.Combine(folder, TrainFileName)),
+        WorkKind.Evaluate => new(System.IO.Path.Combine(folder, EvaluateFileName), null),
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
     };
 

@@ -67,6 +67,7 @@ public static class JobsHostingExtensions
         builder.Services.AddTransient<TrainingRunJob>();
         builder.Services.AddTransient<ModelSaveJob>();
         builder.Services.AddTransient<DeploymentJob>();
+        builder.Services.AddTransient<Evaluations.EvaluationJob>();
 
         if (builder.Configuration.GetValue(SchedulerEnabledKey, true))
         {

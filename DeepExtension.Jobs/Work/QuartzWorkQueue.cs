@@ -25,6 +25,7 @@ public sealed class QuartzWorkQueue(ISchedulerFactory schedulers) : IWorkQueue
         WorkKind.Train => "training-runs",
         WorkKind.Save => "model-saves",
         WorkKind.Deploy => "model-deployments",
+        WorkKind.Evaluate => "model-evaluations",
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
     };
 
@@ -34,6 +35,7 @@ public sealed class QuartzWorkQueue(ISchedulerFactory schedulers) : IWorkQueue
         WorkKind.Train => typeof(TrainingRunJob),
         WorkKind.Save => typeof(ModelSaveJob),
         WorkKind.Deploy => typeof(DeploymentJob),
+        WorkKind.Evaluate => typeof(Evaluations.EvaluationJob),
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
     };
 
