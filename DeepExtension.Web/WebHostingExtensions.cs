@@ -51,6 +51,7 @@ public static class WebHostingExtensions
         // Browsers that ask for /favicon.ico before reading the page's icon link get the same icon.
         app.MapGet("/favicon.ico", () => Results.Redirect("/favicon.svg", permanent: true));
         app.MapGet("/api/runs/{id:guid}/log", DownloadRunLogAsync);
+        app.MapEvaluationDownloads();
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         return app;
     }

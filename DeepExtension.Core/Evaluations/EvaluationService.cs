@@ -26,6 +26,19 @@ public sealed record EvaluationRequest(
     string? JudgePrompt = null,
     string? Name = null);
 
+/// <summary>A dataset version the dialog offers: its label ("dataset v2 · 1,000 rows") and whether it has a validation split.</summary>
+public sealed record EvaluationDataOption(Guid VersionId, string Label, bool HasValidation);
+
+/// <summary>A deployed model that can judge.</summary>
+public sealed record JudgeOption(Guid DeploymentId, string OllamaModel);
+
+/// <summary>
+/// What the Evaluate dialog offers for a model: every model sharing its base (base first), the ones preselected (the
+/// base and the model), the dataset versions (its train's first), the deployed judges, and the train it came from.
+/// </summary>
+public sealed record EvaluationPlan(IReadOnlyList<EvaluatedModel> Candidates, IReadOnlyList<EvaluatedModel> Selected,
+    IReadOnlyList<EvaluationDataOption> Data, Guid? DefaultVersionId, IReadOnlyList<JudgeOption> Judges, Guid? RunId);
+
 /// <summary>
 /// Evaluations: submits them (recorded Queued, then queued as background work that runs
 /// <c>DeepExtension.Jobs evaluate --evaluation ID</c>), lists them, and reads their results.
@@ -60,6 +73,55 @@ public sealed class EvaluationService(IDbContextFactory<DeepExtensionDbContext> 
             .Where(e => (runId != null && e.RunId == runId) || (model != null && e.ModelsJson.Contains(model)))
             .ToListAsync(cancellationToken);
         return found.OrderByDescending(e => e.CreatedAtUtc).ToList();
+    }
+
+    /// <summary>What the Evaluate dialog offers when started from <paramref name="kind"/> <paramref name="id"/> (a train: its customized model).</summary>
+    public async Task<OperationResult<EvaluationPlan>> PlanAsync(EvaluatedModelKind kind, Guid id, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        Guid baseId;
+        Guid? runId = null;
+        EvaluatedModel source;
+        switch (kind)
+        {
+            case EvaluatedModelKind.Customized when await db.CustomizedModels.AsNoTracking().FirstOrDefaultAsync(m => m.Id == id, cancellationToken) is { } c:
+                (baseId, runId, source) = (c.BaseModelId, c.TrainingRunId, new EvaluatedModel(kind, c.Id, c.Name));
+                break;
+            case EvaluatedModelKind.Complete when await db.CompleteModels.AsNoTracking().FirstOrDefaultAsync(m => m.Id == id, cancellationToken) is { } m:
+                baseId = m.BaseModelId;
+                source = new EvaluatedModel(kind, m.Id, m.Name);
+                if (m.CustomizedModelId is { } from)
+                    runId = await db.CustomizedModels.AsNoTracking().Where(x => x.Id == from).Select(x => (Guid?)x.TrainingRunId).FirstOrDefaultAsync(cancellationToken);
+                break;
+            case EvaluatedModelKind.Base when await db.BaseModels.AsNoTracking().FirstOrDefaultAsync(m => m.Id == id, cancellationToken) is { } b:
+                baseId = b.Id;
+                source = new EvaluatedModel(kind, b.Id, b.TechnicalName);
+                break;
+            default:
+                return OperationResult<EvaluationPlan>.Failure(OperationResult<EvaluationPlan>.General, "This model no longer exists.");
+        }
+        var baseModel = await db.BaseModels.AsNoTracking().FirstAsync(b => b.Id == baseId, cancellationToken);
+        var baseEntry = new EvaluatedModel(EvaluatedModelKind.Base, baseModel.Id, baseModel.TechnicalName);
+        var candidates = new List<EvaluatedModel> { baseEntry };
+        candidates.AddRange((await db.CustomizedModels.AsNoTracking().Where(m => m.BaseModelId == baseId).ToListAsync(cancellationToken))
+            .OrderByDescending(m => m.CreatedAtUtc).Select(m => new EvaluatedModel(EvaluatedModelKind.Customized, m.Id, m.Name)));
+        candidates.AddRange((await db.CompleteModels.AsNoTracking().Where(m => m.BaseModelId == baseId).ToListAsync(cancellationToken))
+            .OrderByDescending(m => m.CreatedAtUtc).Select(m => new EvaluatedModel(EvaluatedModelKind.Complete, m.Id, m.Name)));
+
+        var datasets = await db.Datasets.AsNoTracking().Include(d => d.Versions).ToListAsync(cancellationToken);
+        var data = datasets.OrderBy(d => d.NameKey, StringComparer.Ordinal)
+            .SelectMany(d => d.Versions.OrderByDescending(v => v.VersionNumber).Select(v => new EvaluationDataOption(v.Id,
+                $"{d.Name} v{v.VersionNumber} · {DisplayFormat.Count(v.RowCount)} rows" + (v.HasValidationFile || v.ValidationPercent > 0 ? " · validation split" : ""),
+                v.HasValidationFile || v.ValidationPercent > 0)))
+            .ToList();
+        Guid? defaultVersion = runId is { } r
+            ? await db.TrainingRuns.AsNoTracking().Where(t => t.Id == r).Select(t => (Guid?)t.DatasetVersionId).FirstOrDefaultAsync(cancellationToken)
+            : null;
+        defaultVersion ??= data.FirstOrDefault(d => d.HasValidation)?.VersionId ?? data.FirstOrDefault()?.VersionId;
+        var judges = (await db.ModelDeployments.AsNoTracking().Where(d => d.Status == WorkStatus.Succeeded).ToListAsync(cancellationToken))
+            .OrderBy(d => d.OllamaModel, StringComparer.Ordinal).Select(d => new JudgeOption(d.Id, d.OllamaModel)).ToList();
+        var selected = source == baseEntry ? [baseEntry] : new List<EvaluatedModel> { baseEntry, source };
+        return OperationResult<EvaluationPlan>.Success(new EvaluationPlan(candidates, selected, data, defaultVersion, judges, runId));
     }
 
     /// <summary>evaluations/&lt;id&gt;: the results file and the log.</summary>
