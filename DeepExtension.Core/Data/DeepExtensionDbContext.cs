@@ -31,6 +31,7 @@ public abstract class DeepExtensionDbContext(DbContextOptions options)
     public DbSet<Dataset> Datasets => Set<Dataset>();
     public DbSet<DatasetVersion> DatasetVersions => Set<DatasetVersion>();
     public DbSet<Evaluation> Evaluations => Set<Evaluation>();
+    public DbSet<Work.WorkLease> WorkLeases => Set<Work.WorkLease>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {

@@ -9,6 +9,9 @@ namespace DeepExtension.Core.Work;
 /// </summary>
 public sealed class WorkStore(IDbContextFactory<DeepExtensionDbContext> dbFactory, TimeProvider clock)
 {
+    /// <summary>Who owns each item while it runs.</summary>
+    public WorkLeaseStore Leases { get; } = new(dbFactory, clock);
+
     public async Task<TItem?> GetAsync<TItem>(Guid id, CancellationToken cancellationToken = default) where TItem : WorkItem
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);

@@ -14,8 +14,8 @@ namespace DeepExtension.Jobs.Deployment;
 /// and its log (deployments/&lt;id&gt;/deploy.log.jsonl); a failure leaves the row Failed with the reason and no model in Ollama; a console
 /// stop puts it back in the queue (see <see cref="Scheduling.InterruptedWorkRecovery"/>).
 /// </summary>
-public sealed class DeploymentJob(WorkStore store, DeploymentService deployments, OllamaDeployer deployer, WorkerLauncher launcher, ILogger<DeploymentJob> logger)
-    : WorkJob<ModelDeployment>(store, logger)
+public sealed class DeploymentJob(WorkStore store, DeploymentService deployments, OllamaDeployer deployer, WorkerLauncher launcher, WorkLimits limits, ILogger<DeploymentJob> logger)
+    : WorkJob<ModelDeployment>(store, logger, limits)
 {
     private static readonly TimeSpan ReportInterval = TimeSpan.FromMilliseconds(400);
 

@@ -7,17 +7,16 @@ using Microsoft.Extensions.Logging;
 namespace DeepExtension.Jobs.Runs;
 
 /// <summary>
-/// Executes one training run: waits for a device slot, runs the worker process, keeps the run's summary columns
+/// Executes one training run: takes a device slot (or is fired again later), runs the worker process, keeps the run's summary columns
 /// equal to what its metric points say (watching them through the process's <see cref="LiveRunStore"/>, the same
 /// reader the pages share), and records the outcome (registering the customized model on success).
 /// </summary>
 public sealed class TrainingRunJob(
     WorkStore store, TrainingRunService runs, CustomizedModelService customizedModels, WorkerLauncher launcher, RunSlots slots, LiveRunStore live,
-    ILogger<TrainingRunJob> logger)
-    : WorkJob<TrainingRun>(store, logger)
+    WorkLimits limits, ILogger<TrainingRunJob> logger)
+    : WorkJob<TrainingRun>(store, logger, limits)
 {
-    protected override async Task<IDisposable?> WaitForTurnAsync(TrainingRun run, CancellationToken cancellationToken) =>
-        await slots.AcquireAsync(run.Device, cancellationToken);
+    protected override bool TryTakeTurn(TrainingRun run, out IDisposable? turn) => (turn = slots.TryAcquire(run.Device)) is not null;
 
     protected override async Task<bool> ReadyToStartAsync(TrainingRun run)
     {
@@ -37,6 +36,13 @@ public sealed class TrainingRunJob(
             exit = await RunWorkerAsync(launcher, runId, ["train", "--run", runId.ToString()], files.Log, cancellationToken);
         }
         if (exit is null) return;
+        // A worker that lost the lease while this job still holds it (the database out of reach for too long) failed like any other.
+        if (!OwnsItem)
+        {
+            // Another process owns the run (an orphaned worker still checkpointing, another node): it records what happens.
+            Logger.LogWarning("Run {RunId}: owned by another process now; this job records nothing", runId);
+            return;
+        }
         // The worker is gone: every point is on disk. The summary of the whole file is what the run reached, written
         // before the run reads finished (and before its model card copies it).
         await CopySummaryAsync(runId, RunSummary.Of(MetricsFile.ReadAll(files)), CancellationToken.None);
@@ -69,6 +75,7 @@ public sealed class TrainingRunJob(
             case WorkerExit.Cancelled:
                 await CancelAsync(runId);
                 break;
+
             default:
                 await FailAsync(runId, exit.FailureReason);
                 break;

@@ -11,8 +11,8 @@ namespace DeepExtension.Jobs.Saving;
 /// complete-models/&lt;name&gt;.partial and renames it when complete), then registers the complete model, or records
 /// the failure and removes whatever the worker left. Its log is saves/&lt;id&gt;/save.log.jsonl.
 /// </summary>
-public sealed class ModelSaveJob(WorkStore store, CompleteModelService completeModels, WorkerLauncher launcher, DataDirectories directories, ILogger<ModelSaveJob> logger)
-    : WorkJob<ModelSave>(store, logger)
+public sealed class ModelSaveJob(WorkStore store, CompleteModelService completeModels, WorkerLauncher launcher, DataDirectories directories, WorkLimits limits, ILogger<ModelSaveJob> logger)
+    : WorkJob<ModelSave>(store, logger, limits)
 {
     /// <summary>A save's log (save.log.jsonl; train.log.jsonl before, still read).</summary>
     public static WorkLog LogOf(DataDirectories directories, Guid saveId) => WorkLog.In(directories.SaveFolder(saveId), WorkKind.Save);

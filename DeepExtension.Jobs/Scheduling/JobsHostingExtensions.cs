@@ -27,8 +27,11 @@ public static class JobsHostingExtensions
         var options = builder.Configuration.GetSection(DeepExtensionOptions.SectionName).Get<DeepExtensionOptions>() ?? new();
         var database = new DatabaseSetup(options, new Core.Storage.DataDirectories(options));
 
+        var limits = new WorkLimits(builder.Configuration);
         builder.Services.AddQuartz(quartz =>
         {
+            // Each kind has its own limit (WorkLimits) and nothing waits on a thread: enough threads for all at once.
+            quartz.UseDefaultThreadPool(pool => pool.MaxConcurrency = limits.SchedulerThreads);
             quartz.ConfigureScheduler(scheduler =>
             {
                 scheduler.InstanceName = SchedulerName;
@@ -61,6 +64,7 @@ public static class JobsHostingExtensions
 
         builder.Services.AddSingleton<IWorkQueue, QuartzWorkQueue>();
         builder.Services.AddSingleton<RunSlots>();
+        builder.Services.AddSingleton(limits);
         builder.Services.AddSingleton<WorkerLauncher>();
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<TrainingDevices>();

@@ -61,6 +61,27 @@ public sealed class QuartzWorkQueue(ISchedulerFactory schedulers) : IWorkQueue
         await scheduler.ScheduleJob(job, trigger, new ScheduleJobOptions { Replace = true }, cancellationToken);
     }
 
+    /// <summary>
+    /// Fires the executing job again after <paramref name="delay"/> (a second trigger, so the job outlives the one
+    /// that fired now). Nothing when the job was removed meanwhile (the item was cancelled).
+    /// </summary>
+    public static async Task FireAgainAsync(IJobExecutionContext context, TimeSpan delay)
+    {
+        var trigger = TriggerBuilder.Create().ForJob(context.JobDetail.Key)
+            .WithPriority(context.Trigger.Priority)
+            .StartAt(DateTimeOffset.UtcNow + delay)
+            .Build();
+        try
+        {
+            await context.Scheduler.ScheduleJob(trigger, new ScheduleJobOptions(), CancellationToken.None);
+        }
+        catch (JobPersistenceException)
+        {
+            // Removed while this firing looked in (the item was cancelled): nothing to fire again.
+            if (await context.Scheduler.Exists(context.JobDetail.Key, CancellationToken.None)) throw;
+        }
+    }
+
     /// <summary>A job already executing keeps running, but it finds its item finished and does nothing more.</summary>
     public async Task<bool> RemoveAsync(WorkKind kind, Guid id, CancellationToken cancellationToken)
     {

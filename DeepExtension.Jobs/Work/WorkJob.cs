@@ -6,11 +6,14 @@ namespace DeepExtension.Jobs.Work;
 
 /// <summary>
 /// What every background job does around its own work: find the item its Quartz job is for, skip it when it is gone or
-/// has ended, wait for its turn, mark it Running (one more attempt), do the work, and end it with an outcome. A job
-/// interrupted by a console stop leaves its item as the kind decides (runs and deployments are queued again on the
-/// next start, see <see cref="Scheduling.InterruptedWorkRecovery"/>).
+/// has ended, take its turn (a place within its kind's limit, a device slot for a run), mark it Running (one more
+/// attempt), do the work, and end it with an outcome. An item that cannot have its turn now is not waited for on the
+/// scheduler's thread: its job is fired again later and the item stays Queued. A job interrupted by a console stop
+/// leaves its item as the kind decides (runs and deployments are queued again on the next start, see
+/// <see cref="Scheduling.InterruptedWorkRecovery"/>).
 /// </summary>
-public abstract class WorkJob<TItem>(WorkStore store, ILogger logger) : IJob where TItem : WorkItem
+/// <param name="limits">The kinds' concurrency limits; null: none but the item's own turn.</param>
+public abstract class WorkJob<TItem>(WorkStore store, ILogger logger, WorkLimits? limits = null) : IJob where TItem : WorkItem
 {
     protected WorkStore Store => store;
     protected ILogger Logger => logger;
@@ -21,26 +24,80 @@ public abstract class WorkJob<TItem>(WorkStore store, ILogger logger) : IJob whe
         var item = await store.GetAsync<TItem>(id, cancellationToken);
         if (item is null || item.IsFinished) return;
 
-        IDisposable? turn;
-        try
+        using var place = limits?.TryEnter(item.Kind);
+        if (limits is not null && place is null)
         {
-            turn = await WaitForTurnAsync(item, cancellationToken);
+            await RetryLaterAsync(context, item);
+            return;
         }
-        catch (OperationCanceledException)
+        // Exclusive ownership first: while another process (an orphaned worker, another node) holds the item's lease,
+        // nothing here starts it, takes a device slot for it or writes its state.
+        var duration = limits?.LeaseDuration ?? TimeSpan.FromSeconds(30);
+        var lease = await store.Leases.TryAcquireAsync(item.Kind, id, WorkLeaseStore.OwnerOf("console"), duration, cancellationToken);
+        if (lease is null)
         {
-            return; // Shutting down while queued: the item is still Queued and is queued again at the next start.
+            logger.LogInformation("{Kind} {Id} is owned by another process; trying again later", item.Kind, id);
+            await RetryLaterAsync(context, item);
+            return;
         }
-        using (turn)
+        await using (_heartbeat = new WorkLeaseHeartbeat(store.Leases, lease, duration))
         {
-            if (!await ReadyToStartAsync(item)) return;
-            if (!await store.StartAsync<TItem>(id, cancellationToken)) return;
-            logger.LogInformation("{Kind} {Id} starts", item.Kind, id);
-            await RunAsync(item, cancellationToken);
+            try
+            {
+                if (!TryTakeTurn(item, out var turn))
+                {
+                    await RetryLaterAsync(context, item);
+                    return;
+                }
+                using (turn)
+                {
+                    if (!await ReadyToStartAsync(item)) return;
+                    if (!await store.StartAsync<TItem>(id, cancellationToken)) return;
+                    logger.LogInformation("{Kind} {Id} starts (lease token {Token})", item.Kind, id, lease.Token);
+                    await RunAsync(item, cancellationToken);
+                }
+            }
+            finally
+            {
+                await ReleaseLeaseAsync(_heartbeat.Lease);
+            }
         }
     }
 
-    /// <summary>Waits until the item may run (a device slot for a run); the returned handle is held while it runs.</summary>
-    protected virtual Task<IDisposable?> WaitForTurnAsync(TItem item, CancellationToken cancellationToken) => Task.FromResult<IDisposable?>(null);
+    private WorkLeaseHeartbeat? _heartbeat;
+
+    /// <summary>Whether this job still owns its item (no lease yet counts as owning: nothing else can have started it).</summary>
+    protected bool OwnsItem => _heartbeat is null || _heartbeat.IsHeld;
+
+    private async Task ReleaseLeaseAsync(WorkLeaseGrant lease)
+    {
+        try
+        {
+            await store.Leases.ReleaseAsync(lease, CancellationToken.None);
+        }
+        catch (Exception ex)
+        {
+            // It runs out by itself.
+            logger.LogWarning(ex, "The lease of {Kind} {Id} could not be released; it expires at {Expiry:u}", lease.Kind, lease.ItemId, lease.ExpiresAtUtc);
+        }
+    }
+
+    /// <summary>
+    /// Whether the item may run now (a device slot for a run), without waiting; <paramref name="turn"/> is held while it
+    /// runs. False: the job is fired again later.
+    /// </summary>
+    protected virtual bool TryTakeTurn(TItem item, out IDisposable? turn)
+    {
+        turn = null;
+        return true;
+    }
+
+    private async Task RetryLaterAsync(IJobExecutionContext context, TItem item)
+    {
+        var delay = limits?.RetryDelay ?? TimeSpan.FromSeconds(5);
+        logger.LogDebug("{Kind} {Id} cannot start yet; trying again in {Delay}", item.Kind, item.Id, delay);
+        await QuartzWorkQueue.FireAgainAsync(context, delay);
+    }
 
     /// <summary>A last check before the item is marked Running; false when the job ended it itself.</summary>
     protected virtual Task<bool> ReadyToStartAsync(TItem item) => Task.FromResult(true);
@@ -49,13 +106,24 @@ public abstract class WorkJob<TItem>(WorkStore store, ILogger logger) : IJob whe
     protected abstract Task RunAsync(TItem item, CancellationToken cancellationToken);
 
     protected Task SucceedAsync(Guid id, DateTime? finishedAtUtc = null) =>
-        store.FinishAsync<TItem>(id, WorkStatus.Succeeded, null, CancellationToken.None, finishedAtUtc);
+        FinishAsync(id, WorkStatus.Succeeded, null, finishedAtUtc);
 
-    protected Task CancelAsync(Guid id) => store.FinishAsync<TItem>(id, WorkStatus.Cancelled, null, CancellationToken.None);
+    protected Task CancelAsync(Guid id) => FinishAsync(id, WorkStatus.Cancelled, null);
+
+    /// <summary>Ends the item, unless this job lost its lease (then its new owner decides).</summary>
+    private async Task FinishAsync(Guid id, WorkStatus outcome, string? reason, DateTime? finishedAtUtc = null)
+    {
+        if (!OwnsItem)
+        {
+            logger.LogWarning("{Kind} {Id}: this job lost its lease; it does not record {Outcome}", typeof(TItem).Name, id, outcome);
+            return;
+        }
+        await store.FinishAsync<TItem>(id, outcome, reason, CancellationToken.None, finishedAtUtc);
+    }
 
     protected async Task FailAsync(Guid id, string reason)
     {
-        await store.FinishAsync<TItem>(id, WorkStatus.Failed, reason, CancellationToken.None);
+        await FinishAsync(id, WorkStatus.Failed, reason);
         logger.LogWarning("{Kind} {Id} failed: {Reason}", typeof(TItem).Name, id, reason);
     }
 
@@ -65,7 +133,7 @@ public abstract class WorkJob<TItem>(WorkStore store, ILogger logger) : IJob whe
     {
         try
         {
-            return await launcher.RunAsync(arguments, log, cancellationToken);
+            return await launcher.RunAsync(arguments, log, cancellationToken, _heartbeat?.Lease);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

@@ -19,9 +19,17 @@ public sealed class WorkerLauncher(DataDirectories directories, DatabaseSetup da
     /// <summary>How long a stopping console waits for the worker to write its checkpoint and exit.</summary>
     public TimeSpan ShutdownGrace { get; init; } = TimeSpan.FromSeconds(20);
 
-    public async Task<WorkerExit> RunAsync(IReadOnlyList<string> arguments, WorkLog log, CancellationToken stopping)
+    /// <summary>The lease token a worker is handed (it renews that lease and refuses to run without it).</summary>
+    public const string LeaseTokenVariable = "DeepExtension__Work__LeaseToken";
+    /// <summary>The process that started the worker: when it is gone, the worker checkpoints and exits (see <see cref="ParentWatch"/>).</summary>
+    public const string ParentPidVariable = "DeepExtension__Work__ParentPid";
+
+    /// <param name="lease">The lease the calling job holds on the item; the worker renews it while it runs.</param>
+    public async Task<WorkerExit> RunAsync(IReadOnlyList<string> arguments, WorkLog log, CancellationToken stopping, WorkLeaseGrant? lease = null)
     {
         var start = CreateStartInfo(arguments);
+        if (lease is not null) start.Environment[LeaseTokenVariable] = lease.Token.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        start.Environment[ParentPidVariable] = Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture);
         using var process = new Process { StartInfo = start, EnableRaisingEvents = true };
         string? lastError = null;
         process.OutputDataReceived += (_, e) => { if (e.Data is { Length: > 0 } line) Append(log, RunLogLevel.Info, line); };
@@ -34,6 +42,8 @@ public sealed class WorkerLauncher(DataDirectories directories, DatabaseSetup da
         };
 
         Directory.CreateDirectory(log.Directory);
+        var oomKills = OomKillCounter.ForThisProcess();
+        var oomKillsBefore = oomKills.Read();
         process.Start();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
@@ -59,7 +69,7 @@ public sealed class WorkerLauncher(DataDirectories directories, DatabaseSetup da
             return new WorkerExit(process.ExitCode, Interrupted: true, lastError);
         }
         await process.WaitForExitAsync(CancellationToken.None); // drains the output events
-        return new WorkerExit(process.ExitCode, Interrupted: false, lastError);
+        return new WorkerExit(process.ExitCode, Interrupted: false, lastError, OomKillCounter.KilledBetween(oomKillsBefore, oomKills.Read()));
     }
 
     /// <summary>

@@ -26,13 +26,15 @@ public sealed class TrainingHost : IAsyncDisposable
     public CustomizedModelService CustomizedModels => Host.Services.GetRequiredService<CustomizedModelService>();
     public DeepExtension.Core.CompleteModels.CompleteModelService CompleteModels => Host.Services.GetRequiredService<DeepExtension.Core.CompleteModels.CompleteModelService>();
 
-    public static async Task<TrainingHost> StartAsync(TestEnvironment env)
+    /// <param name="settings">Configuration on top of the data root (limits, intervals).</param>
+    public static async Task<TrainingHost> StartAsync(TestEnvironment env, IReadOnlyDictionary<string, string?>? settings = null)
     {
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
             [$"{DeepExtensionOptions.SectionName}:DataRoot"] = env.DataRoot,
         });
+        if (settings is not null) builder.Configuration.AddInMemoryCollection(settings);
         builder.AddDeepExtensionCore();
         builder.AddDeepExtensionJobs();
         var host = builder.Build();

@@ -1,0 +1,60 @@
+using System.Text.Json.Nodes;
+using DeepExtension.Core.Runs;
+using DeepExtension.Core.Training;
+using DeepExtension.Core.Work;
+using DeepExtension.Jobs.Work;
+using DeepExtension.Tests.Runs;
+using DeepExtension.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace DeepExtension.Tests.Faults;
+
+/// <summary>
+/// Issue 13, fault 3: twenty queued trainings held all ten scheduler threads waiting for a device slot, so a Save
+/// waited minutes. Reproduced with the console's scheduler (Quartz, SQLite store) and real worker processes.
+/// </summary>
+[Collection(TrainingCollection.Name)]
+public sealed class QueueFaultTests
+{
+    [Fact]
+    public async Task Save_TrainingQueueFullerThanTheThreadPool_StartsWithinSeconds()
+    {
+        await using var env = await TestEnvironment.CreateAsync();
+        var customized = await CustomizedModelFixture.RegisterReferenceAdapterAsync(env);
+        var model = Assert.Single(await env.BaseModels.ListAsync());
+        var version = (await env.Datasets.ListAsync()).Single().LatestVersion!;
+        var method = (await env.TrainingMethods.ListAsync()).Single(m => m.IsBuiltIn && m.Algorithm == TrainingAlgorithm.Sft);
+        await using var host = await TrainingHost.StartAsync(env);
+        var limits = host.Host.Services.GetRequiredService<WorkLimits>();
+
+        // More trains than the scheduler has threads, all on the one CPU slot: one trains, the rest wait.
+        var parameters = new JsonObject { ["num_epochs"] = 500, ["batch_size"] = 4, ["max_tokens"] = 32, ["save_every"] = 1000, ["save_unit"] = "steps" };
+        var runs = new List<Guid>();
+        for (var i = 0; i < limits.SchedulerThreads + 4; i++)
+        {
+            var started = await host.Runs.StartAsync(new NewTrainRequest($"queued-{i}", model.Id, version.Id, method.Id, parameters, "cpu"));
+            Assert.True(started.Succeeded, started.AllErrors);
+            runs.Add(started.Value!.Id);
+        }
+        await host.WaitForAsync(runs[0], r => r.Status == WorkStatus.Running, TimeSpan.FromMinutes(1));
+        await Task.Delay(limits.RetryDelay * 2); // Every queued train has looked for a slot at least once.
+
+        var submitted = DateTime.UtcNow;
+        var save = await host.CompleteModels.SaveAsync(customized.Id);
+        Assert.True(save.Succeeded, save.AllErrors);
+        var deadline = submitted + TimeSpan.FromSeconds(20);
+        DeepExtension.Core.CompleteModels.ModelSave row;
+        while ((row = (await host.CompleteModels.GetSaveAsync(save.Value!.Id))!).StartedAtUtc is null)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"The save stayed {row.Status} for 20 s behind {runs.Count} queued trainings.");
+            await Task.Delay(100);
+        }
+
+        var all = await Task.WhenAll(runs.Select(id => host.Runs.GetAsync(id)));
+        Assert.Single(all, r => r!.Status == WorkStatus.Running); // One CPU slot: the others never started.
+        Assert.All(all.Skip(1), r => Assert.Equal(0, r!.Attempts));
+        foreach (var id in runs) await host.Runs.CancelAsync(id);
+        var cancelled = await host.WaitForAsync(runs[0], r => r.IsFinished, TimeSpan.FromMinutes(1));
+        Assert.Equal(WorkStatus.Cancelled, cancelled.Status);
+    }
+}
