@@ -56,6 +56,8 @@ public static class CoreHostingExtensions
         builder.Services.AddSingleton<HubDownloads.HubDownloadService>();
         // Access tokens are kept encrypted; where the key ring lives is the web host's configuration.
         builder.Services.AddDataProtection();
+        builder.Services.AddSingleton<Evaluations.EvaluationService>();
+        builder.Services.AddSingleton<Evaluations.LlmJudge>();
         return builder;
     }
 

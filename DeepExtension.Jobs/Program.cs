@@ -19,6 +19,7 @@ namespace DeepExtension.Jobs;
 ///   merge       merge a PEFT LoRA adapter into its base model and write a complete model folder: named by folders
 ///               (--model --adapter --out), or by a queued save (--save ID, started by the console; "merge-save" is
 ///               the earlier name of that form and still works)
+///   evaluate    evaluate models on a dataset (--evaluation ID, started by the console)
 ///   devices     print, as JSON, the libtorch and backend this worker loads and every GPU
 /// Configuration comes from the environment (DeepExtension__Database__Provider, ...) or --key=value arguments.
 /// </summary>
@@ -48,6 +49,8 @@ public static class Program
                 return await SaveCommand.RunAsync(rest);
             case "merge" when rest.Contains(SaveCommand.SaveOption):
                 return await SaveCommand.RunAsync(rest);
+            case "evaluate":
+                return await Evaluations.EvaluateCommand.RunAsync(rest);
             case "generate":
                 return RunEngineCommand(() => EngineCommands.Generate(rest, Console.Out, Console.Error));
             case "merge":
@@ -112,6 +115,7 @@ public static class Program
                           [--dtype float32|bfloat16|float16]
                DeepExtension.Jobs merge --model DIR --adapter DIR --out DIR [--max-shard-bytes N]
                DeepExtension.Jobs merge --save SAVE_ID
+               DeepExtension.Jobs evaluate --evaluation EVALUATION_ID
 
         commands:
           scheduler   run a Quartz scheduler node against the configured database
@@ -122,6 +126,8 @@ public static class Program
                       (base dtype, top-level rope_theta, tokenizer and chat template copied), written as
                       OUT.partial and renamed when complete; --save SAVE_ID merges a queued save of a
                       customized model into complete-models/ (started by the console)
+          evaluate    --evaluation EVALUATION_ID: answer a dataset's prompts with each model of a queued
+                      evaluation, score the answers (and judge them in Ollama) into evaluations/ID/results.jsonl
           devices     print as JSON the backend (cpu or cuda) and libtorch (folder, version) this worker loads and
                       every GPU (name, total and free memory, compute capability); no GPU gives an empty list
 

@@ -55,6 +55,7 @@ public static class WebHostingExtensions
         // The first download address, kept so links to it still work; /api/v1/trains/{id}/log is the same.
         app.MapGet("/api/runs/{id:guid}/log", DownloadRunLogAsync);
         app.MapDeepExtensionApi();
+        app.MapEvaluationDownloads();
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         return app;
     }

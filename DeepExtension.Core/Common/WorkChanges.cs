@@ -19,6 +19,8 @@ public enum ChangedWork
     Models = 8,
     /// <summary>Hub downloads (and the base models they register).</summary>
     Downloads = 16,
+    /// <summary>Evaluations.</summary>
+    Evaluations = 32,
 }
 
 /// <summary>
@@ -74,6 +76,7 @@ public sealed class WorkChanges
                 ModelDeployment => ChangedWork.Deployments,
                 CustomizedModel or CompleteModel => ChangedWork.Models,
                 HubDownloads.HubDownload => ChangedWork.Downloads,
+                Evaluations.Evaluation => ChangedWork.Evaluations,
                 _ => ChangedWork.None,
             };
         }

@@ -4,6 +4,7 @@ using DeepExtension.Core.CompleteModels;
 using DeepExtension.Core.CustomizedModels;
 using DeepExtension.Core.Datasets;
 using DeepExtension.Core.Deployment;
+using DeepExtension.Core.Evaluations;
 using DeepExtension.Core.Runs;
 using DeepExtension.Core.Training;
 using Microsoft.AspNetCore.Identity;
@@ -31,6 +32,7 @@ public abstract class DeepExtensionDbContext(DbContextOptions options)
     public DbSet<DatasetVersion> DatasetVersions => Set<DatasetVersion>();
     public DbSet<Audit.AuditEntry> AuditEntries => Set<Audit.AuditEntry>();
     public DbSet<ApiToken> ApiTokens => Set<ApiToken>();
+    public DbSet<Evaluation> Evaluations => Set<Evaluation>();
     public DbSet<Work.WorkLease> WorkLeases => Set<Work.WorkLease>();
     public DbSet<HubDownloads.HubDownload> HubDownloads => Set<HubDownloads.HubDownload>();
 

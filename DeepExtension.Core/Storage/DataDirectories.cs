@@ -15,6 +15,7 @@ public sealed class DataDirectories
     public const string SavesFolder = "saves";
     public const string DeploymentsFolder = "deployments";
     public const string DownloadsFolder = "downloads";
+    public const string EvaluationsFolder = "evaluations";
 
     /// <summary>A folder is written under its name plus this suffix and renamed when complete, so a half-written one is never taken for a finished one.</summary>
     public const string PartialSuffix = ".partial";
@@ -35,6 +36,7 @@ public sealed class DataDirectories
         Saves = Path.Combine(Root, SavesFolder);
         Deployments = Path.Combine(Root, DeploymentsFolder);
         Downloads = Path.Combine(Root, DownloadsFolder);
+        Evaluations = Path.Combine(Root, EvaluationsFolder);
     }
 
     public string Root { get; }
@@ -49,6 +51,8 @@ public sealed class DataDirectories
     public string Deployments { get; }
     /// <summary>Per Hub download: its log (the files themselves go under the models root).</summary>
     public string Downloads { get; }
+    /// <summary>Per evaluation: its results (results.jsonl) and its log.</summary>
+    public string Evaluations { get; }
 
     public string DefaultSqliteFile => Path.Combine(Root, "deepextension.db");
 
@@ -66,6 +70,7 @@ public sealed class DataDirectories
     public string DeploymentFolder(Guid deploymentId) => Path.Combine(Deployments, deploymentId.ToString("N"));
 
     public string DownloadFolder(Guid downloadId) => Path.Combine(Downloads, downloadId.ToString("N"));
+    public string EvaluationFolder(Guid evaluationId) => Path.Combine(Evaluations, evaluationId.ToString("N"));
 
     public string CompleteModelFolder(string completeModelName) => Path.Combine(CompleteModels, completeModelName);
 

@@ -11,6 +11,8 @@ public enum WorkKind
     Deploy,
     /// <summary>A <see cref="HubDownloads.HubDownload"/>.</summary>
     Download,
+    /// <summary>An <see cref="Evaluations.Evaluation"/>.</summary>
+    Evaluate,
 }
 
 /// <summary>

@@ -4,7 +4,8 @@ namespace DeepExtension.Core.Work;
 
 /// <summary>
 /// The JSON-lines log of one work item (<see cref="LogLine"/> per line), named for what it is:
-/// runs/&lt;id&gt;/train.log.jsonl, saves/&lt;id&gt;/save.log.jsonl, deployments/&lt;id&gt;/deploy.log.jsonl.
+/// runs/&lt;id&gt;/train.log.jsonl, saves/&lt;id&gt;/save.log.jsonl, deployments/&lt;id&gt;/deploy.log.jsonl,
+/// evaluations/&lt;id&gt;/evaluate.log.jsonl.
 /// Saves and deployments wrote train.log.jsonl before; that file is still read, before the new one.
 /// </summary>
 public sealed class WorkLog
@@ -13,6 +14,7 @@ public sealed class WorkLog
     public const string SaveFileName = "save.log.jsonl";
     public const string DeployFileName = "deploy.log.jsonl";
     public const string DownloadFileName = "download.log.jsonl";
+    public const string EvaluateFileName = "evaluate.log.jsonl";
 
     private WorkLog(string path, string? legacyPath)
     {
@@ -27,6 +29,7 @@ public sealed class WorkLog
         WorkKind.Save => new(System.IO.Path.Combine(folder, SaveFileName), System.IO.Path.Combine(folder, TrainFileName)),
         WorkKind.Deploy => new(System.IO.Path.Combine(folder, DeployFileName), System.IO.Path.Combine(folder, TrainFileName)),
         WorkKind.Download => new(System.IO.Path.Combine(folder, DownloadFileName), null),
+        WorkKind.Evaluate => new(System.IO.Path.Combine(folder, EvaluateFileName), null),
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
     };
 

@@ -72,6 +72,7 @@ public static class JobsHostingExtensions
         builder.Services.AddTransient<ModelSaveJob>();
         builder.Services.AddTransient<DeploymentJob>();
         builder.Services.AddTransient<HubDownloads.HubDownloadJob>();
+        builder.Services.AddTransient<Evaluations.EvaluationJob>();
 
         if (builder.Configuration.GetValue(SchedulerEnabledKey, true))
         {

@@ -26,6 +26,7 @@ public sealed class QuartzWorkQueue(ISchedulerFactory schedulers) : IWorkQueue
         WorkKind.Save => "model-saves",
         WorkKind.Deploy => "model-deployments",
         WorkKind.Download => "hub-downloads",
+        WorkKind.Evaluate => "model-evaluations",
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
     };
 
@@ -36,6 +37,7 @@ public sealed class QuartzWorkQueue(ISchedulerFactory schedulers) : IWorkQueue
         WorkKind.Save => typeof(ModelSaveJob),
         WorkKind.Deploy => typeof(DeploymentJob),
         WorkKind.Download => typeof(HubDownloads.HubDownloadJob),
+        WorkKind.Evaluate => typeof(Evaluations.EvaluationJob),
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
     };
 

@@ -53,9 +53,9 @@ public static class DeploymentFixture
     /// tested end to end), with the job queue recorded.
     /// </summary>
     public static async Task<(DeploymentService Service, ModelDeployment Deployment)> DeployedAsync(
-        TestEnvironment env, FakeOllamaServer ollama, DeploymentService? service = null, string name = "tiny:q8_0")
+        TestEnvironment env, FakeOllamaServer ollama, DeploymentService? service = null, string name = "tiny:q8_0", string reference = "tiny-qwen2")
     {
-        var complete = await AddCompleteModelAsync(env);
+        var complete = await AddCompleteModelAsync(env, reference);
         var environment = await AddEnvironmentAsync(env, ollama.BaseUrl);
         service ??= env.CreateDeploymentService(new RecordingScheduler());
         var submitted = await service.DeployAsync(new DeployRequest(DeploymentSourceKind.Complete, complete.Id, environment.Id, name, OllamaQuantization.Q8_0));

@@ -61,6 +61,12 @@ public sealed partial class FakeOllamaServer : IAsyncDisposable
     /// <summary>Delay between streamed create lines, so a test (or a person) can watch progress.</summary>
     public TimeSpan CreateLineDelay { get; set; } = TimeSpan.Zero;
 
+    /// <summary>
+    /// Scripts /api/chat: given the model's name and the last user message, the whole reply (streamed word by word as
+    /// before), or null for the default echo. A test teaches it a behaviour, e.g. a deterministic judge.
+    /// </summary>
+    public Func<string, string, string?>? ChatReply { get; set; }
+
     public byte[]? BlobContent(string digest) => _blobs.TryGetValue(digest, out var bytes) ? bytes : null;
 
     public JsonObject? CreateRequestFor(string model) =>
@@ -237,7 +243,7 @@ public sealed partial class FakeOllamaServer : IAsyncDisposable
         var last = messages.LastOrDefault(m => m?["role"]?.GetValue<string>() == "user")?["content"]?.GetValue<string>() ?? "";
         var system = model.Request["system"]?.GetValue<string>();
         // A deterministic answer that shows what reached the model: the baked-in system prompt and the user's words.
-        var answer = $"{(system is null ? "" : $"[{system}] ")}You said: {last}";
+        var answer = ChatReply?.Invoke(model.Name, last) ?? $"{(system is null ? "" : $"[{system}] ")}You said: {last}";
         context.Response.StatusCode = 200;
         context.Response.ContentType = "application/x-ndjson";
         foreach (var piece in Regex.Split(answer, @"(?<=\s)"))

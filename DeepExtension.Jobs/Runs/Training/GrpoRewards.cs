@@ -1,14 +1,13 @@
-using System.Globalization;
-using System.Text.RegularExpressions;
 using DeepExtension.Core.Training;
 
 namespace DeepExtension.Jobs.Runs.Training;
 
 /// <summary>
 /// The built-in GRPO reward functions (the names of the method's <c>reward_functions</c> parameter). Each scores a
-/// completion against the reference answer with 0 or 1; a completion's reward is their sum.
+/// completion against the reference answer with 0 or 1; a completion's reward is their sum. The scoring itself lives
+/// in <see cref="GrpoRewardFunctions"/>, which evaluations share.
 /// </summary>
-public static partial class GrpoRewards
+public static class GrpoRewards
 {
     public const string ExactMatch = GrpoRewardFunctions.ExactMatch;
     public const string ContainsAnswer = GrpoRewardFunctions.ContainsAnswer;
@@ -17,38 +16,14 @@ public static partial class GrpoRewards
 
     public static IReadOnlyList<string> Names => GrpoRewardFunctions.All;
 
-    public static double Score(string name, string completion, string reference) => name switch
-    {
-        ExactMatch => Normalize(completion) == Normalize(reference) ? 1 : 0,
-        ContainsAnswer => Normalize(reference) is { Length: > 0 } answer && Normalize(completion).Contains(answer, StringComparison.Ordinal) ? 1 : 0,
-        NumericMatch => LastNumber(reference) is { } expected && LastNumber(completion) is { } actual && actual == expected ? 1 : 0,
-        FormatThink => ThinkThenAnswer().IsMatch(completion) ? 1 : 0,
-        _ => throw new ArgumentException($"Unknown reward function \"{name}\"; known: {string.Join(", ", Names)}.", nameof(name)),
-    };
+    public static double Score(string name, string completion, string reference) => GrpoRewardFunctions.Score(name, completion, reference);
 
     /// <summary>The sum of <paramref name="names"/>' scores.</summary>
     public static double Total(IEnumerable<string> names, string completion, string reference) => names.Sum(n => Score(n, completion, reference));
 
-    /// <summary>Trimmed, lower case, whitespace runs collapsed to one space: formatting is not what these rewards judge.</summary>
-    public static string Normalize(string text) => Whitespace().Replace(text.Trim(), " ").ToLowerInvariant();
+    /// <inheritdoc cref="GrpoRewardFunctions.Normalize"/>
+    public static string Normalize(string text) => GrpoRewardFunctions.Normalize(text);
 
-    /// <summary>The last number in <paramref name="text"/> ("1,000" = 1000, "3.0" = 3, "-2" = −2), or null.</summary>
-    public static decimal? LastNumber(string text)
-    {
-        var matches = Number().Matches(text);
-        if (matches.Count == 0) return null;
-        var digits = matches[^1].Value.Replace(",", "", StringComparison.Ordinal);
-        return decimal.TryParse(digits, NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var value) ? value : null;
-    }
-
-    [GeneratedRegex(@"\s+")]
-    private static partial Regex Whitespace();
-
-    // Thousands groups only in threes, so "1,2" in a list stays two numbers.
-    [GeneratedRegex(@"-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?")]
-    private static partial Regex Number();
-
-    // A reasoning block, then some non-blank answer after it.
-    [GeneratedRegex(@"^\s*<think>.*?</think>\s*\S", RegexOptions.Singleline)]
-    private static partial Regex ThinkThenAnswer();
+    /// <inheritdoc cref="GrpoRewardFunctions.LastNumber"/>
+    public static decimal? LastNumber(string text) => GrpoRewardFunctions.LastNumber(text);
 }

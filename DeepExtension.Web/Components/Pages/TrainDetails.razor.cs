@@ -56,6 +56,10 @@ public partial class TrainDetails : IAsyncDisposable
     private bool _missing;
     private string _datasetLabel = "—";
     private CustomizedModel? _customizedModel;
+    private IReadOnlyList<DeepExtension.Core.Evaluations.Evaluation> _evaluations = [];
+
+    [Inject]
+    public required DeepExtension.Core.Evaluations.EvaluationService Evaluations { get; init; }
     private MetricPoint? _latest;
     private readonly List<LogLine> _log = [];
     private int _logNext;
@@ -91,6 +95,7 @@ public partial class TrainDetails : IAsyncDisposable
             _datasetLabel = $"{dataset.Name} v{version.VersionNumber} (sha256 {version.ShortHash}…, {version.RowCount:N0} rows)";
         }
         _customizedModel = await CustomizedModels.FindByRunAsync(RunId);
+        _evaluations = await Evaluations.ForAsync(RunId, _customizedModel?.Id);
     }
 
     protected override void OnAfterRender(bool firstRender)

@@ -672,6 +672,107 @@ namespace DeepExtension.Core.Data.Migrations.SqlServer
                     b.ToTable("ModelDeployments", (string)null);
                 });
 
+            modelBuilder.Entity("DeepExtension.Core.Evaluations.Evaluation", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uniqueidentifier");
+
+                    b.Property<string>("AggregatesJson")
+                        .HasColumnType("nvarchar(max)");
+
+                    b.Property<int>("Attempts")
+                        .HasColumnType("int");
+
+                    b.Property<Guid>("BaseModelId")
+                        .HasColumnType("uniqueidentifier");
+
+                    b.Property<DateTime>("CreatedAtUtc")
+                        .HasColumnType("datetime2");
+
+                    b.Property<string>("CreatedBy")
+                        .HasMaxLength(256)
+                        .HasColumnType("nvarchar(256)");
+
+                    b.Property<Guid>("DatasetVersionId")
+                        .HasColumnType("uniqueidentifier");
+
+                    b.Property<int>("ExampleCount")
+                        .HasColumnType("int");
+
+                    b.Property<string>("FailureReason")
+                        .HasMaxLength(2000)
+                        .HasColumnType("nvarchar(2000)");
+
+                    b.Property<DateTime?>("FinishedAtUtc")
+                        .HasColumnType("datetime2");
+
+                    b.Property<Guid?>("JudgeDeploymentId")
+                        .HasColumnType("uniqueidentifier");
+
+                    b.Property<string>("JudgePrompt")
+                        .HasMaxLength(8000)
+                        .HasColumnType("nvarchar(max)");
+
+                    b.Property<int>("MaxExamples")
+                        .HasColumnType("int");
+
+                    b.Property<int>("MaxNewTokens")
+                        .HasColumnType("int");
+
+                    b.Property<string>("ModelsJson")
+                        .IsRequired()
+                        .HasColumnType("nvarchar(max)");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("nvarchar(200)");
+
+                    b.Property<string>("Part")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("nvarchar(16)");
+
+                    b.Property<double>("Progress")
+                        .HasColumnType("float");
+
+                    b.Property<DateTime>("QueuedAtUtc")
+                        .HasColumnType("datetime2");
+
+                    b.Property<Guid?>("RunId")
+                        .HasColumnType("uniqueidentifier");
+
+                    b.Property<long>("Seed")
+                        .HasColumnType("bigint");
+
+                    b.Property<DateTime?>("StartedAtUtc")
+                        .HasColumnType("datetime2");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("nvarchar(16)");
+
+                    b.Property<double>("Temperature")
+                        .HasColumnType("float");
+
+                    b.Property<double>("TopP")
+                        .HasColumnType("float");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("BaseModelId");
+
+                    b.HasIndex("CreatedAtUtc");
+
+                    b.HasIndex("DatasetVersionId");
+
+                    b.HasIndex("RunId");
+
+                    b.ToTable("Evaluations", (string)null);
+                });
+
             modelBuilder.Entity("DeepExtension.Core.HubDownloads.HubDownload", b =>
                 {
                     b.Property<Guid>("Id")
@@ -1192,6 +1293,21 @@ namespace DeepExtension.Core.Data.Migrations.SqlServer
                     b.HasOne("DeepExtension.Core.Datasets.Dataset", null)
                         .WithMany("Versions")
                         .HasForeignKey("DatasetId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("DeepExtension.Core.Evaluations.Evaluation", b =>
+                {
+                    b.HasOne("DeepExtension.Core.BaseModels.BaseModel", null)
+                        .WithMany()
+                        .HasForeignKey("BaseModelId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.HasOne("DeepExtension.Core.Datasets.DatasetVersion", null)
+                        .WithMany()
+                        .HasForeignKey("DatasetVersionId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
                 });

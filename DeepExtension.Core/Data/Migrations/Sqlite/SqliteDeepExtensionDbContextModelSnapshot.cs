@@ -664,6 +664,107 @@ namespace DeepExtension.Core.Data.Migrations.Sqlite
                     b.ToTable("ModelDeployments", (string)null);
                 });
 
+            modelBuilder.Entity("DeepExtension.Core.Evaluations.Evaluation", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("AggregatesJson")
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Attempts")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<Guid>("BaseModelId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime>("CreatedAtUtc")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("CreatedBy")
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("DatasetVersionId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("ExampleCount")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("FailureReason")
+                        .HasMaxLength(2000)
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime?>("FinishedAtUtc")
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid?>("JudgeDeploymentId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("JudgePrompt")
+                        .HasMaxLength(8000)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("MaxExamples")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("MaxNewTokens")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("ModelsJson")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Part")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.Property<double>("Progress")
+                        .HasColumnType("REAL");
+
+                    b.Property<DateTime>("QueuedAtUtc")
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid?>("RunId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("Seed")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<DateTime?>("StartedAtUtc")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.Property<double>("Temperature")
+                        .HasColumnType("REAL");
+
+                    b.Property<double>("TopP")
+                        .HasColumnType("REAL");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("BaseModelId");
+
+                    b.HasIndex("CreatedAtUtc");
+
+                    b.HasIndex("DatasetVersionId");
+
+                    b.HasIndex("RunId");
+
+                    b.ToTable("Evaluations", (string)null);
+                });
+
             modelBuilder.Entity("DeepExtension.Core.HubDownloads.HubDownload", b =>
                 {
                     b.Property<Guid>("Id")
@@ -1179,6 +1280,21 @@ namespace DeepExtension.Core.Data.Migrations.Sqlite
                     b.HasOne("DeepExtension.Core.Datasets.Dataset", null)
                         .WithMany("Versions")
                         .HasForeignKey("DatasetId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("DeepExtension.Core.Evaluations.Evaluation", b =>
+                {
+                    b.HasOne("DeepExtension.Core.BaseModels.BaseModel", null)
+                        .WithMany()
+                        .HasForeignKey("BaseModelId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.HasOne("DeepExtension.Core.Datasets.DatasetVersion", null)
+                        .WithMany()
+                        .HasForeignKey("DatasetVersionId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
                 });
