@@ -47,3 +47,6 @@ public sealed class SqliteDeepExtensionDbContext(DbContextOptions<SqliteDeepExte
 
 public sealed class SqlServerDeepExtensionDbContext(DbContextOptions<SqlServerDeepExtensionDbContext> options)
     : DeepExtensionDbContext(options);
+
+public sealed class PostgreSqlDeepExtensionDbContext(DbContextOptions<PostgreSqlDeepExtensionDbContext> options)
+    : DeepExtensionDbContext(options);

@@ -44,6 +44,8 @@ public static class JobsHostingExtensions
                     o.StoreJobDataAsStrings = true;
                     // The migrations own the schema; Quartz only checks that it finds what it expects.
                     o.SchemaProvisioning = SchemaProvisioning.Validate;
+                    // PostgreSQL's script names the tables unquoted, so they exist in lower case.
+                    if (database.Provider == DatabaseProvider.PostgreSql) o.TablePrefix = "qrtz_";
                 });
                 switch (database.Provider)
                 {
@@ -52,9 +54,16 @@ public static class JobsHostingExtensions
                         break;
                     case DatabaseProvider.SqlServer:
                         store.UseSqlServer(database.ConnectionString);
-                        // Several nodes (web + worker containers) may share one SQL Server job store.
-                        store.UseClustering(_ => { });
                         break;
+                    case DatabaseProvider.PostgreSql:
+                        store.UsePostgres(database.ConnectionString);
+                        break;
+                }
+                if (database.SupportsClustering)
+                {
+                    // Several nodes (the console and worker nodes) share one job store: each fired trigger goes
+                    // to one node, and a node whose check-ins stop has its recoverable jobs taken over by another.
+                    store.UseClustering(_ => { });
                 }
             });
         });
