@@ -47,6 +47,7 @@ public static class CoreHostingExtensions
         builder.Services.AddSingleton<CompleteModelService>();
         builder.Services.AddSingleton<LiveRunStore>();
         builder.Services.AddSingleton<DatasetService>();
+        builder.Services.AddSingleton<Nodes.DataRootMarker>();
         return builder;
     }
 

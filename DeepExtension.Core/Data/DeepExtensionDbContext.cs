@@ -4,6 +4,7 @@ using DeepExtension.Core.CompleteModels;
 using DeepExtension.Core.CustomizedModels;
 using DeepExtension.Core.Datasets;
 using DeepExtension.Core.Deployment;
+using DeepExtension.Core.Nodes;
 using DeepExtension.Core.Runs;
 using DeepExtension.Core.Training;
 using Microsoft.AspNetCore.Identity;
@@ -29,6 +30,8 @@ public abstract class DeepExtensionDbContext(DbContextOptions options)
     public DbSet<ModelDeployment> ModelDeployments => Set<ModelDeployment>();
     public DbSet<Dataset> Datasets => Set<Dataset>();
     public DbSet<DatasetVersion> DatasetVersions => Set<DatasetVersion>();
+    public DbSet<WorkerNode> WorkerNodes => Set<WorkerNode>();
+    public DbSet<Installation> Installation => Set<Installation>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {

@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using DeepExtension.Core.Work;
 using DeepExtension.Jobs.Deployment;
+using DeepExtension.Jobs.Nodes;
 using DeepExtension.Jobs.Runs;
 using DeepExtension.Jobs.Saving;
 using DeepExtension.Jobs.Work;
@@ -73,6 +74,7 @@ public static class JobsHostingExtensions
         builder.Services.AddSingleton<WorkerLauncher>();
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<TrainingDevices>();
+        builder.Services.AddSingleton<NodeService>();
         builder.Services.AddTransient<TrainingRunJob>();
         builder.Services.AddTransient<ModelSaveJob>();
         builder.Services.AddTransient<DeploymentJob>();
@@ -82,6 +84,12 @@ public static class JobsHostingExtensions
             // Jobs are told to stop on shutdown (training workers checkpoint and exit); unfinished runs resume at the next start.
             builder.Services.AddQuartzHostedService(q => q.WaitForJobsToComplete = true);
             builder.Services.AddHostedService<InterruptedWorkRecovery>();
+            if (database.SupportsClustering)
+            {
+                // On a shared (clustered) job store every scheduling process is a node of the Nodes page.
+                builder.Services.TryAddSingleton(new NodeRole(IsConsole: true));
+                builder.Services.AddHostedService<NodeHeartbeat>();
+            }
         }
         return builder;
     }

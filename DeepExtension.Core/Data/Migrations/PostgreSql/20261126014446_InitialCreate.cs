@@ -108,6 +108,19 @@ namespace DeepExtension.Core.Data.Migrations.PostgreSql
                 });
 
             migrationBuilder.CreateTable(
+                name: "Installation",
+                columns: table => new
+                {
+                    Id = table.Column<int>(type: "integer", nullable: false),
+                    DataRootId = table.Column<Guid>(type: "uuid", nullable: false),
+                    CreatedAtUtc = table.Column<DateTime>(type: "timestamp with time zone", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_Installation", x => x.Id);
+                });
+
+            migrationBuilder.CreateTable(
                 name: "ModelDeployments",
                 columns: table => new
                 {
@@ -159,6 +172,29 @@ namespace DeepExtension.Core.Data.Migrations.PostgreSql
                 constraints: table =>
                 {
                     table.PrimaryKey("PK_TrainingMethods", x => x.Id);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "WorkerNodes",
+                columns: table => new
+                {
+                    Id = table.Column<string>(type: "character varying(200)", maxLength: 200, nullable: false),
+                    Name = table.Column<string>(type: "character varying(200)", maxLength: 200, nullable: false),
+                    Host = table.Column<string>(type: "character varying(200)", maxLength: 200, nullable: false),
+                    IsConsole = table.Column<bool>(type: "boolean", nullable: false),
+                    Version = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: false),
+                    DevicesJson = table.Column<string>(type: "text", nullable: true),
+                    DevicesError = table.Column<string>(type: "character varying(1000)", maxLength: 1000, nullable: true),
+                    Slots = table.Column<int>(type: "integer", nullable: false),
+                    FreeSlots = table.Column<int>(type: "integer", nullable: false),
+                    RunningRunIds = table.Column<string>(type: "character varying(4000)", maxLength: 4000, nullable: false),
+                    StartedAtUtc = table.Column<DateTime>(type: "timestamp with time zone", nullable: false),
+                    LastHeartbeatAtUtc = table.Column<DateTime>(type: "timestamp with time zone", nullable: false),
+                    StoppedAtUtc = table.Column<DateTime>(type: "timestamp with time zone", nullable: true)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_WorkerNodes", x => x.Id);
                 });
 
             migrationBuilder.CreateTable(
@@ -595,6 +631,11 @@ namespace DeepExtension.Core.Data.Migrations.PostgreSql
                 table: "TrainingRuns",
                 column: "Status");
 
+            migrationBuilder.CreateIndex(
+                name: "IX_WorkerNodes_LastHeartbeatAtUtc",
+                table: "WorkerNodes",
+                column: "LastHeartbeatAtUtc");
+
             // Quartz's job store lives in the same database (see QuartzSchemaMigration).
             QuartzSchemaMigration.Apply(migrationBuilder, "postgres");
         }
@@ -626,10 +667,16 @@ namespace DeepExtension.Core.Data.Migrations.PostgreSql
                 name: "DeploymentEnvironments");
 
             migrationBuilder.DropTable(
+                name: "Installation");
+
+            migrationBuilder.DropTable(
                 name: "ModelDeployments");
 
             migrationBuilder.DropTable(
                 name: "ModelSaves");
+
+            migrationBuilder.DropTable(
+                name: "WorkerNodes");
 
             migrationBuilder.DropTable(
                 name: "AspNetRoles");
