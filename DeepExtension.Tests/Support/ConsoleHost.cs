@@ -15,16 +15,22 @@ public sealed class ConsoleHost : WebApplicationFactory<Program>
     private readonly string? _adminEmail;
     private readonly string? _adminPassword;
 
-    private ConsoleHost(string dataRoot, bool unattendedSetup)
+    private readonly IReadOnlyDictionary<string, string?> _settings;
+
+    private ConsoleHost(string dataRoot, bool unattendedSetup, IReadOnlyDictionary<string, string?>? settings)
     {
         _dataRoot = dataRoot;
+        _settings = settings ?? new Dictionary<string, string?>();
         (_adminEmail, _adminPassword) = unattendedSetup ? (TestAccount.Admin.Email, TestAccount.Admin.Password) : (null, null);
     }
 
-    /// <summary>Starts the console; with <paramref name="unattendedSetup"/> (the default) the Admin <see cref="TestAccount.Admin"/> exists.</summary>
-    public static ConsoleHost Start(string dataRoot, bool unattendedSetup = true)
+    /// <summary>
+    /// Starts the console; with <paramref name="unattendedSetup"/> (the default) the Admin <see cref="TestAccount.Admin"/> exists.
+    /// <paramref name="settings"/> adds configuration (another database, the scheduler off, ...).
+    /// </summary>
+    public static ConsoleHost Start(string dataRoot, bool unattendedSetup = true, IReadOnlyDictionary<string, string?>? settings = null)
     {
-        var host = new ConsoleHost(dataRoot, unattendedSetup);
+        var host = new ConsoleHost(dataRoot, unattendedSetup, settings);
         host.UseKestrel(0);
         host.StartServer();
         return host;
@@ -51,6 +57,7 @@ public sealed class ConsoleHost : WebApplicationFactory<Program>
         // The unattended set-up: the first Admin exists from the start (tests that need the setup link clear these).
         builder.UseSetting("DeepExtension:Setup:AdminEmail", _adminEmail);
         builder.UseSetting("DeepExtension:Setup:AdminPassword", _adminPassword);
+        foreach (var (key, value) in _settings) builder.UseSetting(key, value);
         builder.UseEnvironment("Development");
     }
 }
