@@ -95,6 +95,26 @@ public class PostgreSqlTests
         await second.StopAsync();
     }
 
+    [Fact]
+    public void TestServer_NoBinaries_FailsSayingHowToInstallThem()
+    {
+        var empty = Path.Combine(Path.GetTempPath(), "deepx-no-postgres-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(empty);
+        try
+        {
+            var missing = Assert.Throws<InvalidOperationException>(() => PostgresServer.FindBinDirectory(null, empty));
+            var wrongFolder = Assert.Throws<InvalidOperationException>(() => PostgresServer.FindBinDirectory(empty, "/usr/lib/postgresql"));
+
+            Assert.Contains("apt-get install postgresql", missing.Message);
+            Assert.Contains(PostgresServer.ConnectionStringVariable, missing.Message);
+            Assert.Contains($"{PostgresServer.BinDirectoryVariable}={empty} has no initdb", wrongFolder.Message);
+        }
+        finally
+        {
+            Directory.Delete(empty);
+        }
+    }
+
     private static async Task<IHost> StartSchedulerAsync(TestEnvironment env)
     {
         var builder = Host.CreateApplicationBuilder();

@@ -47,7 +47,7 @@ public static class PostgresServer
             }
             else
             {
-                _cluster = await PrivateCluster.StartAsync(FindBinDirectory());
+                _cluster = await PrivateCluster.StartAsync(FindBinDirectory(Environment.GetEnvironmentVariable(BinDirectoryVariable), "/usr/lib/postgresql"));
                 AppDomain.CurrentDomain.ProcessExit += (_, _) => _cluster.Stop();
                 _adminConnectionString = _cluster.ConnectionString;
             }
@@ -59,23 +59,23 @@ public static class PostgresServer
         }
     }
 
-    private static string FindBinDirectory()
+    /// <summary>The folder with initdb and pg_ctl: the configured one, else the newest under <paramref name="installRoot"/>.</summary>
+    internal static string FindBinDirectory(string? configured, string installRoot)
     {
-        var configured = Environment.GetEnvironmentVariable(BinDirectoryVariable);
         if (!string.IsNullOrWhiteSpace(configured))
         {
             return File.Exists(Path.Combine(configured, "initdb"))
                 ? configured
                 : throw new InvalidOperationException($"{BinDirectoryVariable}={configured} has no initdb. " + HowToInstall);
         }
-        var installed = Directory.Exists("/usr/lib/postgresql")
-            ? Directory.GetDirectories("/usr/lib/postgresql")
+        var installed = Directory.Exists(installRoot)
+            ? Directory.GetDirectories(installRoot)
                 .Select(d => Path.Combine(d, "bin"))
                 .Where(bin => File.Exists(Path.Combine(bin, "initdb")))
                 .OrderByDescending(bin => int.TryParse(Path.GetFileName(Path.GetDirectoryName(bin)), out var v) ? v : 0)
                 .FirstOrDefault()
             : null;
-        return installed ?? throw new InvalidOperationException("PostgreSQL's server binaries (initdb, pg_ctl) were not found under /usr/lib/postgresql. " + HowToInstall);
+        return installed ?? throw new InvalidOperationException($"PostgreSQL's server binaries (initdb, pg_ctl) were not found under {installRoot}. " + HowToInstall);
     }
 
     private const string HowToInstall =
