@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 
 namespace DeepExtension.Core.Runs;
@@ -38,30 +39,58 @@ public static class JsonLinesFile
     public static List<T> ReadNew<T>(string path, ref long offset, LineParser<T> parse, int maxBytes = 16 * 1024 * 1024)
     {
         var lines = new List<T>();
-        if (!File.Exists(path)) return lines;
+        ForEachNewLine(path, ref offset, line =>
+        {
+            if (parse(line) is { } parsed) lines.Add(parsed);
+        }, maxBytes);
+        return lines;
+    }
+
+    /// <summary>Takes one line's UTF-8 bytes (without its newline); the span is valid only during the call.</summary>
+    public delegate void LineHandler(ReadOnlySpan<byte> line);
+
+    /// <summary>
+    /// Hands each complete line after <paramref name="offset"/> (at most <paramref name="maxBytes"/> of them) to
+    /// <paramref name="handle"/> and advances the offset past them; returns how many lines were handed over.
+    /// </summary>
+    public static int ForEachNewLine(string path, ref long offset, LineHandler handle, int maxBytes = 16 * 1024 * 1024)
+    {
+        if (!File.Exists(path)) return 0;
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
         if (stream.Length < offset)
         {
             offset = 0; // The file was replaced: start over rather than read garbage.
         }
         var available = (int)Math.Min(stream.Length - offset, maxBytes);
-        if (available <= 0) return lines;
+        if (available <= 0) return 0;
 
-        var buffer = new byte[available];
-        stream.Seek(offset, SeekOrigin.Begin);
-        stream.ReadExactly(buffer);
-        var lastNewline = Array.LastIndexOf(buffer, (byte)'\n');
-        if (lastNewline < 0) return lines;
-
-        var start = 0;
-        for (var i = 0; i <= lastNewline; i++)
+        var buffer = ArrayPool<byte>.Shared.Rent(available);
+        try
         {
-            if (buffer[i] != (byte)'\n') continue;
-            if (i > start && parse(buffer.AsSpan(start, i - start)) is { } parsed) lines.Add(parsed);
-            start = i + 1;
+            stream.Seek(offset, SeekOrigin.Begin);
+            stream.ReadExactly(buffer, 0, available);
+            var lastNewline = Array.LastIndexOf(buffer, (byte)'\n', available - 1);
+            if (lastNewline < 0) return 0;
+
+            var count = 0;
+            var start = 0;
+            while (start <= lastNewline)
+            {
+                var length = Array.IndexOf(buffer, (byte)'\n', start, lastNewline + 1 - start) - start;
+                if (length > 0)
+                {
+                    handle(buffer.AsSpan(start, length));
+                    count++;
+                }
+                start += length + 1;
+            }
+            offset += lastNewline + 1;
+            return count;
         }
-        offset += lastNewline + 1;
-        return lines;
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 }
 
@@ -72,6 +101,10 @@ public static class MetricsFile
 
     public static List<MetricPoint> ReadNew(RunFiles run, ref long offset) =>
         JsonLinesFile.ReadNew(run.MetricsPath, ref offset, MetricPoint.ParseJsonLine);
+
+    /// <summary>Appends the points after <paramref name="offset"/> to <paramref name="history"/> (without a point object per line); how many lines were read.</summary>
+    public static int ReadNew(RunFiles run, ref long offset, MetricHistory history) =>
+        JsonLinesFile.ForEachNewLine(run.MetricsPath, ref offset, line => history.AppendLine(line));
 
     public static List<MetricPoint> ReadAll(RunFiles run)
     {

@@ -19,22 +19,43 @@ public sealed class LiveRunStore(ILogger<LiveRunStore> logger) : IDisposable
     public TimeSpan Interval { get; init; } = TimeSpan.FromMilliseconds(250);
 
     /// <summary>
+    /// How long a run's history stays loaded after its last subscription is disposed: reopening a page (or the
+    /// interactive render following a prerender) finds it parsed and its series reduced instead of reading it again.
+    /// </summary>
+    public TimeSpan Linger { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
     /// Watches <paramref name="files"/>: <paramref name="onChanged"/> is called once the history is loaded and after each
     /// read that found more. Dispose the result to stop watching.
     /// </summary>
     public LiveRunSubscription Subscribe(RunFiles files, Func<Task> onChanged)
     {
+        lock (_runs) return RunOf(files).Add(onChanged, this);
+    }
+
+    /// <summary>
+    /// Starts reading <paramref name="files"/> ahead of a subscription (a page calls it while it prerenders, so the
+    /// history is parsed while the browser connects); without a subscription it lingers, then stops.
+    /// </summary>
+    public void Preload(RunFiles files)
+    {
         lock (_runs)
         {
-            ObjectDisposedException.ThrowIf(_shutdown.IsCancellationRequested, this);
-            if (!_runs.TryGetValue(files.Directory, out var run))
-            {
-                run = new LiveRun(files, logger);
-                _runs[files.Directory] = run;
-                run.Start(Interval, _shutdown.Token);
-            }
-            return run.Add(onChanged, this);
+            var run = RunOf(files);
+            if (run.SubscriberCount == 0) ScheduleStop(run);
         }
+    }
+
+    private LiveRun RunOf(RunFiles files)
+    {
+        ObjectDisposedException.ThrowIf(_shutdown.IsCancellationRequested, this);
+        if (!_runs.TryGetValue(files.Directory, out var run))
+        {
+            run = new LiveRun(files, logger);
+            _runs[files.Directory] = run;
+            run.Start(Interval, _shutdown.Token);
+        }
+        return run;
     }
 
     /// <summary>Runs watched right now (diagnostics and tests).</summary>
@@ -51,9 +72,33 @@ public sealed class LiveRunStore(ILogger<LiveRunStore> logger) : IDisposable
         lock (_runs)
         {
             if (run.Remove(subscription) > 0) return;
-            if (_runs.TryGetValue(run.Files.Directory, out var current) && current == run) _runs.Remove(run.Files.Directory);
-            run.Stop();
+            ScheduleStop(run);
         }
+    }
+
+    /// <summary>Stops <paramref name="run"/> after <see cref="Linger"/> unless someone subscribes (or preloads) meanwhile. Called under the lock.</summary>
+    private void ScheduleStop(LiveRun run)
+    {
+        var generation = ++run.LingerGeneration;
+        if (Linger <= TimeSpan.Zero)
+        {
+            StopIfIdle(run, generation);
+            return;
+        }
+        _ = Task.Delay(Linger, _shutdown.Token).ContinueWith(_ =>
+        {
+            lock (_runs)
+            {
+                if (!_shutdown.IsCancellationRequested) StopIfIdle(run, generation);
+            }
+        }, TaskScheduler.Default);
+    }
+
+    private void StopIfIdle(LiveRun run, int generation)
+    {
+        if (run.SubscriberCount > 0 || run.LingerGeneration != generation) return;
+        if (_runs.TryGetValue(run.Files.Directory, out var current) && current == run) _runs.Remove(run.Files.Directory);
+        run.Stop();
     }
 
     public void Dispose()
@@ -137,12 +182,11 @@ public sealed class LiveRun
 {
     private readonly ILogger _logger;
     private readonly object _gate = new();
-    private readonly List<MetricPoint> _points = [];
+    private MetricHistory _history = new();
     private readonly List<LogLine> _logs = [];
-    private readonly HashSet<string> _keys = new(StringComparer.Ordinal);
     private readonly List<LiveRunSubscription> _subscribers = [];
-    private RunSummary.Builder _summary = new();
-    private MetricPoint? _latestTraining;
+    /// <summary>Series already reduced for the current <see cref="Version"/>: every page and chart that shows the same series shares one reduction.</summary>
+    private readonly Dictionary<(string Metric, MetricAxis Axis, double Alpha, double? Min, double? Max), SeriesSlice> _slices = [];
     private CancellationTokenSource? _stop;
     private long _metricsOffset, _logOffset;
 
@@ -164,7 +208,7 @@ public sealed class LiveRun
     {
         get
         {
-            lock (_gate) return _summary.Build();
+            lock (_gate) return _history.Summary;
         }
     }
 
@@ -173,7 +217,7 @@ public sealed class LiveRun
     {
         get
         {
-            lock (_gate) return _latestTraining;
+            lock (_gate) return _history.LatestTrainingPoint;
         }
     }
 
@@ -181,7 +225,7 @@ public sealed class LiveRun
     {
         get
         {
-            lock (_gate) return _points.Count;
+            lock (_gate) return _history.Count;
         }
     }
 
@@ -198,14 +242,8 @@ public sealed class LiveRun
     {
         get
         {
-            lock (_gate) return _keys.ToHashSet(StringComparer.Ordinal);
+            lock (_gate) return _history.Keys.ToHashSet(StringComparer.Ordinal);
         }
-    }
-
-    /// <summary>Points from index <paramref name="from"/> on (a copy).</summary>
-    public IReadOnlyList<MetricPoint> PointsFrom(int from)
-    {
-        lock (_gate) return from >= _points.Count ? [] : _points.GetRange(from, _points.Count - from);
     }
 
     /// <summary>Log lines from index <paramref name="from"/> on (at most the last <paramref name="max"/> of them) and the index to read from next time.</summary>
@@ -218,14 +256,24 @@ public sealed class LiveRun
         }
     }
 
-    /// <summary>One metric reduced for a chart (see <see cref="MetricSeries.Project"/>).</summary>
+    /// <summary>One metric reduced for a chart (see <see cref="MetricSeries"/>), computed once per version of the history.</summary>
     public SeriesSlice Series(string metric, MetricAxis axis, double alpha, double? windowMin = null, double? windowMax = null)
     {
-        lock (_gate) return MetricSeries.Project(_points, metric, axis, alpha, windowMin, windowMax);
+        lock (_gate)
+        {
+            var key = (metric, axis, alpha, windowMin, windowMax);
+            if (_slices.TryGetValue(key, out var slice)) return slice;
+            slice = MetricSeries.Project(_history, metric, axis, alpha, windowMin, windowMax);
+            // Zoom windows are many and rarely asked twice: keep the cache small.
+            if (_slices.Count >= 64) _slices.Clear();
+            _slices[key] = slice;
+            return slice;
+        }
     }
 
     internal LiveRunSubscription Add(Func<Task> onChanged, LiveRunStore store)
     {
+        LingerGeneration++;
         var subscription = new LiveRunSubscription(this, onChanged, store, _logger);
         lock (_gate)
         {
@@ -234,6 +282,17 @@ public sealed class LiveRun
             if (Loaded) subscription.Notify();
         }
         return subscription;
+    }
+
+    /// <summary>Counts the releases that asked to stop this run: only the latest one's delay may stop it (guarded by the store's lock).</summary>
+    internal int LingerGeneration { get; set; }
+
+    internal int SubscriberCount
+    {
+        get
+        {
+            lock (_gate) return _subscribers.Count;
+        }
     }
 
     /// <summary>Removes a subscriber; returns how many are left.</summary>
@@ -305,26 +364,16 @@ public sealed class LiveRun
         {
             before = _metricsOffset;
             var shrunk = File.Exists(Files.MetricsPath) && new FileInfo(Files.MetricsPath).Length < _metricsOffset;
-            var points = MetricsFile.ReadNew(Files, ref _metricsOffset);
             lock (_gate)
             {
                 if (shrunk)
                 {
                     // The worker rewrote the file (a resume drops the points after its checkpoint): start the history over.
-                    _points.Clear();
-                    _keys.Clear();
-                    _summary = new RunSummary.Builder();
-                    _latestTraining = null;
+                    _history = new MetricHistory();
                     any = true;
                 }
-                foreach (var point in points)
-                {
-                    _points.Add(point);
-                    _summary.Add(point);
-                    _keys.UnionWith(point.Values.Keys);
-                    if (point.Values.ContainsKey(MetricPoint.Keys.Loss)) _latestTraining = point;
-                }
-                if (points.Count > 0) any = true;
+                // Parsed under the lock straight into the columns (no point objects): readers wait for one chunk at most.
+                if (MetricsFile.ReadNew(Files, ref _metricsOffset, _history) > 0) any = true;
             }
         }
         while (_metricsOffset != before);
@@ -337,7 +386,11 @@ public sealed class LiveRun
         }
         if (any)
         {
-            lock (_gate) Version++;
+            lock (_gate)
+            {
+                Version++;
+                _slices.Clear();
+            }
         }
         return any;
     }

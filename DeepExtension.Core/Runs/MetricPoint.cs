@@ -61,39 +61,14 @@ public sealed record MetricPoint(long Step, double Epoch, double ElapsedSeconds,
 
     public static MetricPoint? ParseJsonLine(string line) => ParseJsonLine(Encoding.UTF8.GetBytes(line));
 
-    /// <summary>Parses one line from its UTF-8 bytes (no intermediate string or document: histories run to millions of lines).</summary>
+    /// <summary>Parses one line from its UTF-8 bytes (see <see cref="MetricLineReader"/>, the one reader of the format).</summary>
     public static MetricPoint? ParseJsonLine(ReadOnlySpan<byte> line)
     {
-        try
-        {
-            var reader = new Utf8JsonReader(line);
-            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return null;
-            long? step = null, total = null;
-            double epoch = 0, elapsed = 0;
-            var values = new Dictionary<string, double>(StringComparer.Ordinal);
-            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-            {
-                var name = reader.GetString()!;
-                reader.Read();
-                switch (name)
-                {
-                    case "step" when reader.TokenType == JsonTokenType.Number: step = reader.GetInt64(); break;
-                    case "epoch" when reader.TokenType == JsonTokenType.Number: epoch = reader.GetDouble(); break;
-                    case "elapsed" when reader.TokenType == JsonTokenType.Number: elapsed = reader.GetDouble(); break;
-                    case "total_steps" when reader.TokenType == JsonTokenType.Number: total = reader.GetInt64(); break;
-                    case "step" or "epoch" or "elapsed" or "total_steps": break;
-                    default:
-                        values[name] = reader.TokenType == JsonTokenType.Number ? reader.GetDouble() : double.NaN;
-                        if (reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray) reader.Skip();
-                        break;
-                }
-            }
-            return step is { } s ? new MetricPoint(s, epoch, elapsed, values) { TotalSteps = total } : null;
-        }
-        catch (Exception ex) when (ex is JsonException or FormatException or InvalidOperationException)
-        {
-            return null;
-        }
+        var reader = new MetricLineReader();
+        if (!reader.Read(line)) return null;
+        var values = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var (key, value) in reader.Values) values[key] = value;
+        return new MetricPoint(reader.Step, reader.Epoch, reader.Elapsed, values) { TotalSteps = reader.TotalSteps };
     }
 
     public override string ToString() => ToJsonLine();

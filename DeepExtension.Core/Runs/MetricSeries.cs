@@ -35,90 +35,103 @@ public static class MetricSeries
         _ => MetricAxis.Step,
     };
 
-    public static double XOf(MetricPoint point, MetricAxis axis) => axis switch
-    {
-        MetricAxis.Epoch => point.Epoch,
-        MetricAxis.Elapsed => point.ElapsedSeconds,
-        _ => point.Step,
-    };
+    /// <summary>As <see cref="Project(MetricHistory, string, MetricAxis, double, double?, double?, int, int)"/>, over points (tests, one-off callers).</summary>
+    public static SeriesSlice Project(IReadOnlyList<MetricPoint> points, string metric, MetricAxis axis, double alpha,
+        double? windowMin = null, double? windowMax = null, int maxPoints = MaxPoints, int maxWindowPoints = MaxWindowPoints) =>
+        Project(MetricHistory.Of(points), metric, axis, alpha, windowMin, windowMax, maxPoints, maxWindowPoints);
 
     /// <summary>
-    /// <paramref name="metric"/> of <paramref name="points"/> mapped to <paramref name="axis"/>, smoothed by
+    /// <paramref name="metric"/> of <paramref name="history"/> mapped to <paramref name="axis"/>, smoothed by
     /// <paramref name="alpha"/> (0 = raw … 0.999), reduced to <paramref name="maxPoints"/> outside the window
     /// [<paramref name="windowMin"/>, <paramref name="windowMax"/>] (none: the whole series is reduced).
     /// </summary>
-    public static SeriesSlice Project(IReadOnlyList<MetricPoint> points, string metric, MetricAxis axis, double alpha,
+    public static SeriesSlice Project(MetricHistory history, string metric, MetricAxis axis, double alpha,
         double? windowMin = null, double? windowMax = null, int maxPoints = MaxPoints, int maxWindowPoints = MaxWindowPoints)
     {
-        var a = double.IsFinite(alpha) && alpha > 0 ? Math.Min(alpha, 0.999) : 0;
-        var line = new List<double?[]>();
-        double? average = null;
-        foreach (var point in points)
-        {
-            if (!point.Values.TryGetValue(metric, out var y)) continue;
-            double? value = null;
-            if (double.IsFinite(y))
-            {
-                average = average is not { } s || a == 0 ? y : a * s + (1 - a) * y;
-                value = average;
-            }
-            line.Add([XOf(point, axis), value]);
-        }
-        var total = line.Count;
+        var (x, y) = history.Column(metric, axis);
+        Smooth(y, alpha);
+        var total = x.Length;
+        var kept = new List<int>(Math.Min(total, maxPoints + maxWindowPoints));
         if (windowMin is not { } min || windowMax is not { } max || !(min < max))
         {
-            var reduced = Reduce(line, maxPoints);
-            return new SeriesSlice(reduced, total, reduced.Count < total);
+            Reduce(y, 0, total, maxPoints, kept);
         }
-        // Whole range (so the user can pan and zoom out) with the window dense: the points just outside it keep the
-        // line continuous at its edges.
-        var first = line.FindIndex(p => p[0] >= min);
-        if (first < 0) first = line.Count;
-        var end = line.FindLastIndex(p => p[0] <= max) + 1;
-        if (end < first) end = first;
-        var from = Math.Max(0, first - 1);
-        var to = Math.Min(line.Count, end + 1);
-        var before = Reduce(line.GetRange(0, from), maxPoints / 2);
-        var inside = Reduce(line.GetRange(from, to - from), maxWindowPoints);
-        var after = Reduce(line.GetRange(to, line.Count - to), maxPoints / 2);
-        var result = new List<double?[]>(before.Count + inside.Count + after.Count);
-        result.AddRange(before);
-        result.AddRange(inside);
-        result.AddRange(after);
-        return new SeriesSlice(result, total, result.Count < total);
+        else
+        {
+            // Whole range (so the user can pan and zoom out) with the window dense: the points just outside it keep the
+            // line continuous at its edges.
+            var first = Array.FindIndex(x, v => v >= min);
+            if (first < 0) first = total;
+            var end = Array.FindLastIndex(x, v => v <= max) + 1;
+            if (end < first) end = first;
+            var from = Math.Max(0, first - 1);
+            var to = Math.Min(total, end + 1);
+            Reduce(y, 0, from, maxPoints / 2, kept);
+            Reduce(y, from, to, maxWindowPoints, kept);
+            Reduce(y, to, total, maxPoints / 2, kept);
+        }
+        var points = new List<double?[]>(kept.Count);
+        foreach (var i in kept) points.Add([x[i], double.IsFinite(y[i]) ? y[i] : null]);
+        return new SeriesSlice(points, total, points.Count < total);
+    }
+
+    /// <summary>EMA over every finite value in place (a diverged value stays a gap and does not reset the average).</summary>
+    private static void Smooth(double[] y, double alpha)
+    {
+        var a = double.IsFinite(alpha) && alpha > 0 ? Math.Min(alpha, 0.999) : 0;
+        if (a == 0) return;
+        double? average = null;
+        for (var i = 0; i < y.Length; i++)
+        {
+            if (!double.IsFinite(y[i])) continue;
+            average = average is { } s ? a * s + (1 - a) * y[i] : y[i];
+            y[i] = average.Value;
+        }
     }
 
     /// <summary>
-    /// At most <paramref name="max"/> of [x, y] pairs (x ascending): the first and last stay, and every bucket in
-    /// between contributes its lowest and highest y in x order, so spikes survive. Gaps inside a bucket are dropped;
-    /// a series no longer than <paramref name="max"/> comes back as is.
+    /// Adds to <paramref name="kept"/> the indices in [<paramref name="from"/>, <paramref name="to"/>) to draw, at most
+    /// <paramref name="max"/> of them in order: the first and last stay, and every bucket in between contributes its
+    /// lowest and highest y in x order, so spikes survive. Gaps inside a bucket are dropped; a range no longer than
+    /// <paramref name="max"/> is kept whole.
     /// </summary>
-    public static List<double?[]> Reduce(List<double?[]> points, int max)
+    private static void Reduce(double[] y, int from, int to, int max, List<int> kept)
     {
-        var n = points.Count;
-        if (max <= 0 || n <= max) return points;
-        if (max < 4) return [points[0], points[n - 1]];
+        var n = to - from;
+        if (n <= 0) return;
+        if (max <= 0 || n <= max)
+        {
+            for (var i = from; i < to; i++) kept.Add(i);
+            return;
+        }
+        if (max < 4)
+        {
+            kept.Add(from);
+            kept.Add(to - 1);
+            return;
+        }
         var buckets = (max - 2) / 2;
-        var inner = n - 2;
-        var size = (double)inner / buckets;
-        var output = new List<double?[]>(max) { points[0] };
+        var size = (double)(n - 2) / buckets;
+        kept.Add(from);
         for (var b = 0; b < buckets; b++)
         {
-            var start = 1 + (int)Math.Floor(b * size);
-            var stop = Math.Min(n - 1, 1 + (int)Math.Floor((b + 1) * size));
+            var start = from + 1 + (int)Math.Floor(b * size);
+            var stop = Math.Min(to - 1, from + 1 + (int)Math.Floor((b + 1) * size));
             int lo = -1, hi = -1;
             for (var i = start; i < stop; i++)
             {
-                if (points[i][1] is not { } y) continue;
-                if (lo < 0 || y < points[lo][1]) lo = i;
-                if (hi < 0 || y > points[hi][1]) hi = i;
+                if (!double.IsFinite(y[i])) continue;
+                if (lo < 0 || y[i] < y[lo]) lo = i;
+                if (hi < 0 || y[i] > y[hi]) hi = i;
             }
             if (lo < 0) continue;
-            if (lo == hi) output.Add(points[lo]);
-            else if (lo < hi) output.AddRange([points[lo], points[hi]]);
-            else output.AddRange([points[hi], points[lo]]);
+            if (lo == hi) kept.Add(lo);
+            else
+            {
+                kept.Add(Math.Min(lo, hi));
+                kept.Add(Math.Max(lo, hi));
+            }
         }
-        output.Add(points[n - 1]);
-        return output;
+        kept.Add(to - 1);
     }
 }

@@ -33,25 +33,30 @@ public sealed record RunSummary(
         private double _tokensSum;
         private int _tokensCount, _points;
 
-        public void Add(MetricPoint point)
+        public void Add(MetricPoint point) =>
+            Add(point.Step, point.Epoch, point.TotalSteps, point[MetricPoint.Keys.Loss], point[MetricPoint.Keys.EvalLoss],
+                point[MetricPoint.Keys.TokensPerSecond], point[MetricPoint.Keys.EtaSeconds]);
+
+        /// <summary>One point's fields: a value is null when the point did not log it, NaN when it logged a diverged value.</summary>
+        public void Add(long step, double epoch, long? totalSteps, double? loss, double? evalLoss, double? tokensPerSecond, double? eta)
         {
             _points++;
-            _step = Math.Max(_step, point.Step);
-            _epoch = Math.Max(_epoch, point.Epoch);
-            if (point.TotalSteps is { } total) _total = total;
-            if (point.Values.TryGetValue(MetricPoint.Keys.Loss, out var loss))
+            _step = Math.Max(_step, step);
+            _epoch = Math.Max(_epoch, epoch);
+            if (totalSteps is { } total) _total = total;
+            if (loss is { } l)
             {
-                _lastLoss = double.IsFinite(loss) ? loss : null;
-                if (double.IsFinite(loss)) _bestLoss = _bestLoss is { } best ? Math.Min(best, loss) : loss;
+                _lastLoss = double.IsFinite(l) ? l : null;
+                if (double.IsFinite(l)) _bestLoss = _bestLoss is { } best ? Math.Min(best, l) : l;
                 // Only training steps estimate the time left; an evaluation point keeps the step's estimate.
-                _eta = point[MetricPoint.Keys.EtaSeconds] is { } eta && double.IsFinite(eta) ? eta : null;
+                _eta = eta is { } e && double.IsFinite(e) ? e : null;
             }
-            if (point.Values.TryGetValue(MetricPoint.Keys.EvalLoss, out var evalLoss))
+            if (evalLoss is { } ev)
             {
-                _lastEval = double.IsFinite(evalLoss) ? evalLoss : null;
-                if (double.IsFinite(evalLoss)) _bestEval = _bestEval is { } best ? Math.Min(best, evalLoss) : evalLoss;
+                _lastEval = double.IsFinite(ev) ? ev : null;
+                if (double.IsFinite(ev)) _bestEval = _bestEval is { } best ? Math.Min(best, ev) : ev;
             }
-            if (point.Values.TryGetValue(MetricPoint.Keys.TokensPerSecond, out var tokens) && double.IsFinite(tokens))
+            if (tokensPerSecond is { } tokens && double.IsFinite(tokens))
             {
                 _tokens = tokens;
                 _tokensSum += tokens;

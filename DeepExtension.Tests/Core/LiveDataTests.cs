@@ -153,7 +153,7 @@ public sealed class LiveDataTests : IDisposable
     {
         var files = new RunFiles(_directory);
         MetricsFile.Append(files, Train(1, 2));
-        using var store = new LiveRunStore(NullLogger<LiveRunStore>.Instance) { Interval = TimeSpan.FromMilliseconds(50) };
+        using var store = new LiveRunStore(NullLogger<LiveRunStore>.Instance) { Interval = TimeSpan.FromMilliseconds(50), Linger = TimeSpan.Zero };
         var firstSaw = new TaskCompletionSource();
         var secondSaw = new TaskCompletionSource();
 
@@ -170,6 +170,32 @@ public sealed class LiveDataTests : IDisposable
         Assert.Equal(1, store.WatchedRuns);
         second.Dispose();
         Assert.Equal(0, store.WatchedRuns);
+    }
+
+    [Fact]
+    public async Task LiveRunStore_ReopenedWithinTheLinger_ReusesTheLoadedHistoryThenStops()
+    {
+        var files = new RunFiles(_directory);
+        MetricsFile.Append(files, Train(1, 2));
+        using var store = new LiveRunStore(NullLogger<LiveRunStore>.Instance) { Interval = TimeSpan.FromMilliseconds(50), Linger = TimeSpan.FromMilliseconds(400) };
+        // A prerendering page preloads; the interactive page subscribes a moment later and finds the history parsed.
+        store.Preload(files);
+        var loaded = new TaskCompletionSource();
+        var first = store.Subscribe(files, () => { loaded.TrySetResult(); return Task.CompletedTask; });
+        await loaded.Task.WaitAsync(TimeSpan.FromSeconds(5));
+        var run = first.Run;
+        first.Dispose();
+        Assert.Equal(1, store.WatchedRuns);
+
+        using (var reopened = store.Subscribe(new RunFiles(_directory), () => Task.CompletedTask))
+        {
+            Assert.Same(run, reopened.Run);
+            Assert.True(reopened.Run.Loaded);
+            // An earlier release's delay must not stop a run that is watched again.
+            await Task.Delay(600);
+            Assert.Equal(1, store.WatchedRuns);
+        }
+        await WaitUntilAsync(() => store.WatchedRuns == 0);
     }
 
     [Fact]

@@ -69,7 +69,7 @@ public sealed class RunFilesTests : IDisposable
     public async Task Subscribe_PointsAppendedLater_ArriveWithinASecondAfterTheHistory()
     {
         MetricsFile.Append(_run, new MetricPoint(1, 0, 0, new Dictionary<string, double> { ["loss"] = 3 }));
-        using var store = new LiveRunStore(NullLogger<LiveRunStore>.Instance);
+        using var store = new LiveRunStore(NullLogger<LiveRunStore>.Instance) { Linger = TimeSpan.Zero };
         var seen = new List<int>();
         var sawStep2 = new TaskCompletionSource();
         LiveRunSubscription? subscription = null;

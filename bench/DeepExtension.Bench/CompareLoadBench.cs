@@ -60,7 +60,7 @@ internal static class CompareLoadBench
                 Args = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run", "--disable-background-networking"],
             });
             var path = "/model-training/compare?runs=" + string.Join(",", ids);
-            var results = new List<(int Round, string Open, double Ms, long Bytes, int Drawn)>();
+            var results = new List<(int Round, string Open, double Ms, long Bytes, int Drawn, double[] Phases)>();
             for (var round = 1; round <= rounds; round++)
             {
                 var port = FreePort();
@@ -69,10 +69,10 @@ internal static class CompareLoadBench
                 await WaitForHealthAsync(address, console);
                 // First open after the console started: the histories are read and parsed from disk (and code is JIT-compiled).
                 var first = await OpenAsync(browser, address + path, runCount, ids[0]);
-                results.Add((round, "first (files parsed)", first.Ms, first.Bytes, first.Drawn));
+                results.Add((round, "first (files parsed)", first.Ms, first.Bytes, first.Drawn, first.Phases));
                 // Second open while the first page is still connected: the live store shares the loaded histories.
                 var second = await OpenAsync(browser, address + path, runCount, ids[0]);
-                results.Add((round, "second (histories shared)", second.Ms, second.Bytes, second.Drawn));
+                results.Add((round, "second (histories shared)", second.Ms, second.Bytes, second.Drawn, second.Phases));
                 console.Kill(entireProcessTree: true);
                 await console.WaitForExitAsync();
             }
@@ -81,11 +81,11 @@ internal static class CompareLoadBench
             Console.WriteLine($"- Chromium: {browser.Version}; console: Release build, Kestrel on loopback, SQLite");
             Console.WriteLine($"- history: {runCount} runs × {steps:N0} steps, metrics.jsonl {metricsBytes / 1048576.0:0.0} MiB in all; {Charts.Length} charts × {runCount} lines");
             Console.WriteLine();
-            Console.WriteLine("| Round | Open | Navigation start → every chart drawn (ms) | Bytes received over the circuit | Points drawn per line (loss chart) |");
-            Console.WriteLine("| --- | --- | ---: | ---: | ---: |");
+            Console.WriteLine("| Round | Open | Navigation start → every chart drawn (ms) | page loaded / first chart created / last data / last drawn (ms) | Bytes received over the circuit | Points drawn per line (loss chart) |");
+            Console.WriteLine("| --- | --- | ---: | ---: | ---: | ---: |");
             foreach (var r in results)
             {
-                Console.WriteLine($"| {r.Round} | {r.Open} | {r.Ms:0} | {r.Bytes / 1024.0:N0} KiB | {r.Drawn:N0} |");
+                Console.WriteLine($"| {r.Round} | {r.Open} | {r.Ms:0} | {string.Join(" / ", r.Phases.Select(p => p.ToString("0")))} | {r.Bytes / 1024.0:N0} KiB | {r.Drawn:N0} |");
             }
             Console.WriteLine();
             Console.WriteLine($"- load average at end: {Machine.LoadAverage()}");
@@ -98,7 +98,7 @@ internal static class CompareLoadBench
     }
 
     /// <summary>Opens the page and waits until each chart draws a line per run; returns the time since navigation start (the page's clock), the bytes received over WebSockets and the loss chart's drawn points per line.</summary>
-    private static async Task<(double Ms, long Bytes, int Drawn)> OpenAsync(IBrowser browser, string url, int runs, Guid first)
+    private static async Task<(double Ms, long Bytes, int Drawn, double[] Phases)> OpenAsync(IBrowser browser, string url, int runs, Guid first)
     {
         var context = await browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1440, Height = 900 } });
         var page = await context.NewPageAsync();
@@ -128,8 +128,17 @@ internal static class CompareLoadBench
             """);
         var lossId = await page.Locator("[data-testid=chart-loss] [data-chart-id]").GetAttributeAsync("data-chart-id");
         var drawn = await page.EvaluateAsync<int>("([id, source]) => window.deepxCharts.renderedCount(id, source)", new[] { lossId, first.ToString("N") });
+        // Where the time went: the page loaded (server render + scripts), the first chart created (circuit up, histories
+        // loaded), the last chart's data arrived (server reduction), the last chart drawn (ApexCharts).
+        var phases = await page.EvaluateAsync<double[]>("""
+            () => {
+                const t = window.deepxCharts.timings();
+                const nav = performance.getEntriesByType('navigation')[0];
+                return [nav.domContentLoadedEventEnd, Math.min(...t.map(x => x.created)), Math.max(...t.map(x => x.data)), Math.max(...t.map(x => x.drawn))];
+            }
+            """);
         await Task.Delay(200);
-        return (ms, Interlocked.Read(ref bytes), drawn);
+        return (ms, Interlocked.Read(ref bytes), drawn, phases);
     }
 
     private static async Task<List<Guid>> SeedAsync(string root, string modelFolder, int runCount, int steps)

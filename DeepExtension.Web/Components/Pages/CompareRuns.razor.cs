@@ -71,6 +71,8 @@ public partial class CompareRuns
         ApplySummaries();
         if (firstLoad)
         {
+            // Reading the histories starts now (while prerendering too), so they are parsed by the time the browser connects.
+            foreach (var compared in comparison.Runs) Live.Preload(Runs.FilesOf(compared.Run));
             foreach (var spec in Charts)
             {
                 _series[spec.Key] = comparison.Runs

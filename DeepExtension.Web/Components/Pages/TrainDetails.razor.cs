@@ -84,6 +84,8 @@ public partial class TrainDetails : IAsyncDisposable
             _missing = true;
             return;
         }
+        // Reading the history starts now (while prerendering too), so it is parsed by the time the browser connects.
+        Live.Preload(Runs.FilesOf(_run));
         if (await Datasets.GetVersionAsync(_run.DatasetVersionId) is { } version && await Datasets.GetAsync(version.DatasetId) is { } dataset)
         {
             _datasetLabel = $"{dataset.Name} v{version.VersionNumber} (sha256 {version.ShortHash}…, {version.RowCount:N0} rows)";

@@ -109,6 +109,7 @@ async function build(state, present) {
     });
     state.drawnKeys = present.map(s => s.key).join('\n');
     await state.chart.render();
+    state.timings.drawn ??= performance.now();
 }
 
 /** Draws the latest data; draws of one chart run one after another so a window is never restored out of order. */
@@ -176,6 +177,8 @@ export async function create(element, options, dotnet) {
         drawing: Promise.resolve(),
         chart: null,
         drawnKeys: '',
+        // When the chart was created, got its first data and first drew it (page clock, ms): the bench's breakdown.
+        timings: { created: performance.now(), data: null, drawn: null },
     };
     charts.set(id, state);
     await loadApexCharts();
@@ -192,6 +195,7 @@ export function setData(chartId, data) {
         state.askedWindow = '';
     }
     state.data = data.series ?? {};
+    state.timings.data ??= performance.now();
     return redraw(state);
 }
 
@@ -262,9 +266,14 @@ export function describe(chartId) {
     };
 }
 
+/** When each chart was created, got its first data and first drew it, on the page's clock (bench hook). */
+export function timings() {
+    return [...charts.values()].map(state => ({ id: state.id, ...state.timings }));
+}
+
 /** Ids of the charts on the page (test hook). */
 export function chartIds() {
     return [...charts.keys()];
 }
 
-globalThis.deepxCharts = { pointCount, renderedCount, drawnPoints, describe, chartIds };
+globalThis.deepxCharts = { pointCount, renderedCount, drawnPoints, describe, chartIds, timings };
