@@ -58,6 +58,7 @@ public static class CoreHostingExtensions
         builder.Services.AddDataProtection();
         builder.Services.AddSingleton<Evaluations.EvaluationService>();
         builder.Services.AddSingleton<Evaluations.LlmJudge>();
+        builder.Services.AddSingleton<Nodes.DataRootMarker>();
         return builder;
     }
 

@@ -31,12 +31,13 @@ public enum DatabaseProvider
 {
     Sqlite,
     SqlServer,
+    PostgreSql,
 }
 
 public sealed class DatabaseOptions
 {
     public DatabaseProvider Provider { get; set; } = DatabaseProvider.Sqlite;
 
-    /// <summary>Empty means the embedded default: a SQLite file <c>deepextension.db</c> under the data root.</summary>
+    /// <summary>Empty means the embedded default: a SQLite file <c>deepextension.db</c> under the data root (required for the other providers).</summary>
     public string? ConnectionString { get; set; }
 }

@@ -1,4 +1,7 @@
 using DeepExtension.Core;
+using DeepExtension.Core.Data;
+using DeepExtension.Core.Nodes;
+using DeepExtension.Jobs.Nodes;
 using DeepExtension.Jobs.Engine.Runtime;
 using DeepExtension.Jobs.Runs;
 using DeepExtension.Jobs.Saving;
@@ -13,7 +16,9 @@ namespace DeepExtension.Jobs;
 
 /// <summary>
 /// The worker executable. Commands:
-///   scheduler   run a Quartz scheduler node on the configured database (the docker-compose "worker")
+///   worker      run a worker node: join the clustered scheduler (PostgreSQL or SQL Server), register in the nodes
+///               table and heartbeat; refuses a data root that is not the console's (docker-compose "worker")
+///   scheduler   run a Quartz scheduler on the configured database, without registering as a node
 ///   train       train one run (the console starts this in its own process)
 ///   generate    chat with a local Hugging Face model (optionally with a PEFT LoRA adapter), streaming to stdout
 ///   merge       merge a PEFT LoRA adapter into its base model and write a complete model folder: named by folders
@@ -41,6 +46,8 @@ public static class Program
             .Build()[LibTorchLocator.ConfigurationKey];
         switch (args[0])
         {
+            case "worker":
+                return await RunWorkerNodeAsync(rest);
             case "scheduler":
                 return await RunSchedulerAsync(rest);
             case "train":
@@ -74,6 +81,37 @@ public static class Program
         builder.Services.AddHostedService<TrainingDevicesReporter>();
         using var host = builder.Build();
         await host.Services.MigrateDeepExtensionDatabaseAsync();
+        await host.RunAsync();
+        return WorkerExit.Succeeded;
+    }
+
+    /// <summary>
+    /// A worker node: the clustered scheduler plus its row in the nodes table. Exit code 2 (usage) on SQLite, which
+    /// cannot be clustered; 1 when the data root is not the console's.
+    /// </summary>
+    private static async Task<int> RunWorkerNodeAsync(string[] args)
+    {
+        var builder = Host.CreateApplicationBuilder(args);
+        builder.Configuration[JobsHostingExtensions.SchedulerEnabledKey] = "true";
+        builder.Services.AddSingleton(new NodeRole(IsConsole: false));
+        builder.AddDeepExtensionCore();
+        builder.AddDeepExtensionJobs();
+        using var host = builder.Build();
+        var database = host.Services.GetRequiredService<DatabaseSetup>();
+        if (!database.SupportsClustering)
+        {
+            Console.Error.WriteLine(
+                $"error: a worker node joins a clustered Quartz job store, which needs PostgreSQL or SQL Server; the database is {database.Provider} " +
+                "(one machine's file, which Quartz cannot cluster). Set DeepExtension:Database:Provider to PostgreSql or SqlServer with its " +
+                "ConnectionString, on the console and on every node (see README \"Worker nodes\").");
+            return WorkerExit.Usage;
+        }
+        await host.Services.MigrateDeepExtensionDatabaseAsync();
+        if (await host.Services.GetRequiredService<DataRootMarker>().VerifyAsync() is { } wrong)
+        {
+            Console.Error.WriteLine($"error: {wrong}");
+            return WorkerExit.Failed;
+        }
         await host.RunAsync();
         return WorkerExit.Succeeded;
     }
@@ -118,7 +156,9 @@ public static class Program
                DeepExtension.Jobs evaluate --evaluation EVALUATION_ID
 
         commands:
-          scheduler   run a Quartz scheduler node against the configured database
+          worker      run a worker node: join the clustered scheduler (PostgreSQL or SQL Server), register on the
+                      Nodes page and heartbeat; refuses to start when its data root is not the console's
+          scheduler   run a Quartz scheduler against the configured database (without registering as a node)
           train       --run RUN_ID: train one queued run (started by the console's job system)
           generate    apply the model's chat template (with a generation prompt) to the prompt, stream the
                       reply to stdout and stop at EOS (defaults: generation_config.json, else greedy, 256 tokens)

@@ -12,15 +12,18 @@ public sealed class DatabaseSetup
         ConnectionString = Provider switch
         {
             DatabaseProvider.Sqlite => SqliteConnectionString(options.Database.ConnectionString, directories),
-            DatabaseProvider.SqlServer => string.IsNullOrWhiteSpace(options.Database.ConnectionString)
+            DatabaseProvider.SqlServer or DatabaseProvider.PostgreSql => string.IsNullOrWhiteSpace(options.Database.ConnectionString)
                 ? throw new InvalidOperationException(
-                    "DeepExtension:Database:ConnectionString is required when the provider is SqlServer.")
+                    $"DeepExtension:Database:ConnectionString is required when the provider is {Provider}.")
                 : options.Database.ConnectionString,
             _ => throw new InvalidOperationException($"Unknown database provider {Provider}."),
         };
     }
 
     public DatabaseProvider Provider { get; }
+
+    /// <summary>Whether several scheduler nodes may share this database's Quartz job store (SQLite is one machine's file).</summary>
+    public bool SupportsClustering => Provider is DatabaseProvider.SqlServer or DatabaseProvider.PostgreSql;
     public string ConnectionString { get; }
 
     private static string SqliteConnectionString(string? configured, Storage.DataDirectories directories)
@@ -42,6 +45,9 @@ public sealed class DatabaseSetup
         {
             DatabaseProvider.Sqlite => new ProviderContextFactory(() => new SqliteDeepExtensionDbContext(
                 new DbContextOptionsBuilder<SqliteDeepExtensionDbContext>().UseSqlite(ConnectionString).AddInterceptors(interceptors).Options)),
+            DatabaseProvider.PostgreSql => new ProviderContextFactory(() => new PostgreSqlDeepExtensionDbContext(
+                new DbContextOptionsBuilder<PostgreSqlDeepExtensionDbContext>()
+                    .UseNpgsql(ConnectionString, npgsql => npgsql.EnableRetryOnFailure()).AddInterceptors(interceptors).Options)),
             _ => new ProviderContextFactory(() => new SqlServerDeepExtensionDbContext(
                 new DbContextOptionsBuilder<SqlServerDeepExtensionDbContext>()
                     .UseSqlServer(ConnectionString, sql => sql.EnableRetryOnFailure()).AddInterceptors(interceptors).Options)),

@@ -5,6 +5,7 @@ using DeepExtension.Core.CustomizedModels;
 using DeepExtension.Core.Datasets;
 using DeepExtension.Core.Deployment;
 using DeepExtension.Core.Evaluations;
+using DeepExtension.Core.Nodes;
 using DeepExtension.Core.Runs;
 using DeepExtension.Core.Training;
 using Microsoft.AspNetCore.Identity;
@@ -35,6 +36,8 @@ public abstract class DeepExtensionDbContext(DbContextOptions options)
     public DbSet<Evaluation> Evaluations => Set<Evaluation>();
     public DbSet<Work.WorkLease> WorkLeases => Set<Work.WorkLease>();
     public DbSet<HubDownloads.HubDownload> HubDownloads => Set<HubDownloads.HubDownload>();
+    public DbSet<WorkerNode> WorkerNodes => Set<WorkerNode>();
+    public DbSet<Installation> Installation => Set<Installation>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -52,4 +55,7 @@ public sealed class SqliteDeepExtensionDbContext(DbContextOptions<SqliteDeepExte
     : DeepExtensionDbContext(options);
 
 public sealed class SqlServerDeepExtensionDbContext(DbContextOptions<SqlServerDeepExtensionDbContext> options)
+    : DeepExtensionDbContext(options);
+
+public sealed class PostgreSqlDeepExtensionDbContext(DbContextOptions<PostgreSqlDeepExtensionDbContext> options)
     : DeepExtensionDbContext(options);

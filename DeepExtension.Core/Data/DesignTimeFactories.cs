@@ -15,3 +15,9 @@ internal sealed class SqlServerDesignTimeFactory : IDesignTimeDbContextFactory<S
     public SqlServerDeepExtensionDbContext CreateDbContext(string[] args) =>
         new(new DbContextOptionsBuilder<SqlServerDeepExtensionDbContext>().UseSqlServer("Server=design;Database=design").Options);
 }
+
+internal sealed class PostgreSqlDesignTimeFactory : IDesignTimeDbContextFactory<PostgreSqlDeepExtensionDbContext>
+{
+    public PostgreSqlDeepExtensionDbContext CreateDbContext(string[] args) =>
+        new(new DbContextOptionsBuilder<PostgreSqlDeepExtensionDbContext>().UseNpgsql("Host=design;Database=design").Options);
+}

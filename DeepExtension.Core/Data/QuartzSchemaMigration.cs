@@ -35,6 +35,15 @@ internal static class QuartzSchemaMigration
         }
     }
 
+    /// <summary>PostgreSQL's script names its tables unquoted, so they exist in lower case.</summary>
+    public static void DropLowerCase(MigrationBuilder migrationBuilder)
+    {
+        foreach (var table in Tables)
+        {
+            migrationBuilder.DropTable((TablePrefix + table).ToLowerInvariant());
+        }
+    }
+
     internal static IEnumerable<string> Statements(string dialect)
     {
         var resource = $"DeepExtension.Core.Data.QuartzSchema.quartz-4.7.3-{dialect}.sql";

@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using DeepExtension.Core.Work;
 using DeepExtension.Jobs.Deployment;
+using DeepExtension.Jobs.Nodes;
 using DeepExtension.Jobs.Runs;
 using DeepExtension.Jobs.Saving;
 using DeepExtension.Jobs.Work;
@@ -47,6 +48,8 @@ public static class JobsHostingExtensions
                     o.StoreJobDataAsStrings = true;
                     // The migrations own the schema; Quartz only checks that it finds what it expects.
                     o.SchemaProvisioning = SchemaProvisioning.Validate;
+                    // PostgreSQL's script names the tables unquoted, so they exist in lower case.
+                    if (database.Provider == DatabaseProvider.PostgreSql) o.TablePrefix = "qrtz_";
                 });
                 switch (database.Provider)
                 {
@@ -55,9 +58,16 @@ public static class JobsHostingExtensions
                         break;
                     case DatabaseProvider.SqlServer:
                         store.UseSqlServer(database.ConnectionString);
-                        // Several nodes (web + worker containers) may share one SQL Server job store.
-                        store.UseClustering(_ => { });
                         break;
+                    case DatabaseProvider.PostgreSql:
+                        store.UsePostgres(database.ConnectionString);
+                        break;
+                }
+                if (database.SupportsClustering)
+                {
+                    // Several nodes (the console and worker nodes) share one job store: each fired trigger goes
+                    // to one node, and a node whose check-ins stop has its recoverable jobs taken over by another.
+                    store.UseClustering(_ => { });
                 }
             });
         });
@@ -68,6 +78,7 @@ public static class JobsHostingExtensions
         builder.Services.AddSingleton<WorkerLauncher>();
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<TrainingDevices>();
+        builder.Services.AddSingleton<NodeService>();
         builder.Services.AddTransient<TrainingRunJob>();
         builder.Services.AddTransient<ModelSaveJob>();
         builder.Services.AddTransient<DeploymentJob>();
@@ -79,6 +90,12 @@ public static class JobsHostingExtensions
             // Jobs are told to stop on shutdown (training workers checkpoint and exit); unfinished runs resume at the next start.
             builder.Services.AddQuartzHostedService(q => q.WaitForJobsToComplete = true);
             builder.Services.AddHostedService<InterruptedWorkRecovery>();
+            if (database.SupportsClustering)
+            {
+                // On a shared (clustered) job store every scheduling process is a node of the Nodes page.
+                builder.Services.TryAddSingleton(new NodeRole(IsConsole: true));
+                builder.Services.AddHostedService<NodeHeartbeat>();
+            }
         }
         return builder;
     }

@@ -32,6 +32,7 @@ public sealed class RolesBrowserTests : ConsoleBrowserTest
         await Assertions.Expect(page.Locator("a[href='/base-models']")).ToHaveCountAsync(1);
         await Assertions.Expect(page.Locator("a[href='/deployment-tools']")).ToHaveCountAsync(0);
         await Assertions.Expect(page.Locator("a[href='/users']")).ToHaveCountAsync(0);
+        await Assertions.Expect(page.Locator("a[href='/nodes']")).ToHaveCountAsync(0);
         await page.GetByTestId("add-base-model").ClickAsync();
         await page.GetByTestId("technical-name").FillAsync("tiny-qwen2");
         await page.GetByTestId("model-name").FillAsync("Tiny Qwen2");
@@ -43,6 +44,8 @@ public sealed class RolesBrowserTests : ConsoleBrowserTest
         await page.GotoAsync("/users");
         await Assertions.Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/account/denied"));
         await Assertions.Expect(page.GetByTestId("not-authorized")).ToBeVisibleAsync();
+        await page.GotoAsync("/nodes");
+        await Assertions.Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/account/denied"));
     }
 
     [Fact]
@@ -64,6 +67,7 @@ public sealed class RolesBrowserTests : ConsoleBrowserTest
         var member = await Chromium.OpenAsync(Host.Address, "/datasets", new TestAccount("member@deepx.test", "Member-Passw0rd!"));
         await Assertions.Expect(member.GetByTestId("user-name")).ToHaveTextAsync("member@deepx.test");
         await Assertions.Expect(member.Locator("a[href='/users']")).ToHaveCountAsync(0);
+        await Assertions.Expect(member.Locator("a[href='/nodes']")).ToHaveCountAsync(1);
     }
 
     [Fact]

@@ -76,9 +76,9 @@ public class MigrationTests
     }
 
     [Fact]
-    public void QuartzSchemaStatements_BothDialects_HaveNoUnsubstitutedPlaceholders()
+    public void QuartzSchemaStatements_EveryDialect_HaveNoUnsubstitutedPlaceholders()
     {
-        foreach (var dialect in new[] { "sqlite", "sqlServer" })
+        foreach (var dialect in new[] { "sqlite", "sqlServer", "postgres" })
         {
             var statements = QuartzSchemaMigration.Statements(dialect).ToList();
             Assert.True(statements.Count > 20, $"{dialect}: {statements.Count} statements");

@@ -26,7 +26,7 @@ public sealed class ConsoleHost : WebApplicationFactory<Program>
 
     /// <summary>
     /// Starts the console; with <paramref name="unattendedSetup"/> (the default) the Admin <see cref="TestAccount.Admin"/> exists.
-    /// <paramref name="settings"/> adds configuration (e.g. the Hub endpoint).
+    /// <paramref name="settings"/> adds configuration (the Hub endpoint, another database, the scheduler off, ...).
     /// </summary>
     public static ConsoleHost Start(string dataRoot, bool unattendedSetup = true, IReadOnlyDictionary<string, string?>? settings = null)
     {

@@ -21,10 +21,15 @@ public sealed class TestEnvironment : IAsyncDisposable
 {
     private readonly ServiceProvider _services;
 
-    private TestEnvironment(string dataRoot)
+    private TestEnvironment(string dataRoot, PostgresDatabase? postgres)
     {
         DataRoot = dataRoot;
+        Postgres = postgres;
         Options = new DeepExtensionOptions { DataRoot = dataRoot };
+        if (postgres is not null)
+        {
+            Options.Database = new DatabaseOptions { Provider = DatabaseProvider.PostgreSql, ConnectionString = postgres.ConnectionString };
+        }
         Directories = new DataDirectories(Options);
         Database = new DatabaseSetup(Options, Directories);
         DbFactory = Database.CreateFactory(WorkChanges);
@@ -54,6 +59,9 @@ public sealed class TestEnvironment : IAsyncDisposable
             DeploymentEnvironments, OllamaDeployer, scheduler, TimeProvider.System);
 
     public string DataRoot { get; }
+
+    /// <summary>The PostgreSQL database this environment uses; null for the default SQLite file.</summary>
+    public PostgresDatabase? Postgres { get; }
     public DeepExtensionOptions Options { get; }
     public DataDirectories Directories { get; }
     public DatabaseSetup Database { get; }
@@ -64,10 +72,16 @@ public sealed class TestEnvironment : IAsyncDisposable
     public TrainingMethodService TrainingMethods { get; }
     public DatasetService Datasets { get; }
 
-    public static async Task<TestEnvironment> CreateAsync(bool migrate = true)
+    public static async Task<TestEnvironment> CreateAsync(bool migrate = true) => await CreateAsync(migrate, postgres: null);
+
+    /// <summary>The same on a fresh database of the test PostgreSQL server (see <see cref="PostgresServer"/>).</summary>
+    public static async Task<TestEnvironment> CreateOnPostgresAsync(bool migrate = true) =>
+        await CreateAsync(migrate, await PostgresServer.CreateDatabaseAsync());
+
+    private static async Task<TestEnvironment> CreateAsync(bool migrate, PostgresDatabase? postgres)
     {
         var root = Path.Combine(Path.GetTempPath(), "deepx-tests", Guid.NewGuid().ToString("N"));
-        var environment = new TestEnvironment(root);
+        var environment = new TestEnvironment(root, postgres);
         environment.Directories.EnsureCreated();
         if (migrate) await environment.Database.MigrateAsync();
         return environment;
@@ -110,6 +124,7 @@ public sealed class TestEnvironment : IAsyncDisposable
     {
         await _services.DisposeAsync();
         SqliteConnection.ClearAllPools();
+        if (Postgres is not null) await Postgres.DisposeAsync();
         try
         {
             Directory.Delete(DataRoot, recursive: true);

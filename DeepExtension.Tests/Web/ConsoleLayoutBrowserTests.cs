@@ -34,6 +34,7 @@ public sealed class ConsoleLayoutBrowserTests : ConsoleBrowserTest
             ("complete-models", "/complete-models", "Complete Models"),
             ("live-models", "/live-models", "Live Models"),
             ("deployment-tools", "/deployment-tools", "Deployment Tool Configuration"),
+            ("nodes", "/nodes", "Nodes"),
         };
 
         var page = await Chromium.NewPageAsync(Host.Address);

@@ -35,6 +35,7 @@ public sealed class WebHostTests : IAsyncLifetime
     [InlineData("/customized-models", "Customized Models")]
     [InlineData("/complete-models", "Complete Models")]
     [InlineData("/live-models", "Live Models")]
+    [InlineData("/nodes", "Nodes")]
     [InlineData("/model-training/compare?runs=", "Compare trains")]
     public async Task Page_FetchedOverHttp_RendersItsHeading(string path, string heading)
     {

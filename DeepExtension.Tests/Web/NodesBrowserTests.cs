@@ -1,0 +1,79 @@
+using DeepExtension.Core;
+using DeepExtension.Jobs.Nodes;
+using DeepExtension.Jobs.Scheduling;
+using DeepExtension.Tests.Support;
+using Microsoft.Playwright;
+
+namespace DeepExtension.Tests.Web;
+
+/// <summary>
+/// The Nodes page of a console on PostgreSQL with its scheduler off (UI only), with two real worker node processes:
+/// both show online with their devices; one killed with SIGKILL shows as lost.
+/// </summary>
+[Collection(BrowserCollection.Name)]
+public sealed class NodesBrowserTests : IAsyncLifetime
+{
+    private TestEnvironment _env = null!;
+    private ConsoleHost _console = null!;
+    private Browser _chromium = null!;
+
+    public async Task InitializeAsync()
+    {
+        _env = await TestEnvironment.CreateOnPostgresAsync(migrate: false);
+        _console = ConsoleHost.Start(_env.DataRoot, settings: new Dictionary<string, string?>
+        {
+            [$"{DeepExtensionOptions.SectionName}:Database:Provider"] = "PostgreSql",
+            [$"{DeepExtensionOptions.SectionName}:Database:ConnectionString"] = _env.Postgres!.ConnectionString,
+            [JobsHostingExtensions.SchedulerEnabledKey] = "false",
+            [NodeService.LostAfterKey] = "3",
+        });
+        _chromium = await Browser.LaunchAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _chromium.DisposeAsync();
+        await _console.DisposeAsync();
+        await _env.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task NodesPage_TwoWorkersThenOneKilled_ShowsBothOnlineThenTheKilledOneLost()
+    {
+        // The console wrote the data root's marker at its start: the workers accept this data root.
+        using var first = WorkerNodeProcess.Start(Settings("gpu-box-a"));
+        using var second = WorkerNodeProcess.Start(Settings("gpu-box-b"));
+        var page = await _chromium.OpenAsync(_console.Address, "/nodes");
+
+        var rows = page.GetByTestId("nodes-table").Locator("tbody tr");
+        await Assertions.Expect(rows).ToHaveCountAsync(2, new() { Timeout = 120_000 });
+        await Assertions.Expect(page.GetByTestId("node-state")).ToHaveTextAsync(["Online", "Online"], new() { Timeout = 120_000 });
+        // Devices as each worker's devices report gives them: this machine has the CPU only.
+        await Assertions.Expect(page.GetByTestId("node-devices")).ToContainTextAsync(["CPU", "CPU"], new() { Timeout = 120_000 });
+        await Assertions.Expect(page.GetByTestId("node-devices").First).ToContainTextAsync("backend cpu");
+        await Assertions.Expect(page.GetByTestId("node-slots")).ToHaveTextAsync(["1 / 1", "1 / 1"]);
+        await Assertions.Expect(page.GetByTestId("node-name")).ToContainTextAsync(["gpu-box-a", "gpu-box-b"]);
+
+        first.KillHard();
+
+        // Lost sorts after online: the survivor first, the killed node last and red.
+        await Assertions.Expect(page.GetByTestId("node-state")).ToHaveTextAsync(["Online", "Lost"], new() { Timeout = 30_000 });
+        await Assertions.Expect(page.GetByTestId("node-name")).ToContainTextAsync(["gpu-box-b", "gpu-box-a"]);
+        await Assertions.Expect(page.GetByTestId("node-slots").Last).ToHaveTextAsync("0 / 1");
+        Assert.False(second.HasExited, second.Output);
+        foreach (var width in new[] { 1280, 1440 })
+        {
+            await page.SetViewportSizeAsync(width, 900);
+            await page.ScreenshotAsync(new() { Path = Path.Combine(Browser.ScreenshotDirectory, $"nodes-lost-{width}.png"), FullPage = true });
+        }
+    }
+
+    private Dictionary<string, string> Settings(string name) => new()
+    {
+        [$"{DeepExtensionOptions.SectionName}:DataRoot"] = _env.DataRoot,
+        [$"{DeepExtensionOptions.SectionName}:Database:Provider"] = "PostgreSql",
+        [$"{DeepExtensionOptions.SectionName}:Database:ConnectionString"] = _env.Postgres!.ConnectionString,
+        [NodeHeartbeat.NameKey] = name,
+        [NodeService.HeartbeatKey] = "0.5",
+    };
+}
