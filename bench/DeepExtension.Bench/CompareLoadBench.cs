@@ -73,6 +73,8 @@ internal static class CompareLoadBench
                 // Second open while the first page is still connected: the live store shares the loaded histories.
                 var second = await OpenAsync(browser, address + path, runCount, ids[0]);
                 results.Add((round, "second (histories shared)", second.Ms, second.Bytes, second.Drawn, second.Phases));
+                // Pages left open would keep reconnecting to the killed console and load the next round.
+                foreach (var context in browser.Contexts.ToList()) await context.CloseAsync();
                 console.Kill(entireProcessTree: true);
                 await console.WaitForExitAsync();
             }
