@@ -8,10 +8,14 @@ using DeepExtension.Core.Deployment;
 using DeepExtension.Core.Storage;
 using DeepExtension.Core.Training;
 using DeepExtension.Core.Work;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
+using Microsoft.AspNetCore.DataProtection.Repositories;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace DeepExtension.Core;
@@ -54,8 +58,10 @@ public static class CoreHostingExtensions
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, AutomaticDecompression = System.Net.DecompressionMethods.None });
         builder.Services.AddSingleton<HuggingFace.HubClient>();
         builder.Services.AddSingleton<HubDownloads.HubDownloadService>();
-        // Access tokens are kept encrypted; where the key ring lives is the web host's configuration.
-        builder.Services.AddDataProtection();
+        // Access tokens (and the web host's sign-in cookies) are protected with one key ring, kept under the data root.
+        builder.Services.AddDataProtection().SetApplicationName("DeepExtension");
+        builder.Services.AddOptions<KeyManagementOptions>().Configure<DataDirectories, ILoggerFactory>((options, directories, loggers) =>
+            options.XmlRepository = new FileSystemXmlRepository(Directory.CreateDirectory(directories.Keys), loggers));
         builder.Services.AddSingleton<Evaluations.EvaluationService>();
         builder.Services.AddSingleton<Evaluations.LlmJudge>();
         builder.Services.AddSingleton<Nodes.DataRootMarker>();

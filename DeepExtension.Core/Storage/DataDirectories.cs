@@ -16,6 +16,7 @@ public sealed class DataDirectories
     public const string DeploymentsFolder = "deployments";
     public const string DownloadsFolder = "downloads";
     public const string EvaluationsFolder = "evaluations";
+    public const string KeysFolder = "keys";
 
     /// <summary>A folder is written under its name plus this suffix and renamed when complete, so a half-written one is never taken for a finished one.</summary>
     public const string PartialSuffix = ".partial";
@@ -37,6 +38,7 @@ public sealed class DataDirectories
         Deployments = Path.Combine(Root, DeploymentsFolder);
         Downloads = Path.Combine(Root, DownloadsFolder);
         Evaluations = Path.Combine(Root, EvaluationsFolder);
+        Keys = Path.Combine(Root, KeysFolder);
     }
 
     public string Root { get; }
@@ -53,6 +55,11 @@ public sealed class DataDirectories
     public string Downloads { get; }
     /// <summary>Per evaluation: its results (results.jsonl) and its log.</summary>
     public string Evaluations { get; }
+    /// <summary>
+    /// The Data Protection key ring (sign-in cookies, stored access tokens): with the data, so a backup or a move of the
+    /// data root, a container rebuilt over the same volume and every process on it can still read what was protected.
+    /// </summary>
+    public string Keys { get; }
 
     public string DefaultSqliteFile => Path.Combine(Root, "deepextension.db");
 

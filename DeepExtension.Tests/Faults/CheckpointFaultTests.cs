@@ -161,7 +161,15 @@ public sealed class CheckpointFaultTests
         Corrupt(latest, "bad adapter header");
 
         Assert.True((await host.Runs.ResumeAsync(runId)).Succeeded);
-        await host.WaitForAsync(runId, r => r.Attempts == 2 && r.Status == WorkStatus.Running && r.Step > previousStep + 3, TimeSpan.FromMinutes(2));
+        // The row reads Running (with the step of the first attempt) before the worker has resumed: wait for the worker's own lines.
+        var resumedLine = $"Resuming from {Path.GetFileName(previous)} (step {previousStep} of";
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
+        while (!File.ReadAllLines(files.LogPath).Any(l => l.Contains(resumedLine)))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the resumed worker did not log where it resumed from within 2 minutes");
+            await Task.Delay(200);
+        }
+        await host.WaitForAsync(runId, r => r.Attempts == 2 && r.Status == WorkStatus.Running && MetricsFile.ReadAll(files).Count(p => p["loss"] is not null) > previousStep + 3, TimeSpan.FromMinutes(2));
         var log = File.ReadAllLines(files.LogPath);
         Assert.Contains(log, l => l.Contains($"Checkpoint {Path.GetFileName(latest)} skipped: adapter_model.safetensors does not match its manifest"));
         Assert.Contains(log, l => l.Contains($"Resuming from {Path.GetFileName(previous)} (step {previousStep} of"));

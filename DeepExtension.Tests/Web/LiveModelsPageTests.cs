@@ -87,7 +87,8 @@ public class LiveModelsPageTests : ComponentTestContext
         Assert.NotEqual("—", page.Find("[data-testid=deployment-size]").TextContent.Trim());
 
         page.Find("[data-testid=chat-deployment]").Click();
-        page.Find("input[data-testid=chat-input]").Input("hello model");
+        // The chat opens after the click's handler ran; a reload of the list may render in between.
+        page.WaitForElement("input[data-testid=chat-input]").Input("hello model");
         page.Find("[data-testid=chat-send]").Click();
 
         page.WaitForAssertion(() => Assert.Equal("[Answer briefly.] You said: hello model", page.FindAll("[data-testid=chat-assistant] div")[^1].TextContent));

@@ -32,7 +32,7 @@ public sealed class PpoBrowserTests : ConsoleBrowserTest
         await page.GetByTestId("param-max_completion_tokens").FillAsync("4");
         await page.GetByTestId("param-ppo_epochs").FillAsync("2");
         await page.GetByTestId("run-the-train").ClickAsync();
-        await page.WaitForURLAsync("**/model-training");
+        await page.WaitForURLAsync("**/model-training", new() { Timeout = 60_000 });
 
         var runs = Host.Services.GetRequiredService<TrainingRunService>();
         var run = (await runs.ListAsync()).Single(r => r.Name == "ppo-from-form");
