@@ -5,7 +5,9 @@ using System.Text;
 using System.Text.Json;
 using DeepExtension.Core.BaseModels;
 using DeepExtension.Core.CompleteModels;
+using DeepExtension.Core.Datasets;
 using DeepExtension.Core.Deployment;
+using DeepExtension.Core.Evaluations;
 using DeepExtension.Core.Runs;
 using DeepExtension.Core.Work;
 using DeepExtension.Tests.CompleteModels;
@@ -98,7 +100,7 @@ public class ModelDependencyFaultTests
     }
 
     [Fact]
-    public async Task RegisteredFolderReplacedByALinkOutsideTheRoot_TrainSaveDeployAndLoadAreRefusedWithTheReason()
+    public async Task RegisteredFolderReplacedByALinkOutsideTheRoot_TrainSaveDeployEvaluationAndLoadAreRefusedWithTheReason()
     {
         await using var env = await TestEnvironment.CreateAsync();
         await using var ollama = await FakeOllamaServer.StartAsync();
@@ -118,10 +120,14 @@ public class ModelDependencyFaultTests
         var save = await saves.SaveAsync(customized.Id);
         var deployments = env.CreateDeploymentService(new RecordingScheduler());
         var (source, deployError) = await deployments.ResolveSourceAsync(DeploymentSourceKind.Customized, customized.Id);
+        var evaluation = await new EvaluationService(env.DbFactory, env.Directories, new RecordingScheduler(), TimeProvider.System)
+            .StartAsync(new EvaluationRequest([new ModelReference(EvaluatedModelKind.Base, model.Id), new ModelReference(EvaluatedModelKind.Customized, customized.Id)],
+                earlier.DatasetVersionId, DatasetPart.All));
 
         Assert.Contains(reason, string.Join(" ", train.ErrorsFor(TrainingRunService.BaseModelField)));
         Assert.Contains(reason, resume.AllErrors);
         Assert.Contains(reason, save.AllErrors);
+        Assert.Contains(reason, string.Join(" ", evaluation.ErrorsFor(EvaluationService.ModelsField)));
         Assert.Null(source);
         Assert.Contains(reason, deployError);
         // What a worker calls to load the folder (train, merge, evaluate).
