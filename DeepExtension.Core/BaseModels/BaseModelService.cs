@@ -31,8 +31,18 @@ public sealed class BaseModelService(IDbContextFactory<DeepExtensionDbContext> d
         return await db.BaseModels.AsNoTracking().FirstOrDefaultAsync(m => m.Id == id, cancellationToken);
     }
 
-    /// <summary>The absolute folder of a registered model.</summary>
-    public string FolderOf(BaseModel model) => Path.Combine(_paths.ModelsRoot, model.RelativePath);
+    /// <summary>
+    /// The absolute folder of a registered model, with the path rule checked again now (<see cref="ModelPathResolver.ResolveRegistered"/>);
+    /// throws <see cref="ModelFolderException"/> with the reason when the folder may no longer be used.
+    /// </summary>
+    public string FolderOf(BaseModel model)
+    {
+        var (folder, error) = ResolveFolder(model);
+        return folder ?? throw new ModelFolderException(error!);
+    }
+
+    /// <summary>The absolute folder of a registered model, or why it may no longer be used (for callers that report rather than throw).</summary>
+    public (string? Folder, string? Error) ResolveFolder(BaseModel model) => _paths.ResolveRegistered(model.TechnicalName, model.RelativePath);
 
     /// <summary>Validation messages for a technical name and model name, as registering would give them (a download checks before it starts).</summary>
     public async Task<ValidationErrors> CheckNamesAsync(string technicalName, string modelName, CancellationToken cancellationToken = default)
@@ -99,6 +109,8 @@ public sealed class BaseModelService(IDbContextFactory<DeepExtensionDbContext> d
         if (_user.DenyDelete(model.CreatedBy) is { } denied) return OperationResult<BaseModel>.Failure(OperationResult<BaseModel>.General, denied);
 
         var (errors, card, normalizedPath, template) = await ValidateAsync(db, input, id, cancellationToken);
+        if (!errors.Any && normalizedPath != model.RelativePath && await PathChangeRefusalAsync(db, model, normalizedPath!, cancellationToken) is { } refused)
+            errors.Add(PathField, refused);
         if (errors.Any) return OperationResult<BaseModel>.Failure(errors);
 
         model.TechnicalName = input.TechnicalName.Trim();
@@ -139,6 +151,63 @@ public sealed class BaseModelService(IDbContextFactory<DeepExtensionDbContext> d
             await db.SaveChangesAsync(cancellationToken);
         }
         return OperationResult<bool>.Success(deleted);
+    }
+
+    /// <summary>
+    /// Why the path may not move to <paramref name="newPath"/>: trains, customized and complete models, deployments and
+    /// evaluations made from the model would silently refer to other weights (a later save would merge into them). Allowed
+    /// when nothing depends on it, or when the new folder's weight files are byte-identical (same names, sizes, SHA-256).
+    /// </summary>
+    private async Task<string?> PathChangeRefusalAsync(DeepExtensionDbContext db, BaseModel model, string newPath, CancellationToken cancellationToken)
+    {
+        var id = model.Id;
+        var counts = new (int Count, string What)[]
+        {
+            (await db.TrainingRuns.CountAsync(r => r.BaseModelId == id, cancellationToken), "train(s)"),
+            (await db.CustomizedModels.CountAsync(m => m.BaseModelId == id, cancellationToken), "customized model(s)"),
+            (await db.CompleteModels.CountAsync(m => m.BaseModelId == id, cancellationToken), "complete model(s)"),
+            (await db.ModelDeployments.CountAsync(d => d.BaseModelId == id, cancellationToken), "deployment(s)"),
+            (await db.Evaluations.CountAsync(e => e.BaseModelId == id, cancellationToken), "evaluation(s)"),
+        }.Where(c => c.Count > 0).Select(c => $"{c.Count} {c.What}").ToList();
+        if (counts.Count == 0) return null;
+
+        var dependents = counts.Count == 1 ? counts[0] : $"{string.Join(", ", counts[..^1])} and {counts[^1]}";
+        var prefix = $"The path of {model.TechnicalName} cannot be changed while {dependents} depend on it";
+        var (oldFolder, oldError) = _paths.ResolveRegistered(model.TechnicalName, model.RelativePath);
+        if (oldFolder is null) return $"{prefix}: the weights of {newPath} cannot be compared with the registered folder ({oldError}).";
+        var (newFolder, _) = _paths.Resolve(newPath);
+        try
+        {
+            if (WeightsDiffer(oldFolder, newFolder!) is { } difference)
+                return $"{prefix}, unless the weights in {newPath} are identical to those in {model.RelativePath} ({difference}). Register the other folder as a new base model instead.";
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ModelFolderException)
+        {
+            return $"{prefix}: the weights could not be compared ({ex.Message}).";
+        }
+        return null;
+    }
+
+    /// <summary>How two folders' weight files differ (names, sizes, SHA-256), or null when byte-identical.</summary>
+    private static string? WeightsDiffer(string oldFolder, string newFolder)
+    {
+        var oldFiles = ModelCardReader.FindWeightFiles(oldFolder).Select(f => Path.GetRelativePath(oldFolder, f)).Order(StringComparer.Ordinal).ToList();
+        var newFiles = ModelCardReader.FindWeightFiles(newFolder).Select(f => Path.GetRelativePath(newFolder, f)).Order(StringComparer.Ordinal).ToList();
+        if (!oldFiles.SequenceEqual(newFiles, StringComparer.Ordinal))
+            return $"weight files {string.Join(", ", newFiles)} instead of {string.Join(", ", oldFiles)}";
+        foreach (var file in oldFiles)
+        {
+            var (a, b) = (new FileInfo(Path.Combine(oldFolder, file)), new FileInfo(Path.Combine(newFolder, file)));
+            if (a.Length != b.Length) return $"{file} has {b.Length:N0} bytes instead of {a.Length:N0}";
+            if (!Sha256Of(a.FullName).AsSpan().SequenceEqual(Sha256Of(b.FullName))) return $"{file} has other contents (SHA-256)";
+        }
+        return null;
+    }
+
+    private static byte[] Sha256Of(string file)
+    {
+        using var stream = File.OpenRead(file);
+        return System.Security.Cryptography.SHA256.HashData(stream);
     }
 
     private async Task<(ValidationErrors Errors, ModelCard? Card, string? Path, string? Template)> ValidateAsync(

@@ -58,6 +58,24 @@ public sealed class ModelPathResolver(string modelsRoot)
         return (folder, null);
     }
 
+    /// <summary>
+    /// The folder of a registered model, checked again each time it is used (a train, the worker loading it, a save, a
+    /// deploy, an evaluation): the folder may have been replaced by a link since it was registered. Null Folder: the
+    /// reason it may not be used, naming the model.
+    /// </summary>
+    public (string? Folder, string? Error) ResolveRegistered(string technicalName, string storedPath)
+    {
+        var (normalized, pathError) = Normalize(storedPath);
+        var (folder, error) = pathError is null ? Resolve(normalized!) : (null, pathError);
+        if (error is null)
+        {
+            var weights = Directory.EnumerateFiles(folder!, "*.safetensors").Append(Path.Combine(folder!, ModelCardReader.ConfigFile));
+            var escaping = weights.Where(f => File.Exists(f) && !FileStaysInsideRoot(f)).Select(Path.GetFileName).ToList();
+            if (escaping.Count > 0) error = $"{string.Join(", ", escaping)} link(s) to a file outside the models root.";
+        }
+        return error is null ? (folder, null) : (null, $"The folder of base model {technicalName} ({storedPath}) cannot be used: {error}");
+    }
+
     /// <summary>Whether a file inside a model folder (which may be a link, as in the Hugging Face cache) stays under the root.</summary>
     public bool FileStaysInsideRoot(string file) => IsUnder(RealPath(file), RealPath(_root));
 

@@ -1,10 +1,13 @@
 using DeepExtension.Core.Audit;
 using DeepExtension.Core.Accounts;
+using DeepExtension.Core.BaseModels;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using DeepExtension.Core.Common;
 using DeepExtension.Core.CustomizedModels;
 using DeepExtension.Core.Data;
+using DeepExtension.Core.Deployment;
+using DeepExtension.Core.Evaluations;
 using DeepExtension.Core.Storage;
 using DeepExtension.Core.Work;
 using Microsoft.EntityFrameworkCore;
@@ -75,6 +78,9 @@ public sealed class CompleteModelService(
         if (await db.CompleteModels.AnyAsync(m => m.Name == plan.OutputName, cancellationToken)
             || await db.ModelSaves.AnyAsync(s => s.OutputName == plan.OutputName && s.Status != WorkStatus.Failed, cancellationToken))
             return OperationResult<ModelSave>.Failure(OperationResult<ModelSave>.General, $"A complete model named {plan.OutputName} already exists; open the dialog again for a new name.");
+        if (await db.BaseModels.AsNoTracking().FirstOrDefaultAsync(m => m.Id == model.BaseModelId, cancellationToken) is { } baseModel
+            && new ModelPathResolver(directories.ModelsRoot).ResolveRegistered(baseModel.TechnicalName, baseModel.RelativePath).Error is { } folderError)
+            return OperationResult<ModelSave>.Failure(OperationResult<ModelSave>.General, folderError);
 
         var now = clock.GetUtcNow().UtcDateTime;
         var save = new ModelSave
@@ -187,6 +193,8 @@ public sealed class CompleteModelService(
         var model = await db.CompleteModels.FirstOrDefaultAsync(m => m.Id == id, cancellationToken);
         if (model is null) return OperationResult<bool>.Failure(OperationResult<bool>.General, "This complete model no longer exists.");
         if ((currentUser ?? SystemUser.Instance).DenyDelete(model.CreatedBy) is { } denied) return OperationResult<bool>.Failure(OperationResult<bool>.General, denied);
+        if (await WorkUsingAsync(db, model, cancellationToken) is { } busy)
+            return OperationResult<bool>.Failure(OperationResult<bool>.General, $"{model.Name} cannot be deleted while {busy} uses it; cancel it or wait until it has finished.");
         var folder = Path.GetFullPath(Path.Combine(directories.Root, model.Path));
         if (!folder.StartsWith(Path.GetFullPath(directories.CompleteModels) + Path.DirectorySeparatorChar, StringComparison.Ordinal))
             return OperationResult<bool>.Failure(OperationResult<bool>.General, "The model folder is outside complete-models/; it was not removed.");
@@ -202,6 +210,30 @@ public sealed class CompleteModelService(
         AuditTrail.Add(db, currentUser ?? SystemUser.Instance, clock, AuditActions.Deleted, AuditObjects.CompleteModel, model.Id, model.Name);
         await db.SaveChangesAsync(cancellationToken);
         return OperationResult<bool>.Success(true);
+    }
+
+    /// <summary>
+    /// Unfinished work that reads the model's folder (a deployment uploading it, a save writing it, an evaluation
+    /// answering with it), described for the refusal; null when none. Deleting under it would fail it half-way and
+    /// leave its leftovers (blobs in Ollama).
+    /// </summary>
+    private static async Task<string?> WorkUsingAsync(DeepExtensionDbContext db, CompleteModel model, CancellationToken cancellationToken)
+    {
+        var uses = new List<string>();
+        var deployments = await db.ModelDeployments.AsNoTracking()
+            .Where(d => d.SourceKind == DeploymentSourceKind.Complete && d.SourceModelId == model.Id
+                && (d.Status == WorkStatus.Queued || d.Status == WorkStatus.Running))
+            .Select(d => new { d.OllamaModel, d.EnvironmentName, d.Status }).ToListAsync(cancellationToken);
+        uses.AddRange(deployments.Select(d => $"the {d.Status.ToString().ToLowerInvariant()} deployment {d.OllamaModel} to {d.EnvironmentName}"));
+        var saves = await db.ModelSaves.AsNoTracking()
+            .Where(s => (s.CompleteModelId == model.Id || s.OutputName == model.Name) && (s.Status == WorkStatus.Queued || s.Status == WorkStatus.Running))
+            .Select(s => s.Status).ToListAsync(cancellationToken);
+        uses.AddRange(saves.Select(s => $"the {s.ToString().ToLowerInvariant()} save that writes it"));
+        var evaluations = await db.Evaluations.AsNoTracking()
+            .Where(e => e.Status == WorkStatus.Queued || e.Status == WorkStatus.Running).ToListAsync(cancellationToken);
+        uses.AddRange(evaluations.Where(e => e.Models.Any(m => m.Kind == EvaluatedModelKind.Complete && m.Id == model.Id))
+            .Select(e => $"the {e.Status.ToString().ToLowerInvariant()} evaluation {e.Name}"));
+        return uses.Count == 0 ? null : string.Join(" and ", uses);
     }
 
     internal static long SizeOf(string folder) =>

@@ -195,7 +195,9 @@ public sealed class DeploymentService(
             var system = (run?.TrainingParameters ?? model.TrainingCard?.Parameters)?.SystemPrompt;
             var adapter = customizedModels.FolderOf(model);
             if (!Directory.Exists(adapter)) return (null, $"The adapter folder {model.AdapterPath} is missing.");
-            return (new Source(kind, model.Id, model.Name, baseModel, Blank(system), null, adapter, baseModels.FolderOf(baseModel)), null);
+            var (baseFolder, baseError) = baseModels.ResolveFolder(baseModel);
+            if (baseFolder is null) return (null, baseError);
+            return (new Source(kind, model.Id, model.Name, baseModel, Blank(system), null, adapter, baseFolder), null);
         }
         else
         {
@@ -206,7 +208,9 @@ public sealed class DeploymentService(
             var folder = completeModels.FolderOf(model);
             if (!Directory.Exists(folder)) return (null, $"The model folder {model.Path} is missing.");
             var system = model.TrainingCard?.Parameters.SystemPrompt;
-            return (new Source(kind, model.Id, model.Name, baseModel, Blank(system), folder, null, baseModels.FolderOf(baseModel)), null);
+            var (baseFolder, baseError) = baseModels.ResolveFolder(baseModel);
+            if (baseFolder is null) return (null, baseError);
+            return (new Source(kind, model.Id, model.Name, baseModel, Blank(system), folder, null, baseFolder), null);
         }
     }
 

@@ -1,4 +1,5 @@
 using DeepExtension.Core.Accounts;
+using DeepExtension.Core.BaseModels;
 using DeepExtension.Core.Common;
 using DeepExtension.Core.Data;
 using DeepExtension.Core.Datasets;
@@ -166,6 +167,9 @@ public sealed class EvaluationService(IDbContextFactory<DeepExtensionDbContext> 
         if (models.Count == 0 && !errors.Has(ModelsField)) errors.Add(ModelsField, "Choose at least one model.");
         if (baseIds.Count > 1) errors.Add(ModelsField, "The models must share one base model (their answers are compared with the same tokenizer).");
         if (models.Select(m => m.Name).Distinct(StringComparer.Ordinal).Count() != models.Count) errors.Add(ModelsField, "Two of the models have the same name.");
+        if (baseIds.Count == 1 && await db.BaseModels.AsNoTracking().FirstOrDefaultAsync(m => m.Id == baseIds.Single(), cancellationToken) is { } evaluatedBase
+            && new ModelPathResolver(directories.ModelsRoot).ResolveRegistered(evaluatedBase.TechnicalName, evaluatedBase.RelativePath).Error is { } folderError)
+            errors.Add(ModelsField, folderError);
 
         var version = await db.DatasetVersions.AsNoTracking().FirstOrDefaultAsync(v => v.Id == request.DatasetVersionId, cancellationToken);
         if (version is null) errors.Add(DatasetField, "Choose a dataset version.");

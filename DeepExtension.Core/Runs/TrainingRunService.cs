@@ -130,6 +130,11 @@ public sealed class TrainingRunService(
         {
             return OperationResult<TrainingRun>.Failure(OperationResult<TrainingRun>.General, $"Only failed or cancelled runs can be resumed; this one is {run.Status}.");
         }
+        if (await db.BaseModels.AsNoTracking().FirstOrDefaultAsync(m => m.Id == run.BaseModelId, cancellationToken) is { } baseModel
+            && new ModelPathResolver(directories.ModelsRoot).ResolveRegistered(baseModel.TechnicalName, baseModel.RelativePath).Error is { } folderError)
+        {
+            return OperationResult<TrainingRun>.Failure(OperationResult<TrainingRun>.General, folderError);
+        }
         AuditTrail.Add(db, _user, clock, AuditActions.Resumed, AuditObjects.Train, run.Id, run.Name, $"was {run.Status}");
         run.Enqueue(clock.GetUtcNow().UtcDateTime);
         await db.SaveChangesAsync(cancellationToken);
@@ -211,6 +216,11 @@ public sealed class TrainingRunService(
         else if (!baseModel.Card.HasTokenizer || !baseModel.Card.HasChatTemplate)
         {
             errors.Add(BaseModelField, $"{baseModel.TechnicalName} has no {(baseModel.Card.HasTokenizer ? "chat template" : "tokenizer")}; training needs both.");
+        }
+        else if (new ModelPathResolver(directories.ModelsRoot).ResolveRegistered(baseModel.TechnicalName, baseModel.RelativePath).Error is { } folderError)
+        {
+            // Registered folders are checked again on use: one may have been replaced by a link out of the models root since.
+            errors.Add(BaseModelField, folderError);
         }
 
         var method = await db.TrainingMethods.AsNoTracking().FirstOrDefaultAsync(m => m.Id == request.MethodId, cancellationToken);

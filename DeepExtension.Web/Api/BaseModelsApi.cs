@@ -19,6 +19,13 @@ internal static class BaseModelsApi
                 ? Results.Created($"{ApiEndpoints.Prefix}/base-models/{result.Value!.Id}", BaseModelResponse.Of(result.Value))
                 : ApiEndpoints.Problem(result);
         }).WithSummary("Registers a model folder under the models root.").Produces<BaseModelResponse>(StatusCodes.Status201Created).ProducesValidationProblem();
+        group.MapPut("/{id:guid}", async (Guid id, RegisterBaseModelRequest request, BaseModelService service, CancellationToken ct) =>
+        {
+            if (await service.GetAsync(id, ct) is null) return ApiEndpoints.NotFound("base model");
+            var result = await service.UpdateAsync(id, new BaseModelInput(request.TechnicalName, request.ModelName, request.Path, request.DeploymentTemplate), ct);
+            return result.Succeeded ? Results.Ok(BaseModelResponse.Of(result.Value!)) : ApiEndpoints.Problem(result);
+        }).WithSummary("Changes names, path or Deployment Template; the path stays while trains or models depend on it, unless the weights are identical.")
+            .Produces<BaseModelResponse>().ProducesValidationProblem();
         group.MapDelete("/{id:guid}", async (Guid id, BaseModelService service, CancellationToken ct) =>
         {
             if (await service.GetAsync(id, ct) is null) return ApiEndpoints.NotFound("base model");
