@@ -299,7 +299,7 @@ public sealed class DeploymentService(
             {
                 if (error is not null)
                 {
-                    states[deployment.Id] = new LiveState(LiveAvailability.Unreachable, deployment.SizeBytes, null, null, null, $"Ollama at {server.Key}: {error}");
+                    states[deployment.Id] = new LiveState(LiveAvailability.Unreachable, deployment.SizeBytes, null, null, null, $"Ollama at {OllamaEndpoint.Mask(server.Key)}: {error}");
                     continue;
                 }
                 var tag = tags!.FirstOrDefault(m => OllamaModelName.SameModel(m.Name, deployment.OllamaModel));
