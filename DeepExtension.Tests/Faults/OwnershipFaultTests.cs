@@ -138,7 +138,7 @@ public sealed class OwnershipFaultTests
     };
 
     /// <summary>The curve has each step exactly once, in order, with the training time never going back.</summary>
-    private static void AssertEachStepOnceInOrder(RunFiles files)
+    internal static void AssertEachStepOnceInOrder(RunFiles files)
     {
         var points = MetricsFile.ReadAll(files).Where(p => p["loss"] is not null).ToList();
         Assert.NotEmpty(points);

@@ -152,13 +152,41 @@ public sealed class RunTrainer(
         TrainingObjective<TExample> objective, ForCausalLM model, AdamWOptions adamw, long totalSteps)
         where TExample : class
     {
-        if (_checkpoints.Latest() is { } checkpoint)
+        var choice = _checkpoints.Choose();
+        if (choice.PartialsRemoved > 0)
         {
-            objective.LoadState(checkpoint);
-            var (resumed, optimizer, state) = CheckpointStore.Load(checkpoint, model, adamw, objective.ExtraParameters);
+            recorder.Log(RunLogLevel.Info, $"Removed {choice.PartialsRemoved} checkpoint folder(s) left half-written by an interrupted save.");
+        }
+        foreach (var skipped in choice.Skipped)
+        {
+            recorder.Log(RunLogLevel.Warning, $"Checkpoint {skipped.Name} skipped: {skipped.Reason}.");
+        }
+        if (choice.Checkpoint is { } checkpoint)
+        {
+            TrainerState state;
+            LoraModel resumed;
+            AdamWOptimizer optimizer;
+            try
+            {
+                objective.LoadState(checkpoint);
+                (resumed, optimizer, state) = CheckpointStore.Load(checkpoint, model, adamw, objective.ExtraParameters);
+            }
+            catch (Exception e) when (e is InvalidDataException or IOException or NotSupportedException or System.Text.Json.JsonException)
+            {
+                // Verified yet not loadable (another base model's or algorithm's files): the model is half-wrapped now, so no fallback.
+                throw new InvalidDataException($"Checkpoint {Path.GetFileName(checkpoint)} could not be loaded: {e.Message}", e);
+            }
             recorder.ResumeAt(state.GlobalStep);
-            recorder.Log(RunLogLevel.Info, $"Resuming from {Path.GetFileName(checkpoint)} (step {state.GlobalStep} of {totalSteps}).");
+            recorder.Log(choice.Skipped.Count > 0 ? RunLogLevel.Warning : RunLogLevel.Info,
+                $"Resuming from {Path.GetFileName(checkpoint)} (step {state.GlobalStep} of {totalSteps})" +
+                (choice.Skipped.Count > 0 ? $": the newest checkpoint that verifies; {string.Join(", ", choice.Skipped.Select(s => s.Name))} skipped." : "."));
             return (resumed, optimizer, state.GlobalStep);
+        }
+        if (choice.Skipped.Count > 0)
+        {
+            throw new InvalidDataException($"No checkpoint of this run can be resumed from: " +
+                string.Join("; ", choice.Skipped.Select(s => $"{s.Name}: {s.Reason}")) +
+                ". Remove the run's checkpoints folder to train it again from the start.");
         }
         var lora = LoraModel.Inject(model, _args.Lora, new Generator((ulong)_args.Seed));
         var fresh = new AdamWOptimizer([.. lora.TrainableParameters, .. objective.ExtraParameters], adamw);
