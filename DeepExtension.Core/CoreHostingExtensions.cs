@@ -40,6 +40,7 @@ public static class CoreHostingExtensions
 
         builder.Services.AddHttpClient(DeploymentEnvironmentService.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(10));
         builder.Services.AddHttpClient(OllamaDeployer.HttpClientName, c => c.Timeout = Timeout.InfiniteTimeSpan);
+        builder.Services.AddSingleton<OllamaEndpoint>();
         builder.Services.AddSingleton<OllamaDeployer>();
         builder.Services.AddSingleton<DeploymentService>();
         builder.Services.AddSingleton<BaseModelService>();
@@ -76,6 +77,8 @@ public static class CoreHostingExtensions
     {
         services.GetRequiredService<DataDirectories>().EnsureCreated();
         await services.GetRequiredService<DatabaseSetup>().MigrateAsync(cancellationToken);
+        // Ollama URLs saved with plain-text credentials by earlier versions are encrypted in place.
+        await services.GetRequiredService<DeploymentEnvironmentService>().ProtectStoredCredentialsAsync(cancellationToken);
         services.GetRequiredService<DatasetService>().DeleteStaleIncomingFiles(TimeSpan.FromDays(1));
     }
 }

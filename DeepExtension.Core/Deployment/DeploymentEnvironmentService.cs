@@ -9,7 +9,7 @@ namespace DeepExtension.Core.Deployment;
 
 /// <summary>Manages the Ollama servers models can be deployed to.</summary>
 public sealed class DeploymentEnvironmentService(
-    IDbContextFactory<DeepExtensionDbContext> dbFactory, IHttpClientFactory httpClients, TimeProvider clock,
+    IDbContextFactory<DeepExtensionDbContext> dbFactory, IHttpClientFactory httpClients, OllamaEndpoint endpoint, TimeProvider clock,
     ICurrentUser? currentUser = null, Microsoft.Extensions.Logging.ILogger<DeploymentEnvironmentService>? logger = null)
 {
     /// <summary>
@@ -22,12 +22,50 @@ public sealed class DeploymentEnvironmentService(
     public const string BaseUrlField = nameof(DeploymentEnvironmentInput.BaseUrl);
     public const string HttpClientName = "ollama";
 
+    /// <summary>The environments with their URLs masked (<see cref="OllamaEndpoint.Mask"/>): what every page and the API show.</summary>
     public async Task<IReadOnlyList<DeploymentEnvironment>> ListAsync(CancellationToken cancellationToken = default)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        return await db.DeploymentEnvironments.AsNoTracking()
+        var environments = await db.DeploymentEnvironments.AsNoTracking()
             .OrderByDescending(e => e.IsDefault).ThenBy(e => e.NameKey)
             .ToListAsync(cancellationToken);
+        foreach (var environment in environments) environment.BaseUrl = OllamaEndpoint.Mask(environment.BaseUrl);
+        return environments;
+    }
+
+    /// <summary>
+    /// The environment's URL as stored, credentials protected (a row of an earlier version is protected on the way):
+    /// for the HTTP client and a deployment's copy only, never for display. Null when the environment is gone.
+    /// </summary>
+    public async Task<string?> StoredUrlAsync(Guid id, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var stored = await db.DeploymentEnvironments.AsNoTracking().Where(e => e.Id == id).Select(e => e.BaseUrl).FirstOrDefaultAsync(cancellationToken);
+        return stored is null ? null : endpoint.Protect(stored);
+    }
+
+    /// <summary>
+    /// Encrypts the credentials of URLs stored in plain text by earlier versions (environments and deployments);
+    /// run at start-up, after the migrations. Returns how many rows changed.
+    /// </summary>
+    public async Task<int> ProtectStoredCredentialsAsync(CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var changed = 0;
+        foreach (var environment in await db.DeploymentEnvironments.Where(e => e.BaseUrl.Contains("@")).ToListAsync(cancellationToken))
+        {
+            if (!OllamaEndpoint.HasPlainCredentials(environment.BaseUrl)) continue;
+            environment.BaseUrl = endpoint.Protect(environment.BaseUrl);
+            changed++;
+        }
+        foreach (var deployment in await db.ModelDeployments.Where(d => d.BaseUrl.Contains("@")).ToListAsync(cancellationToken))
+        {
+            if (!OllamaEndpoint.HasPlainCredentials(deployment.BaseUrl)) continue;
+            deployment.BaseUrl = endpoint.Protect(deployment.BaseUrl);
+            changed++;
+        }
+        await db.SaveChangesAsync(cancellationToken);
+        return changed;
     }
 
     private readonly ICurrentUser _user = currentUser ?? SystemUser.Instance;
@@ -36,7 +74,7 @@ public sealed class DeploymentEnvironmentService(
     {
         if (_user.DenyAdmin() is { } denied) return OperationResult<DeploymentEnvironment>.Failure(OperationResult<DeploymentEnvironment>.General, denied);
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var (errors, url) = await ValidateAsync(db, input, null, cancellationToken);
+        var (errors, url) = await ValidateAsync(db, input, null, null, cancellationToken);
         if (errors.Any) return OperationResult<DeploymentEnvironment>.Failure(errors);
 
         var now = clock.GetUtcNow().UtcDateTime;
@@ -46,7 +84,7 @@ public sealed class DeploymentEnvironmentService(
             Id = Guid.CreateVersion7(),
             Name = input.Name.Trim(),
             NameKey = KeyOf(input.Name),
-            BaseUrl = url!,
+            BaseUrl = endpoint.Protect(url!),
             IsDefault = input.IsDefault || isFirst,
             CreatedAtUtc = now,
             UpdatedAtUtc = now,
@@ -54,7 +92,7 @@ public sealed class DeploymentEnvironmentService(
         if (environment.IsDefault) await ClearDefaultAsync(db, cancellationToken);
         db.DeploymentEnvironments.Add(environment);
         AuditTrail.Add(db, _user, clock, AuditActions.Created, AuditObjects.Environment, environment.Id, environment.Name);
-        return await SaveAsync(db, environment, cancellationToken);
+        return await SaveMaskedAsync(db, environment, cancellationToken);
     }
 
     public async Task<OperationResult<DeploymentEnvironment>> UpdateAsync(Guid id, DeploymentEnvironmentInput input, CancellationToken cancellationToken = default)
@@ -66,12 +104,12 @@ public sealed class DeploymentEnvironmentService(
         {
             return OperationResult<DeploymentEnvironment>.Failure(OperationResult<DeploymentEnvironment>.General, "This environment no longer exists.");
         }
-        var (errors, url) = await ValidateAsync(db, input, id, cancellationToken);
+        var (errors, url) = await ValidateAsync(db, input, id, environment.BaseUrl, cancellationToken);
         if (errors.Any) return OperationResult<DeploymentEnvironment>.Failure(errors);
 
         environment.Name = input.Name.Trim();
         environment.NameKey = KeyOf(input.Name);
-        environment.BaseUrl = url!;
+        environment.BaseUrl = endpoint.Protect(url!);
         if (input.IsDefault && !environment.IsDefault)
         {
             await ClearDefaultAsync(db, cancellationToken);
@@ -79,7 +117,7 @@ public sealed class DeploymentEnvironmentService(
         }
         environment.UpdatedAtUtc = clock.GetUtcNow().UtcDateTime;
         AuditTrail.Add(db, _user, clock, AuditActions.Changed, AuditObjects.Environment, environment.Id, environment.Name);
-        return await SaveAsync(db, environment, cancellationToken);
+        return await SaveMaskedAsync(db, environment, cancellationToken);
     }
 
     public async Task<bool> DeleteAsync(Guid id, CancellationToken cancellationToken = default)
@@ -102,9 +140,22 @@ public sealed class DeploymentEnvironmentService(
     }
 
     /// <summary>Asks the server for its version through OllamaSharp; never throws for network problems.</summary>
-    public async Task<ConnectionTestResult> TestConnectionAsync(string baseUrl, CancellationToken cancellationToken = default)
+    public Task<ConnectionTestResult> TestConnectionAsync(string baseUrl, CancellationToken cancellationToken = default) =>
+        TestConnectionAsync(baseUrl, null, cancellationToken);
+
+    /// <summary>
+    /// The same for a URL shown masked (the edit form, the environments table): the credentials are the stored ones of
+    /// <paramref name="environmentId"/>.
+    /// </summary>
+    public async Task<ConnectionTestResult> TestConnectionAsync(string baseUrl, Guid? environmentId, CancellationToken cancellationToken = default)
     {
-        var result = await ProbeAsync(baseUrl, cancellationToken);
+        if (environmentId is { } id && OllamaEndpoint.IsMasked(baseUrl ?? ""))
+        {
+            await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+            var stored = await db.DeploymentEnvironments.AsNoTracking().Where(e => e.Id == id).Select(e => e.BaseUrl).FirstOrDefaultAsync(cancellationToken);
+            baseUrl = OllamaEndpoint.KeepCredentials(baseUrl!, stored);
+        }
+        var result = await ProbeAsync(baseUrl ?? "", cancellationToken);
         if (result.Reachable || result.Version is not null || _user.IsAdmin()) return result;
         // The details go to the server log, for Admins to read.
         Microsoft.Extensions.Logging.LoggerExtensions.LogInformation(logger ?? (Microsoft.Extensions.Logging.ILogger)Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance,
@@ -118,7 +169,8 @@ public sealed class DeploymentEnvironmentService(
         if (error is not null) return new ConnectionTestResult(false, null, error);
 
         using var http = httpClients.CreateClient(HttpClientName);
-        http.BaseAddress = BaseAddressOf(url!);
+        endpoint.Configure(http, url!);
+        url = OllamaEndpoint.Mask(url!);
         using var client = new OllamaApiClient(http);
         try
         {
@@ -164,7 +216,7 @@ public sealed class DeploymentEnvironmentService(
     private static string KeyOf(string name) => name.Trim().ToUpperInvariant();
 
     private static async Task<(ValidationErrors, string?)> ValidateAsync(
-        DeepExtensionDbContext db, DeploymentEnvironmentInput input, Guid? existingId, CancellationToken cancellationToken)
+        DeepExtensionDbContext db, DeploymentEnvironmentInput input, Guid? existingId, string? storedUrl, CancellationToken cancellationToken)
     {
         var errors = new ValidationErrors();
         var name = input.Name?.Trim() ?? "";
@@ -186,7 +238,8 @@ public sealed class DeploymentEnvironmentService(
         }
         var (url, urlError) = NormalizeUrl(input.BaseUrl);
         if (urlError is not null) errors.Add(BaseUrlField, urlError);
-        return (errors, url);
+        // The edit form shows the stored URL masked; submitted back as it is, it keeps the stored credentials.
+        return (errors, url is null ? null : OllamaEndpoint.KeepCredentials(url, storedUrl));
     }
 
     /// <summary>Tracked, not executed: the change lands in the same SaveChanges (one transaction) as the new default.</summary>
@@ -196,6 +249,15 @@ public sealed class DeploymentEnvironmentService(
         {
             current.IsDefault = false;
         }
+    }
+
+    /// <summary>Saves, then hands the caller the environment with its URL masked, like <see cref="ListAsync"/>.</summary>
+    private static async Task<OperationResult<DeploymentEnvironment>> SaveMaskedAsync(
+        DeepExtensionDbContext db, DeploymentEnvironment environment, CancellationToken cancellationToken)
+    {
+        var result = await SaveAsync(db, environment, cancellationToken);
+        if (result.Succeeded) environment.BaseUrl = OllamaEndpoint.Mask(environment.BaseUrl);
+        return result;
     }
 
     private static async Task<OperationResult<DeploymentEnvironment>> SaveAsync(

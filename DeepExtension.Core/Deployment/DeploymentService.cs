@@ -132,14 +132,17 @@ public sealed class DeploymentService(
             if (active.Any(existing => OllamaModelName.SameModel(existing, name)))
                 return OperationResult<ModelDeployment>.Failure(NameField, $"{name} is already deployed to {environment!.Name}; choose another name or remove that deployment first.");
         }
-        var connection = await environments.TestConnectionAsync(environment!.BaseUrl, cancellationToken);
+        // The listed environment shows its URL masked; the server is reached (and the deployment keeps) the stored one.
+        var serverUrl = await environments.StoredUrlAsync(environment!.Id, cancellationToken);
+        if (serverUrl is null) return OperationResult<ModelDeployment>.Failure(EnvironmentField, "Choose a deployment environment (Deployment Tools page).");
+        var connection = await environments.TestConnectionAsync(serverUrl, cancellationToken);
         if (!connection.Reachable)
             return OperationResult<ModelDeployment>.Failure(EnvironmentField, $"{connection.Error} Nothing was deployed.");
-        var existingModels = await TryListModelsAsync(environment.BaseUrl, cancellationToken);
+        var existingModels = await TryListModelsAsync(serverUrl, cancellationToken);
         if (existingModels is null)
-            return OperationResult<ModelDeployment>.Failure(EnvironmentField, $"Ollama at {environment.BaseUrl} did not list its models. Nothing was deployed.");
+            return OperationResult<ModelDeployment>.Failure(EnvironmentField, $"Ollama at {OllamaEndpoint.Mask(environment.BaseUrl)} did not list its models. Nothing was deployed.");
         if (existingModels.Any(m => OllamaModelName.SameModel(m.Name, name)))
-            return OperationResult<ModelDeployment>.Failure(NameField, $"Ollama at {environment.BaseUrl} already has a model named {name}; choose another name.");
+            return OperationResult<ModelDeployment>.Failure(NameField, $"Ollama at {OllamaEndpoint.Mask(environment.BaseUrl)} already has a model named {name}; choose another name.");
 
         var value = plan.Value!;
         var now = clock.GetUtcNow().UtcDateTime;
@@ -154,7 +157,7 @@ public sealed class DeploymentService(
             BaseModelName = value.BaseModelName,
             EnvironmentId = environment.Id,
             EnvironmentName = environment.Name,
-            BaseUrl = environment.BaseUrl,
+            BaseUrl = serverUrl,
             Quantization = request.Quantization,
             SystemPrompt = value.SystemPrompt,
             MergesFirst = value.MergesFirst,
@@ -300,7 +303,7 @@ public sealed class DeploymentService(
             {
                 if (error is not null)
                 {
-                    states[deployment.Id] = new LiveState(LiveAvailability.Unreachable, deployment.SizeBytes, null, null, null, $"Ollama at {server.Key}: {error}");
+                    states[deployment.Id] = new LiveState(LiveAvailability.Unreachable, deployment.SizeBytes, null, null, null, $"Ollama at {OllamaEndpoint.Mask(server.Key)}: {error}");
                     continue;
                 }
                 var tag = tags!.FirstOrDefault(m => OllamaModelName.SameModel(m.Name, deployment.OllamaModel));
@@ -345,7 +348,7 @@ public sealed class DeploymentService(
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
                 {
-                    throw new OllamaDeployException($"Ollama at {deployment.BaseUrl} could not answer with {deployment.OllamaModel}: {ex.Message}", ex);
+                    throw new OllamaDeployException($"Ollama at {OllamaEndpoint.Mask(deployment.BaseUrl)} could not answer with {deployment.OllamaModel}: {ex.Message}", ex);
                 }
                 if (!string.IsNullOrEmpty(piece)) yield return piece;
             }

@@ -29,7 +29,7 @@ public sealed class OllamaDeployException(string message, Exception? inner = nul
 /// from disk), then calls /api/create with the files map, template, system prompt, stop parameters and quantization,
 /// passing Ollama's status lines on as progress.
 /// </summary>
-public sealed class OllamaDeployer(IHttpClientFactory httpClients, IOptions<DeepExtensionOptions> options)
+public sealed class OllamaDeployer(IHttpClientFactory httpClients, OllamaEndpoint endpoint, IOptions<DeepExtensionOptions> options)
 {
     /// <summary>No overall timeout: uploads and quantization of large models take long; callers cancel.</summary>
     public const string HttpClientName = "ollama-deploy";
@@ -129,14 +129,14 @@ public sealed class OllamaDeployer(IHttpClientFactory httpClients, IOptions<Deep
         }
         catch (Exception ex) when (IsOllamaFailure(ex, cancellationToken))
         {
-            throw new OllamaDeployException($"Ollama at {baseUrl} could not delete {model}: {Describe(ex)}", ex);
+            throw new OllamaDeployException($"Ollama at {OllamaEndpoint.Mask(baseUrl)} could not delete {model}: {Describe(ex)}", ex);
         }
     }
 
     public HttpClient CreateHttpClient(string baseUrl)
     {
         var http = httpClients.CreateClient(HttpClientName);
-        http.BaseAddress = DeploymentEnvironmentService.BaseAddressOf(baseUrl);
+        endpoint.Configure(http, baseUrl);
         return http;
     }
 
@@ -182,7 +182,7 @@ public sealed class OllamaDeployer(IHttpClientFactory httpClients, IOptions<Deep
         catch (Exception ex) when (ex is not OperationCanceledException || ex is TaskCanceledException { InnerException: TimeoutException })
         {
             if (ex is OllamaDeployException) throw;
-            throw new OllamaDeployException($"Could not {what} on Ollama at {baseUrl}: {Describe(ex)}", ex);
+            throw new OllamaDeployException($"Could not {what} on Ollama at {OllamaEndpoint.Mask(baseUrl)}: {Describe(ex)}", ex);
         }
     }
 

@@ -75,7 +75,7 @@ public sealed class DeploymentJob(WorkStore store, DeploymentService deployments
             // The merged copy served only the upload; it is gone before the deployment reads as done.
             RemoveMerged();
             await deployments.SucceedAsync(id, size, CancellationToken.None);
-            Log(log, RunLogLevel.Info, $"Deployed {deployment.OllamaModel} to {deployment.BaseUrl}");
+            Log(log, RunLogLevel.Info, $"Deployed {deployment.OllamaModel} to {OllamaEndpoint.Mask(deployment.BaseUrl)}");
         }
         catch (Exception) when (cancellationToken.IsCancellationRequested)
         {

@@ -42,7 +42,7 @@ public sealed class AuditTrailTests : IAsyncLifetime
         var run = started.Value!;
         Assert.True((await runs.CancelAsync(run.Id)).Succeeded);
         Assert.True((await runs.ResumeAsync(run.Id)).Succeeded);
-        var environments = new DeploymentEnvironmentService(_env.DbFactory, _env.HttpClients, TimeProvider.System, Admin);
+        var environments = new DeploymentEnvironmentService(_env.DbFactory, _env.HttpClients, _env.OllamaEndpoint, TimeProvider.System, Admin);
         var environment = (await environments.CreateAsync(new DeploymentEnvironmentInput("local", "http://127.0.0.1:11434", true))).Value!;
         Assert.True(await environments.DeleteAsync(environment.Id));
         // Refused actions write nothing.

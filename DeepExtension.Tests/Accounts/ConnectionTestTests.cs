@@ -16,7 +16,7 @@ public sealed class ConnectionTestTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _env.DisposeAsync();
 
-    private DeploymentEnvironmentService As(string role) => new(_env.DbFactory, _env.HttpClients, TimeProvider.System, new TestUser($"{role}@deepx.test", role));
+    private DeploymentEnvironmentService As(string role) => new(_env.DbFactory, _env.HttpClients, _env.OllamaEndpoint, TimeProvider.System, new TestUser($"{role}@deepx.test", role));
 
     [Fact]
     public async Task TestConnection_RefusedNotFoundAndNotOllama_OneAnswerForMembersAndViewersDetailsForAdmins()

@@ -24,7 +24,7 @@ public sealed class RoleMatrixServiceTests : IAsyncLifetime
 
     private BaseModelService BaseModelsAs(ICurrentUser user) => new(_env.DbFactory, _env.Directories, TimeProvider.System, user);
     private DatasetService DatasetsAs(ICurrentUser user) => new(_env.DbFactory, _env.Directories, TimeProvider.System, user);
-    private DeploymentEnvironmentService EnvironmentsAs(ICurrentUser user) => new(_env.DbFactory, _env.HttpClients, TimeProvider.System, user);
+    private DeploymentEnvironmentService EnvironmentsAs(ICurrentUser user) => new(_env.DbFactory, _env.HttpClients, _env.OllamaEndpoint, TimeProvider.System, user);
 
     [Fact]
     public async Task BaseModel_EachRole_RegisterAndDeleteFollowTheMatrix()

@@ -17,7 +17,7 @@ public class OllamaDeployerTests
         var services = new ServiceCollection();
         services.AddHttpClient(OllamaDeployer.HttpClientName);
         var options = new DeepExtensionOptions { Deployment = { StreamedUploadThresholdBytes = streamThreshold } };
-        return new OllamaDeployer(services.BuildServiceProvider().GetRequiredService<IHttpClientFactory>(), Options.Create(options));
+        return new OllamaDeployer(services.BuildServiceProvider().GetRequiredService<IHttpClientFactory>(), new OllamaEndpoint(new Microsoft.AspNetCore.DataProtection.EphemeralDataProtectionProvider()), Options.Create(options));
     }
 
     private static OllamaCreatePlan PlanFor(string model, string folder, string? quantize = null, IReadOnlyList<OllamaUploadFile>? adapters = null) =>

@@ -53,17 +53,19 @@ public static class DeploymentFixture
     /// tested end to end), with the job queue recorded.
     /// </summary>
     public static async Task<(DeploymentService Service, ModelDeployment Deployment)> DeployedAsync(
-        TestEnvironment env, FakeOllamaServer ollama, DeploymentService? service = null, string name = "tiny:q8_0", string reference = "tiny-qwen2")
+        TestEnvironment env, FakeOllamaServer ollama, DeploymentService? service = null, string name = "tiny:q8_0", string reference = "tiny-qwen2",
+        Guid? environmentId = null)
     {
         var complete = await AddCompleteModelAsync(env, reference);
-        var environment = await AddEnvironmentAsync(env, ollama.BaseUrl);
+        var environment = environmentId ?? (await AddEnvironmentAsync(env, ollama.BaseUrl)).Id;
         service ??= env.CreateDeploymentService(new RecordingScheduler());
-        var submitted = await service.DeployAsync(new DeployRequest(DeploymentSourceKind.Complete, complete.Id, environment.Id, name, OllamaQuantization.Q8_0));
+        var submitted = await service.DeployAsync(new DeployRequest(DeploymentSourceKind.Complete, complete.Id, environment, name, OllamaQuantization.Q8_0));
         Assert.True(submitted.Succeeded, submitted.AllErrors);
         var deployment = submitted.Value!;
         Assert.True(await service.MarkRunningAsync(deployment.Id));
         var folder = Path.Combine(env.Directories.Root, complete.Path);
-        var size = await env.OllamaDeployer.DeployAsync(ollama.BaseUrl,
+        // As the job does: to the server URL the deployment keeps (credentials included).
+        var size = await env.OllamaDeployer.DeployAsync(deployment.BaseUrl,
             new OllamaCreatePlan(deployment.OllamaModel, OllamaModelFiles.ModelFolder(folder), [], CustomizedModelFixture.ChatMlTemplate, deployment.SystemPrompt, [], "q8_0"),
             _ => Task.CompletedTask, CancellationToken.None);
         await service.SucceedAsync(deployment.Id, size);

@@ -28,6 +28,7 @@ public sealed partial class FakeOllamaServer : IAsyncDisposable
     private readonly ConcurrentDictionary<string, FakeModel> _models = new();
     private readonly ConcurrentDictionary<string, DateTimeOffset> _loaded = new();
     private readonly ConcurrentQueue<string> _requests = new();
+    private readonly ConcurrentQueue<string> _authenticated = new();
     private readonly ConcurrentQueue<JsonObject> _creates = new();
     private readonly ConcurrentQueue<BlobUpload> _uploads = new();
 
@@ -51,6 +52,15 @@ public sealed partial class FakeOllamaServer : IAsyncDisposable
     public IReadOnlyCollection<string> BlobDigests => _blobs.Keys.ToList();
 
     public IReadOnlyCollection<string> ModelNames => _models.Values.Select(m => m.Name).ToList();
+
+    /// <summary>
+    /// When set ("user:password"), every request must carry it as HTTP Basic credentials, as an Ollama behind a reverse
+    /// proxy with Basic auth requires; others are answered 401.
+    /// </summary>
+    public string? RequiredCredentials { get; set; }
+
+    /// <summary>"METHOD /path" of the requests that carried the <see cref="RequiredCredentials"/>.</summary>
+    public IReadOnlyList<string> AuthenticatedRequests => _authenticated.ToList();
 
     /// <summary>When set, the next create streams a few status lines and then this error, and creates nothing.</summary>
     public string? FailNextCreateWith { get; set; }
@@ -90,7 +100,19 @@ public sealed partial class FakeOllamaServer : IAsyncDisposable
         FakeOllamaServer? server = null;
         app.Use(async (context, next) =>
         {
-            server!._requests.Enqueue($"{context.Request.Method} {context.Request.Path}");
+            var line = $"{context.Request.Method} {context.Request.Path}";
+            server!._requests.Enqueue(line);
+            if (server.RequiredCredentials is { } required)
+            {
+                var expected = "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes(required));
+                if (context.Request.Headers.Authorization.ToString() != expected)
+                {
+                    context.Response.StatusCode = 401;
+                    context.Response.Headers.WWWAuthenticate = "Basic realm=\"ollama\"";
+                    return;
+                }
+                server._authenticated.Enqueue(line);
+            }
             await next(context);
         });
         app.MapGet("/", () => Results.Text("Ollama is running"));

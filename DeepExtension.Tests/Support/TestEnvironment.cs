@@ -41,13 +41,18 @@ public sealed class TestEnvironment : IAsyncDisposable
         HttpClients = _services.GetRequiredService<IHttpClientFactory>();
 
         BaseModels = new BaseModelService(DbFactory, Directories, TimeProvider.System);
-        DeploymentEnvironments = new DeploymentEnvironmentService(DbFactory, HttpClients, TimeProvider.System);
+        // A real key ring under the data root, as the console keeps one.
+        OllamaEndpoint = new OllamaEndpoint(Microsoft.AspNetCore.DataProtection.DataProtectionProvider.Create(new DirectoryInfo(Path.Combine(dataRoot, "keys"))));
+        DeploymentEnvironments = new DeploymentEnvironmentService(DbFactory, HttpClients, OllamaEndpoint, TimeProvider.System);
         TrainingMethods = new TrainingMethodService(DbFactory, TimeProvider.System);
         Datasets = new DatasetService(DbFactory, Directories, TimeProvider.System);
-        OllamaDeployer = new OllamaDeployer(HttpClients, Microsoft.Extensions.Options.Options.Create(Options));
+        OllamaDeployer = new OllamaDeployer(HttpClients, OllamaEndpoint, Microsoft.Extensions.Options.Options.Create(Options));
     }
 
     public OllamaDeployer OllamaDeployer { get; }
+
+    /// <summary>Protects and applies credentials in Ollama URLs, with this data root's key ring.</summary>
+    public OllamaEndpoint OllamaEndpoint { get; }
 
     /// <summary>Raised by every save of <see cref="DbFactory"/>'s contexts that changes a train, save or deployment.</summary>
     public DeepExtension.Core.Common.WorkChanges WorkChanges { get; } = new();

@@ -128,6 +128,33 @@ public sealed class BrowserTests : ConsoleBrowserTest
     }
 
     [Fact]
+    public async Task DeploymentToolsPage_UrlWithCredentialsAt1280And1440_ShownMaskedAndTheServerGetsThem()
+    {
+        await using var ollama = await FakeOllamaServer.StartAsync();
+        ollama.RequiredCredentials = "alice:s3cret-pw";
+        var page = await Chromium.OpenAsync(Host.Address, "/deployment-tools");
+        await page.GetByTestId("add-environment").ClickAsync();
+        await page.GetByTestId("environment-name").FillAsync("behind-proxy");
+        await page.GetByTestId("environment-url").FillAsync(ollama.BaseUrl.Replace("http://", "http://alice:s3cret-pw@"));
+        await page.GetByTestId("save-environment").ClickAsync();
+
+        var masked = ollama.BaseUrl.Replace("http://", "http://***@");
+        await Assertions.Expect(page.GetByText(masked)).ToBeVisibleAsync();
+        await page.GetByTestId("test-environment").ClickAsync();
+        await Assertions.Expect(page.Locator("td[data-testid=connection-cell]")).ToContainTextAsync($"Ollama {FakeOllamaServer.Version}");
+        Assert.Contains("GET /api/version", ollama.AuthenticatedRequests);
+        Assert.DoesNotContain("s3cret", await page.ContentAsync());
+        foreach (var width in new[] { 1280, 1440 })
+        {
+            await page.SetViewportSizeAsync(width, 900);
+            await page.WaitForTimeoutAsync(300);
+            Assert.True(await page.EvaluateAsync<bool>("() => document.documentElement.scrollWidth <= document.documentElement.clientWidth"),
+                $"the Deployment Tools page is wider than the window at {width} px");
+            await page.ScreenshotAsync(new() { Path = Path.Combine(Browser.ScreenshotDirectory, $"deployment-tools-credentials-{width}.png"), FullPage = true });
+        }
+    }
+
+    [Fact]
     public async Task TrainingMethodsPage_CopyDpoWithOwnBeta_ListsTheCustomMethod()
     {
         var page = await Chromium.OpenAsync(Host.Address, "/training-methods");

@@ -23,6 +23,23 @@ public class DeploymentToolsPageTests : ComponentTestContext
     }
 
     [Fact]
+    public async Task DeploymentToolsPage_UrlWithCredentials_ShowsItMaskedAndTestsWithTheStoredCredentials()
+    {
+        await using var ollama = await FakeOllamaServer.StartAsync();
+        ollama.RequiredCredentials = "alice:s3cret-pw";
+        await Env.DeploymentEnvironments.CreateAsync(new DeploymentEnvironmentInput("proxy", ollama.BaseUrl.Replace("http://", "http://alice:s3cret-pw@"), true));
+        var page = Render<DeploymentTools>();
+        page.WaitForElement("[data-testid=test-environment]");
+
+        page.Find("[data-testid=test-environment]").Click();
+
+        page.WaitForAssertion(() => Assert.Contains($"Ollama {FakeOllamaServer.Version}", page.Find("td[data-testid=connection-cell]").TextContent));
+        Assert.Contains(ollama.BaseUrl.Replace("http://", "http://***@"), page.Markup);
+        Assert.DoesNotContain("s3cret", page.Markup);
+        Assert.DoesNotContain("alice", page.Markup);
+    }
+
+    [Fact]
     public void DeploymentEnvironmentForm_BadUrl_ShowsTheRuleAndSavesNothing()
     {
         var form = Render<DeploymentEnvironmentForm>();

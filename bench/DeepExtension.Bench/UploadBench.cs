@@ -127,7 +127,7 @@ internal static class UploadBench
         var services = new ServiceCollection();
         services.AddHttpClient(OllamaDeployer.HttpClientName, c => c.Timeout = Timeout.InfiniteTimeSpan); // as CoreHostingExtensions
         using var provider = services.BuildServiceProvider();
-        var deployer = new OllamaDeployer(provider.GetRequiredService<IHttpClientFactory>(), Options.Create(new DeepExtensionOptions()));
+        var deployer = new OllamaDeployer(provider.GetRequiredService<IHttpClientFactory>(), new OllamaEndpoint(new Microsoft.AspNetCore.DataProtection.EphemeralDataProtectionProvider()), Options.Create(new DeepExtensionOptions()));
 
         // Warm-up: the same code path on a 1 MB folder, so JIT and connection set-up are not in the measured peak.
         var warm = Path.Combine(folder, "warm-up");

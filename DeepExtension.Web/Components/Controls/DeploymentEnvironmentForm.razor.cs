@@ -42,7 +42,7 @@ public partial class DeploymentEnvironmentForm
         _busy = true;
         try
         {
-            _test = await Service.TestConnectionAsync(_baseUrl ?? "");
+            _test = await Service.TestConnectionAsync(_baseUrl ?? "", Existing?.Id);
         }
         finally
         {

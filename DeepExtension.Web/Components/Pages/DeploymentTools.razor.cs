@@ -47,7 +47,7 @@ public partial class DeploymentTools
         _testing.Add(environment.Id);
         try
         {
-            var result = await Service.TestConnectionAsync(environment.BaseUrl);
+            var result = await Service.TestConnectionAsync(environment.BaseUrl, environment.Id);
             _results[environment.Id] = result;
             if (!result.Reachable) Snackbar.Add(result.Error!, Severity.Error);
         }

@@ -85,7 +85,7 @@ public partial class LiveModels
     {
         var confirmed = deployment.Status == WorkStatus.Succeeded
             ? await Dialogs.ConfirmAsync($"Remove {deployment.OllamaModel}?",
-                [$"The model {deployment.OllamaModel} in Ollama at {deployment.BaseUrl}", "Its entry and log on this page"],
+                [$"The model {deployment.OllamaModel} in Ollama at {OllamaEndpoint.Mask(deployment.BaseUrl)}", "Its entry and log on this page"],
                 [$"The {(deployment.SourceKind == DeploymentSourceKind.Complete ? "complete" : "customized")} model {deployment.SourceModelName} it was made from"], confirmText: "Remove")
             : await Dialogs.ConfirmAsync($"Remove the failed deployment {deployment.OllamaModel}?",
                 ["Its entry and log on this page (nothing was created in Ollama)"],
