@@ -20,6 +20,8 @@ public sealed class PpoBrowserTests : ConsoleBrowserTest
         await TrainingHost.PrepareAsync(Env, TrainingHost.EightPromptsWithAnswers(), TrainingAlgorithm.Ppo, validationPercent: 25);
         var page = await Chromium.OpenAsync(Host.Address, "/model-training/new");
         await page.SetViewportSizeAsync(1280, 900);
+        // As the other form tests: fields filled before the form is interactive (and has chosen its defaults) are lost.
+        await page.Locator("[data-interactive=true]").WaitForAsync();
 
         await page.GetByTestId("train-method").ClickAsync();
         await page.GetByRole(AriaRole.Option, new() { Name = "PPO", Exact = true }).ClickAsync();
