@@ -122,7 +122,7 @@ internal static class LoraSftBench
             var error = process.StandardError.ReadToEndAsync();
             if (!process.WaitForExit(TimeSpan.FromSeconds(120))) return "python3 did not import torch/transformers/peft within 120 s";
             return process.ExitCode == 0 ? null
-                : $"{python} cannot import torch, transformers and peft ({error.Result.Trim().Split('\n').LastOrDefault()}); they exist on the GPU machine (bench/gpu/run-lora-sft.sh)";
+                : $"{python} cannot import torch, transformers and peft ({error.Result.Trim().Split('\n').LastOrDefault()}); they exist on the GPU machine (bench/gpu/run.sh)";
         }
         catch (System.ComponentModel.Win32Exception)
         {
@@ -135,17 +135,33 @@ internal static class LoraSftBench
             ? [Environment.ProcessPath!, typeof(LoraSftBench).Assembly.Location, .. arguments]
             : [Environment.ProcessPath!, .. arguments];
 
+    private static readonly TimeSpan ChildTimeout = TimeSpan.FromMinutes(3);
+
     private static async Task<Result> RunChildAsync(string[] command, string side, string shape, int batch, int seq)
     {
         Console.Error.WriteLine($"{side} {shape} {batch}x{seq}: {string.Join(' ', command.Take(3))} …");
         var start = new ProcessStartInfo(command[0]) { RedirectStandardOutput = true };
         foreach (var argument in command.Skip(1)) start.ArgumentList.Add(argument);
         using var process = Process.Start(start)!;
-        var output = await process.StandardOutput.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        var last = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault(l => l.TrimStart().StartsWith('{'));
+        var output = process.StandardOutput.ReadToEndAsync();
+        // A child that hangs (a GPU kernel that never returns, a stuck driver) must not take the other configurations with it.
+        using var limit = new CancellationTokenSource(ChildTimeout);
+        try
+        {
+            await process.WaitForExitAsync(limit.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+        var last = (await output).Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault(l => l.TrimStart().StartsWith('{'));
         var result = last is null ? null : JsonSerializer.Deserialize<Result>(last, JsonSerializerOptions.Web);
-        return result ?? new Result(side, shape, batch, seq, "?", "?", 0, 0, null, null, 0, 0, "", $"exit code {process.ExitCode}, no result line");
+        result ??= new Result(side, shape, batch, seq, "?", "?", 0, 0, null, null, 0, 0, "",
+            limit.IsCancellationRequested ? $"killed after {ChildTimeout.TotalSeconds:0} s" : $"exit code {process.ExitCode}, no result line");
+        // Each result as it comes, so a bench stopped before its table still leaves its numbers in the log.
+        Console.Error.WriteLine($"  result: {JsonSerializer.Serialize(result, JsonSerializerOptions.Web)}");
+        return result;
     }
 
     /// <summary>The child: one shape and size on this engine; prints the <see cref="Result"/> as the last stdout line.</summary>

@@ -12,6 +12,7 @@ return command switch
     "lora-sft" => await LoraSftBench.RunAsync(rest),
     LoraSftBench.ChildCommand => LoraSftBench.RunOne(rest),
     "compare-load" => await CompareLoadBench.RunAsync(rest),
+    "parity" => ParityCheck.Run(rest),
     _ => Usage(),
 };
 

@@ -32,11 +32,14 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
         Rank = rank;
         Scaling = scaling;
         long outF = w.shape[0], inF = w.shape[1];
-        var a = new Parameter(torch.empty([rank, inF], ScalarType.Float32, w.device));
-        var b = new Parameter(torch.zeros([outF, rank], ScalarType.Float32, w.device));
         // kaiming_uniform_(a = √5) on [r, in]: gain √(2 / (1 + 5)), bound = gain · √(3 / fan_in) = 1 / √fan_in.
+        // Drawn on the host: a seeded CPU generator then gives the same adapter on every device (and CUDA refuses a CPU generator).
         double bound = 1.0 / Math.Sqrt(inF);
-        using (torch.no_grad()) a.uniform_(-bound, bound, generator);
+        var a = new Parameter(torch.empty([rank, inF], ScalarType.Float32, w.device));
+        using (torch.no_grad())
+        using (var init = torch.empty([rank, inF], ScalarType.Float32).uniform_(-bound, bound, generator))
+            a.copy_(init);
+        var b = new Parameter(torch.zeros([outF, rank], ScalarType.Float32, w.device));
         lora_A = nn.Linear(a);
         lora_B = nn.Linear(b);
         lora_dropout = nn.Dropout(dropout);
