@@ -6,6 +6,7 @@ using DeepExtension.Core.Datasets;
 using DeepExtension.Core.Evaluations;
 using DeepExtension.Core.Runs;
 using DeepExtension.Jobs.Scheduling;
+using DeepExtension.Core.Work;
 using DeepExtension.Jobs.Work;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -49,7 +50,10 @@ public static class EvaluateCommand
             return WorkerExit.Failed;
         }
         var log = evaluations.LogOf(evaluationId);
-        using var stopping = new CancellationTokenSource();
+        await using var ownership = await WorkerOwnership.TakeAsync(services, WorkKind.Evaluate, evaluationId, $"Evaluation {evaluationId}");
+        if (ownership is null) return WorkerExit.LeaseLost;
+        // Stopped from outside (SIGTERM) or orphaned (the console that started it is gone): the evaluation runs again later.
+        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(ownership.ParentGone);
         using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, c =>
         {
             c.Cancel = true;
