@@ -67,7 +67,12 @@ public static class JobsHostingExtensions
                 {
                     // Several nodes (the console and worker nodes) share one job store: each fired trigger goes
                     // to one node, and a node whose check-ins stop has its recoverable jobs taken over by another.
-                    store.UseClustering(_ => { });
+                    store.UseClustering(cluster =>
+                    {
+                        // How soon a dead node's runs are recovered by another: it is seen dead after about two check-ins.
+                        cluster.CheckinInterval = TimeSpan.FromSeconds(Math.Clamp(builder.Configuration.GetValue(ClusterCheckinKey, 7.5), 0.5, 600));
+                        cluster.CheckinMisfireThreshold = cluster.CheckinInterval;
+                    });
                 }
             });
         });
@@ -79,6 +84,8 @@ public static class JobsHostingExtensions
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<TrainingDevices>();
         builder.Services.AddSingleton<NodeService>();
+        builder.Services.AddSingleton<NodeDevices>();
+        builder.Services.AddSingleton<NodeIdentity>();
         builder.Services.AddTransient<TrainingRunJob>();
         builder.Services.AddTransient<ModelSaveJob>();
         builder.Services.AddTransient<DeploymentJob>();
@@ -101,4 +108,7 @@ public static class JobsHostingExtensions
     }
 
     public const string SchedulerEnabledKey = DeepExtensionOptions.SectionName + ":Scheduler:Enabled";
+
+    /// <summary>Seconds between a clustered node's check-ins in the job store (Quartz's default 7.5).</summary>
+    public const string ClusterCheckinKey = DeepExtensionOptions.SectionName + ":Nodes:ClusterCheckinSeconds";
 }
