@@ -18,7 +18,7 @@ public sealed class NodeDevices(TrainingDevices devices, DatabaseSetup database,
     public const string DevicesKey = "DeepExtension:Nodes:Devices";
 
     /// <summary>Whether runs are routed by device (a clustered job store, where another node may have the device).</summary>
-    public bool Routes => database.SupportsClustering;
+    public bool Routes => Scheduling.JobsHostingExtensions.IsClustered(configuration, database);
 
     /// <summary>The configured override, or null.</summary>
     public IReadOnlyList<string>? Configured => configuration[DevicesKey] is { Length: > 0 } list

@@ -81,8 +81,9 @@ public sealed class RoutingAndFailoverTests
         // It comes back: its worker finds its lease taken, stops without writing, and the run goes on where it is.
         Signal("CONT", frozen.Id, frozenWorker.Id);
         using (var exited = new CancellationTokenSource(TimeSpan.FromSeconds(60))) await frozenWorker.WaitForExitAsync(exited.Token);
-        Assert.Equal(WorkerExit.LeaseLost, frozenWorker.ExitCode);
+        await cluster.WaitForOutputAsync(frozen, "this job records nothing");
         Assert.Equal(other.Key, (await cluster.Runs.GetAsync(id))!.NodeName);
+        Assert.Single(WorkersOf(id));
 
         // Power loss of the node that runs it now (node and worker, SIGKILL): the first node, alive again, recovers it.
         var before = (await cluster.Runs.GetAsync(id))!;
@@ -231,6 +232,9 @@ public sealed class RoutingAndFailoverTests
             Assert.True(cancelled.Succeeded, cancelled.AllErrors);
             return await WaitForAsync(id, r => r.IsFinished, nodes);
         }
+
+        public async Task WaitForOutputAsync(WorkerNodeProcess node, string text) =>
+            await WaitAsync(() => Task.FromResult(node.Output.Contains(text, StringComparison.Ordinal)), $"\"{text}\" in the node's output", [node]);
 
         public async Task WaitForNodesAsync(int count, params WorkerNodeProcess[] nodes) =>
             await WaitAsync(async () => (await Nodes.ListAsync()).Count(n => n.State == NodeState.Online) == count, "nodes online", nodes);
