@@ -81,7 +81,15 @@ public static class Program
         builder.Services.AddHostedService<TrainingDevicesReporter>();
         using var host = builder.Build();
         await host.Services.MigrateDeepExtensionDatabaseAsync();
-        await host.RunAsync();
+        try
+        {
+            await host.RunAsync();
+        }
+        catch (ClusterRefusedException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return WorkerExit.Failed;
+        }
         return WorkerExit.Succeeded;
     }
 
@@ -98,12 +106,12 @@ public static class Program
         builder.AddDeepExtensionJobs();
         using var host = builder.Build();
         var database = host.Services.GetRequiredService<DatabaseSetup>();
-        if (!database.SupportsClustering)
+        if (!JobsHostingExtensions.IsClustered(host.Services.GetRequiredService<Microsoft.Extensions.Configuration.IConfiguration>(), database))
         {
             Console.Error.WriteLine(
                 $"error: a worker node joins a clustered Quartz job store, which needs PostgreSQL or SQL Server; the database is {database.Provider} " +
                 "(one machine's file, which Quartz cannot cluster). Set DeepExtension:Database:Provider to PostgreSql or SqlServer with its " +
-                "ConnectionString, on the console and on every node (see README \"Worker nodes\").");
+                "ConnectionString, on the console and on every node, and leave DeepExtension:Scheduler:Clustered on (see README \"Worker nodes\").");
             return WorkerExit.Usage;
         }
         await host.Services.MigrateDeepExtensionDatabaseAsync();
@@ -112,7 +120,15 @@ public static class Program
             Console.Error.WriteLine($"error: {wrong}");
             return WorkerExit.Failed;
         }
-        await host.RunAsync();
+        try
+        {
+            await host.RunAsync();
+        }
+        catch (ClusterRefusedException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return WorkerExit.Failed;
+        }
         return WorkerExit.Succeeded;
     }
 

@@ -17,6 +17,8 @@ public sealed class WorkerNode
     public string? DevicesJson { get; set; }
     /// <summary>Why the node has no device report, when it has none.</summary>
     public string? DevicesError { get; set; }
+    /// <summary>The devices the node trains on, comma-separated ("cpu,cuda:0"): what routing matches a run's device against.</summary>
+    public string DeviceKinds { get; set; } = "";
     public int Slots { get; set; }
     public int FreeSlots { get; set; }
     /// <summary>The training runs executing on the node at its last heartbeat, comma-separated ids.</summary>
@@ -25,6 +27,8 @@ public sealed class WorkerNode
     public DateTime LastHeartbeatAtUtc { get; set; }
     /// <summary>Set when the node stopped cleanly; a node that stops beating without it is lost.</summary>
     public DateTime? StoppedAtUtc { get; set; }
+
+    public IReadOnlyList<string> OfferedDevices => DeviceKinds.Split(',', StringSplitOptions.RemoveEmptyEntries);
 
     public IReadOnlyList<Guid> RunningRuns =>
         RunningRunIds.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(Guid.Parse).ToList();

@@ -21,8 +21,17 @@ public sealed class TrainingRun : WorkItem
     public TrainingAlgorithm Algorithm { get; set; }
     /// <summary>Every parameter value the run uses (method defaults already applied).</summary>
     public string ParametersJson { get; set; } = "{}";
-    /// <summary>"auto", "cpu" or "cuda".</summary>
+    /// <summary>What the run asks for: "auto", "cpu", "cuda" or "cuda:N".</summary>
     public string Device { get; set; } = "auto";
+
+    /// <summary>The node (its scheduler instance id) that started the latest attempt; null until one did.</summary>
+    public string? NodeId { get; set; }
+    /// <summary>That node's name, as the Nodes page shows it.</summary>
+    public string? NodeName { get; set; }
+    /// <summary>The device the latest attempt trains on ("cpu", "cuda:0"), as its worker chose it; null until it did.</summary>
+    public string? DeviceUsed { get; set; }
+    /// <summary>When the latest attempt was placed on <see cref="NodeName"/>.</summary>
+    public DateTime? PlacedAtUtc { get; set; }
 
     public long Step { get; set; }
     public long TotalSteps { get; set; }
@@ -46,6 +55,15 @@ public sealed class TrainingRun : WorkItem
     protected override void OnFinished(WorkStatus outcome)
     {
         if (outcome != WorkStatus.Succeeded) EtaSeconds = null;
+    }
+
+    /// <summary>A new attempt is placed on <paramref name="nodeId"/>; its worker records the device it then trains on.</summary>
+    public void PlaceOn(string nodeId, string nodeName, string? device, DateTime nowUtc)
+    {
+        NodeId = nodeId;
+        NodeName = nodeName;
+        DeviceUsed = device;
+        PlacedAtUtc = nowUtc;
     }
 
     public double Progress => TotalSteps > 0 ? Math.Clamp((double)Step / TotalSteps, 0, 1) : 0;

@@ -152,6 +152,13 @@ public sealed class TrainingRunService(
     /// Writes the run's summary columns (step, total, epoch, last/best loss, best evaluation loss, throughput, ETA) from
     /// the summary of its metric points: the database holds what the points say, never a value of its own.
     /// </summary>
+    /// <summary>The device the run's current worker trains on ("cpu", "cuda:0").</summary>
+    public async Task RecordDeviceAsync(Guid id, string device, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        await db.TrainingRuns.Where(r => r.Id == id).ExecuteUpdateAsync(u => u.SetProperty(r => r.DeviceUsed, device), cancellationToken);
+    }
+
     public async Task UpdateSummaryAsync(Guid id, RunSummary summary, CancellationToken cancellationToken = default)
     {
         if (summary.Points == 0) return;

@@ -46,7 +46,8 @@ public sealed class WorkLeaseStore(IDbContextFactory<DeepExtensionDbContext> dbF
 
     /// <summary>
     /// Takes the item's lease for <paramref name="owner"/> with a new token, unless someone else holds it unexpired
-    /// (then null: the caller tries later). The same owner taking it again gets a new token too.
+    /// (then null: the caller tries later). The same owner is refused too while it holds it: two jobs of one process for
+    /// one item (a trigger recovered by the cluster while its job still runs) would otherwise fence off each other's worker.
     /// </summary>
     public async Task<WorkLeaseGrant?> TryAcquireAsync(WorkKind kind, Guid itemId, string owner, TimeSpan duration, CancellationToken cancellationToken = default)
     {
@@ -67,7 +68,7 @@ public sealed class WorkLeaseStore(IDbContextFactory<DeepExtensionDbContext> dbF
             }
             return new WorkLeaseGrant(kind, itemId, owner, 1, expires);
         }
-        if (current.IsHeldAt(now) && current.Owner != owner) return null;
+        if (current.IsHeldAt(now)) return null;
         var token = current.Token + 1;
         var taken = await db.Set<WorkLease>()
             .Where(l => l.Kind == kind && l.ItemId == itemId && l.Token == current.Token)

@@ -19,8 +19,14 @@ public sealed class WorkStore(IDbContextFactory<DeepExtensionDbContext> dbFactor
     }
 
     /// <summary>Marks the item Running for a new attempt. False when it no longer exists or has ended.</summary>
-    public Task<bool> StartAsync<TItem>(Guid id, CancellationToken cancellationToken = default) where TItem : WorkItem =>
-        UpdateAsync<TItem>(id, (item, now) => item.Start(now), cancellationToken);
+    /// <param name="alsoChange">What the starting job records with the start, in the same save (the node a run is placed on).</param>
+    public Task<bool> StartAsync<TItem>(Guid id, CancellationToken cancellationToken = default, Action<TItem, DateTime>? alsoChange = null) where TItem : WorkItem =>
+        UpdateAsync<TItem>(id, (item, now) =>
+        {
+            if (!item.Start(now)) return false;
+            alsoChange?.Invoke(item, now);
+            return true;
+        }, cancellationToken);
 
     /// <summary>Ends the item. False when it no longer exists or had already ended.</summary>
     public Task<bool> FinishAsync<TItem>(Guid id, WorkStatus outcome, string? failureReason, CancellationToken cancellationToken = default,

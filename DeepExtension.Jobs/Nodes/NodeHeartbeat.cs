@@ -14,16 +14,25 @@ namespace DeepExtension.Jobs.Nodes;
 /// <summary>Whether this process is a console that also schedules, or a worker node (<c>DeepExtension.Jobs worker</c>).</summary>
 public sealed record NodeRole(bool IsConsole);
 
+/// <summary>This node's name: <c>DeepExtension:Nodes:Name</c>, else the machine's.</summary>
+public sealed class NodeIdentity(IConfiguration configuration)
+{
+    public const string NameKey = "DeepExtension:Nodes:Name";
+
+    public string Name => configuration[NameKey] is { Length: > 0 } name ? name : Environment.MachineName;
+}
+
 /// <summary>
 /// Keeps this node's row in the nodes table: written when its scheduler starts (name, host, devices, slots, version),
 /// beaten every <see cref="NodeService.HeartbeatInterval"/> with its free slots and the runs executing here, and marked
 /// stopped on a clean shutdown. A node whose beats stop without that mark reads as lost.
 /// </summary>
 public sealed class NodeHeartbeat(
-    IDbContextFactory<DeepExtensionDbContext> dbFactory, ISchedulerFactory schedulers, TrainingDevices devices, NodeService nodes,
-    NodeRole role, IConfiguration configuration, TimeProvider clock, ILogger<NodeHeartbeat> logger) : BackgroundService
+    IDbContextFactory<DeepExtensionDbContext> dbFactory, ISchedulerFactory schedulers, TrainingDevices devices, NodeDevices offered,
+    NodeIdentity identity, NodeService nodes, NodeRole role, IConfiguration configuration, TimeProvider clock, ILogger<NodeHeartbeat> logger)
+    : BackgroundService
 {
-    public const string NameKey = "DeepExtension:Nodes:Name";
+    public const string NameKey = NodeIdentity.NameKey;
     static readonly TimeSpan DevicesInterval = TrainingDevicesReporter.Interval;
 
     private string? _id;
@@ -80,12 +89,13 @@ public sealed class NodeHeartbeat(
         db.WorkerNodes.Add(new WorkerNode
         {
             Id = _id!,
-            Name = configuration[NameKey] is { Length: > 0 } name ? name : Environment.MachineName,
+            Name = identity.Name,
             Host = System.Net.Dns.GetHostName(),
             IsConsole = role.IsConsole,
             Version = Version,
-            Slots = PerDevice,
-            FreeSlots = PerDevice,
+            DeviceKinds = string.Join(',', offered.Offered),
+            Slots = PerDevice * offered.Offered.Count,
+            FreeSlots = PerDevice * offered.Offered.Count,
             StartedAtUtc = now,
             LastHeartbeatAtUtc = now,
         });
@@ -122,12 +132,13 @@ public sealed class NodeHeartbeat(
         try
         {
             var snapshot = await devices.RefreshAsync(cancellationToken);
-            var deviceCount = 1 + (snapshot.Report?.Gpus.Count ?? 0);
+            var kinds = offered.Offered;
             await UpdateAsync(node =>
             {
                 node.DevicesJson = snapshot.Report?.ToJson();
                 node.DevicesError = snapshot.Error is { } error ? error[..Math.Min(error.Length, 1000)] : null;
-                node.Slots = PerDevice * deviceCount;
+                node.DeviceKinds = string.Join(',', kinds);
+                node.Slots = PerDevice * kinds.Count;
             }, cancellationToken);
         }
         catch (OperationCanceledException)

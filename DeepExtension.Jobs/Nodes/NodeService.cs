@@ -1,5 +1,7 @@
 using DeepExtension.Core.Data;
 using DeepExtension.Core.Nodes;
+using DeepExtension.Core.Runs;
+using DeepExtension.Core.Work;
 using DeepExtension.Jobs.Engine.Runtime;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
@@ -9,13 +11,13 @@ namespace DeepExtension.Jobs.Nodes;
 /// <summary>One device of a node as its devices report gives it.</summary>
 public sealed record NodeDevice(string Name, string Kind, long? TotalMemoryBytes, long? FreeMemoryBytes);
 
-/// <summary>A training run executing on a node.</summary>
-public sealed record NodeRun(Guid Id, string Name);
+/// <summary>A training run executing on a node, and the device it trains on (null until its worker chose it).</summary>
+public sealed record NodeRun(Guid Id, string Name, string? Device);
 
 /// <summary>A node as the Nodes page shows it.</summary>
 public sealed record NodeView(
     string Id, string Name, string Host, bool IsConsole, string Version, string Backend, IReadOnlyList<NodeDevice> Devices,
-    string? DevicesError, int Slots, int FreeSlots, IReadOnlyList<NodeRun> Runs, DateTime StartedAtUtc, DateTime LastHeartbeatAtUtc,
+    IReadOnlyList<string> OfferedDevices, string? DevicesError, int Slots, int FreeSlots, IReadOnlyList<NodeRun> Runs, DateTime StartedAtUtc, DateTime LastHeartbeatAtUtc,
     DateTime? StoppedAtUtc, NodeState State);
 
 public enum NodeState
@@ -28,6 +30,24 @@ public enum NodeState
 /// <summary>Reads the nodes table for the console; nodes write their own rows (<c>NodeHeartbeat</c> in the jobs host).</summary>
 public sealed class NodeService(IDbContextFactory<DeepExtensionDbContext> dbFactory, IConfiguration configuration, TimeProvider clock)
 {
+    /// <summary>Why a queued run has not started, where nodes route runs by device; null when no node is registered (one machine).</summary>
+    public async Task<string?> WhyWaitingAsync(TrainingRun run, CancellationToken cancellationToken = default)
+    {
+        if (run.Status != WorkStatus.Queued) return null;
+        var nodes = await ListAsync(cancellationToken);
+        if (nodes.Count == 0) return null;
+        var online = nodes.Where(n => n.State == NodeState.Online).ToList();
+        var wanted = NodeDevices.Describe(run.Device);
+        if (online.Count == 0) return $"No node is online: the run starts when a node with a {wanted} joins (see the Nodes page).";
+        var able = online.Where(n => NodeDevices.Candidates(run.Device, n.OfferedDevices).Count > 0).ToList();
+        if (able.Count == 0)
+        {
+            var offered = string.Join("; ", online.Select(n => $"{n.Name}: {string.Join(", ", n.OfferedDevices)}"));
+            return $"Waiting for a node with a {wanted}: no online node has one ({offered}). The run starts when such a node joins.";
+        }
+        return $"Waiting for a free {wanted} on {string.Join(", ", able.Select(n => n.Name))}: each device trains at most its configured number of runs at once.";
+    }
+
     public const string LostAfterKey = "DeepExtension:Nodes:LostAfterSeconds";
     public const string HeartbeatKey = "DeepExtension:Nodes:HeartbeatSeconds";
 
@@ -48,22 +68,22 @@ public sealed class NodeService(IDbContextFactory<DeepExtensionDbContext> dbFact
         var nodes = await db.WorkerNodes.AsNoTracking().Where(n => n.LastHeartbeatAtUtc >= since).ToListAsync(cancellationToken);
         var runIds = nodes.SelectMany(n => n.RunningRuns).Distinct().ToList();
         var names = await db.TrainingRuns.AsNoTracking().Where(r => runIds.Contains(r.Id))
-            .Select(r => new { r.Id, r.Name }).ToDictionaryAsync(r => r.Id, r => r.Name, cancellationToken);
+            .Select(r => new { r.Id, r.Name, r.DeviceUsed }).ToDictionaryAsync(r => r.Id, r => (r.Name, r.DeviceUsed), cancellationToken);
         return nodes
             .Select(n => ToView(n, names, now))
             .OrderBy(n => n.State).ThenBy(n => n.Name, StringComparer.OrdinalIgnoreCase).ThenByDescending(n => n.StartedAtUtc)
             .ToList();
     }
 
-    private NodeView ToView(WorkerNode node, IReadOnlyDictionary<Guid, string> runNames, DateTime now)
+    private NodeView ToView(WorkerNode node, IReadOnlyDictionary<Guid, (string Name, string? Device)> runNames, DateTime now)
     {
         var (backend, devices) = ParseDevices(node.DevicesJson);
         var state = node.StoppedAtUtc is not null ? NodeState.Stopped
             : now - node.LastHeartbeatAtUtc > LostAfter ? NodeState.Lost
             : NodeState.Online;
         var runs = state == NodeState.Stopped ? [] : node.RunningRuns
-            .Select(id => new NodeRun(id, runNames.TryGetValue(id, out var name) ? name : id.ToString())).ToList();
-        return new NodeView(node.Id, node.Name, node.Host, node.IsConsole, node.Version, backend, devices, node.DevicesError,
+            .Select(id => runNames.TryGetValue(id, out var run) ? new NodeRun(id, run.Name, run.Device) : new NodeRun(id, id.ToString(), null)).ToList();
+        return new NodeView(node.Id, node.Name, node.Host, node.IsConsole, node.Version, backend, devices, node.OfferedDevices, node.DevicesError,
             node.Slots, state == NodeState.Online ? node.FreeSlots : 0, runs, node.StartedAtUtc, node.LastHeartbeatAtUtc, node.StoppedAtUtc, state);
     }
 

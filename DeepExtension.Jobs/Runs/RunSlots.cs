@@ -21,7 +21,13 @@ public sealed class RunSlots(IConfiguration configuration)
         // "auto" lands on the machine's accelerator when there is one: it shares that device's slots.
         // Other GPUs than the first ("cuda:1", ...) have slots of their own.
         var key = device switch { "cpu" => "cpu", "auto" or "cuda" or "cuda:0" => "accelerator", _ => device };
-        var semaphore = _devices.GetOrAdd(key, _ => new SemaphoreSlim(_perDevice, _perDevice));
+        return TryAcquireExactly(key);
+    }
+
+    /// <summary>A slot of one device as a node names it ("cpu", "cuda:1"), or null when all are taken (routing, see <see cref="Nodes.NodeDevices"/>).</summary>
+    public IDisposable? TryAcquireExactly(string device)
+    {
+        var semaphore = _devices.GetOrAdd(device, _ => new SemaphoreSlim(_perDevice, _perDevice));
         return semaphore.Wait(0) ? new Work.WorkLimits.Release(semaphore) : null;
     }
 }

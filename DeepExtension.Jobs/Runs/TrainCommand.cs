@@ -4,6 +4,7 @@ using DeepExtension.Core.BaseModels;
 using DeepExtension.Core.Datasets;
 using DeepExtension.Core.Runs;
 using DeepExtension.Core.Work;
+using DeepExtension.Jobs.Engine.Runtime;
 using DeepExtension.Jobs.Runs.Training;
 using DeepExtension.Jobs.Scheduling;
 using DeepExtension.Jobs.Work;
@@ -71,7 +72,11 @@ public static class TrainCommand
         {
             var baseModel = await baseModels.GetAsync(run.BaseModelId) ?? throw new InvalidOperationException("The run's base model is no longer registered.");
             var version = await datasets.GetVersionAsync(run.DatasetVersionId) ?? throw new InvalidOperationException("The run's dataset version no longer exists.");
-            var trainer = new RunTrainer(run, baseModels.FolderOf(baseModel), version, datasets, files, recorder, () => interrupted || orphaned);
+            // The device the node gave the run a slot of (several nodes), else the run's own request.
+            var device = Environment.GetEnvironmentVariable(WorkerLauncher.DeviceVariable) is { Length: > 0 } placed ? placed : run.Device;
+            var used = TorchRuntime.NameOf(TorchRuntime.DeviceFor(device));
+            if (ownership.IsHeld) await runs.RecordDeviceAsync(runId, used);
+            var trainer = new RunTrainer(run, baseModels.FolderOf(baseModel), version, datasets, files, recorder, () => interrupted || orphaned, device);
             return await trainer.RunAsync(CancellationToken.None) switch
             {
                 TrainingOutcome.Completed => WorkerExit.Succeeded,

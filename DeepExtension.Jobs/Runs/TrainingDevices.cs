@@ -38,6 +38,9 @@ public sealed class TrainingDevices(WorkerLauncher launcher, DataDirectories dir
         return await RefreshAsync(cancellationToken);
     }
 
+    /// <summary>The latest report this process read, of any age; null before the first.</summary>
+    public TrainingDevicesSnapshot? Latest => _cached;
+
     /// <summary>Runs the worker's devices command now, keeps its answer and writes it to the data root for other nodes.</summary>
     public async Task<TrainingDevicesSnapshot> RefreshAsync(CancellationToken cancellationToken)
     {

@@ -1,6 +1,7 @@
 using DeepExtension.Core.CustomizedModels;
 using DeepExtension.Core.Runs;
 using DeepExtension.Core.Work;
+using DeepExtension.Jobs.Nodes;
 using DeepExtension.Jobs.Work;
 using Microsoft.Extensions.Logging;
 
@@ -13,10 +14,29 @@ namespace DeepExtension.Jobs.Runs;
 /// </summary>
 public sealed class TrainingRunJob(
     WorkStore store, TrainingRunService runs, CustomizedModelService customizedModels, WorkerLauncher launcher, RunSlots slots, LiveRunStore live,
-    WorkLimits limits, ILogger<TrainingRunJob> logger)
+    NodeDevices devices, NodeIdentity node, WorkLimits limits, ILogger<TrainingRunJob> logger)
     : WorkJob<TrainingRun>(store, logger, limits)
 {
-    protected override bool TryTakeTurn(TrainingRun run, out IDisposable? turn) => (turn = slots.TryAcquire(run.Device)) is not null;
+    // The device of this node the run was given a slot of; null where runs are not routed (one machine).
+    private string? _device;
+
+    protected override bool TryTakeTurn(TrainingRun run, out IDisposable? turn)
+    {
+        if (!devices.Routes) return (turn = slots.TryAcquire(run.Device)) is not null;
+        // Several nodes: only a device of the kind the run asks for, free on this node; otherwise another node (or this
+        // one later) takes it, since the job is fired again.
+        foreach (var device in NodeDevices.Candidates(run.Device, devices.Offered))
+        {
+            if ((turn = slots.TryAcquireExactly(device)) is null) continue;
+            _device = device;
+            return true;
+        }
+        turn = null;
+        return false;
+    }
+
+    protected override void OnStarting(TrainingRun run, DateTime nowUtc) =>
+        run.PlaceOn(Context.Scheduler.SchedulerInstanceId, node.Name, _device, nowUtc);
 
     protected override async Task<bool> ReadyToStartAsync(TrainingRun run)
     {
@@ -33,7 +53,8 @@ public sealed class TrainingRunJob(
         LiveRunSubscription? watching = null;
         using (watching = live.Subscribe(files, () => watching is null ? Task.CompletedTask : CopySummaryAsync(runId, watching.Run.Summary, cancellationToken)))
         {
-            exit = await RunWorkerAsync(launcher, runId, ["train", "--run", runId.ToString()], files.Log, cancellationToken);
+            exit = await RunWorkerAsync(launcher, runId, ["train", "--run", runId.ToString()], files.Log, cancellationToken,
+                environment: _device is null ? null : new Dictionary<string, string> { [WorkerLauncher.DeviceVariable] = _device });
         }
         if (exit is null) return;
         // A worker that lost the lease while this job still holds it (the database out of reach for too long) failed like any other.

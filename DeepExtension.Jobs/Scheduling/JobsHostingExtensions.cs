@@ -63,11 +63,16 @@ public static class JobsHostingExtensions
                         store.UsePostgres(database.ConnectionString);
                         break;
                 }
-                if (database.SupportsClustering)
+                if (IsClustered(builder.Configuration, database))
                 {
                     // Several nodes (the console and worker nodes) share one job store: each fired trigger goes
                     // to one node, and a node whose check-ins stop has its recoverable jobs taken over by another.
-                    store.UseClustering(_ => { });
+                    store.UseClustering(cluster =>
+                    {
+                        // How soon a dead node's runs are recovered by another: it is seen dead after about two check-ins.
+                        cluster.CheckinInterval = TimeSpan.FromSeconds(Math.Clamp(builder.Configuration.GetValue(ClusterCheckinKey, 7.5), 0.5, 600));
+                        cluster.CheckinMisfireThreshold = cluster.CheckinInterval;
+                    });
                 }
             });
         });
@@ -79,6 +84,8 @@ public static class JobsHostingExtensions
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<TrainingDevices>();
         builder.Services.AddSingleton<NodeService>();
+        builder.Services.AddSingleton<NodeDevices>();
+        builder.Services.AddSingleton<NodeIdentity>();
         builder.Services.AddTransient<TrainingRunJob>();
         builder.Services.AddTransient<ModelSaveJob>();
         builder.Services.AddTransient<DeploymentJob>();
@@ -88,9 +95,11 @@ public static class JobsHostingExtensions
         if (builder.Configuration.GetValue(SchedulerEnabledKey, true))
         {
             // Jobs are told to stop on shutdown (training workers checkpoint and exit); unfinished runs resume at the next start.
+            // Ahead of the scheduler: a node with a skewed clock, or an unclustered scheduler on a cluster's tables, stops here.
+            builder.Services.AddHostedService<ClusterGuard>();
             builder.Services.AddQuartzHostedService(q => q.WaitForJobsToComplete = true);
             builder.Services.AddHostedService<InterruptedWorkRecovery>();
-            if (database.SupportsClustering)
+            if (IsClustered(builder.Configuration, database))
             {
                 // On a shared (clustered) job store every scheduling process is a node of the Nodes page.
                 builder.Services.TryAddSingleton(new NodeRole(IsConsole: true));
@@ -101,4 +110,14 @@ public static class JobsHostingExtensions
     }
 
     public const string SchedulerEnabledKey = DeepExtensionOptions.SectionName + ":Scheduler:Enabled";
+
+    /// <summary>False: a scheduler on PostgreSQL or SQL Server that is not clustered (one machine); refused where a cluster uses the tables.</summary>
+    public const string ClusteredKey = DeepExtensionOptions.SectionName + ":Scheduler:Clustered";
+
+    /// <summary>Whether this process's scheduler joins a cluster: on PostgreSQL or SQL Server unless <see cref="ClusteredKey"/> is false.</summary>
+    public static bool IsClustered(IConfiguration configuration, DatabaseSetup database) =>
+        database.SupportsClustering && configuration.GetValue(ClusteredKey, true);
+
+    /// <summary>Seconds between a clustered node's check-ins in the job store (Quartz's default 7.5).</summary>
+    public const string ClusterCheckinKey = DeepExtensionOptions.SectionName + ":Nodes:ClusterCheckinSeconds";
 }

@@ -69,6 +69,10 @@ public sealed class QuartzWorkQueue(ISchedulerFactory schedulers) : IWorkQueue
     /// </summary>
     public static async Task FireAgainAsync(IJobExecutionContext context, TimeSpan delay)
     {
+        // One pending trigger per job is enough: a second one (a cluster node recovered this firing while it still ran
+        // elsewhere) would otherwise keep a second chain of retries alive until the item ends.
+        var pending = await context.Scheduler.GetTriggersOfJob(context.JobDetail.Key, CancellationToken.None);
+        if (pending.Any(t => !t.Key.Equals(context.Trigger.Key) && t.NextFireTimeUtc is not null)) return;
         var trigger = TriggerBuilder.Create().ForJob(context.JobDetail.Key)
             .WithPriority(context.Trigger.Priority)
             .StartAt(DateTimeOffset.UtcNow + delay)

@@ -20,6 +20,7 @@ public abstract class WorkJob<TItem>(WorkStore store, ILogger logger, WorkLimits
 
     public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
     {
+        Context = context;
         var id = QuartzWorkQueue.IdOf(context);
         var item = await store.GetAsync<TItem>(id, cancellationToken);
         if (item is null || item.IsFinished) return;
@@ -52,7 +53,7 @@ public abstract class WorkJob<TItem>(WorkStore store, ILogger logger, WorkLimits
                 using (turn)
                 {
                     if (!await ReadyToStartAsync(item)) return;
-                    if (!await store.StartAsync<TItem>(id, cancellationToken)) return;
+                    if (!await store.StartAsync<TItem>(id, cancellationToken, OnStarting)) return;
                     logger.LogInformation("{Kind} {Id} starts (lease token {Token})", item.Kind, id, lease.Token);
                     await RunAsync(item, cancellationToken);
                 }
@@ -65,6 +66,14 @@ public abstract class WorkJob<TItem>(WorkStore store, ILogger logger, WorkLimits
     }
 
     private WorkLeaseHeartbeat? _heartbeat;
+
+    /// <summary>The firing being executed (its scheduler is this node's).</summary>
+    protected IJobExecutionContext Context { get; private set; } = null!;
+
+    /// <summary>What the kind records with the start of an attempt, in the same save as the Running status.</summary>
+    protected virtual void OnStarting(TItem item, DateTime nowUtc)
+    {
+    }
 
     /// <summary>Whether this job still owns its item (no lease yet counts as owning: nothing else can have started it).</summary>
     protected bool OwnsItem => _heartbeat is null || _heartbeat.IsHeld;
@@ -129,11 +138,11 @@ public abstract class WorkJob<TItem>(WorkStore store, ILogger logger, WorkLimits
 
     /// <summary>Runs a worker process; null (and the item Failed) when it could not even be started.</summary>
     protected async Task<WorkerExit?> RunWorkerAsync(WorkerLauncher launcher, Guid id, IReadOnlyList<string> arguments, WorkLog log,
-        CancellationToken cancellationToken, Func<Task>? beforeFailing = null)
+        CancellationToken cancellationToken, Func<Task>? beforeFailing = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         try
         {
-            return await launcher.RunAsync(arguments, log, cancellationToken, _heartbeat?.Lease);
+            return await launcher.RunAsync(arguments, log, cancellationToken, _heartbeat?.Lease, environment);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

@@ -23,11 +23,16 @@ public sealed class WorkerLauncher(DataDirectories directories, DatabaseSetup da
     public const string LeaseTokenVariable = "DeepExtension__Work__LeaseToken";
     /// <summary>The process that started the worker: when it is gone, the worker checkpoints and exits (see <see cref="ParentWatch"/>).</summary>
     public const string ParentPidVariable = "DeepExtension__Work__ParentPid";
+    /// <summary>The device a node placed a run on ("cpu", "cuda:1"); the worker trains there instead of resolving the run's own request.</summary>
+    public const string DeviceVariable = "DeepExtension__Work__Device";
 
     /// <param name="lease">The lease the calling job holds on the item; the worker renews it while it runs.</param>
-    public async Task<WorkerExit> RunAsync(IReadOnlyList<string> arguments, WorkLog log, CancellationToken stopping, WorkLeaseGrant? lease = null)
+    /// <param name="environment">More variables for the worker (the device a run was placed on).</param>
+    public async Task<WorkerExit> RunAsync(IReadOnlyList<string> arguments, WorkLog log, CancellationToken stopping, WorkLeaseGrant? lease = null,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         var start = CreateStartInfo(arguments);
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) start.Environment[name] = value;
         if (lease is not null) start.Environment[LeaseTokenVariable] = lease.Token.ToString(System.Globalization.CultureInfo.InvariantCulture);
         start.Environment[ParentPidVariable] = Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture);
         using var process = new Process { StartInfo = start, EnableRaisingEvents = true };

@@ -68,6 +68,38 @@ public sealed class NodesBrowserTests : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task TrainPage_CudaRunWithOnlyCpuNodes_SaysWhyItWaitsAndWhereItRuns()
+    {
+        using var node = WorkerNodeProcess.Start(Settings("cpu-box"));
+        var (model, version, method) = await TrainingHost.PrepareAsync(_env, TrainingHost.TwentyChats(), DeepExtension.Core.Training.TrainingAlgorithm.Sft);
+        Guid runId;
+        // A console that only queues, on the same database: the run's job is in the cluster's store.
+        await using (var queueing = await TrainingHost.StartAsync(_env, new Dictionary<string, string?>
+        {
+            [$"{DeepExtensionOptions.SectionName}:Database:Provider"] = "PostgreSql",
+            [$"{DeepExtensionOptions.SectionName}:Database:ConnectionString"] = _env.Postgres!.ConnectionString,
+            [JobsHostingExtensions.SchedulerEnabledKey] = "false",
+        }))
+        {
+            var started = await queueing.Runs.StartAsync(new DeepExtension.Core.Runs.NewTrainRequest("wants-a-gpu", model.Id, version.Id, method.Id, new() { ["max_tokens"] = 64 }, "cuda"));
+            Assert.True(started.Succeeded, started.AllErrors);
+            runId = started.Value!.Id;
+        }
+        var page = await _chromium.OpenAsync(_console.Address, $"/model-training/{runId}");
+
+        await Assertions.Expect(page.GetByTestId("details-waiting"))
+            .ToContainTextAsync("Waiting for a node with a CUDA GPU: no online node has one (cpu-box: cpu)", new() { Timeout = 120_000 });
+        await Assertions.Expect(page.GetByTestId("details-placement")).ToHaveTextAsync("not started yet");
+        await Assertions.Expect(page.GetByTestId("details-status")).ToHaveTextAsync("Queued");
+        Assert.False(node.HasExited, node.Output);
+        foreach (var width in new[] { 1280, 1440 })
+        {
+            await page.SetViewportSizeAsync(width, 900);
+            await page.ScreenshotAsync(new() { Path = Path.Combine(Browser.ScreenshotDirectory, $"train-waiting-for-cuda-{width}.png"), FullPage = true });
+        }
+    }
+
     private Dictionary<string, string> Settings(string name) => new()
     {
         [$"{DeepExtensionOptions.SectionName}:DataRoot"] = _env.DataRoot,
@@ -75,5 +107,6 @@ public sealed class NodesBrowserTests : IAsyncLifetime
         [$"{DeepExtensionOptions.SectionName}:Database:ConnectionString"] = _env.Postgres!.ConnectionString,
         [NodeHeartbeat.NameKey] = name,
         [NodeService.HeartbeatKey] = "0.5",
+        [NodeDevices.DevicesKey] = "cpu",
     };
 }

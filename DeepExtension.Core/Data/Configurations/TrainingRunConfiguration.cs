@@ -18,6 +18,10 @@ internal sealed class TrainingRunConfiguration : IEntityTypeConfiguration<Traini
         builder.Property(r => r.MethodName).HasMaxLength(100).IsRequired();
         builder.Property(r => r.Algorithm).HasConversion<string>().HasMaxLength(16);
         builder.Property(r => r.Device).HasMaxLength(16);
+        // A node's id is its Quartz scheduler instance id (see WorkerNodeConfiguration).
+        builder.Property(r => r.NodeId).HasMaxLength(200);
+        builder.Property(r => r.NodeName).HasMaxLength(200);
+        builder.Property(r => r.DeviceUsed).HasMaxLength(16);
         builder.Property(r => r.ParametersJson).IsRequired();
         builder.Ignore(r => r.Parameters);
         builder.Ignore(r => r.TrainingParameters);

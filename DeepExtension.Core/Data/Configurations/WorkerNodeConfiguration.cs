@@ -16,6 +16,8 @@ internal sealed class WorkerNodeConfiguration : IEntityTypeConfiguration<WorkerN
         builder.Property(n => n.Host).HasMaxLength(200).IsRequired();
         builder.Property(n => n.Version).HasMaxLength(64).IsRequired();
         builder.Property(n => n.DevicesError).HasMaxLength(1000);
+        builder.Property(n => n.DeviceKinds).HasMaxLength(1000).IsRequired();
+        builder.Ignore(n => n.OfferedDevices);
         // A run id is 36 characters: room for far more runs than a node has slots.
         builder.Property(n => n.RunningRunIds).HasMaxLength(4000).IsRequired();
         builder.Ignore(n => n.RunningRuns);

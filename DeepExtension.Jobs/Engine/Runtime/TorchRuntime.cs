@@ -97,6 +97,9 @@ public static class TorchRuntime
         return new torch.Device(DeviceType.CUDA, index);
     }
 
+    /// <summary>"cpu" or "cuda:N", as a run records the device it trained on.</summary>
+    public static string NameOf(torch.Device device) => device.type == DeviceType.CUDA ? $"cuda:{Math.Max(0, device.index)}" : "cpu";
+
     /// <summary>For the run's log: "cpu (the bundled CPU libtorch 2.10.0 in …)" or "cuda:0, NVIDIA H100 80GB HBM3 (79.2 GiB, compute 9.0; …)".</summary>
     public static string DescribeDevice(torch.Device device)
     {

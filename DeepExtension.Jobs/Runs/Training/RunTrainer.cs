@@ -27,8 +27,11 @@ public enum TrainingOutcome
 /// the AdamW step, a record (<see cref="RunRecorder"/>), evaluation and checkpoints when due; at the end the adapter.
 /// </summary>
 public sealed class RunTrainer(
-    TrainingRun run, string baseModelDirectory, DatasetVersion dataset, DatasetService datasets, RunFiles files, RunRecorder recorder, Func<bool> interrupted)
+    TrainingRun run, string baseModelDirectory, DatasetVersion dataset, DatasetService datasets, RunFiles files, RunRecorder recorder, Func<bool> interrupted,
+    string? device = null)
 {
+    // Where the node placed the run, else what the run asks for.
+    private readonly string deviceName = device ?? run.Device;
     private readonly TrainingParameters _settings = run.TrainingParameters;
     private readonly TrainArgs _args = TrainArgs.From(run.TrainingParameters);
     private readonly CheckpointStore _checkpoints = new(files.CheckpointsDirectory, baseModelDirectory);
@@ -36,7 +39,7 @@ public sealed class RunTrainer(
     public async Task<TrainingOutcome> RunAsync(CancellationToken cancellationToken)
     {
         TorchRuntime.EnsureInitialized();
-        var device = TorchRuntime.DeviceFor(run.Device);
+        var device = TorchRuntime.DeviceFor(deviceName);
         // bf16 weights on GPUs; LoRA parameters, optimizer state and losses stay in float32 either way.
         var dtype = device.type == DeviceType.CUDA ? ScalarType.BFloat16 : ScalarType.Float32;
         recorder.Log(RunLogLevel.Info, $"Run {run.Name} ({run.MethodName}) on {TorchRuntime.DescribeDevice(device)} in {dtype}; base model {baseModelDirectory}.");

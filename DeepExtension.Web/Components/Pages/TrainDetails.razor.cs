@@ -60,6 +60,12 @@ public partial class TrainDetails : IAsyncDisposable
 
     [Inject]
     public required DeepExtension.Core.Evaluations.EvaluationService Evaluations { get; init; }
+
+    [Inject]
+    public required DeepExtension.Jobs.Nodes.NodeService Nodes { get; init; }
+
+    // Why a queued run has not started yet, where nodes route runs by device.
+    private string? _waiting;
     private MetricPoint? _latest;
     private readonly List<LogLine> _log = [];
     private int _logNext;
@@ -96,6 +102,7 @@ public partial class TrainDetails : IAsyncDisposable
         }
         _customizedModel = await CustomizedModels.FindByRunAsync(RunId);
         _evaluations = await Evaluations.ForAsync(RunId, _customizedModel?.Id);
+        _waiting = await Nodes.WhyWaitingAsync(_run);
     }
 
     protected override void OnAfterRender(bool firstRender)
@@ -155,12 +162,14 @@ public partial class TrainDetails : IAsyncDisposable
                 var run = await Runs.GetAsync(RunId, _stop.Token);
                 if (run is null) continue;
                 var customized = run.Status == WorkStatus.Succeeded && _customizedModel is null ? await CustomizedModels.FindByRunAsync(RunId, _stop.Token) : _customizedModel;
+                var waiting = await Nodes.WhyWaitingAsync(run, _stop.Token);
                 await InvokeAsync(() =>
                 {
                     // The numbers are the points': a row read between two ticks of the job may lag them.
                     if (_subscription is { Run.Loaded: true } live) TrainingRunService.Apply(run, live.Run.Summary);
                     _run = run;
                     _customizedModel = customized;
+                    _waiting = waiting;
                     StateHasChanged();
                 });
             }

@@ -895,6 +895,11 @@ namespace DeepExtension.Core.Data.Migrations.PostgreSql
                         .HasMaxLength(200)
                         .HasColumnType("character varying(200)");
 
+                    b.Property<string>("DeviceKinds")
+                        .IsRequired()
+                        .HasMaxLength(1000)
+                        .HasColumnType("character varying(1000)");
+
                     b.Property<string>("DevicesError")
                         .HasMaxLength(1000)
                         .HasColumnType("character varying(1000)");
@@ -990,6 +995,10 @@ namespace DeepExtension.Core.Data.Migrations.PostgreSql
                         .HasMaxLength(16)
                         .HasColumnType("character varying(16)");
 
+                    b.Property<string>("DeviceUsed")
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)");
+
                     b.Property<double>("Epoch")
                         .HasColumnType("double precision");
 
@@ -1019,9 +1028,20 @@ namespace DeepExtension.Core.Data.Migrations.PostgreSql
                         .HasMaxLength(64)
                         .HasColumnType("character varying(64)");
 
+                    b.Property<string>("NodeId")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)");
+
+                    b.Property<string>("NodeName")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)");
+
                     b.Property<string>("ParametersJson")
                         .IsRequired()
                         .HasColumnType("text");
+
+                    b.Property<DateTime?>("PlacedAtUtc")
+                        .HasColumnType("timestamp with time zone");
 
                     b.Property<DateTime>("QueuedAtUtc")
                         .HasColumnType("timestamp with time zone");

@@ -896,6 +896,11 @@ namespace DeepExtension.Core.Data.Migrations.SqlServer
                         .HasMaxLength(200)
                         .HasColumnType("nvarchar(200)");
 
+                    b.Property<string>("DeviceKinds")
+                        .IsRequired()
+                        .HasMaxLength(1000)
+                        .HasColumnType("nvarchar(1000)");
+
                     b.Property<string>("DevicesError")
                         .HasMaxLength(1000)
                         .HasColumnType("nvarchar(1000)");
@@ -991,6 +996,10 @@ namespace DeepExtension.Core.Data.Migrations.SqlServer
                         .HasMaxLength(16)
                         .HasColumnType("nvarchar(16)");
 
+                    b.Property<string>("DeviceUsed")
+                        .HasMaxLength(16)
+                        .HasColumnType("nvarchar(16)");
+
                     b.Property<double>("Epoch")
                         .HasColumnType("float");
 
@@ -1020,9 +1029,20 @@ namespace DeepExtension.Core.Data.Migrations.SqlServer
                         .HasMaxLength(64)
                         .HasColumnType("nvarchar(64)");
 
+                    b.Property<string>("NodeId")
+                        .HasMaxLength(200)
+                        .HasColumnType("nvarchar(200)");
+
+                    b.Property<string>("NodeName")
+                        .HasMaxLength(200)
+                        .HasColumnType("nvarchar(200)");
+
                     b.Property<string>("ParametersJson")
                         .IsRequired()
                         .HasColumnType("nvarchar(max)");
+
+                    b.Property<DateTime?>("PlacedAtUtc")
+                        .HasColumnType("datetime2");
 
                     b.Property<DateTime>("QueuedAtUtc")
                         .HasColumnType("datetime2");

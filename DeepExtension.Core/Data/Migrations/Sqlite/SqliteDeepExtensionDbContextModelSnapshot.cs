@@ -888,6 +888,11 @@ namespace DeepExtension.Core.Data.Migrations.Sqlite
                         .HasMaxLength(200)
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("DeviceKinds")
+                        .IsRequired()
+                        .HasMaxLength(1000)
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("DevicesError")
                         .HasMaxLength(1000)
                         .HasColumnType("TEXT");
@@ -983,6 +988,10 @@ namespace DeepExtension.Core.Data.Migrations.Sqlite
                         .HasMaxLength(16)
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("DeviceUsed")
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
                     b.Property<double>("Epoch")
                         .HasColumnType("REAL");
 
@@ -1012,8 +1021,19 @@ namespace DeepExtension.Core.Data.Migrations.Sqlite
                         .HasMaxLength(64)
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("NodeId")
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("NodeName")
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("ParametersJson")
                         .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime?>("PlacedAtUtc")
                         .HasColumnType("TEXT");
 
                     b.Property<DateTime>("QueuedAtUtc")
