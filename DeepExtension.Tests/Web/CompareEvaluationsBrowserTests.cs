@@ -23,8 +23,24 @@ public sealed class CompareEvaluationsBrowserTests : ConsoleBrowserTest
         foreach (var width in new[] { 1280, 1440 })
         {
             await page.SetViewportSizeAsync(width, 900);
+            // The charts redraw for the new width (debounced): the page must settle within the window, not scroll sideways.
+            var fits = true;
+            try
+            {
+                await page.WaitForFunctionAsync("() => document.documentElement.scrollWidth <= window.innerWidth", null, new() { Timeout = 5_000 });
+            }
+            catch (TimeoutException)
+            {
+                fits = false;
+            }
+            // On failure, name the outermost elements that stick out on the right.
+            var wide = fits ? "" : await page.EvaluateAsync<string>("""
+                () => [...document.querySelectorAll('body *')]
+                    .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1 && !(e.parentElement && e.parentElement.getBoundingClientRect().right > window.innerWidth + 1))
+                    .slice(0, 5).map(e => `${e.tagName}.${e.className} (${Math.round(e.getBoundingClientRect().right)} px)`).join('; ')
+                """);
+            Assert.True(fits, $"the page scrolls sideways at {width} px: {wide}");
             await page.WaitForTimeoutAsync(300);
-            Assert.True(await page.EvaluateAsync<bool>("() => document.documentElement.scrollWidth <= window.innerWidth"), $"the page scrolls sideways at {width} px");
             await table.ScreenshotAsync(new() { Path = Path.Combine(Browser.ScreenshotDirectory, $"compare-evaluations-{width}.png") });
         }
 
