@@ -62,20 +62,13 @@ public partial class ArenaPanel : IDisposable
 
     protected override async Task OnParametersSetAsync()
     {
-        // Keep the chosen models while they stay available; otherwise take the first two that are.
+        // A round in progress keeps its models; otherwise keep the chosen ones while available, else take the first two that are.
+        if (Streaming) return;
         var ids = Models.Select(m => m.Id).ToList();
-        var changed = false;
-        if (_firstId is not { } first || !ids.Contains(first))
-        {
-            _firstId = ids.FirstOrDefault(id => id != _secondId) is var f && f != Guid.Empty ? f : null;
-            changed = true;
-        }
-        if (_secondId is not { } second || !ids.Contains(second))
-        {
-            _secondId = ids.FirstOrDefault(id => id != _firstId) is var s && s != Guid.Empty ? s : null;
-            changed = true;
-        }
-        if (changed) await LoadPairTallyAsync();
+        var before = (_firstId, _secondId);
+        if (_firstId is not { } first || !ids.Contains(first)) _firstId = ids.Where(id => id != _secondId).Select(id => (Guid?)id).FirstOrDefault();
+        if (_secondId is not { } second || !ids.Contains(second)) _secondId = ids.Where(id => id != _firstId).Select(id => (Guid?)id).FirstOrDefault();
+        if ((_firstId, _secondId) != before || _tally is null) await LoadPairTallyAsync();
     }
 
     private (ModelDeployment First, ModelDeployment Second)? Selected()
