@@ -56,44 +56,17 @@ public static class TrainCommand
         }
         var files = runs.FilesOf(run);
 
-        // One worker per run: the console hands over the lease it took (a worker started by hand takes its own); without
-        // it the worker does not touch the run. It renews the lease while it trains and, should the lease be lost, exits
-        // at once without writing (another owner has the run).
-        var leases = host.Services.GetRequiredService<WorkStore>().Leases;
-        var duration = host.Services.GetRequiredService<WorkLimits>().LeaseDuration;
-        var handedOver = long.TryParse(Environment.GetEnvironmentVariable(WorkerLauncher.LeaseTokenVariable), out var token);
-        var lease = handedOver
-            ? await leases.FindHeldAsync(WorkKind.Train, runId, token)
-            : await leases.TryAcquireAsync(WorkKind.Train, runId, WorkLeaseStore.OwnerOf("worker"), duration);
-        if (lease is null)
-        {
-            var holder = await leases.GetAsync(WorkKind.Train, runId);
-            await Console.Error.WriteLineAsync($"Run {runId} is owned by another process ({holder?.Owner}, lease token {holder?.Token}); this worker does not run it.");
-            return WorkerExit.LeaseLost;
-        }
-        await using var heartbeat = new WorkLeaseHeartbeat(leases, lease, duration);
-        using var onLost = heartbeat.Lost.Register(() =>
-        {
-            try
-            {
-                Console.Error.WriteLine($"Run {runId}: this worker lost its lease (token {lease.Token}); it stops without writing.");
-            }
-            catch (IOException)
-            {
-                // Nobody reads its output any more (the console is gone): stop all the same.
-            }
-            Environment.Exit(WorkerExit.LeaseLost);
-        });
-        var recorder = new RunRecorder(files, () => heartbeat.IsHeld);
-
-        // Tied to the console that started it: when that is gone, checkpoint at the next step and exit (a restarted
-        // console adopts the run once this worker has released its lease).
+        // One worker per run (see WorkerOwnership); tied to the console that started it: when that is gone, checkpoint at
+        // the next step and exit (a restarted console adopts the run once this worker has released its lease).
+        RunRecorder? recorder = null;
         var orphaned = false;
-        using var parent = ParentWatch.Start(() =>
+        await using var ownership = await WorkerOwnership.TakeAsync(host.Services, WorkKind.Train, runId, $"Run {runId}", onParentGone: () =>
         {
-            recorder.Log(RunLogLevel.Warning, "The console that started this worker is gone: checkpointing and stopping; the run continues when a console adopts it.");
+            recorder?.Log(RunLogLevel.Warning, "The console that started this worker is gone: checkpointing and stopping; the run continues when a console adopts it.");
             orphaned = true;
         });
+        if (ownership is null) return WorkerExit.LeaseLost;
+        recorder = new RunRecorder(files, () => ownership.IsHeld);
         try
         {
             var baseModel = await baseModels.GetAsync(run.BaseModelId) ?? throw new InvalidOperationException("The run's base model is no longer registered.");
@@ -112,23 +85,6 @@ public static class TrainCommand
             recorder.Log(RunLogLevel.Debug, ex.ToString());
             await Console.Error.WriteLineAsync(ex.Message);
             return WorkerExit.Failed;
-        }
-        finally
-        {
-            // Nobody else releases an orphan's lease, nor one this worker took itself: the next owner need not wait for it to run out.
-            if (orphaned || !handedOver) await ReleaseQuietlyAsync(leases, heartbeat.Lease);
-        }
-    }
-
-    private static async Task ReleaseQuietlyAsync(WorkLeaseStore leases, WorkLeaseGrant lease)
-    {
-        try
-        {
-            await leases.ReleaseAsync(lease);
-        }
-        catch (Exception ex)
-        {
-            await Console.Error.WriteLineAsync($"The run's lease could not be released ({ex.Message}); it runs out by itself.");
         }
     }
 }

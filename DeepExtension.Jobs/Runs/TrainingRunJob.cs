@@ -45,7 +45,7 @@ public sealed class TrainingRunJob(
         }
         // The worker is gone: every point is on disk. The summary of the whole file is what the run reached, written
         // before the run reads finished (and before its model card copies it).
-        await CopySummaryAsync(runId, RunSummary.Of(MetricsFile.ReadAll(files)), CancellationToken.None);
+        await CopySummaryAsync(runId, MetricsFile.ReadHistory(files).Summary, CancellationToken.None);
 
         if (exit.Interrupted)
         {

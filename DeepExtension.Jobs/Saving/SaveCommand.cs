@@ -3,6 +3,7 @@ using DeepExtension.Core.BaseModels;
 using DeepExtension.Core.CompleteModels;
 using DeepExtension.Core.CustomizedModels;
 using DeepExtension.Core.Storage;
+using DeepExtension.Core.Work;
 using DeepExtension.Jobs.Scheduling;
 using DeepExtension.Jobs.Work;
 using Microsoft.Extensions.DependencyInjection;
@@ -45,6 +46,8 @@ public static class SaveCommand
             return WorkerExit.Failed;
         }
         var relative = DataDirectories.RelativeCompleteModelFolder(save.OutputName);
+        await using var ownership = await WorkerOwnership.TakeAsync(host.Services, WorkKind.Save, saveId, $"Save {saveId}");
+        if (ownership is null) return WorkerExit.LeaseLost;
         try
         {
             var model = await customized.GetAsync(save.CustomizedModelId) ?? throw new InvalidOperationException("The customized model no longer exists.");
@@ -57,12 +60,19 @@ public static class SaveCommand
             var lastReport = DateTime.MinValue;
             var written = ModelMerge.Run(baseModels.FolderOf(baseModel), adapter, directories.CompleteModelFolder(save.OutputName), progress: fraction =>
             {
+                // Orphaned (the console that started it is gone): stop between tensors; the save is run again later.
+                ownership.ParentGone.ThrowIfCancellationRequested();
                 if (DateTime.UtcNow - lastReport < TimeSpan.FromSeconds(1) && fraction < 1) return;
                 lastReport = DateTime.UtcNow;
                 saves.ReportProgressAsync(saveId, CompleteModelService.MergeShare(fraction)).GetAwaiter().GetResult();
             });
             Console.WriteLine($"wrote {written.Count} files to {relative}");
             return WorkerExit.Succeeded;
+        }
+        catch (OperationCanceledException) when (ownership.ParentGone.IsCancellationRequested)
+        {
+            await Console.Error.WriteLineAsync("The console that started this worker is gone: the save stops and runs again later.");
+            return WorkerExit.Stopped;
         }
         catch (Exception ex)
         {

@@ -17,6 +17,10 @@ public class TrainingMethodServiceTests
         Assert.All(methods, m => Assert.True(m.IsBuiltIn));
         Assert.Equal([true, true, true, true], methods.Select(m => m.Definition.IsImplemented));
         Assert.All(methods, m => Assert.Null(m.Definition.NotStartableReason));
+        // PPO scores completions with GRPO's reward functions; earlier versions described a reward model it never had.
+        var ppo = methods.Single(m => m.Name == "PPO");
+        Assert.DoesNotContain("reward model", ppo.Description, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("reward functions", ppo.Description);
     }
 
     [Fact]

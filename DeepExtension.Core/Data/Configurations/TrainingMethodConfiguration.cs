@@ -37,7 +37,7 @@ internal sealed class TrainingMethodConfiguration : IEntityTypeConfiguration<Tra
     /// the migrations, so it stays as first shipped (the PPO row's text predates reward functions).</summary>
     private static readonly Dictionary<TrainingAlgorithm, string> SeededDescriptions = new()
     {
-        [TrainingAlgorithm.Ppo] = "Proximal Policy Optimization with a learned value head and a reward model scoring sampled completions.",
+        [TrainingAlgorithm.Ppo] = "Proximal Policy Optimization as TRL does it: a learned value head, a KL penalty to the base model, and the reward functions of GRPO scoring sampled completions.",
     };
 
     private static TrainingMethod BuiltIn(Guid id, TrainingAlgorithm algorithm, string name, DateTime at) => new()

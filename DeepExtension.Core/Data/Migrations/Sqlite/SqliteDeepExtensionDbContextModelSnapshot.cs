@@ -1198,7 +1198,7 @@ namespace DeepExtension.Core.Data.Migrations.Sqlite
                             Algorithm = "Ppo",
                             CreatedAtUtc = new DateTime(2026, 11, 22, 0, 0, 0, 0, DateTimeKind.Utc),
                             DefaultsJson = "{}",
-                            Description = "Proximal Policy Optimization with a learned value head and a reward model scoring sampled completions.",
+                            Description = "Proximal Policy Optimization as TRL does it: a learned value head, a KL penalty to the base model, and the reward functions of GRPO scoring sampled completions.",
                             IsBuiltIn = true,
                             Name = "PPO",
                             NameKey = "PPO",
