@@ -43,6 +43,7 @@ public static class CoreHostingExtensions
         builder.Services.AddSingleton<OllamaEndpoint>();
         builder.Services.AddSingleton<OllamaDeployer>();
         builder.Services.AddSingleton<DeploymentService>();
+        builder.Services.AddSingleton<Arena.ArenaService>();
         builder.Services.AddSingleton<BaseModelService>();
         builder.Services.AddSingleton<DeploymentEnvironmentService>();
         builder.Services.AddSingleton<TrainingMethodService>();

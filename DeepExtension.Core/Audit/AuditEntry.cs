@@ -43,9 +43,10 @@ public static class AuditActions
     public const string RoleChanged = "Role changed";
     public const string Unlocked = "Unlocked";
     public const string Revoked = "Revoked";
+    public const string Voted = "Voted";
 
     public static IReadOnlyList<string> All { get; } =
-        [Registered, Uploaded, Created, Changed, Started, Cancelled, Resumed, Saved, Deployed, Removed, Deleted, RoleChanged, Unlocked, Revoked];
+        [Registered, Uploaded, Created, Changed, Started, Cancelled, Resumed, Saved, Deployed, Removed, Deleted, RoleChanged, Unlocked, Revoked, Voted];
 }
 
 /// <summary>The kinds of object the audit trail names.</summary>
@@ -61,7 +62,8 @@ public static class AuditObjects
     public const string Environment = "Environment";
     public const string User = "User";
     public const string ApiToken = "API token";
+    public const string ArenaVote = "Arena vote";
 
     public static IReadOnlyList<string> All { get; } =
-        [BaseModel, Dataset, TrainingMethod, Train, CustomizedModel, CompleteModel, Deployment, Environment, User, ApiToken];
+        [BaseModel, Dataset, TrainingMethod, Train, CustomizedModel, CompleteModel, Deployment, Environment, User, ApiToken, ArenaVote];
 }

@@ -38,6 +38,7 @@ public abstract class DeepExtensionDbContext(DbContextOptions options)
     public DbSet<HubDownloads.HubDownload> HubDownloads => Set<HubDownloads.HubDownload>();
     public DbSet<WorkerNode> WorkerNodes => Set<WorkerNode>();
     public DbSet<Installation> Installation => Set<Installation>();
+    public DbSet<Arena.ArenaVote> ArenaVotes => Set<Arena.ArenaVote>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {

@@ -41,6 +41,16 @@ public sealed record EvaluationPlan(IReadOnlyList<EvaluatedModel> Candidates, IR
     IReadOnlyList<EvaluationDataOption> Data, Guid? DefaultVersionId, IReadOnlyList<JudgeOption> Judges, Guid? RunId);
 
 /// <summary>
+/// A model of a train (its customized model, or a complete model saved from it) in one succeeded evaluation: its
+/// aggregates and, for reference, those of the evaluation's first model (the judge's baseline, usually the base) when
+/// that is another model.
+/// </summary>
+public sealed record RunEvaluationScores(Evaluation Evaluation, string DataLabel, EvaluatedModel Model, ModelAggregate? Scores, ModelAggregate? Baseline);
+
+/// <summary>What Compare shows of a train's evaluations: the scored ones (newest first) and those still queued or running.</summary>
+public sealed record RunEvaluations(Guid RunId, IReadOnlyList<RunEvaluationScores> Scored, IReadOnlyList<Evaluation> Unfinished);
+
+/// <summary>
 /// Evaluations: submits them (recorded Queued, then queued as background work that runs
 /// <c>DeepExtension.Jobs evaluate --evaluation ID</c>), lists them, and reads their results.
 /// </summary>
@@ -74,6 +84,67 @@ public sealed class EvaluationService(IDbContextFactory<DeepExtensionDbContext> 
             .Where(e => (runId != null && e.RunId == runId) || (model != null && e.ModelsJson.Contains(model)))
             .ToListAsync(cancellationToken);
         return found.OrderByDescending(e => e.CreatedAtUtc).ToList();
+    }
+
+    /// <summary>
+    /// The evaluations of each train's models, by train: every evaluation that includes the train's customized model or
+    /// a complete model saved from it, or that was started from the train (then its non-base models count, since a model
+    /// deleted since is known only by name).
+    /// </summary>
+    public async Task<IReadOnlyDictionary<Guid, RunEvaluations>> ForRunsAsync(IReadOnlyList<Guid> runIds, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var customized = await db.CustomizedModels.AsNoTracking().Where(m => runIds.Contains(m.TrainingRunId))
+            .Select(m => new { m.Id, m.TrainingRunId }).ToListAsync(cancellationToken);
+        var runOf = customized.ToDictionary(m => m.Id, m => m.TrainingRunId);
+        var customizedIds = customized.Select(m => (Guid?)m.Id).ToList();
+        foreach (var complete in await db.CompleteModels.AsNoTracking().Where(m => customizedIds.Contains(m.CustomizedModelId))
+                     .Select(m => new { m.Id, m.CustomizedModelId }).ToListAsync(cancellationToken))
+        {
+            runOf[complete.Id] = runOf[complete.CustomizedModelId!.Value];
+        }
+        // Evaluations are few (each one is minutes of generation); their model lists are JSON, so they are matched here.
+        var evaluations = (await db.Evaluations.AsNoTracking().ToListAsync(cancellationToken))
+            .Where(e => (e.RunId is { } r && runIds.Contains(r)) || e.Models.Any(m => runOf.ContainsKey(m.Id)))
+            .OrderByDescending(e => e.CreatedAtUtc).ToList();
+        var versionIds = evaluations.Select(e => e.DatasetVersionId).Distinct().ToList();
+        var versions = await db.DatasetVersions.AsNoTracking().Where(v => versionIds.Contains(v.Id)).ToListAsync(cancellationToken);
+        var datasetIds = versions.Select(v => v.DatasetId).Distinct().ToList();
+        var datasetNames = await db.Datasets.AsNoTracking().Where(d => datasetIds.Contains(d.Id)).ToDictionaryAsync(d => d.Id, d => d.Name, cancellationToken);
+
+        string DataLabel(Evaluation e)
+        {
+            var version = versions.FirstOrDefault(v => v.Id == e.DatasetVersionId);
+            var data = version is null ? "a deleted dataset" : $"{datasetNames.GetValueOrDefault(version.DatasetId, "dataset")} v{version.VersionNumber}";
+            return $"{data} · {(e.Part == DatasetPart.Validation ? "validation split" : "all rows")} · {DisplayFormat.Count(e.ExampleCount)} examples · "
+                + (e.Samples ? $"sampled (temperature {DisplayFormat.Significant(e.Temperature, 3)})" : "greedy");
+        }
+
+        var result = new Dictionary<Guid, RunEvaluations>();
+        foreach (var runId in runIds.Distinct())
+        {
+            var scored = new List<RunEvaluationScores>();
+            var unfinished = new List<Evaluation>();
+            foreach (var evaluation in evaluations)
+            {
+                var models = evaluation.Models;
+                var own = models.Where(m => runOf.GetValueOrDefault(m.Id) == runId).ToList();
+                if (own.Count == 0 && evaluation.RunId == runId) own = models.Where(m => m.Kind != EvaluatedModelKind.Base && !runOf.ContainsKey(m.Id)).ToList();
+                if (own.Count == 0) continue;
+                if (!evaluation.IsFinished)
+                {
+                    unfinished.Add(evaluation);
+                    continue;
+                }
+                if (evaluation.Status != WorkStatus.Succeeded) continue;
+                var aggregates = evaluation.Aggregates;
+                var baseline = models.Count > 0 ? aggregates.FirstOrDefault(a => a.Model == models[0].Name) : null;
+                scored.AddRange(own.Select(m => new RunEvaluationScores(evaluation, DataLabel(evaluation), m,
+                    aggregates.FirstOrDefault(a => a.Model == m.Name), baseline?.Model == m.Name ? null : baseline)));
+            }
+            result[runId] = new RunEvaluations(runId, scored, unfinished);
+        }
+        return result;
     }
 
     /// <summary>What the Evaluate dialog offers when started from <paramref name="kind"/> <paramref name="id"/> (a train: its customized model).</summary>

@@ -77,6 +77,12 @@ public sealed partial class FakeOllamaServer : IAsyncDisposable
     /// </summary>
     public Func<string, string, string?>? ChatReply { get; set; }
 
+    /// <summary>
+    /// The pause after each streamed /api/chat piece, by model name (10 ms when unset), so a test can watch answers of
+    /// several models grow at their own pace.
+    /// </summary>
+    public Func<string, TimeSpan>? ChatPieceDelay { get; set; }
+
     public byte[]? BlobContent(string digest) => _blobs.TryGetValue(digest, out var bytes) ? bytes : null;
 
     public JsonObject? CreateRequestFor(string model) =>
@@ -278,7 +284,7 @@ public sealed partial class FakeOllamaServer : IAsyncDisposable
                 ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = piece },
                 ["done"] = false,
             });
-            await Task.Delay(10);
+            await Task.Delay(ChatPieceDelay?.Invoke(model.Name) ?? TimeSpan.FromMilliseconds(10));
         }
         await WriteLineAsync(context, new JsonObject
         {

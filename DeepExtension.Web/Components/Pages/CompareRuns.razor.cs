@@ -1,4 +1,5 @@
 using DeepExtension.Core.Common;
+using DeepExtension.Core.Evaluations;
 using DeepExtension.Core.Runs;
 using DeepExtension.Web.Components.Controls;
 using Microsoft.AspNetCore.Components;
@@ -28,11 +29,16 @@ public partial class CompareRuns
     [Inject]
     public required LiveRunStore Live { get; init; }
 
+    [Inject]
+    public required EvaluationService Evaluations { get; init; }
+
     /// <summary>The query the page was loaded for: another one (back/forward between comparisons) starts it over.</summary>
     private string? _loadedFor;
     private IReadOnlyList<Guid> _ids = [];
     private IReadOnlyList<string> _unreadable = [];
     private RunComparison? _comparison;
+    /// <summary>Each compared run's evaluations, reloaded when evaluations change (also for finished runs).</summary>
+    private IReadOnlyDictionary<Guid, RunEvaluations>? _evaluations;
     /// <summary>Per chart key: a line per run (source = the run id), fixed when the runs are first loaded.</summary>
     private readonly Dictionary<string, IReadOnlyList<ChartSeries>> _series = new(StringComparer.Ordinal);
     /// <summary>Per run (source key): its live history, which every chart reads.</summary>
@@ -54,12 +60,18 @@ public partial class CompareRuns
             ? $"{run.Name} ({run.Id.ToString("N")[..4]})"
             : run.Name;
 
-    protected override ChangedWork WatchedWork => ChangedWork.Trains | ChangedWork.Models;
+    protected override ChangedWork WatchedWork => ChangedWork.Trains | ChangedWork.Models | ChangedWork.Evaluations;
 
     protected override async Task ReloadAsync()
     {
-        // Finished runs do not change (their customized model is registered before they read Succeeded).
-        if (_comparison is not null && _comparison.Runs.All(r => r.Run.IsFinished)) return;
+        // Finished runs do not change (their customized model is registered before they read Succeeded); their evaluations may.
+        if (_comparison is null || !_comparison.Runs.All(r => r.Run.IsFinished)) await ReloadRunsAsync();
+        if (_comparison is { Runs.Count: >= 2 } comparison)
+            _evaluations = await Evaluations.ForRunsAsync(comparison.Runs.Select(r => r.Run.Id).ToList(), Stopping);
+    }
+
+    private async Task ReloadRunsAsync()
+    {
         if (_comparison is null)
         {
             _loadedFor = RunIds;
@@ -96,6 +108,7 @@ public partial class CompareRuns
         if (_comparison is null || RunIds == _loadedFor) return;
         Unsubscribe();
         _comparison = null;
+        _evaluations = null;
         _series.Clear();
         _sources.Clear();
         _metricKeys = new HashSet<string>(StringComparer.Ordinal);
@@ -124,6 +137,37 @@ public partial class CompareRuns
         var existing = _charts.Values.ToList();
         StateHasChanged();
         foreach (var chart in existing) await chart.RefreshAsync();
+    }
+
+    /// <summary>One column of the evaluation scores: a run's model in one evaluation, or the run without any (with why).</summary>
+    private sealed record EvaluationColumn(TrainingRun Run, int Index, RunEvaluationScores? Scores, string? Note);
+
+    /// <summary>Runs in their compared order (so in their colours), each with its evaluations newest first, or one empty column.</summary>
+    private IEnumerable<EvaluationColumn> EvaluationColumns()
+    {
+        if (_comparison is null || _evaluations is null) yield break;
+        foreach (var (compared, index) in _comparison.Runs.Select((r, i) => (r, i)))
+        {
+            var evaluations = _evaluations.GetValueOrDefault(compared.Run.Id);
+            if (evaluations is { Scored.Count: > 0 })
+            {
+                foreach (var scores in evaluations.Scored) yield return new EvaluationColumn(compared.Run, index, scores, null);
+                continue;
+            }
+            var note = evaluations is { Unfinished.Count: > 0 }
+                ? $"{evaluations.Unfinished[0].Name} is {evaluations.Unfinished[0].Status.ToString().ToLowerInvariant()}; its scores appear here when it succeeds."
+                : compared.CustomizedModelName is not null ? "Use Evaluate on the train's page."
+                : compared.Run.IsFinished ? "The train produced no customized model to evaluate."
+                : "It is still training; evaluate its model when it has finished.";
+            yield return new EvaluationColumn(compared.Run, index, null, note);
+        }
+    }
+
+    /// <summary>"2 running" when no run has scores yet but evaluations are on their way.</summary>
+    private string UnfinishedEvaluations()
+    {
+        var count = _evaluations?.Values.SelectMany(e => e.Unfinished).Select(e => e.Id).Distinct().Count() ?? 0;
+        return count == 0 ? "" : $"{DisplayFormat.Count(count)} on the way";
     }
 
     /// <summary>The run's mean throughput over every logged step, from its points.</summary>

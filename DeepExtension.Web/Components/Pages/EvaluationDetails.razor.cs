@@ -101,19 +101,7 @@ public partial class EvaluationDetails
     };
 
     private static IEnumerable<(string Label, Func<ModelAggregate, string> Value)> AggregateRows =>
-    [
-        ("Exact match", a => DisplayFormat.Percent(a.Means.GetValueOrDefault(EvaluationScores.ExactMatch))),
-        ("Contains answer", a => DisplayFormat.Percent(a.Means.GetValueOrDefault(EvaluationScores.ContainsAnswer))),
-        ("Numeric match", a => DisplayFormat.Percent(a.Means.GetValueOrDefault(EvaluationScores.NumericMatch))),
-        ("ROUGE-L (F)", a => DisplayFormat.Significant(a.Means.GetValueOrDefault(EvaluationScores.RougeL), 3)),
-        ("BLEU", a => DisplayFormat.Significant(a.Means.GetValueOrDefault(EvaluationScores.Bleu), 3)),
-        ("Reference loss", a => DisplayFormat.Loss(a.MeanLoss)),
-        ("Perplexity", a => DisplayFormat.Significant(a.Perplexity, 4)),
-        ("Answer length (tokens)", a => DisplayFormat.Significant(a.MeanAnswerTokens, 3)),
-        ("Answer length (words)", a => DisplayFormat.Significant(a.Means.GetValueOrDefault(EvaluationScores.AnswerWords), 3)),
-        ("Judge: win / tie / loss", a => a.Judge is { } j ? $"{DisplayFormat.Count(j.Wins)} / {DisplayFormat.Count(j.Ties)} / {DisplayFormat.Count(j.Losses)} vs {j.Opponent}" : "—"),
-        ("Judge: win rate (95 % CI)", a => a.Judge is { } j ? $"{DisplayFormat.Percent(j.WinRate)} ({DisplayFormat.Percent(j.WinLow)}–{DisplayFormat.Percent(j.WinHigh)})" : "—"),
-    ];
+        EvaluationScoreRows.All.Select(r => (r.Label, r.Value));
 
     private static string AnswerFacts(ModelAnswer answer) => string.Join(" · ",
     [

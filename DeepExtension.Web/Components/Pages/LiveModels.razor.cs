@@ -38,6 +38,7 @@ public partial class LiveModels
     private DateTime _statesReadUtc = DateTime.MinValue;
     private HashSet<Guid> _statesFor = [];
     private ChatSession? _chat;
+    private bool _arenaOpen;
     /// <summary>Open deployment logs by id, re-read with every reload while open.</summary>
     private readonly Dictionary<Guid, IReadOnlyList<LogLine>> _logs = [];
 
@@ -97,10 +98,22 @@ public partial class LiveModels
         await RefreshLiveStatesAsync();
     }
 
+    /// <summary>The models the arena can pit against each other: those that can chat now.</summary>
+    private IReadOnlyList<ModelDeployment> ArenaModels => (_deployments ?? []).Where(CanChat).OrderBy(d => d.OllamaModel, StringComparer.Ordinal).ToList();
+
+    private void OpenArena()
+    {
+        CloseChat();
+        _arenaOpen = true;
+    }
+
+    private void CloseArena() => _arenaOpen = false;
+
     private void OpenChat(ModelDeployment deployment)
     {
         if (_chat?.Deployment.Id == deployment.Id) return;
         CloseChat();
+        _arenaOpen = false;
         _chat = new ChatSession(deployment);
     }
 

@@ -134,6 +134,60 @@ namespace DeepExtension.Core.Data.Migrations.PostgreSql
                     b.ToTable("AspNetUsers", (string)null);
                 });
 
+            modelBuilder.Entity("DeepExtension.Core.Arena.ArenaVote", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .HasColumnType("uuid");
+
+                    b.Property<string>("AnswerA")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<string>("AnswerB")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<DateTime>("CreatedAtUtc")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("CreatedBy")
+                        .HasMaxLength(256)
+                        .HasColumnType("character varying(256)");
+
+                    b.Property<Guid>("ModelAId")
+                        .HasColumnType("uuid");
+
+                    b.Property<string>("ModelAName")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)");
+
+                    b.Property<Guid>("ModelBId")
+                        .HasColumnType("uuid");
+
+                    b.Property<string>("ModelBName")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)");
+
+                    b.Property<string>("Prompt")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<string>("Verdict")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("CreatedAtUtc");
+
+                    b.HasIndex("ModelAId", "ModelBId");
+
+                    b.ToTable("ArenaVotes", (string)null);
+                });
+
             modelBuilder.Entity("DeepExtension.Core.Audit.AuditEntry", b =>
                 {
                     b.Property<long>("Id")

@@ -1,0 +1,50 @@
+using DeepExtension.Core.Datasets;
+using DeepExtension.Core.Evaluations;
+using DeepExtension.Core.Work;
+using Microsoft.EntityFrameworkCore;
+
+namespace DeepExtension.Tests.Support;
+
+/// <summary>
+/// A succeeded evaluation of <see cref="ComparedRunsFixture"/>'s "base" run against its base model, without generating:
+/// submitted through the real service (a recording queue, so no worker starts), then two examples scored by the real
+/// scorers, aggregated, written and recorded as the worker does. The answers are chosen so the aggregates are easy to
+/// check by hand: the customized model answers both references exactly (exact match, contains and numeric 100 %,
+/// ROUGE-L and BLEU 1), the base answers neither; the reference losses (nats per token, 2 tokens each) are 0.5 and 1.0
+/// for the customized model (mean 0.75, perplexity e^0.75 = 2.117) and 1.5 and 2.5 for the base (mean 2, perplexity 7.389).
+/// </summary>
+public static class RunEvaluationFixture
+{
+    public static async Task<Evaluation> EvaluateBaseRunAsync(TestEnvironment env, ComparedRunsFixture.Trio trio)
+    {
+        await using var db = await env.DbFactory.CreateDbContextAsync();
+        var customized = await db.CustomizedModels.AsNoTracking().SingleAsync(m => m.TrainingRunId == trio.Base.Id);
+        var service = new EvaluationService(env.DbFactory, env.Directories, new RecordingScheduler(), TimeProvider.System);
+        var started = await service.StartAsync(new EvaluationRequest(
+            [new ModelReference(EvaluatedModelKind.Base, customized.BaseModelId), new ModelReference(EvaluatedModelKind.Customized, customized.Id)],
+            trio.Base.DatasetVersionId, DatasetPart.All, MaxExamples: 2, MaxNewTokens: 8, RunId: trio.Base.Id));
+        Assert.True(started.Succeeded, started.AllErrors);
+        var evaluation = started.Value!;
+        var names = evaluation.Models.Select(m => m.Name).ToList();
+        Assert.True(await new WorkStore(env.DbFactory, TimeProvider.System).StartAsync<Evaluation>(evaluation.Id));
+
+        ModelAnswer Answer(string text, string reference, double loss) =>
+            new(text, EvaluationScores.WordCount(text), true, EvaluationScores.All(text, reference), loss, 2);
+        (string Question, string Reference, string Base, double BaseLoss, double CustomizedLoss)[] rows =
+        [
+            ("What is 2 plus 2?", "4", "5", 1.5, 0.5),
+            ("What is 3 plus 4?", "The answer is 7", "nothing", 2.5, 1.0),
+        ];
+        var examples = rows.Select((r, i) => new EvaluationExample(i, [new DatasetMessage(DatasetRoles.User, r.Question)], r.Reference,
+            new Dictionary<string, ModelAnswer>
+            {
+                [names[0]] = Answer(r.Base, r.Reference, r.BaseLoss),
+                [names[1]] = Answer(r.Reference, r.Reference, r.CustomizedLoss),
+            })).ToList();
+        Directory.CreateDirectory(service.FolderOf(evaluation.Id));
+        EvaluationResults.Write(service.ResultsPathOf(evaluation.Id), examples);
+        await service.RecordAggregatesAsync(evaluation.Id, examples.Count, EvaluationResults.Aggregate(examples, names));
+        await service.FinishAsync(evaluation.Id, WorkStatus.Succeeded, null);
+        return (await service.GetAsync(evaluation.Id))!;
+    }
+}
