@@ -90,6 +90,9 @@ public static class JobsHostingExtensions
             // Jobs are told to stop on shutdown (training workers checkpoint and exit); unfinished runs resume at the next start.
             builder.Services.AddQuartzHostedService(q => q.WaitForJobsToComplete = true);
             builder.Services.AddHostedService<InterruptedWorkRecovery>();
+            // Work left Queued or Running with no job and no lease (its last state change refused) is requeued or failed.
+            builder.Services.AddSingleton<WorkReconciler>();
+            builder.Services.AddHostedService(sp => sp.GetRequiredService<WorkReconciler>());
             if (database.SupportsClustering)
             {
                 // On a shared (clustered) job store every scheduling process is a node of the Nodes page.
