@@ -3,8 +3,10 @@ using System.Diagnostics;
 namespace DeepExtension.Tests.Support;
 
 /// <summary>
-/// Makes a SQLite database refuse writes, as the original fault did: the file (and its WAL and shared-memory files) made
-/// immutable with <c>chattr +i</c>, which even root and connections already open cannot write through. Disposing (or
+/// Makes a SQLite database refuse writes, as the original fault did: the file and its WAL made immutable with
+/// <c>chattr +i</c>, which even root and connections already open cannot write through (new connections open it
+/// read-only). The shared-memory index stays writable: SQLite maps it into memory, and a store into a mapping of an
+/// immutable file kills the process with SIGBUS, which no database outage does. Disposing (or
 /// <see cref="Restore"/>) makes them writable again. Needs root (CAP_LINUX_IMMUTABLE) and a file system with the flag.
 /// </summary>
 public sealed class UnwritableDatabase : IDisposable
@@ -15,7 +17,7 @@ public sealed class UnwritableDatabase : IDisposable
 
     public static UnwritableDatabase Make(string sqliteFile)
     {
-        var files = new[] { sqliteFile, sqliteFile + "-wal", sqliteFile + "-shm" }.Where(File.Exists).ToList();
+        var files = new[] { sqliteFile, sqliteFile + "-wal" }.Where(File.Exists).ToList();
         Chattr("+i", files);
         return new UnwritableDatabase(files);
     }
