@@ -76,6 +76,19 @@ public sealed class ModelPathResolver(string modelsRoot)
         return error is null ? (folder, null) : (null, $"The folder of base model {technicalName} ({storedPath}) cannot be used: {error}");
     }
 
+    /// <summary>
+    /// The folder a new model (a Hub download) will be written to, for a normalized path: inside the root also through
+    /// links on the way (a parent folder may be a link), and not taken yet. Null Folder: why not.
+    /// </summary>
+    public (string? Folder, string? Error) ResolveNew(string normalizedPath)
+    {
+        var folder = Path.GetFullPath(Path.Combine(_root, normalizedPath));
+        if (!IsUnder(folder, _root) || !IsUnder(RealPath(folder), RealPath(_root))) return (null, "The folder must stay inside the models root.");
+        return Directory.Exists(folder) || File.Exists(folder)
+            ? (null, $"The models root already has {normalizedPath}; choose another folder, or register that one with Add.")
+            : (folder, null);
+    }
+
     /// <summary>Whether a file inside a model folder (which may be a link, as in the Hugging Face cache) stays under the root.</summary>
     public bool FileStaysInsideRoot(string file) => IsUnder(RealPath(file), RealPath(_root));
 

@@ -93,7 +93,7 @@ public sealed partial class HubDownloadService(
             {
                 errors.Add(RepositoryField, $"{repository} is a {architecture} model; the training engine trains {string.Join(", ", TrainableArchitectures.All)} only.");
             }
-            if (targetPath is not null && TargetTaken(targetPath) is { } taken) errors.Add(TargetPathField, taken);
+            if (targetPath is not null && new ModelPathResolver(directories.ModelsRoot).ResolveNew(targetPath).Error is { } taken) errors.Add(TargetPathField, taken);
             foreach (var (field, messages) in (await baseModels.CheckNamesAsync(technicalName, modelName, cancellationToken)).ToDictionary())
                 foreach (var message in messages) errors.Add(field, message);
             if (errors.Any) return OperationResult<HubDownloadPlan>.Failure(errors);
@@ -234,14 +234,6 @@ public sealed partial class HubDownloadService(
             : "Enter the repository id as owner/name (letters, digits, '-', '_' and '.'), e.g. Qwen/Qwen2.5-0.5B-Instruct.";
     }
 
-    private string? TargetTaken(string targetPath)
-    {
-        var folder = Path.GetFullPath(Path.Combine(directories.ModelsRoot, targetPath));
-        if (!folder.StartsWith(directories.ModelsRoot + Path.DirectorySeparatorChar, StringComparison.Ordinal)) return "The folder must stay inside the models root.";
-        return Directory.Exists(folder) || File.Exists(folder)
-            ? $"The models root already has {targetPath}; choose another folder, or register that one with Add."
-            : null;
-    }
 
     /// <summary>The files to fetch, the ones left on the Hub, or why the repository cannot be used.</summary>
     private async Task<(IReadOnlyList<HubFile> Files, IReadOnlyList<string> Skipped, string? Refusal)> SelectFilesAsync(

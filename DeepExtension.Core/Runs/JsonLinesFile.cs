@@ -106,6 +106,20 @@ public static class MetricsFile
     public static int ReadNew(RunFiles run, ref long offset, MetricHistory history) =>
         JsonLinesFile.ForEachNewLine(run.MetricsPath, ref offset, line => history.AppendLine(line));
 
+    /// <summary>The whole file as columns (no point object per line): what a run's summary is computed from.</summary>
+    public static MetricHistory ReadHistory(RunFiles run)
+    {
+        long offset = 0, before;
+        var history = new MetricHistory();
+        do
+        {
+            before = offset;
+            ReadNew(run, ref offset, history);
+        }
+        while (offset != before);
+        return history;
+    }
+
     public static List<MetricPoint> ReadAll(RunFiles run)
     {
         long offset = 0, before;

@@ -186,7 +186,7 @@ public sealed class LiveRun
     private readonly List<LogLine> _logs = [];
     private readonly List<LiveRunSubscription> _subscribers = [];
     /// <summary>Series already reduced for the current <see cref="Version"/>: every page and chart that shows the same series shares one reduction.</summary>
-    private readonly Dictionary<(string Metric, MetricAxis Axis, double Alpha, double? Min, double? Max), SeriesSlice> _slices = [];
+    private readonly Dictionary<(string Metric, MetricAxis Axis, double Alpha, double? Min, double? Max, int MaxPoints), SeriesSlice> _slices = [];
     private CancellationTokenSource? _stop;
     private long _metricsOffset, _logOffset;
 
@@ -257,13 +257,14 @@ public sealed class LiveRun
     }
 
     /// <summary>One metric reduced for a chart (see <see cref="MetricSeries"/>), computed once per version of the history.</summary>
-    public SeriesSlice Series(string metric, MetricAxis axis, double alpha, double? windowMin = null, double? windowMax = null)
+    public SeriesSlice Series(string metric, MetricAxis axis, double alpha, double? windowMin = null, double? windowMax = null,
+        int maxPoints = MetricSeries.MaxPoints)
     {
         lock (_gate)
         {
-            var key = (metric, axis, alpha, windowMin, windowMax);
+            var key = (metric, axis, alpha, windowMin, windowMax, maxPoints);
             if (_slices.TryGetValue(key, out var slice)) return slice;
-            slice = MetricSeries.Project(_history, metric, axis, alpha, windowMin, windowMax);
+            slice = MetricSeries.Project(_history, metric, axis, alpha, windowMin, windowMax, maxPoints);
             // Zoom windows are many and rarely asked twice: keep the cache small.
             if (_slices.Count >= 64) _slices.Clear();
             _slices[key] = slice;

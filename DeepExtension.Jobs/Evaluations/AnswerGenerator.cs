@@ -1,4 +1,5 @@
 using DeepExtension.Core.Datasets;
+using DeepExtension.Jobs.Engine.Generation;
 using DeepExtension.Jobs.Engine.Lora;
 using DeepExtension.Jobs.Engine.Model;
 using DeepExtension.Jobs.Engine.Runtime;
@@ -33,7 +34,8 @@ public sealed record GeneratedAnswer(string Text, int Tokens, bool Stopped, doub
 /// One evaluated model loaded on the engine: a Hugging Face folder (the base or a complete model), optionally with a PEFT
 /// adapter (a customized model). Answers prompts with the model's own chat template and fixed decoding settings, and
 /// scores the reference answer's likelihood with the loss the trainer uses (labels on the assistant turn only).
-/// Prompts are answered one at a time with the KV-cached decoder; the engine has no batched generation yet.
+/// Prompts are answered in batches by the batched decoder (<see cref="BatchGenerator"/>: greedy answers are the same as one
+/// at a time).
 /// </summary>
 public sealed class AnswerGenerator : IDisposable
 {
@@ -55,22 +57,28 @@ public sealed class AnswerGenerator : IDisposable
         _model.eval();
     }
 
-    /// <param name="seed">the sampling seed of this prompt (unused when greedy)</param>
-    public GeneratedAnswer Answer(EvaluationPrompt prompt, int maxNewTokens, double temperature, double topP, long seed, CancellationToken cancellationToken)
+    /// <summary>Answers <paramref name="prompts"/> in one batched generation.</summary>
+    /// <param name="seed">the sampling seed of this batch (unused when greedy)</param>
+    public IReadOnlyList<GeneratedAnswer> Answer(IReadOnlyList<EvaluationPrompt> prompts, int maxNewTokens, double temperature, double topP, long seed,
+        CancellationToken cancellationToken)
     {
-        var messages = prompt.Prompt.Select(m => new ChatMessage(m.Role, m.Content)).ToList();
-        var promptIds = _tokenizer.Encode(_template.Render(messages, addGenerationPrompt: true)).Select(i => (long)i).ToList();
-        var result = TextGenerator.Generate(_model, promptIds, new GenerationOptions
+        var conversations = prompts.Select(p => p.Prompt.Select(m => new ChatMessage(m.Role, m.Content)).ToList()).ToList();
+        var promptIds = conversations
+            .Select(messages => (IReadOnlyList<long>)_tokenizer.Encode(_template.Render(messages, addGenerationPrompt: true)).Select(i => (long)i).ToList())
+            .ToList();
+        var generated = BatchGenerator.Generate(_model, promptIds, new GenerationOptions
         {
             MaxNewTokens = maxNewTokens,
             Temperature = temperature,
             TopP = topP,
             Seed = seed,
             StopTokenIds = _stop,
-        }, cancellationToken: cancellationToken);
-        var text = _tokenizer.Decode(result.TokenIds.Select(id => (int)id), skipSpecialTokens: true).Trim();
-        var (loss, referenceTokens) = ReferenceLoss(messages, prompt.Reference, promptIds.Count);
-        return new GeneratedAnswer(text, result.TokenIds.Count, result.StopTokenId is not null, loss, referenceTokens);
+        }, _tokenizer, padTokenId: _stop.FirstOrDefault(), cancellationToken: cancellationToken);
+        return prompts.Select((prompt, i) =>
+        {
+            var (loss, referenceTokens) = ReferenceLoss(conversations[i], prompt.Reference, promptIds[i].Count);
+            return new GeneratedAnswer(generated[i].Text.Trim(), generated[i].TokenIds.Length, generated[i].StopTokenId is not null, loss, referenceTokens);
+        }).ToList();
     }
 
     /// <summary>The model's mean loss on the reference answer as the assistant's next turn, and over how many tokens.</summary>

@@ -23,6 +23,10 @@ public static class EvaluateCommand
 {
     public const string EvaluationOption = "--evaluation";
 
+    /// <summary>Prompts answered in one batched generation: enough to keep a GPU busy, few enough that the longest
+    /// answer of a batch (which every row waits for) does not dominate.</summary>
+    public const int BatchSize = 8;
+
     public static async Task<int> RunAsync(string[] args)
     {
         var at = Array.IndexOf(args, EvaluationOption);
@@ -114,16 +118,19 @@ public static class EvaluateCommand
             log.Append(RunLogLevel.Info, $"Answering with {model.Name} ({model.Kind.ToString().ToLowerInvariant()}).");
             Console.WriteLine($"answering with {model.Name}");
             using var generator = new AnswerGenerator(folder, adapter);
-            for (var i = 0; i < prompts.Count; i++)
+            for (var start = 0; start < prompts.Count; start += BatchSize)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                // The same seed per prompt for every model, so sampled answers differ by the model, not by the draw.
-                answers[model.Name][i] = generator.Answer(prompts[i], evaluation.MaxNewTokens, evaluation.Temperature, evaluation.TopP,
-                    evaluation.Seed + prompts[i].Index, cancellationToken);
-                if (DateTime.UtcNow - lastReport > TimeSpan.FromSeconds(1))
+                var batch = prompts.Skip(start).Take(BatchSize).ToList();
+                // The same batches and seeds for every model, so sampled answers differ by the model, not by the draw.
+                var batchAnswers = generator.Answer(batch, evaluation.MaxNewTokens, evaluation.Temperature, evaluation.TopP,
+                    evaluation.Seed + start / BatchSize, cancellationToken);
+                for (var i = 0; i < batch.Count; i++) answers[model.Name][start + i] = batchAnswers[i];
+                var done = start + batch.Count;
+                if (DateTime.UtcNow - lastReport > TimeSpan.FromSeconds(1) || done == prompts.Count)
                 {
                     lastReport = DateTime.UtcNow;
-                    await evaluations.ReportProgressAsync(evaluation.Id, generationShare * (m * prompts.Count + i + 1) / (models.Count * prompts.Count), cancellationToken);
+                    await evaluations.ReportProgressAsync(evaluation.Id, generationShare * (m * prompts.Count + done) / (models.Count * prompts.Count), cancellationToken);
                 }
             }
         }

@@ -45,7 +45,7 @@ public sealed class TrainingRunJob(
         }
         // The worker is gone: every point is on disk. The summary of the whole file is what the run reached, written
         // before the run reads finished (and before its model card copies it).
-        var summary = RunSummary.Of(MetricsFile.ReadAll(files));
+        var summary = MetricsFile.ReadHistory(files).Summary;
         try
         {
             await RetryingAsync($"Run {runId}'s summary", token => runs.UpdateSummaryAsync(runId, summary, token));

@@ -129,7 +129,7 @@ public sealed class WorkReconciler(
             await store.FinishAsync<TrainingRun>(run.Id, WorkStatus.Cancelled, null, cancellationToken);
             return;
         }
-        var summary = RunSummary.Of(MetricsFile.ReadAll(files));
+        var summary = MetricsFile.ReadHistory(files).Summary;
         if (WorkerFinished(files, summary))
         {
             // The worker wrote its adapter after its last step; only the console's record of it was lost.

@@ -78,6 +78,28 @@ public class BaseModelRulesTests
     }
 
     [Fact]
+    public void PathResolveNew_ParentLinkLeadingOutOfRootOrTakenFolder_IsRefused()
+    {
+        var sandbox = Directory.CreateTempSubdirectory("deepx-paths").FullName;
+        try
+        {
+            var root = Directory.CreateDirectory(Path.Combine(sandbox, "models")).FullName;
+            Directory.CreateDirectory(Path.Combine(sandbox, "elsewhere"));
+            Directory.CreateDirectory(Path.Combine(root, "Qwen", "taken"));
+            Directory.CreateSymbolicLink(Path.Combine(root, "escape"), Path.Combine(sandbox, "elsewhere"));
+            var resolver = new ModelPathResolver(root);
+
+            Assert.Equal((Path.Combine(root, "Qwen", "new-model"), null), resolver.ResolveNew("Qwen/new-model"));
+            Assert.Equal("The folder must stay inside the models root.", resolver.ResolveNew("escape/new-model").Error);
+            Assert.Contains("already has Qwen/taken", resolver.ResolveNew("Qwen/taken").Error);
+        }
+        finally
+        {
+            Directory.Delete(sandbox, recursive: true);
+        }
+    }
+
+    [Fact]
     public void PathResolve_MissingFolder_NamesTheModelsRoot()
     {
         var root = Directory.CreateTempSubdirectory("deepx-paths").FullName;

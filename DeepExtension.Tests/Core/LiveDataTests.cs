@@ -107,6 +107,21 @@ public sealed class LiveDataTests : IDisposable
     }
 
     [Fact]
+    public void MetricSeriesProject_BudgetOfAChartWidth_StaysWithinItAndKeepsEverySpike()
+    {
+        var history = LongHistory();
+
+        var slice = MetricSeries.Project(history, "loss", MetricAxis.Step, alpha: 0, maxPoints: 600);
+
+        Assert.True(slice.Points.Count <= 600, $"{slice.Points.Count} points");
+        Assert.True(slice.Points.Count >= 590, $"{slice.Points.Count} points: the budget should be used");
+        for (var spike = 5000; spike <= 100_000; spike += 5000)
+        {
+            Assert.Contains(slice.Points, p => p[0] == spike);
+        }
+    }
+
+    [Fact]
     public void MetricSeriesProject_ZoomedWindow_HasEveryPointInsideAtFullResolutionAndTheRestReduced()
     {
         var history = LongHistory();

@@ -33,6 +33,24 @@ public sealed class RunFilesTests : IDisposable
     }
 
     [Fact]
+    public void ReadHistory_WholeFile_GivesTheSummaryOfEveryPoint()
+    {
+        for (var step = 1; step <= 30; step++)
+        {
+            var values = new Dictionary<string, double> { ["loss"] = 3 - step * 0.05 + (step == 7 ? 2 : 0), ["tokens_per_second"] = 100 + step };
+            MetricsFile.Append(_run, new MetricPoint(step, step / 30.0, step * 0.5, values) { TotalSteps = 30 });
+            if (step % 10 == 0) MetricsFile.Append(_run, new MetricPoint(step, step / 30.0, step * 0.5, new Dictionary<string, double> { ["eval_loss"] = 4 - step * 0.1 }) { TotalSteps = 30 });
+        }
+
+        var summary = MetricsFile.ReadHistory(_run).Summary;
+
+        Assert.Equal(RunSummary.Of(MetricsFile.ReadAll(_run)), summary);
+        Assert.Equal(30, summary.Step);
+        Assert.Equal(1.5, summary.LastLoss!.Value, 10);
+        Assert.Equal(1.0, summary.LastEvalLoss!.Value, 10);
+    }
+
+    [Fact]
     public void ReadNew_LineStillBeingWritten_IsDeliveredOnlyOnceComplete()
     {
         MetricsFile.Append(_run, new MetricPoint(1, 0, 0, new Dictionary<string, double> { ["loss"] = 2 }));

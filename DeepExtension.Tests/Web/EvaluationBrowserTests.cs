@@ -46,7 +46,7 @@ public sealed partial class EvaluationBrowserTests : ConsoleBrowserTest
         await Assertions.Expect(page.GetByTestId("evaluate-judge-prompt")).ToBeVisibleAsync();
         await page.GetByTestId("evaluate-ok").ClickAsync();
 
-        await page.WaitForURLAsync(new Regex("/evaluations/[0-9a-f-]{36}$"), new() { Timeout = 30_000 });
+        await page.WaitForUrlOrExplainAsync(new Regex("/evaluations/[0-9a-f-]{36}$"));
         await Assertions.Expect(page.GetByTestId("evaluation-status")).ToHaveTextAsync("Succeeded", new() { Timeout = 180_000 });
         var aggregates = page.GetByTestId("evaluation-aggregates");
         await Assertions.Expect(aggregates).ToContainTextAsync("tiny-qwen2");

@@ -68,6 +68,7 @@ public partial class MetricChart : IAsyncDisposable
     private string _axis = "step";
     private double _alpha;
     private (double Min, double Max)? _window;
+    private int _maxPoints = MetricSeries.MaxPoints;
     private readonly SemaphoreSlim _sending = new(1, 1);
     /// <summary>The sources' versions last sent: a refresh with nothing new sends nothing.</summary>
     private string _sentVersions = "";
@@ -96,7 +97,7 @@ public partial class MetricChart : IAsyncDisposable
                 return;
             }
             _self = DotNetObjectReference.Create(this);
-            await module.InvokeAsync<string>("create", _element, new
+            var width = await module.InvokeAsync<int>("create", _element, new
             {
                 id = ChartId,
                 title = Title,
@@ -105,6 +106,7 @@ public partial class MetricChart : IAsyncDisposable
                 dark = _appliedDarkMode,
             }, _self);
             _module = module;
+            _maxPoints = PointsFor(width);
             if (_disposed)
             {
                 // Disposed while the chart was being created: DisposeAsync found no module to clean up with.
@@ -138,7 +140,7 @@ public partial class MetricChart : IAsyncDisposable
             var versions = string.Join(",", Sources.Select(s => $"{s.Key}:{s.Value.Version}"));
             if (!force && versions == _sentVersions) return;
             _sentVersions = versions;
-            await CallAsync("setData", ChartId, DataOf(Series, Sources, _axis, _alpha, _window));
+            await CallAsync("setData", ChartId, DataOf(Series, Sources, _axis, _alpha, _window, _maxPoints));
         }
         finally
         {
@@ -173,19 +175,27 @@ public partial class MetricChart : IAsyncDisposable
     /// the run logged for it. A series whose source is not (yet) known gets no points.
     /// </summary>
     internal static object DataOf(IReadOnlyList<ChartSeries> series, IReadOnlyDictionary<string, LiveRun> sources, string axis, double alpha,
-        (double Min, double Max)? window)
+        (double Min, double Max)? window, int maxPoints = MetricSeries.MaxPoints)
     {
         var metricAxis = MetricSeries.ParseAxis(axis);
         var data = new Dictionary<string, object>(StringComparer.Ordinal);
         foreach (var line in series)
         {
             var slice = sources.TryGetValue(line.Source, out var run)
-                ? run.Series(line.Metric, metricAxis, alpha, window?.Min, window?.Max)
+                ? run.Series(line.Metric, metricAxis, alpha, window?.Min, window?.Max, maxPoints)
                 : new SeriesSlice([], 0, false);
             data[line.Key] = new { points = slice.Points, total = slice.Total };
         }
         return new { axis, series = data };
     }
+
+    /// <summary>
+    /// Points per series for a chart <paramref name="widthPx"/> wide: min/max buckets give two points per bucket, and a
+    /// bucket per two pixels draws the same line as more points would (a 2 px stroke), at a third of the points of a
+    /// fixed 2,000 on a half-width chart; rounded to hundreds so pages of similar widths share one reduction.
+    /// </summary>
+    internal static int PointsFor(int widthPx) =>
+        widthPx <= 0 ? MetricSeries.MaxPoints : Math.Clamp((widthPx + 99) / 100 * 100, 400, MetricSeries.MaxPoints);
 
     private async Task CallAsync(string identifier, params object?[] args)
     {

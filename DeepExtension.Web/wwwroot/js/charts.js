@@ -156,7 +156,8 @@ function zoomed(state, event) {
 
 /**
  * Creates a chart in `element`. options: { id, title, series: [{ key, name, color }], axis, dark }; `dotnet` receives
- * zoom requests (ZoomAsync(min, max)). Nothing is drawn before the first setData.
+ * zoom requests (ZoomAsync(min, max)). Nothing is drawn before the first setData. Returns the element's width in CSS
+ * pixels, so the server sends no more points than the chart can show.
  */
 export async function create(element, options, dotnet) {
     const id = options.id;
@@ -182,7 +183,7 @@ export async function create(element, options, dotnet) {
     };
     charts.set(id, state);
     await loadApexCharts();
-    return id;
+    return Math.round(element.clientWidth);
 }
 
 /** What to draw: { axis, series: { key: { points: [[x, y], ...], total } } } (y null = a gap). */
