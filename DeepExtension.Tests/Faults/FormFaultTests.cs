@@ -60,15 +60,16 @@ public sealed class FormFaultTests : ComponentTestContext
         // The form (and its circuit) still works: the same upload is stored once the database accepts writes.
         form.Find("button[data-testid=save-dataset]").Click();
 
-        await WaitUntilAsync(async () => (await Env.Datasets.ListAsync()).Count == 1);
+        await WaitUntilAsync(async () => (await Env.Datasets.ListAsync()).Count == 1, () => form.Markup);
     }
 
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition, Func<string>? shown = null)
     {
-        var deadline = DateTime.UtcNow + Slow;
+        // A dataset save copies, hashes and validates the file again; under a loaded full test run that takes a while.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
         while (!await condition())
         {
-            Assert.True(DateTime.UtcNow < deadline, "The save did not go through once the database accepted writes.");
+            Assert.True(DateTime.UtcNow < deadline, $"The save did not go through once the database accepted writes. The form:\n{shown?.Invoke()}");
             await Task.Delay(100);
         }
     }
