@@ -36,6 +36,7 @@ public static class CoreHostingExtensions
         });
         builder.Services.AddSingleton<Common.WorkChanges>();
         builder.Services.AddSingleton(sp => sp.GetRequiredService<DatabaseSetup>().CreateFactory(sp.GetRequiredService<Common.WorkChanges>()));
+        builder.Services.AddSingleton(WorkStateRetry.From(builder.Configuration));
         builder.Services.AddSingleton<WorkStore>();
 
         builder.Services.AddHttpClient(DeploymentEnvironmentService.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(10));

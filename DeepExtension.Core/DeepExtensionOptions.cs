@@ -25,6 +25,12 @@ public sealed class DeploymentOptions
     /// byte-array upload, which would hold the whole file in memory (and cannot exceed 2 GB).
     /// </summary>
     public long StreamedUploadThresholdBytes { get; set; } = 64L * 1024 * 1024;
+
+    /// <summary>
+    /// A blob upload that makes no progress (no bytes accepted, no answer) for this long, and a create that reports
+    /// nothing for this long, is stopped and the deployment fails saying so.
+    /// </summary>
+    public double StallTimeoutSeconds { get; set; } = 120;
 }
 
 public enum DatabaseProvider

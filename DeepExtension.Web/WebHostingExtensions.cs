@@ -77,16 +77,18 @@ public static class WebHostingExtensions
         return Results.File(System.Text.Encoding.UTF8.GetBytes(text), "text/plain; charset=utf-8", $"{run.Name}-{run.Id.ToString("N")[..8]}.log");
     }
 
-    private sealed class DatabaseHealthCheck(IDbContextFactory<DeepExtensionDbContext> dbFactory) : IHealthCheck
+    /// <summary>Reachable is not enough: a database that refuses writes (read-only or immutable file, full disk) is Unhealthy too.</summary>
+    private sealed class DatabaseHealthCheck(IDbContextFactory<DeepExtensionDbContext> dbFactory, DatabaseSetup setup) : IHealthCheck
     {
         public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
         {
             try
             {
                 await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-                return await db.Database.CanConnectAsync(cancellationToken)
-                    ? HealthCheckResult.Healthy($"{db.Database.ProviderName} reachable")
-                    : HealthCheckResult.Unhealthy("The database cannot be reached.");
+                if (!await db.Database.CanConnectAsync(cancellationToken)) return HealthCheckResult.Unhealthy("The database cannot be reached.");
+                return await setup.ProbeWriteAsync(cancellationToken) is { } refused
+                    ? HealthCheckResult.Unhealthy($"The database refuses writes: {refused}")
+                    : HealthCheckResult.Healthy($"{db.Database.ProviderName} reachable and writable");
             }
             catch (Exception ex)
             {

@@ -309,6 +309,10 @@ public sealed class BaseModelService(IDbContextFactory<DeepExtensionDbContext> d
             await db.SaveChangesAsync(cancellationToken);
             return OperationResult<BaseModel>.Success(model);
         }
+        catch (DbUpdateException ex) when (!DatabaseErrors.IsDuplicate(ex))
+        {
+            return OperationResult<BaseModel>.Failure(OperationResult<BaseModel>.General, DatabaseErrors.Refused(ex));
+        }
         catch (DbUpdateException)
         {
             // Another request took the name between validation and save: the unique indexes caught it.

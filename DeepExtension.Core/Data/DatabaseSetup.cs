@@ -67,6 +67,41 @@ public sealed class DatabaseSetup
         await db.Database.MigrateAsync(cancellationToken);
     }
 
+    /// <summary>
+    /// Tries a write that changes nothing (an update of no row in a transaction rolled back) and says why it was refused,
+    /// or null when the database accepts writes. SQLite is asked through a connection of its own, outside the pool: a
+    /// pooled connection opened before the file became read-only (or immutable) may still look writable until it writes.
+    /// </summary>
+    public async Task<string?> ProbeWriteAsync(CancellationToken cancellationToken = default)
+    {
+        const string noChange = "UPDATE \"__EFMigrationsHistory\" SET \"ProductVersion\" = \"ProductVersion\" WHERE 1 = 0";
+        try
+        {
+            if (Provider == DatabaseProvider.Sqlite)
+            {
+                var own = new SqliteConnectionStringBuilder(ConnectionString) { Pooling = false, Mode = SqliteOpenMode.ReadWrite, DefaultTimeout = 5 };
+                await using var connection = new SqliteConnection(own.ToString());
+                await connection.OpenAsync(cancellationToken);
+                await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+                await using var command = connection.CreateCommand();
+                command.Transaction = transaction;
+                command.CommandText = noChange;
+                await command.ExecuteNonQueryAsync(cancellationToken);
+                await transaction.RollbackAsync(cancellationToken);
+                return null;
+            }
+            await using var db = await CreateFactory().CreateDbContextAsync(cancellationToken);
+            await using var tx = await db.Database.BeginTransactionAsync(cancellationToken);
+            await db.Database.ExecuteSqlRawAsync(noChange, cancellationToken);
+            await tx.RollbackAsync(cancellationToken);
+            return null;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            return ex.Message;
+        }
+    }
+
     private sealed class ProviderContextFactory(Func<DeepExtensionDbContext> create) : IDbContextFactory<DeepExtensionDbContext>
     {
         public DeepExtensionDbContext CreateDbContext() => create();

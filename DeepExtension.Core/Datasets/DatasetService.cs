@@ -336,6 +336,11 @@ public sealed class DatasetService(IDbContextFactory<DeepExtensionDbContext> dbF
             {
                 await db.SaveChangesAsync(cancellationToken);
             }
+            catch (DbUpdateException ex) when (!DatabaseErrors.IsDuplicate(ex))
+            {
+                RemovePlaced(placed);
+                return OperationResult<DatasetUploadResult>.Failure(OperationResult<DatasetUploadResult>.General, DatabaseErrors.Refused(ex));
+            }
             catch (DbUpdateException)
             {
                 RemovePlaced(placed);

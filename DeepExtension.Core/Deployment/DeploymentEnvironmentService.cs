@@ -268,6 +268,10 @@ public sealed class DeploymentEnvironmentService(
             await db.SaveChangesAsync(cancellationToken);
             return OperationResult<DeploymentEnvironment>.Success(environment);
         }
+        catch (DbUpdateException ex) when (!DatabaseErrors.IsDuplicate(ex))
+        {
+            return OperationResult<DeploymentEnvironment>.Failure(OperationResult<DeploymentEnvironment>.General, DatabaseErrors.Refused(ex));
+        }
         catch (DbUpdateException)
         {
             return OperationResult<DeploymentEnvironment>.Failure(OperationResult<DeploymentEnvironment>.General,

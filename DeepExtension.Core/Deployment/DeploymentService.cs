@@ -248,6 +248,37 @@ public sealed class DeploymentService(
     public Task FailAsync(Guid id, string reason, CancellationToken cancellationToken = default) =>
         _work.FinishAsync<ModelDeployment>(id, WorkStatus.Failed, reason, cancellationToken);
 
+    /// <summary>The file whose presence asks the deployment's job to stop (the job may run in another process).</summary>
+    public string CancelRequestPath(Guid id) => Path.Combine(FolderOf(id), "cancel.request");
+
+    public bool CancelRequested(Guid id) => File.Exists(CancelRequestPath(id));
+
+    /// <summary>
+    /// Cancels a deployment that has not finished: a queued one leaves the queue; a running one is asked to stop (its
+    /// job stops the upload or create within a second, removes a half-created model and ends it Cancelled); one that
+    /// nothing runs any more ends Cancelled here.
+    /// </summary>
+    public async Task<OperationResult<ModelDeployment>> CancelAsync(Guid id, CancellationToken cancellationToken = default)
+    {
+        var deployment = await GetAsync(id, cancellationToken);
+        if (deployment is null) return OperationResult<ModelDeployment>.Failure(General, "This deployment no longer exists.");
+        var user = currentUser ?? SystemUser.Instance;
+        if (user.DenyDelete(deployment.CreatedBy) is { } denied) return OperationResult<ModelDeployment>.Failure(General, denied);
+        if (deployment.IsFinished) return OperationResult<ModelDeployment>.Failure(General, $"{deployment.OllamaModel} already ended ({deployment.Status}).");
+
+        Directory.CreateDirectory(FolderOf(id));
+        await File.WriteAllTextAsync(CancelRequestPath(id), clock.GetUtcNow().UtcDateTime.ToString("O"), cancellationToken);
+        await AuditTrail.WriteAsync(dbFactory, user, clock, AuditActions.Cancelled, AuditObjects.Deployment, id, deployment.OllamaModel, $"was {deployment.Status}", cancellationToken);
+        if (deployment.Status == WorkStatus.Queued && await queue.RemoveAsync(WorkKind.Deploy, id, cancellationToken)
+            || !await queue.ContainsAsync(WorkKind.Deploy, id, cancellationToken)
+            && (await _work.Leases.GetAsync(WorkKind.Deploy, id, cancellationToken))?.IsHeldAt(clock.GetUtcNow().UtcDateTime) != true)
+        {
+            LogOf(id).Append(RunLogLevel.Warning, "Cancelled before it started uploading.");
+            await _work.FinishAsync<ModelDeployment>(id, WorkStatus.Cancelled, null, cancellationToken);
+        }
+        return OperationResult<ModelDeployment>.Success((await GetAsync(id, cancellationToken))!);
+    }
+
     /// <summary>
     /// Removes a deployment: deletes the model in Ollama (already gone is fine), then the entry. A failed deployment
     /// created nothing in Ollama, so only its entry goes. Refused while it is being created.

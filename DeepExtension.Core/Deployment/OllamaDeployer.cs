@@ -22,7 +22,10 @@ public sealed record OllamaCreatePlan(
 public sealed record DeployProgress(double Fraction, string Stage);
 
 /// <summary>A deployment step that failed, with a message meant for the user.</summary>
-public sealed class OllamaDeployException(string message, Exception? inner = null) : Exception(message, inner);
+public class OllamaDeployException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>A transfer to Ollama that made no progress for <see cref="DeploymentOptions.StallTimeoutSeconds"/>.</summary>
+public sealed class OllamaStallException(string message) : OllamaDeployException(message);
 
 /// <summary>
 /// Creates a model in Ollama: hashes each file, uploads the blobs the server does not have yet (large files streamed
@@ -38,8 +41,12 @@ public sealed class OllamaDeployer(IHttpClientFactory httpClients, OllamaEndpoin
     private const double HashShare = 0.2;
     private const double UploadShare = 0.6;
 
-    public async Task<long?> DeployAsync(string baseUrl, OllamaCreatePlan plan, Func<DeployProgress, Task> report, CancellationToken cancellationToken)
+    /// <param name="uploaded">Told of each blob once Ollama has it (it stays there whatever happens next: Ollama's API cannot delete a blob).</param>
+    public async Task<long?> DeployAsync(string baseUrl, OllamaCreatePlan plan, Func<DeployProgress, Task> report, CancellationToken cancellationToken,
+        Action<OllamaUploadFile>? uploaded = null)
     {
+        var stall = TimeSpan.FromSeconds(Math.Max(0.1, options.Value.Deployment.StallTimeoutSeconds));
+        var server = OllamaEndpoint.Mask(baseUrl);
         using var http = CreateHttpClient(baseUrl);
         using var client = new OllamaApiClient(http);
         var all = plan.Files.Concat(plan.Adapters).ToList();
@@ -60,21 +67,35 @@ public sealed class OllamaDeployer(IHttpClientFactory httpClients, OllamaEndpoin
             if (!await Call(() => client.IsBlobExistsAsync(digests[file], cancellationToken), baseUrl, "check a blob")) missing.Add(file);
         }
         var uploadBytes = Math.Max(1, missing.Sum(f => f.Length));
-        long uploaded = 0;
+        long sent = 0;
         foreach (var file in missing)
         {
-            double Fraction(long done) => HashShare + UploadShare * (uploaded + done) / uploadBytes;
+            double Fraction(long done) => HashShare + UploadShare * (sent + done) / uploadBytes;
             await report(new DeployProgress(Fraction(0), $"Uploading {file.Name} ({ByteSize.Format(file.Length)})"));
-            if (file.Length >= options.Value.Deployment.StreamedUploadThresholdBytes)
+            using (var watch = new StallWatch(stall, cancellationToken))
             {
-                await StreamBlobAsync(http, file, digests[file], done => report(new DeployProgress(Fraction(done), $"Uploading {file.Name} ({ByteSize.Format(done)} of {ByteSize.Format(file.Length)})")), cancellationToken);
+                try
+                {
+                    if (file.Length >= options.Value.Deployment.StreamedUploadThresholdBytes)
+                    {
+                        await StreamBlobAsync(http, file, digests[file],
+                            done => report(new DeployProgress(Fraction(done), $"Uploading {file.Name} ({ByteSize.Format(done)} of {ByteSize.Format(file.Length)})")),
+                            watch.Progressed, watch.Token);
+                    }
+                    else
+                    {
+                        var bytes = await File.ReadAllBytesAsync(file.Path, cancellationToken);
+                        await Call(async () => { await client.PushBlobAsync(digests[file], bytes, watch.Token); return true; }, baseUrl, $"upload {file.Name}");
+                    }
+                }
+                catch (Exception) when (watch.Stalled)
+                {
+                    throw new OllamaStallException($"The upload of {file.Name} to Ollama at {server} made no progress for {stall.TotalSeconds:0.#} s "
+                        + $"(no bytes accepted, no answer); it was stopped after {ByteSize.Format(watch.LastProgress)}.");
+                }
             }
-            else
-            {
-                var bytes = await File.ReadAllBytesAsync(file.Path, cancellationToken);
-                await Call(async () => { await client.PushBlobAsync(digests[file], bytes, cancellationToken); return true; }, baseUrl, $"upload {file.Name}");
-            }
-            uploaded += file.Length;
+            uploaded?.Invoke(file);
+            sent += file.Length;
         }
         var skipped = all.Count - missing.Count;
         await report(new DeployProgress(HashShare + UploadShare,
@@ -92,14 +113,21 @@ public sealed class OllamaDeployer(IHttpClientFactory httpClients, OllamaEndpoin
             Stream = true,
         };
         string? last = null;
+        using var createWatch = new StallWatch(stall, cancellationToken);
         try
         {
-            await foreach (var line in client.CreateModelAsync(request, cancellationToken))
+            await foreach (var line in client.CreateModelAsync(request, createWatch.Token))
             {
+                createWatch.Progressed();
                 if (line?.Status is not { Length: > 0 } status) continue;
                 last = status;
                 await report(new DeployProgress(status == "success" ? 1 : HashShare + UploadShare + 0.1, $"Ollama: {status}"));
             }
+        }
+        catch (Exception) when (createWatch.Stalled)
+        {
+            throw new OllamaStallException($"Ollama at {server} reported nothing about the create of {plan.Model} for {stall.TotalSeconds:0.#} s "
+                + $"(last status: {last ?? "none"}); it was stopped.");
         }
         catch (Exception ex) when (IsOllamaFailure(ex, cancellationToken))
         {
@@ -149,10 +177,10 @@ public sealed class OllamaDeployer(IHttpClientFactory httpClients, OllamaEndpoin
     }
 
     /// <summary>POST /api/blobs/sha256:… with the file as a stream: constant memory for any size.</summary>
-    private static async Task StreamBlobAsync(HttpClient http, OllamaUploadFile file, string digest, Func<long, Task> progress, CancellationToken cancellationToken)
+    private static async Task StreamBlobAsync(HttpClient http, OllamaUploadFile file, string digest, Func<long, Task> progress, Action<long> onWrite, CancellationToken cancellationToken)
     {
         await using var stream = new FileStream(file.Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan | FileOptions.Asynchronous);
-        using var content = new ProgressStreamContent(stream, progress);
+        using var content = new ProgressStreamContent(stream, progress, onWrite);
         content.Headers.ContentLength = file.Length;
         HttpResponseMessage response;
         try
@@ -214,8 +242,42 @@ public sealed class OllamaDeployer(IHttpClientFactory httpClients, OllamaEndpoin
         return text.Length > 500 ? text[..500] : text;
     }
 
+    /// <summary>
+    /// Cancels <see cref="Token"/> when <see cref="Progressed"/> has not been called for the stall time (or the caller
+    /// cancels); <see cref="Stalled"/> tells the two apart.
+    /// </summary>
+    private sealed class StallWatch : IDisposable
+    {
+        private readonly CancellationTokenSource _source;
+        private readonly CancellationToken _caller;
+        private readonly TimeSpan _stall;
+
+        public StallWatch(TimeSpan stall, CancellationToken caller)
+        {
+            _stall = stall;
+            _caller = caller;
+            _source = CancellationTokenSource.CreateLinkedTokenSource(caller);
+            _source.CancelAfter(stall);
+        }
+
+        public CancellationToken Token => _source.Token;
+
+        public bool Stalled => _source.IsCancellationRequested && !_caller.IsCancellationRequested;
+
+        /// <summary>Bytes (or lines) got through as of the last progress.</summary>
+        public long LastProgress { get; private set; }
+
+        public void Progressed(long total = -1)
+        {
+            if (total >= 0) LastProgress = total;
+            if (!_source.IsCancellationRequested) _source.CancelAfter(_stall);
+        }
+
+        public void Dispose() => _source.Dispose();
+    }
+
     /// <summary>Reports how many bytes went out while the request body streams from disk.</summary>
-    private sealed class ProgressStreamContent(Stream source, Func<long, Task> progress) : HttpContent
+    private sealed class ProgressStreamContent(Stream source, Func<long, Task> progress, Action<long>? onWrite) : HttpContent
     {
         protected override async Task SerializeToStreamAsync(Stream target, TransportContext? context, CancellationToken cancellationToken)
         {
@@ -227,6 +289,8 @@ public sealed class OllamaDeployer(IHttpClientFactory httpClients, OllamaEndpoin
             {
                 await target.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
                 sent += read;
+                // Every write feeds the stall watch; the user sees a line at most every 500 ms.
+                onWrite?.Invoke(sent);
                 if (Environment.TickCount64 - lastReport > 500)
                 {
                     lastReport = Environment.TickCount64;

@@ -116,6 +116,13 @@ public sealed class TrainingRunService(
         {
             await FinishAsync(id, WorkStatus.Cancelled, null, cancellationToken);
         }
+        else if (!await queue.ContainsAsync(WorkKind.Train, id, cancellationToken)
+            && (await _work.Leases.GetAsync(WorkKind.Train, id, cancellationToken))?.IsHeldAt(clock.GetUtcNow().UtcDateTime) != true)
+        {
+            // Nothing runs it (its job is gone, nobody holds its lease: a state change the database refused): no worker
+            // would read the request, so it ends here.
+            await FinishAsync(id, WorkStatus.Cancelled, null, cancellationToken);
+        }
         return OperationResult<TrainingRun>.Success((await GetAsync(id, cancellationToken))!);
     }
 

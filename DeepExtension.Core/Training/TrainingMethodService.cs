@@ -176,6 +176,10 @@ public sealed class TrainingMethodService(IDbContextFactory<DeepExtensionDbConte
             await db.SaveChangesAsync(cancellationToken);
             return OperationResult<TrainingMethod>.Success(method);
         }
+        catch (DbUpdateException ex) when (!DatabaseErrors.IsDuplicate(ex))
+        {
+            return OperationResult<TrainingMethod>.Failure(OperationResult<TrainingMethod>.General, DatabaseErrors.Refused(ex));
+        }
         catch (DbUpdateException)
         {
             return OperationResult<TrainingMethod>.Failure(OperationResult<TrainingMethod>.General,

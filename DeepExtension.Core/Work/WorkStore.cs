@@ -7,8 +7,11 @@ namespace DeepExtension.Core.Work;
 /// Applies <see cref="WorkItem"/> transitions to the database, one context per operation, for any kind of work.
 /// The services of each kind (runs, saves, deployments) go through it, so a status moves the same way everywhere.
 /// </summary>
-public sealed class WorkStore(IDbContextFactory<DeepExtensionDbContext> dbFactory, TimeProvider clock)
+public sealed class WorkStore(IDbContextFactory<DeepExtensionDbContext> dbFactory, TimeProvider clock, WorkStateRetry? retry = null)
 {
+    /// <summary>How a job tries again a state change the database refused (an item's end, its last summary); requests from the UI are not retried.</summary>
+    public WorkStateRetry Retry { get; } = retry ?? new WorkStateRetry(WorkStateRetry.DefaultBudget);
+
     /// <summary>Who owns each item while it runs.</summary>
     public WorkLeaseStore Leases { get; } = new(dbFactory, clock);
 
@@ -48,6 +51,14 @@ public sealed class WorkStore(IDbContextFactory<DeepExtensionDbContext> dbFactor
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         return await db.Set<TItem>().Where(i => i.Status == WorkStatus.Queued || i.Status == WorkStatus.Running)
             .OrderBy(i => i.CreatedAtUtc).Select(i => i.Id).ToListAsync(cancellationToken);
+    }
+
+    /// <summary>Every Queued or Running item, as it is now (the reconciler's view).</summary>
+    public async Task<IReadOnlyList<TItem>> UnfinishedAsync<TItem>(CancellationToken cancellationToken = default) where TItem : WorkItem
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        return await db.Set<TItem>().AsNoTracking().Where(i => i.Status == WorkStatus.Queued || i.Status == WorkStatus.Running)
+            .OrderBy(i => i.CreatedAtUtc).ToListAsync(cancellationToken);
     }
 
     /// <summary>Loads the item, applies <paramref name="change"/> (which says whether it changed anything) and saves.</summary>

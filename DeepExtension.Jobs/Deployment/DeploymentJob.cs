@@ -1,3 +1,4 @@
+using DeepExtension.Core.Common;
 using DeepExtension.Core.Deployment;
 using DeepExtension.Core.Runs;
 using DeepExtension.Core.Storage;
@@ -18,6 +19,14 @@ public sealed class DeploymentJob(WorkStore store, DeploymentService deployments
     : WorkJob<ModelDeployment>(store, logger, limits)
 {
     private static readonly TimeSpan ReportInterval = TimeSpan.FromMilliseconds(400);
+    private static readonly TimeSpan CancelPollInterval = TimeSpan.FromMilliseconds(250);
+
+    protected override async Task<bool> ReadyToStartAsync(ModelDeployment deployment)
+    {
+        if (!deployments.CancelRequested(deployment.Id)) return true;
+        await CancelAsync(deployment.Id);
+        return false;
+    }
 
     protected override async Task RunAsync(ModelDeployment deployment, CancellationToken cancellationToken)
     {
@@ -45,37 +54,41 @@ public sealed class DeploymentJob(WorkStore store, DeploymentService deployments
             await deployments.ReportAsync(id, progress, CancellationToken.None);
         }
 
+        // Cancel (Live Models) writes a request file, which may come from another process: watched here, it stops
+        // whatever this job is waiting on (hashing, a stalled upload, a create).
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var userCancelled = false;
+        var watching = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                if (deployments.CancelRequested(id))
+                {
+                    userCancelled = true;
+                    await stop.CancelAsync();
+                    return;
+                }
+                try
+                {
+                    await Task.Delay(CancelPollInterval, stop.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }, CancellationToken.None);
+        var uploaded = new List<OllamaUploadFile>();
         try
         {
-            var (source, error) = await deployments.ResolveSourceAsync(deployment.SourceKind, deployment.SourceModelId, cancellationToken);
-            if (source is null) throw new OllamaDeployException(error!);
-            var template = source.BaseModel.DeploymentTemplate
-                ?? throw new OllamaDeployException($"The base model {source.BaseModel.TechnicalName} has no Deployment Template File.");
-
-            IReadOnlyList<OllamaUploadFile> files, adapters = [];
-            if (source.CompleteFolder is { } complete)
-            {
-                files = OllamaModelFiles.ModelFolder(complete);
-            }
-            else if (!source.MergesFirst)
-            {
-                files = OllamaModelFiles.ModelFolder(source.BaseFolder);
-                adapters = OllamaModelFiles.AdapterFolder(source.AdapterFolder!);
-            }
-            else
-            {
-                await Report(new DeployProgress(0, $"Merging the adapter into {source.BaseModel.TechnicalName} (Ollama imports adapters only for llama and gemma2 bases)"));
-                await MergeAsync(source, merged, log, cancellationToken);
-                files = OllamaModelFiles.ModelFolder(merged);
-            }
-
-            var plan = new OllamaCreatePlan(deployment.OllamaModel, files, adapters, template, deployment.SystemPrompt,
-                OllamaModelFiles.StopTokens(source.TokenizerFolder), OllamaQuantization.ToRequestValue(deployment.Quantization));
-            var size = await deployer.DeployAsync(deployment.BaseUrl, plan, Report, cancellationToken);
-            // The merged copy served only the upload; it is gone before the deployment reads as done.
-            RemoveMerged();
-            await deployments.SucceedAsync(id, size, CancellationToken.None);
-            Log(log, RunLogLevel.Info, $"Deployed {deployment.OllamaModel} to {OllamaEndpoint.Mask(deployment.BaseUrl)}");
+            await RunStagesAsync(deployment, merged, log, Report, uploaded.Add, RemoveMerged, stop.Token);
+        }
+        catch (Exception) when (userCancelled)
+        {
+            Log(log, RunLogLevel.Warning, $"Cancelled; the {(createStarted ? "create" : "upload")} was stopped.");
+            await RemoveHalfCreatedAsync(deployment, log, createStarted);
+            LogBlobsLeft(log, uploaded);
+            await CancelAsync(id);
         }
         catch (Exception) when (cancellationToken.IsCancellationRequested)
         {
@@ -86,12 +99,60 @@ public sealed class DeploymentJob(WorkStore store, DeploymentService deployments
         }
         catch (Exception ex) when (ex is OllamaDeployException or InvalidOperationException or IOException or UnauthorizedAccessException)
         {
+            LogBlobsLeft(log, uploaded);
             await FailAsync(deployment, log, ex.Message, createStarted);
         }
         finally
         {
+            await stop.CancelAsync();
+            await watching;
             RemoveMerged();
         }
+    }
+
+    /// <summary>Finds the files (merging first where Ollama cannot import the adapter), uploads them and creates the model.</summary>
+    private async Task RunStagesAsync(ModelDeployment deployment, string merged, WorkLog log, Func<DeployProgress, Task> report,
+        Action<OllamaUploadFile> uploaded, Action removeMerged, CancellationToken cancellationToken)
+    {
+        var id = deployment.Id;
+        var (source, error) = await deployments.ResolveSourceAsync(deployment.SourceKind, deployment.SourceModelId, cancellationToken);
+        if (source is null) throw new OllamaDeployException(error!);
+        var template = source.BaseModel.DeploymentTemplate
+            ?? throw new OllamaDeployException($"The base model {source.BaseModel.TechnicalName} has no Deployment Template File.");
+
+        IReadOnlyList<OllamaUploadFile> files, adapters = [];
+        if (source.CompleteFolder is { } complete)
+        {
+            files = OllamaModelFiles.ModelFolder(complete);
+        }
+        else if (!source.MergesFirst)
+        {
+            files = OllamaModelFiles.ModelFolder(source.BaseFolder);
+            adapters = OllamaModelFiles.AdapterFolder(source.AdapterFolder!);
+        }
+        else
+        {
+            await report(new DeployProgress(0, $"Merging the adapter into {source.BaseModel.TechnicalName} (Ollama imports adapters only for llama and gemma2 bases)"));
+            await MergeAsync(source, merged, log, cancellationToken);
+            files = OllamaModelFiles.ModelFolder(merged);
+        }
+
+        var plan = new OllamaCreatePlan(deployment.OllamaModel, files, adapters, template, deployment.SystemPrompt,
+            OllamaModelFiles.StopTokens(source.TokenizerFolder), OllamaQuantization.ToRequestValue(deployment.Quantization));
+        var size = await deployer.DeployAsync(deployment.BaseUrl, plan, report, cancellationToken, uploaded);
+        // The merged copy served only the upload; it is gone before the deployment reads as done.
+        removeMerged();
+        await deployments.SucceedAsync(id, size, CancellationToken.None);
+        Log(log, RunLogLevel.Info, $"Deployed {deployment.OllamaModel} to {OllamaEndpoint.Mask(deployment.BaseUrl)}");
+    }
+
+    /// <summary>Ollama's API has no way to delete a blob: say what stays on the server and when it goes.</summary>
+    private static void LogBlobsLeft(WorkLog log, List<OllamaUploadFile> uploaded)
+    {
+        if (uploaded.Count == 0) return;
+        Log(log, RunLogLevel.Warning, $"Ollama keeps the {uploaded.Count} file(s) already uploaded ({ByteSize.Format(uploaded.Sum(f => f.Length))}: "
+            + $"{string.Join(", ", uploaded.Select(f => f.Name))}); its API cannot delete them. A new deployment of the same files skips them, "
+            + "and Ollama removes blobs no model uses when it next starts (unless OLLAMA_NOPRUNE is set).");
     }
 
     /// <summary>The same merge as a Save's (<see cref="Saving.ModelMerge"/>), in a worker process: a native crash fails the deployment, not the console.</summary>
@@ -114,6 +175,12 @@ public sealed class DeploymentJob(WorkStore store, DeploymentService deployments
     private async Task FailAsync(ModelDeployment deployment, WorkLog log, string reason, bool createStarted)
     {
         Log(log, RunLogLevel.Error, reason);
+        await RemoveHalfCreatedAsync(deployment, log, createStarted);
+        await FailAsync(deployment.Id, reason);
+    }
+
+    private async Task RemoveHalfCreatedAsync(ModelDeployment deployment, WorkLog log, bool createStarted)
+    {
         if (createStarted)
         {
             try
@@ -127,7 +194,6 @@ public sealed class DeploymentJob(WorkStore store, DeploymentService deployments
                 Log(log, RunLogLevel.Warning, $"Could not check Ollama for a partly created model: {ex.Message}");
             }
         }
-        await FailAsync(deployment.Id, reason);
     }
 
     private static void Log(WorkLog log, RunLogLevel level, string message) => log.Append(level, message);

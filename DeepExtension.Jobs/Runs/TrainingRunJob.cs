@@ -66,7 +66,15 @@ public sealed class TrainingRunJob(
         }
         // The worker is gone: every point is on disk. The summary of the whole file is what the run reached, written
         // before the run reads finished (and before its model card copies it).
-        await CopySummaryAsync(runId, MetricsFile.ReadHistory(files).Summary, CancellationToken.None);
+        var summary = MetricsFile.ReadHistory(files).Summary;
+        try
+        {
+            await RetryingAsync($"Run {runId}'s summary", token => runs.UpdateSummaryAsync(runId, summary, token));
+        }
+        catch (WorkStateException ex)
+        {
+            Logger.LogError(ex, "Run {RunId}: its last summary could not be written", runId);
+        }
 
         if (exit.Interrupted)
         {
@@ -81,7 +89,14 @@ public sealed class TrainingRunJob(
                 var finished = DateTime.UtcNow;
                 try
                 {
-                    await customizedModels.RegisterAsync(runId, files.AdapterDirectory, finished, CancellationToken.None);
+                    await RetryingAsync($"Run {runId}'s customized model", token => customizedModels.RegisterAsync(runId, files.AdapterDirectory, finished, token));
+                }
+                catch (WorkStateException ex)
+                {
+                    // The database refused for the whole retry budget: the run stays as it is for the reconciler (which
+                    // requeues it from its checkpoint), rather than failing a train that finished.
+                    Logger.LogError(ex, "Run {RunId}: finished, but its customized model could not be registered yet", runId);
+                    break;
                 }
                 catch (Exception ex)
                 {

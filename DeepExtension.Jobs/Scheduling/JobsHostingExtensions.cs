@@ -99,6 +99,9 @@ public static class JobsHostingExtensions
             builder.Services.AddHostedService<ClusterGuard>();
             builder.Services.AddQuartzHostedService(q => q.WaitForJobsToComplete = true);
             builder.Services.AddHostedService<InterruptedWorkRecovery>();
+            // Work left Queued or Running with no job and no lease (its last state change refused) is requeued or failed.
+            builder.Services.AddSingleton<WorkReconciler>();
+            builder.Services.AddHostedService(sp => sp.GetRequiredService<WorkReconciler>());
             if (IsClustered(builder.Configuration, database))
             {
                 // On a shared (clustered) job store every scheduling process is a node of the Nodes page.

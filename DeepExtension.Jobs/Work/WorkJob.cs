@@ -127,8 +127,20 @@ public abstract class WorkJob<TItem>(WorkStore store, ILogger logger, WorkLimits
             logger.LogWarning("{Kind} {Id}: this job lost its lease; it does not record {Outcome}", typeof(TItem).Name, id, outcome);
             return;
         }
-        await store.FinishAsync<TItem>(id, outcome, reason, CancellationToken.None, finishedAtUtc);
+        try
+        {
+            await store.Retry.ExecuteAsync($"{typeof(TItem).Name} {id} ending {outcome}",
+                token => store.FinishAsync<TItem>(id, outcome, reason, token, finishedAtUtc));
+        }
+        catch (WorkStateException ex)
+        {
+            // Left as it is (Running); the reconciler finds it once this job and its lease are gone.
+            logger.LogError(ex, "{Kind} {Id}: the outcome {Outcome} could not be recorded; the reconciler will requeue or fail it", typeof(TItem).Name, id, outcome);
+        }
     }
+
+    /// <summary>A write the job's outcome depends on (its summary, its output's registration), retried like the outcome.</summary>
+    protected Task RetryingAsync(string what, Func<CancellationToken, Task> write) => store.Retry.ExecuteAsync(what, write);
 
     protected async Task FailAsync(Guid id, string reason)
     {

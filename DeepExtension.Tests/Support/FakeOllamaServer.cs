@@ -68,6 +68,20 @@ public sealed partial class FakeOllamaServer : IAsyncDisposable
     /// <summary>When set, the next create is answered with this error after the model was written (a late failure).</summary>
     public string? FailNextCreateAfterWritingWith { get; set; }
 
+    /// <summary>
+    /// The stall switch: when set, a blob upload reads this many bytes of the body and then stops reading and answering,
+    /// as a server whose disk hangs does, until the client gives up (see <see cref="StalledUploads"/>).
+    /// </summary>
+    public long? StallBlobUploadsAfterBytes { get; set; }
+
+    /// <summary>With the stall switch on, only uploads whose Content-Length exceeds this stall (the weights, not the small files before them).</summary>
+    public long StallOnlyBodiesOver { get; set; }
+
+    /// <summary>Uploads the stall switch held: the digest, the bytes read before stalling, and whether the client then hung up.</summary>
+    public IReadOnlyList<StalledUpload> StalledUploads => _stalled.ToList();
+
+    private readonly ConcurrentQueue<StalledUpload> _stalled = new();
+
     /// <summary>Delay between streamed create lines, so a test (or a person) can watch progress.</summary>
     public TimeSpan CreateLineDelay { get; set; } = TimeSpan.Zero;
 
@@ -144,6 +158,23 @@ public sealed partial class FakeOllamaServer : IAsyncDisposable
     private async Task<IResult> PostBlobAsync(string digest, HttpRequest request)
     {
         if (!DigestPattern().IsMatch(digest)) return Error(400, "invalid digest format");
+        if (StallBlobUploadsAfterBytes is { } stallAfter && (request.ContentLength ?? long.MaxValue) > StallOnlyBodiesOver)
+        {
+            var aborted = request.HttpContext.RequestAborted;
+            var buffer = new byte[8192];
+            long read = 0;
+            int n;
+            while (read < stallAfter && (n = await request.Body.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, stallAfter - read)), aborted)) > 0) read += n;
+            try
+            {
+                await Task.Delay(Timeout.Infinite, aborted);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            _stalled.Enqueue(new StalledUpload(digest, read, aborted.IsCancellationRequested));
+            return Results.Empty;
+        }
         using var body = new MemoryStream();
         await request.Body.CopyToAsync(body);
         var actual = "sha256:" + Convert.ToHexStringLower(SHA256.HashData(body.ToArray()));
@@ -356,6 +387,8 @@ public sealed partial class FakeOllamaServer : IAsyncDisposable
     private static partial Regex NamePattern();
 
     public sealed record BlobUpload(string Digest, long Length, long? ContentLength);
+
+    public sealed record StalledUpload(string Digest, long BytesRead, bool ClientHungUp);
 
     private sealed record FakeModel(string Name, JsonObject Request, long Size, string Digest, DateTimeOffset ModifiedAt, string Family, string QuantizationLevel);
 }

@@ -116,8 +116,11 @@ public class LiveModelsPageTests : ComponentTestContext
         var failedRow = page.FindAll("tr").Single(r => r.QuerySelector("[data-testid=deployment-failure]") is not null);
         failedRow.QuerySelector("[data-testid=toggle-log]")!.Click();
         page.WaitForAssertion(() => Assert.Contains("ERROR   Ollama could not create failed: no space left on device", page.Find("[data-testid=deployment-log]").TextContent));
-        var removeButtons = page.FindAll("[data-testid=remove-deployment]");
-        Assert.True(removeButtons[0].HasAttribute("disabled") || removeButtons[1].HasAttribute("disabled"), "a running deployment cannot be removed");
+        // A running deployment cannot be removed, but it can be cancelled (issue 13, item 6); the failed one can be removed.
+        Assert.Single(page.FindAll("[data-testid=remove-deployment]"));
+        Assert.Single(failedRow.QuerySelectorAll("[data-testid=remove-deployment]"));
+        var cancel = Assert.Single(page.FindAll("[data-testid=cancel-deployment]"));
+        Assert.False(cancel.HasAttribute("disabled"));
     }
 
     [Fact]

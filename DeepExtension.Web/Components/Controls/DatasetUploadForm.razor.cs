@@ -1,7 +1,10 @@
 using DeepExtension.Core.Common;
+using DeepExtension.Core.Data;
 using DeepExtension.Core.Datasets;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Forms;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
 using Microsoft.JSInterop;
 
 namespace DeepExtension.Web.Components.Controls;
@@ -20,6 +23,9 @@ public partial class DatasetUploadForm : IAsyncDisposable
 
     [Inject]
     public required DatasetService Service { get; init; }
+
+    [Inject]
+    public required ILogger<DatasetUploadForm> Logger { get; init; }
 
     /// <summary>Existing datasets, offered as targets for a new version.</summary>
     [Parameter]
@@ -174,7 +180,39 @@ public partial class DatasetUploadForm : IAsyncDisposable
         ClearErrors(DatasetService.NameField);
     }
 
-    private async Task MainFileChangedAsync(IBrowserFile? file)
+    private Task MainFileChangedAsync(IBrowserFile? file) =>
+        GuardedAsync(DatasetService.FileField, $"{file?.Name} could not be received", () => ReceiveMainAsync(file));
+
+    private Task ValidationFileChangedAsync(IBrowserFile? file) =>
+        GuardedAsync(DatasetService.ValidationField, $"{file?.Name} could not be received", () => ReceiveValidationAsync(file));
+
+    private Task FormatChangedAsync(DatasetFormat? format) =>
+        GuardedAsync(DatasetService.FileField, "The files could not be checked again", () => ReinspectAsync(format));
+
+    private Task SaveAsync() =>
+        GuardedAsync(OperationResult<DatasetUploadResult>.General, "The dataset could not be stored", StoreAsync);
+
+    /// <summary>
+    /// Runs a handler so that whatever fails in it (the database refusing writes, a disk error, the browser going away)
+    /// shows as an error under <paramref name="field"/>: an exception leaving a handler would end the user's circuit.
+    /// </summary>
+    private async Task GuardedAsync(string field, string failure, Func<Task> handler)
+    {
+        try
+        {
+            await handler();
+        }
+        catch (Exception ex)
+        {
+            _busy = false;
+            _busyText = null;
+            _saving = false;
+            Logger.LogWarning(ex, "Dataset upload form: {Failure}", failure);
+            SetError(field, ex is DbUpdateException or System.Data.Common.DbException ? DatabaseErrors.Refused(ex) : $"{failure}: {ex.Message}");
+        }
+    }
+
+    private async Task ReceiveMainAsync(IBrowserFile? file)
     {
         if (file is null) return;
         ClearErrors(DatasetService.FileField, DatasetService.ValidationField, OperationResult<DatasetUploadResult>.General);
@@ -190,7 +228,7 @@ public partial class DatasetUploadForm : IAsyncDisposable
         }
     }
 
-    private async Task ValidationFileChangedAsync(IBrowserFile? file)
+    private async Task ReceiveValidationAsync(IBrowserFile? file)
     {
         if (file is null) return;
         ClearErrors(DatasetService.ValidationField, OperationResult<DatasetUploadResult>.General);
@@ -200,7 +238,7 @@ public partial class DatasetUploadForm : IAsyncDisposable
         _validation = new ReceivedFile(path, await InspectAsync(path, file.Name, _format));
     }
 
-    private async Task FormatChangedAsync(DatasetFormat? format)
+    private async Task ReinspectAsync(DatasetFormat? format)
     {
         _format = format;
         ClearErrors(DatasetService.FileField, DatasetService.ValidationField);
@@ -229,12 +267,13 @@ public partial class DatasetUploadForm : IAsyncDisposable
             return null;
         }
 
-        var path = Service.NewIncomingFilePath(file.Name);
+        string? path = null;
         _busy = true;
         _busyText = $"Receiving {file.Name} ({ByteSize.Format(file.Size)})…";
         StateHasChanged();
         try
         {
+            path = Service.NewIncomingFilePath(file.Name);
             await using var source = file.OpenReadStream(MaxUploadBytes);
             await using var target = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 81920, FileOptions.Asynchronous);
             var buffer = new byte[81920];
@@ -256,7 +295,7 @@ public partial class DatasetUploadForm : IAsyncDisposable
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException or JSException or OperationCanceledException)
         {
-            TryDelete(path);
+            if (path is not null) TryDelete(path);
             SetError(field, $"The upload of {file.Name} failed: {ex.Message}");
             return null;
         }
@@ -290,7 +329,7 @@ public partial class DatasetUploadForm : IAsyncDisposable
         }
     }
 
-    private async Task SaveAsync()
+    private async Task StoreAsync()
     {
         var errors = new ValidationErrors();
         if (_targetId == Guid.Empty && DatasetService.ValidateName(_name) is { } nameError) errors.Add(DatasetService.NameField, nameError);

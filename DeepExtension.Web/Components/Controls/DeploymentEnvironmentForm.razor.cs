@@ -1,3 +1,4 @@
+using System.Data.Common;
 using DeepExtension.Core.Common;
 using DeepExtension.Core.Deployment;
 using Microsoft.AspNetCore.Components;
@@ -60,6 +61,11 @@ public partial class DeploymentEnvironmentForm
             _errors = result.Errors;
             _generalError = result.ErrorsFor(OperationResult<DeploymentEnvironment>.General).FirstOrDefault();
             if (result.Succeeded) await OnSaved.InvokeAsync(result.Value);
+        }
+        catch (Exception ex) when (ex is DbException or InvalidOperationException)
+        {
+            // The database out of reach (not a refused save, which the service words itself): say so, keep the circuit.
+            _generalError = DeepExtension.Core.Data.DatabaseErrors.Refused(ex);
         }
         finally
         {

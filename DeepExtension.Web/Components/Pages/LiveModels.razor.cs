@@ -109,6 +109,20 @@ public partial class LiveModels
 
     private void CloseArena() => _arenaOpen = false;
 
+    private async Task CancelAsync(ModelDeployment deployment)
+    {
+        if (!await Dialogs.ConfirmAsync($"Cancel deploying {deployment.OllamaModel}?",
+                ["The upload or create in progress (a model Ollama had begun to create is removed)"],
+                ["The files Ollama already received (its API cannot delete them; a later deployment skips them)",
+                 $"The {(deployment.SourceKind == DeploymentSourceKind.Complete ? "complete" : "customized")} model {deployment.SourceModelName}"],
+                confirmText: "Cancel deployment", keepText: "Keep deploying"))
+        {
+            return;
+        }
+        var result = await Service.CancelAsync(deployment.Id);
+        Snackbar.Add(result.Succeeded ? $"Cancelling the deployment of {deployment.OllamaModel}." : result.AllErrors, result.Succeeded ? Severity.Info : Severity.Error);
+    }
+
     private void OpenChat(ModelDeployment deployment)
     {
         if (_chat?.Deployment.Id == deployment.Id) return;
