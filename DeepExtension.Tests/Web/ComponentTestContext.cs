@@ -55,6 +55,7 @@ public abstract class ComponentTestContext : BunitContext, IAsyncLifetime
             [JobsHostingExtensions.SchedulerEnabledKey] = "false",
         }).Build();
         Services.AddSingleton(new TrainingDevices(new WorkerLauncher(Env.Directories, Env.Database, configuration), Env.Directories, configuration, TimeProvider.System));
+        Services.AddSingleton(new DeepExtension.Jobs.Nodes.NodeService(Env.DbFactory, configuration, TimeProvider.System));
         Services.AddSingleton(Env.WorkChanges);
         var hub = new DeepExtension.Core.HuggingFace.HubClient(Env.HttpClients, Microsoft.Extensions.Options.Options.Create(Env.Options));
         Services.AddSingleton(hub);
