@@ -60,6 +60,30 @@ public sealed class RoutingAndFailoverTests
         Assert.All(nodes, n => Assert.Equal(["cpu"], n.OfferedDevices));
     }
 
+    [Fact]
+    public async Task KilledNode_ItsRunIsRecoveredByTheOtherNodeFromItsCheckpointWithEachStepOnceInOrder()
+    {
+        await using var cluster = await Cluster.StartAsync();
+        using var a = cluster.StartNode("node-a", slotsPerDevice: 1);
+        using var b = cluster.StartNode("node-b", slotsPerDevice: 1);
+        await cluster.WaitForNodesAsync(2, a, b);
+        var nodes = new Dictionary<string, WorkerNodeProcess> { ["node-a"] = a, ["node-b"] = b };
+
+        var id = await cluster.QueueAsync("long", EndlessSft(), "cpu");
+        var first = await cluster.WaitForAsync(id, r => r.Status == WorkStatus.Running && r.Step >= 7 && r.DeviceUsed == "cpu", a, b);
+        var lost = nodes[first.NodeName!];
+        var other = nodes.Single(n => n.Value != lost);
+
+        // Power loss (the node and its worker, SIGKILL): nothing of it can write again; the other node recovers the run.
+        lost.KillHard();
+        var recovered = await cluster.WaitForAsync(id, r => r.NodeName == other.Key && r.Attempts == 2 && r.Step > first.Step + 3, other.Value);
+
+        Assert.Equal(WorkStatus.Cancelled, (await cluster.CancelAsync(id, other.Value)).Status);
+        var files = cluster.Runs.FilesOf(recovered);
+        OwnershipFaultTests.AssertEachStepOnceInOrder(files);
+        Assert.Single(File.ReadAllLines(files.LogPath), l => l.Contains("Resuming from step-"));
+    }
+
     // Known race, found by this test in CI (2026-11-26): a worker frozen (SIGSTOP) between its lease check and its append
     // finishes that append when it is thawed, after another node has taken the run over; the next resume keeps that stale
     // line because it truncates by step (steps 11, 12, 11, 13). Needs fencing on read (each line carries its lease token and
