@@ -44,7 +44,8 @@ public sealed class DatabaseSetup
         return Provider switch
         {
             DatabaseProvider.Sqlite => new ProviderContextFactory(() => new SqliteDeepExtensionDbContext(
-                new DbContextOptionsBuilder<SqliteDeepExtensionDbContext>().UseSqlite(ConnectionString).AddInterceptors(interceptors).Options)),
+                new DbContextOptionsBuilder<SqliteDeepExtensionDbContext>().UseSqlite(ConnectionString)
+                    .AddInterceptors([.. interceptors, new SqliteReadOnlyRecovery()]).Options)),
             DatabaseProvider.PostgreSql => new ProviderContextFactory(() => new PostgreSqlDeepExtensionDbContext(
                 new DbContextOptionsBuilder<PostgreSqlDeepExtensionDbContext>()
                     .UseNpgsql(ConnectionString, npgsql => npgsql.EnableRetryOnFailure()).AddInterceptors(interceptors).Options)),
