@@ -58,8 +58,14 @@ public class EvaluationDataTabTests : ComponentTestContext
     {
         var page = Render<TrainDetails>(p => p.Add(x => x.RunId, runId));
         page.WaitForAssertion(() => Assert.Contains("Evaluation Data", page.Markup), TimeSpan.FromSeconds(10));
-        page.FindAll(".mud-tab").Single(t => t.TextContent.Contains("Evaluation Data")).Click();
-        page.WaitForElement("[data-testid=evaluation-charts]", TimeSpan.FromSeconds(10));
+        // The page re-renders as its live data arrives, which can replace the tab's click handler between finding the tab
+        // and clicking it ("no event handler with ID …"): find and click again until the tab opens.
+        page.WaitForAssertion(() =>
+        {
+            if (page.FindAll("[data-testid=evaluation-charts]").Count == 0)
+                page.FindAll(".mud-tab").Single(t => t.TextContent.Contains("Evaluation Data")).Click();
+            Assert.NotEmpty(page.FindAll("[data-testid=evaluation-charts]"));
+        }, TimeSpan.FromSeconds(10));
         return page;
     }
 
