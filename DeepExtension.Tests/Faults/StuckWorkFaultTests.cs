@@ -119,9 +119,11 @@ public sealed class StuckWorkFaultTests
         var run = await host.WaitForAsync(runId, r => r.Status == WorkStatus.Running, TimeSpan.FromMinutes(1));
         var files = host.Runs.FilesOf(run);
         var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(3);
-        while (RunSummary.Of(MetricsFile.ReadAll(files)).Step < 36)
+        // Well before the last step (40): on a loaded machine the last steps, the worker's exit and the job's write of the
+        // end can all happen between two polls, and the outage would then begin after the end it must cover.
+        while (RunSummary.Of(MetricsFile.ReadAll(files)).Step < 28)
         {
-            Assert.True(DateTime.UtcNow < deadline, "The train did not reach step 36 in 3 minutes.");
+            Assert.True(DateTime.UtcNow < deadline, "The train did not reach step 28 in 3 minutes.");
             await Task.Delay(50);
         }
         using var outage = UnwritableDatabase.Make(env.Directories.DefaultSqliteFile);

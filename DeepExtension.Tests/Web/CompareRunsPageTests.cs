@@ -12,7 +12,8 @@ namespace DeepExtension.Tests.Web;
 /// <summary>The Compare page over three runs of <see cref="ComparedRunsFixture"/>: tables, colours, charts and live points.</summary>
 public class CompareRunsPageTests : ComponentTestContext
 {
-    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
+    // A bound, not a timing claim: the live store tails files and the loaded full suite shares two cores.
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
 
     private BunitJSModuleInterop _charts = null!;
 
