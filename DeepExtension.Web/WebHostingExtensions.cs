@@ -3,6 +3,7 @@ using DeepExtension.Core.Runs;
 using DeepExtension.Web.Accounts;
 using DeepExtension.Web.Api;
 using DeepExtension.Web.Components;
+using DeepExtension.Web.Nodes;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -23,6 +24,7 @@ public static class WebHostingExtensions
         builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database");
         builder.AddDeepExtensionAccounts();
         builder.AddDeepExtensionApi();
+        builder.AddNodeFeed();
         return builder;
     }
 
@@ -32,6 +34,8 @@ public static class WebHostingExtensions
         {
             app.UseExceptionHandler("/error", createScopeForErrors: true);
         }
+        // Ahead of sign-in: worker nodes present a node key, not a user.
+        app.MapNodeFeed();
         app.UseHubOriginCheck();
         app.UseDeepExtensionAccounts();
         app.UseAntiforgery();
