@@ -224,7 +224,7 @@ public sealed class LiveRun
     private long _metricsOffset, _logOffset;
     private readonly TimeSpan _fedFileInterval;
     private long _lastFedTicks;
-    private long _linesFromNodes;
+    private long _pointsFromNodes, _logLinesFromNodes;
 
     internal LiveRun(RunFiles files, ILogger logger, TimeSpan fedFileInterval)
     {
@@ -274,8 +274,11 @@ public sealed class LiveRun
         }
     }
 
-    /// <summary>Metric and log lines that came from a worker node (<see cref="LiveRunStore.Append"/>), not from reading the files.</summary>
-    public long LinesFromNodes => Interlocked.Read(ref _linesFromNodes);
+    /// <summary>Metric points that came from a worker node (<see cref="LiveRunStore.Append"/>), not from reading the file.</summary>
+    public long PointsFromNodes => Interlocked.Read(ref _pointsFromNodes);
+
+    /// <summary>Log lines that came from a worker node, not from reading the file.</summary>
+    public long LogLinesFromNodes => Interlocked.Read(ref _logLinesFromNodes);
 
     /// <summary>When a node last sent lines of this run (MinValue: never).</summary>
     public DateTime LastFedUtc => new(Interlocked.Read(ref _lastFedTicks), DateTimeKind.Utc);
@@ -340,7 +343,7 @@ public sealed class LiveRun
             }
             ack = new NodeLinesAck(position, _history.Count > 0 ? _history.Summary.Step : null);
         }
-        Interlocked.Add(ref _linesFromNodes, appended);
+        Interlocked.Add(ref file == RunFileKind.Metrics ? ref _pointsFromNodes : ref _logLinesFromNodes, appended);
         if (subscribers is not null)
         {
             foreach (var subscriber in subscribers) subscriber.Notify();

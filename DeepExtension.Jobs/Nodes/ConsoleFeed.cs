@@ -78,7 +78,11 @@ public sealed class ConsoleFeed : BackgroundService
                 }
                 if (connection is not { State: HubConnectionState.Connected })
                 {
-                    if (connection is not null) await connection.DisposeAsync();
+                    if (connection is not null)
+                    {
+                        Report(LogLevel.Warning, LostMessage);
+                        await connection.DisposeAsync();
+                    }
                     connection = null;
                     try
                     {
@@ -105,7 +109,8 @@ public sealed class ConsoleFeed : BackgroundService
                 catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
                 {
                     // Nothing unacknowledged moved on: the next connection resends from the positions the console answered.
-                    Report(LogLevel.Warning, $"Lost the console's hub ({ex.GetType().Name}: {ex.Message}); resending from the last acknowledged lines once reconnected");
+                    _logger.LogDebug(ex, "A call to the console's hub failed");
+                    Report(LogLevel.Warning, LostMessage);
                     await connection.DisposeAsync();
                     connection = null;
                     await Task.Delay(Backoff(++failures), stoppingToken);
@@ -122,6 +127,8 @@ public sealed class ConsoleFeed : BackgroundService
             if (connection is not null) await connection.DisposeAsync();
         }
     }
+
+    private const string LostMessage = "Lost the console's hub: resending from the last acknowledged lines once reconnected";
 
     private static HubConnection Connect(Uri hub, string key) => new HubConnectionBuilder()
         .WithUrl(hub, options => options.Headers[NodeFeed.KeyHeader] = key)
