@@ -34,8 +34,6 @@ public static class WebHostingExtensions
         {
             app.UseExceptionHandler("/error", createScopeForErrors: true);
         }
-        // Ahead of sign-in: worker nodes present a node key, not a user.
-        app.MapNodeFeed();
         app.UseHubOriginCheck();
         app.UseDeepExtensionAccounts();
         app.UseAntiforgery();
@@ -59,6 +57,7 @@ public static class WebHostingExtensions
         // The first download address, kept so links to it still work; /api/v1/trains/{id}/log is the same.
         app.MapGet("/api/runs/{id:guid}/log", DownloadRunLogAsync);
         app.MapDeepExtensionApi();
+        app.MapNodeFeed();
         app.MapEvaluationDownloads();
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         return app;

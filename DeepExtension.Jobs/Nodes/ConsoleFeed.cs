@@ -140,9 +140,8 @@ public sealed class ConsoleFeed : BackgroundService
     private string Refusal(Exception ex) => (ex as HttpRequestException)?.StatusCode switch
     {
         HttpStatusCode.Unauthorized =>
-            $"The console at {_hub} refused this node's key (401): {NodeFeed.KeyKey} must be the console's. Its pages see this node's runs through the shared files only",
-        HttpStatusCode.Forbidden =>
-            $"The console at {_hub} accepts no worker nodes (403): set {NodeFeed.KeyKey} on the console. Its pages see this node's runs through the shared files only",
+            $"The console at {_hub} refused this node's key (401): {NodeFeed.KeyKey} must be set on the console (without it, it accepts no node) " +
+            "and be the same on this node. Its pages see this node's runs through the shared files only",
         _ => $"Cannot reach the console's hub at {_hub} ({ex.GetType().Name}: {ex.Message}); trying again",
     };
 

@@ -57,13 +57,14 @@ public sealed class NodeFeedTests
     }
 
     [Fact]
-    public async Task NodeHub_ConsoleWithoutAKey_RefusesEveryNode403()
+    public async Task NodeHub_ConsoleWithoutAKey_RefusesEveryNode401()
     {
         await using var env = await TestEnvironment.CreateAsync(migrate: false);
         await using var console = ConsoleHost.Start(env.DataRoot);
 
-        Assert.Equal(HttpStatusCode.Forbidden, await RefusalAsync(console.Address, key: Key));
-        Assert.Equal(HttpStatusCode.Forbidden, await RefusalAsync(console.Address, key: ""));
+        Assert.Equal(HttpStatusCode.Unauthorized, await RefusalAsync(console.Address, key: Key));
+        Assert.Equal(HttpStatusCode.Unauthorized, await RefusalAsync(console.Address, key: ""));
+        Assert.Equal(HttpStatusCode.Unauthorized, await RefusalAsync(console.Address, key: null));
     }
 
     /// <summary>

@@ -1,9 +1,13 @@
+using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Encodings.Web;
 using DeepExtension.Core.Nodes;
 using DeepExtension.Core.Runs;
 using DeepExtension.Core.Storage;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.Options;
 
 namespace DeepExtension.Web.Nodes;
 
@@ -22,43 +26,53 @@ public sealed class NodeFeedHub(LiveRunStore live, DataDirectories directories) 
 
 public static class NodeFeedEndpoints
 {
+    /// <summary>The authentication scheme of worker nodes: the node key in <see cref="NodeFeed.KeyHeader"/>.</summary>
+    public const string NodeKeyScheme = "NodeKey";
+
+    private const string NodePolicy = "WorkerNode";
+
     public static IHostApplicationBuilder AddNodeFeed(this IHostApplicationBuilder builder)
     {
         builder.Services.AddSignalR().AddHubOptions<NodeFeedHub>(o => o.MaximumReceiveMessageSize = NodeFeed.MaxMessageBytes);
+        builder.Services.AddAuthentication().AddScheme<AuthenticationSchemeOptions, NodeKeyHandler>(NodeKeyScheme, null);
+        builder.Services.AddAuthorizationBuilder()
+            .AddPolicy(NodePolicy, policy => policy.AddAuthenticationSchemes(NodeKeyScheme).RequireAuthenticatedUser());
         return builder;
     }
 
     /// <summary>
-    /// The hub at <see cref="NodeFeed.HubPath"/>, open only to requests that carry the configured node key in
-    /// <see cref="NodeFeed.KeyHeader"/> (401 otherwise; 403 for everyone while the console has no key configured). Not a
-    /// user's endpoint: no sign-in, no cookie, so no cross-site use.
+    /// The hub at <see cref="NodeFeed.HubPath"/>, open only to requests that carry the configured node key (401
+    /// otherwise, and for everyone while the console has no key). Not a user's endpoint: a signed-in user without the
+    /// key is refused too.
     /// </summary>
     public static WebApplication MapNodeFeed(this WebApplication app)
     {
-        var configured = app.Configuration[NodeFeed.KeyKey] is { Length: > 0 } key ? SHA256.HashData(Encoding.UTF8.GetBytes(key)) : null;
-        if (configured is null)
+        if (app.Configuration[NodeFeed.KeyKey] is not { Length: > 0 })
         {
             app.Logger.LogInformation("No node key is configured ({Key}): worker nodes cannot send live data to this console", NodeFeed.KeyKey);
         }
-        app.UseWhen(context => context.Request.Path.StartsWithSegments(NodeFeed.HubPath), branch => branch.Use(async (context, next) =>
-        {
-            if (configured is null)
-            {
-                context.Response.StatusCode = StatusCodes.Status403Forbidden;
-                await context.Response.WriteAsync($"This console accepts no worker nodes: {NodeFeed.KeyKey} is not set.");
-                return;
-            }
-            var presented = context.Request.Headers[NodeFeed.KeyHeader].ToString();
-            // Hashes of equal length, compared in constant time: the comparison tells nothing about the key.
-            if (presented.Length == 0 || !CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(presented)), configured))
-            {
-                context.Response.StatusCode = StatusCodes.Status401Unauthorized;
-                await context.Response.WriteAsync("Wrong or missing node key.");
-                return;
-            }
-            await next();
-        }));
-        app.MapHub<NodeFeedHub>(NodeFeed.HubPath).AllowAnonymous();
+        app.MapHub<NodeFeedHub>(NodeFeed.HubPath).RequireAuthorization(NodePolicy);
         return app;
+    }
+
+    /// <summary>Authenticates a worker node by the key it presents; no key configured on the console authenticates no one.</summary>
+    private sealed class NodeKeyHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, IConfiguration configuration)
+        : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+    {
+        protected override Task<AuthenticateResult> HandleAuthenticateAsync()
+        {
+            if (Request.Headers[NodeFeed.KeyHeader].ToString() is not { Length: > 0 } presented) return Task.FromResult(AuthenticateResult.NoResult());
+            if (configuration[NodeFeed.KeyKey] is not { Length: > 0 } key)
+            {
+                return Task.FromResult(AuthenticateResult.Fail($"This console accepts no worker nodes: {NodeFeed.KeyKey} is not set."));
+            }
+            // Hashes of equal length, compared in constant time: the comparison tells nothing about the key.
+            if (!CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(presented)), SHA256.HashData(Encoding.UTF8.GetBytes(key))))
+            {
+                return Task.FromResult(AuthenticateResult.Fail("Wrong node key."));
+            }
+            var node = new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.Name, "worker node")], NodeKeyScheme));
+            return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(node, NodeKeyScheme)));
+        }
     }
 }
