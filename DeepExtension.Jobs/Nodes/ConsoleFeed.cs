@@ -221,6 +221,19 @@ public sealed class ConsoleFeed : BackgroundService
         /// <summary>The whole lines after the position (at most <see cref="NodeFeed.MaxChunkBytes"/>), or null when there are none.</summary>
         private (long Offset, byte[] Lines)? Read()
         {
+            try
+            {
+                return ReadFile();
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // The file is being replaced or cannot be read right now: the next pass tries again (the connection is fine).
+                return null;
+            }
+        }
+
+        private (long Offset, byte[] Lines)? ReadFile()
+        {
             if (!File.Exists(path)) return null;
             using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
             var length = stream.Length;
