@@ -188,6 +188,15 @@ public sealed class ApiTests : IAsyncLifetime
         var polled = await client.GetFromJsonAsync<JsonElement>(location);
         Assert.Equal("api-train", polled.GetProperty("name").GetString());
         Assert.Equal(Member.Email, polled.GetProperty("createdBy").GetString());
+        // Where it runs, once its worker reports the device.
+        var deadline = DateTime.UtcNow.AddMinutes(1);
+        while (polled.GetProperty("deviceUsed").ValueKind == JsonValueKind.Null && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(200);
+            polled = await client.GetFromJsonAsync<JsonElement>(location);
+        }
+        Assert.Equal(("cpu", 1), (polled.GetProperty("deviceUsed").GetString(), polled.GetProperty("attempts").GetInt32()));
+        Assert.False(string.IsNullOrEmpty(polled.GetProperty("nodeName").GetString()));
         using var cancelled = await client.PostAsync(location + "/cancel", null);
         Assert.Equal(HttpStatusCode.Accepted, cancelled.StatusCode);
         Assert.Equal(location, cancelled.Headers.Location!.OriginalString);

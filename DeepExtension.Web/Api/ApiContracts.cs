@@ -47,15 +47,19 @@ public sealed record TrainingMethodResponse(Guid Id, string Name, TrainingAlgori
 /// <param name="Parameters">Values that differ from the method's defaults (keys as in the method's defaults).</param>
 public sealed record StartTrainRequest(string Name, Guid BaseModelId, Guid DatasetVersionId, Guid MethodId, JsonObject? Parameters = null, string Device = "auto");
 
+/// <param name="Device">The device the train asked for (cpu, cuda, cuda:N, auto).</param>
+/// <param name="NodeName">The node its latest attempt runs (or ran) on; null before it started.</param>
+/// <param name="DeviceUsed">The device its latest attempt trains (or trained) on, as the worker reported it ("cpu", "cuda:0").</param>
+/// <param name="Attempts">How many times it was started (a resume or a recovery after a lost node adds one).</param>
 public sealed record TrainResponse(Guid Id, string Name, WorkStatus Status, Guid BaseModelId, string BaseModel, Guid MethodId, string Method,
-    TrainingAlgorithm Algorithm, Guid DatasetVersionId, string Device, long Step, long TotalSteps, double Epoch, double? LastLoss, double? BestLoss,
-    double? BestEvalLoss, double? EtaSeconds, string? FailureReason, DateTime CreatedAtUtc, DateTime? StartedAtUtc, DateTime? FinishedAtUtc,
-    string? CreatedBy)
+    TrainingAlgorithm Algorithm, Guid DatasetVersionId, string Device, string? NodeName, string? DeviceUsed, int Attempts, long Step, long TotalSteps,
+    double Epoch, double? LastLoss, double? BestLoss, double? BestEvalLoss, double? EtaSeconds, string? FailureReason, DateTime CreatedAtUtc,
+    DateTime? StartedAtUtc, DateTime? FinishedAtUtc, string? CreatedBy)
 {
     public static TrainResponse Of(TrainingRun r) =>
         new(r.Id, r.Name, r.Status, r.BaseModelId, r.BaseModelTechnicalName, r.MethodId, r.MethodName, r.Algorithm, r.DatasetVersionId, r.Device,
-            r.Step, r.TotalSteps, r.Epoch, r.LastLoss, r.BestLoss, r.BestEvalLoss, r.EtaSeconds, r.FailureReason, r.CreatedAtUtc, r.StartedAtUtc,
-            r.FinishedAtUtc, r.CreatedBy);
+            r.NodeName, r.DeviceUsed, r.Attempts, r.Step, r.TotalSteps, r.Epoch, r.LastLoss, r.BestLoss, r.BestEvalLoss, r.EtaSeconds, r.FailureReason,
+            r.CreatedAtUtc, r.StartedAtUtc, r.FinishedAtUtc, r.CreatedBy);
 }
 
 public sealed record CustomizedModelResponse(Guid Id, string Name, Guid BaseModelId, Guid TrainId, string TrainName, string AdapterPath,
