@@ -163,13 +163,20 @@ public static class MetricsFile
     }
 }
 
-/// <summary>train.log.jsonl: one <see cref="LogLine"/> per line.</summary>
+/// <summary>
+/// train.log.jsonl: one <see cref="LogLine"/> per line. Read in file order through a <see cref="LeaseFence"/>: a line
+/// written under an outdated lease after the new owner's first line is left out.
+/// </summary>
 public static class LogFile
 {
     public static void Append(RunFiles run, LogLine line) => JsonLinesFile.Append(run.LogPath, line.ToJsonLine());
 
-    public static List<LogLine> ReadNew(RunFiles run, ref long offset) =>
-        JsonLinesFile.ReadNew(run.LogPath, ref offset).Select(LogLine.ParseJsonLine).OfType<LogLine>().ToList();
+    /// <summary>The lines after <paramref name="offset"/>; <paramref name="fence"/> carries what the lines before it said about the lease.</summary>
+    public static List<LogLine> ReadNew(RunFiles run, ref long offset, LeaseFence fence) => Current(JsonLinesFile.ReadNew(run.LogPath, ref offset), fence);
 
-    public static List<LogLine> ReadAll(RunFiles run) => JsonLinesFile.ReadAll(run.LogPath).Select(LogLine.ParseJsonLine).OfType<LogLine>().ToList();
+    public static List<LogLine> ReadAll(RunFiles run) => Current(JsonLinesFile.ReadAll(run.LogPath), new LeaseFence());
+
+    /// <summary>The log lines among <paramref name="lines"/> (in file order) that are current: parsed, stale ones left out.</summary>
+    public static List<LogLine> Current(IEnumerable<string> lines, LeaseFence fence) =>
+        lines.Select(LogLine.ParseJsonLine).OfType<LogLine>().Where(line => fence.Admits(line.LeaseToken)).ToList();
 }

@@ -189,6 +189,7 @@ public sealed class LiveRun
     private readonly Dictionary<(string Metric, MetricAxis Axis, double Alpha, double? Min, double? Max, int MaxPoints), SeriesSlice> _slices = [];
     private CancellationTokenSource? _stop;
     private long _metricsOffset, _logOffset;
+    private readonly Work.LeaseFence _logFence = new();
 
     internal LiveRun(RunFiles files, ILogger logger)
     {
@@ -379,7 +380,7 @@ public sealed class LiveRun
         }
         while (_metricsOffset != before);
 
-        var logs = LogFile.ReadNew(Files, ref _logOffset);
+        var logs = LogFile.ReadNew(Files, ref _logOffset, _logFence);
         if (logs.Count > 0)
         {
             lock (_gate) _logs.AddRange(logs);

@@ -76,7 +76,7 @@ public sealed class RunFilesTests : IDisposable
         LogFile.Append(_run, new LogLine(DateTimeOffset.UnixEpoch, RunLogLevel.Warning, "数据集 ✓ — naïve"));
         long offset = 0;
 
-        var line = Assert.Single(LogFile.ReadNew(_run, ref offset));
+        var line = Assert.Single(LogFile.ReadNew(_run, ref offset, new LeaseFence()));
 
         Assert.Equal("数据集 ✓ — naïve", line.Message);
         Assert.Equal(RunLogLevel.Warning, line.Level);

@@ -10,8 +10,8 @@ namespace DeepExtension.Jobs.Runs.Training;
 /// resumes (time spent before a resume is taken from the last kept point). Writes only while <paramref name="mayWrite"/>
 /// says so (the worker holds the run's lease): a worker that lost the run appends nothing. A check and the append after
 /// it are not one step, though: a worker frozen between them appends once it is thawed, after the run was taken over.
-/// So each point carries <paramref name="leaseToken"/>, the run's lease's fencing token, and readers leave out a point
-/// whose token is older than one before it in the file (<see cref="LeaseFence"/>).
+/// So each point and log line carries <paramref name="leaseToken"/>, the run's lease's fencing token, and readers leave out
+/// a line whose token is older than one before it in its file (<see cref="LeaseFence"/>).
 /// </summary>
 public sealed class RunRecorder(RunFiles files, Func<bool>? mayWrite = null, long? leaseToken = null)
 {
@@ -25,7 +25,7 @@ public sealed class RunRecorder(RunFiles files, Func<bool>? mayWrite = null, lon
 
     public void Log(RunLogLevel level, string message)
     {
-        if (MayWrite) LogFile.Append(files, new LogLine(DateTimeOffset.UtcNow, level, message));
+        if (MayWrite) LogFile.Append(files, new LogLine(DateTimeOffset.UtcNow, level, message) { LeaseToken = leaseToken });
     }
 
     /// <summary>Appends one point with the step, epoch and total steps it was logged at.</summary>

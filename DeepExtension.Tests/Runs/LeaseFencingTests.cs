@@ -5,11 +5,11 @@ using DeepExtension.Jobs.Runs.Training;
 namespace DeepExtension.Tests.Runs;
 
 /// <summary>
-/// Fencing on read of a run's metrics.jsonl: a worker frozen between its lease check and its append finishes the append
-/// after another node took the run over; that point is left out by every reader and dropped by the next resume, while
-/// files of earlier versions (no tokens) read as before. Real files, the real recorder and readers.
+/// Fencing on read of a run's metrics.jsonl and train.log.jsonl: a worker frozen between its lease check and its append
+/// finishes the append after another node took the run over; that line is left out by every reader (and the point dropped
+/// by the next resume), while files of earlier versions (no tokens) read as before. Real files, the real recorder and readers.
 /// </summary>
-public sealed class MetricsFencingTests : IDisposable
+public sealed class LeaseFencingTests : IDisposable
 {
     private readonly RunFiles _run = new(Directory.CreateTempSubdirectory("deepx-fence-").FullName);
 
@@ -108,6 +108,33 @@ public sealed class MetricsFencingTests : IDisposable
         Record(upgraded, 3);
         Assert.Equal([1L, 2, 2, 2, 3], MetricsFile.ReadAll(_run).Select(p => p.Step));
         Assert.Equal([null, null, null, null, 1L], MetricsFile.ReadAll(_run).Select(p => p.LeaseToken));
+    }
+
+    [Fact]
+    public void LogFile_LineOfTheOldLeaseAppendedAfterTheNewOwnersFirstLine_IsLeftOutByEveryReader()
+    {
+        // Written by an earlier version: no token, read as before, before the fenced lines.
+        File.WriteAllLines(_run.LogPath, ["""{"t":"2026-11-20T10:00:00+00:00","level":"info","msg":"old"}"""]);
+        var live = new List<LogLine>();
+        long offset = 0;
+        var fence = new LeaseFence();
+        var a = new RunRecorder(_run, leaseToken: 1);
+        var b = new RunRecorder(_run, leaseToken: 2);
+
+        a.Log(RunLogLevel.Info, "a: step 12");
+        live.AddRange(LogFile.ReadNew(_run, ref offset, fence));
+        b.Log(RunLogLevel.Info, "b: resuming");
+        live.AddRange(LogFile.ReadNew(_run, ref offset, fence));
+        a.Log(RunLogLevel.Info, "a: checkpoint saved at step 13"); // Thawed after the takeover.
+        b.Log(RunLogLevel.Info, "b: step 11");
+        live.AddRange(LogFile.ReadNew(_run, ref offset, fence));
+
+        string[] expected = ["old", "a: step 12", "b: resuming", "b: step 11"];
+        Assert.Equal(expected, LogFile.ReadAll(_run).Select(l => l.Message));
+        Assert.Equal(expected, _run.Log.ReadAll().Select(l => l.Message));
+        Assert.Equal(expected, live.Select(l => l.Message));
+        Assert.Equal([null, 1L, 2, 2], LogFile.ReadAll(_run).Select(l => l.LeaseToken));
+        Assert.Contains("a: checkpoint saved at step 13", File.ReadAllText(_run.LogPath)); // Left out on read, not erased.
     }
 
     private static void Record(RunRecorder recorder, long step, IncrementalReads? reads = null)
