@@ -20,6 +20,18 @@ public sealed class TrainingRunJob(
     // The device of this node the run was given a slot of; null where runs are not routed (one machine).
     private string? _device;
 
+    // Queue order: a run never takes a device that a run queued before it is waiting for, whichever job fires first.
+    protected override async Task<bool> IsNextInLineAsync(TrainingRun run, CancellationToken cancellationToken)
+    {
+        var mine = DevicesFor(run.Device);
+        var ahead = await runs.DevicesAskedAheadOfAsync(run, cancellationToken);
+        return !ahead.Any(device => DevicesFor(device).Overlaps(mine));
+    }
+
+    /// <summary>The device slots of this node a run asking for <paramref name="requested"/> could take.</summary>
+    private HashSet<string> DevicesFor(string requested) =>
+        devices.Routes ? NodeDevices.Candidates(requested, devices.Offered).ToHashSet(StringComparer.Ordinal) : [RunSlots.SlotOf(requested)];
+
     protected override bool TryTakeTurn(TrainingRun run, out IDisposable? turn)
     {
         if (!devices.Routes) return (turn = slots.TryAcquire(run.Device)) is not null;
