@@ -86,7 +86,7 @@ public sealed class RoutingAndFailoverTests
 
     // A worker frozen (SIGSTOP) between its lease check and its append finishes that append when it is thawed, after the
     // other node took the run over (found by this test in CI: steps 11, 12, 11, 13). Each point carries its lease token and
-    // every reader leaves out a point of an older token than one before it (LeaseFence, MetricsFencingTests).
+    // every reader leaves out a point of an older token than one before it (LeaseFence, LeaseFencingTests).
     [Fact]
     public async Task FrozenNodeThenKilledNode_TheirRunIsRecoveredEachTimeFromItsCheckpointAndTheFrozenOneNeverWritesAgain()
     {
