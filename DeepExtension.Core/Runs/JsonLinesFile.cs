@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text;
+using DeepExtension.Core.Work;
 
 namespace DeepExtension.Core.Runs;
 
@@ -94,13 +95,25 @@ public static class JsonLinesFile
     }
 }
 
-/// <summary>metrics.jsonl: one <see cref="MetricPoint"/> per line.</summary>
+/// <summary>
+/// metrics.jsonl: one <see cref="MetricPoint"/> per line. Every read goes through <see cref="MetricLineReader"/> in file
+/// order, so points written under an outdated lease are left out (see <see cref="LeaseFence"/>).
+/// </summary>
 public static class MetricsFile
 {
     public static void Append(RunFiles run, MetricPoint point) => JsonLinesFile.Append(run.MetricsPath, point.ToJsonLine());
 
-    public static List<MetricPoint> ReadNew(RunFiles run, ref long offset) =>
-        JsonLinesFile.ReadNew(run.MetricsPath, ref offset, MetricPoint.ParseJsonLine);
+    /// <summary>The points after <paramref name="offset"/>; <paramref name="fence"/> carries what the lines before it said about the lease.</summary>
+    public static List<MetricPoint> ReadNew(RunFiles run, ref long offset, LeaseFence fence)
+    {
+        var reader = new MetricLineReader(fence);
+        var points = new List<MetricPoint>();
+        JsonLinesFile.ForEachNewLine(run.MetricsPath, ref offset, line =>
+        {
+            if (reader.Read(line)) points.Add(MetricPoint.Of(reader));
+        });
+        return points;
+    }
 
     /// <summary>Appends the points after <paramref name="offset"/> to <paramref name="history"/> (without a point object per line); how many lines were read.</summary>
     public static int ReadNew(RunFiles run, ref long offset, MetricHistory history) =>
@@ -123,24 +136,47 @@ public static class MetricsFile
     public static List<MetricPoint> ReadAll(RunFiles run)
     {
         long offset = 0, before;
+        var fence = new LeaseFence();
         var all = new List<MetricPoint>();
         do
         {
             before = offset;
-            all.AddRange(ReadNew(run, ref offset));
+            all.AddRange(ReadNew(run, ref offset, fence));
         }
         while (offset != before);
         return all;
     }
+
+    /// <summary>
+    /// Replaces the file, atomically (temp file and rename), by <paramref name="kept"/> and, when <paramref name="leaseToken"/>
+    /// is given, an owner line of that token after them: from there on, a line of an older lease (a worker that wrote
+    /// after losing the run) is stale even before the new owner has appended a point. The stale lines in the file are gone.
+    /// </summary>
+    public static void Rewrite(RunFiles run, IEnumerable<MetricPoint> kept, long? leaseToken)
+    {
+        var lines = kept.Select(p => p.ToJsonLine());
+        if (leaseToken is { } token) lines = lines.Append($"{{\"{LeaseFence.Property}\":{token}}}");
+        // A temp name of this process's own: no other writer's half-written file is ever renamed into place.
+        var temp = $"{run.MetricsPath}.{Environment.ProcessId}.tmp";
+        File.WriteAllLines(temp, lines);
+        File.Move(temp, run.MetricsPath, overwrite: true);
+    }
 }
 
-/// <summary>train.log.jsonl: one <see cref="LogLine"/> per line.</summary>
+/// <summary>
+/// train.log.jsonl: one <see cref="LogLine"/> per line. Read in file order through a <see cref="LeaseFence"/>: a line
+/// written under an outdated lease after the new owner's first line is left out.
+/// </summary>
 public static class LogFile
 {
     public static void Append(RunFiles run, LogLine line) => JsonLinesFile.Append(run.LogPath, line.ToJsonLine());
 
-    public static List<LogLine> ReadNew(RunFiles run, ref long offset) =>
-        JsonLinesFile.ReadNew(run.LogPath, ref offset).Select(LogLine.ParseJsonLine).OfType<LogLine>().ToList();
+    /// <summary>The lines after <paramref name="offset"/>; <paramref name="fence"/> carries what the lines before it said about the lease.</summary>
+    public static List<LogLine> ReadNew(RunFiles run, ref long offset, LeaseFence fence) => Current(JsonLinesFile.ReadNew(run.LogPath, ref offset), fence);
 
-    public static List<LogLine> ReadAll(RunFiles run) => JsonLinesFile.ReadAll(run.LogPath).Select(LogLine.ParseJsonLine).OfType<LogLine>().ToList();
+    public static List<LogLine> ReadAll(RunFiles run) => Current(JsonLinesFile.ReadAll(run.LogPath), new LeaseFence());
+
+    /// <summary>The log lines among <paramref name="lines"/> (in file order) that are current: parsed, stale ones left out.</summary>
+    public static List<LogLine> Current(IEnumerable<string> lines, LeaseFence fence) =>
+        lines.Select(LogLine.ParseJsonLine).OfType<LogLine>().Where(line => fence.Admits(line.LeaseToken)).ToList();
 }

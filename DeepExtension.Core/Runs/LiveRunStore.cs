@@ -225,6 +225,8 @@ public sealed class LiveRun
     private readonly TimeSpan _fedFileInterval;
     private long _lastFedTicks;
     private long _pointsFromNodes, _logLinesFromNodes;
+    // The log's lines in file order, whichever way they came (read from the file or sent by a node), pass one fence.
+    private Work.LeaseFence _logFence = new();
 
     internal LiveRun(RunFiles files, ILogger logger, TimeSpan fedFileInterval)
     {
@@ -305,6 +307,7 @@ public sealed class LiveRun
                 {
                     _logs.Clear();
                     _logOffset = 0;
+                    _logFence = new Work.LeaseFence();
                 }
                 changed = true;
             }
@@ -326,7 +329,7 @@ public sealed class LiveRun
                         {
                             // The same readers as the files': one format, parsed one way, whichever way a line came.
                             if (file == RunFileKind.Metrics) _history.AppendLine(rest[..length]);
-                            else if (LogLine.ParseJsonLine(System.Text.Encoding.UTF8.GetString(rest[..length])) is { } log) _logs.Add(log);
+                            else _logs.AddRange(LogFile.Current([System.Text.Encoding.UTF8.GetString(rest[..length])], _logFence));
                             appended++;
                         }
                         rest = rest[(length + 1)..];
@@ -499,7 +502,7 @@ public sealed class LiveRun
 
         lock (_gate)
         {
-            var logs = LogFile.ReadNew(Files, ref _logOffset);
+            var logs = LogFile.ReadNew(Files, ref _logOffset, _logFence);
             if (logs.Count > 0)
             {
                 _logs.AddRange(logs);

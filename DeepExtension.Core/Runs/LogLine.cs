@@ -11,12 +11,18 @@ public enum RunLogLevel
     Error,
 }
 
-/// <summary>One line of a run's log: {"t":"2026-11-22T17:00:00.123Z","level":"info","msg":"..."}.</summary>
+/// <summary>One line of a run's log: {"t":"2026-11-22T17:00:00.123Z","level":"info","msg":"...","lease_token":..}.</summary>
 public sealed record LogLine(
     [property: JsonPropertyName("t")] DateTimeOffset Timestamp,
     [property: JsonPropertyName("level")] RunLogLevel Level,
     [property: JsonPropertyName("msg")] string Message)
 {
+    /// <summary>The fencing token of the lease the line was written under (see <see cref="Work.LeaseFence"/>); null on lines
+    /// of earlier versions and of writers that hold no lease.</summary>
+    [JsonPropertyName(Work.LeaseFence.Property)]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public long? LeaseToken { get; init; }
+
     private static readonly JsonSerializerOptions Json = new()
     {
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using DeepExtension.Core.Work;
 
 namespace DeepExtension.Core.Runs;
 
@@ -38,7 +39,7 @@ public sealed class MetricHistory
         return history;
     }
 
-    /// <summary>Appends one metrics.jsonl line; false (and nothing appended) when it is not a metrics line.</summary>
+    /// <summary>Appends one metrics.jsonl line (lines in file order); false (and nothing appended) when it is not a point, or a stale one (see <see cref="MetricLineReader"/>).</summary>
     public bool AppendLine(ReadOnlySpan<byte> line)
     {
         if (!_reader.Read(line)) return false;
@@ -136,26 +137,33 @@ public sealed class MetricHistory
 }
 
 /// <summary>
-/// The one reader of a metrics.jsonl line ({"step":..,"epoch":..,"elapsed":..,"total_steps":..,"loss":..,...}): reads
-/// it from its UTF-8 bytes into fields that are reused line after line, with metric names interned, so millions of lines
-/// parse without an allocation each. A null value (a diverged loss) reads as NaN.
+/// The one reader of a metrics.jsonl line ({"step":..,"epoch":..,"elapsed":..,"total_steps":..,"lease_token":..,"loss":..,...}):
+/// reads it from its UTF-8 bytes into fields that are reused line after line, with metric names interned, so millions of
+/// lines parse without an allocation each. A null value (a diverged loss) reads as NaN. Lines are read in file order
+/// through one <see cref="LeaseFence"/>: a point written under an outdated lease is left out, and an owner line
+/// ({"lease_token":..} alone, written by <see cref="MetricsFile.Rewrite"/>) raises the fence without being a point.
 /// </summary>
 internal sealed class MetricLineReader
 {
     private readonly List<(string Key, double Value)> _values = [];
     private readonly List<(byte[] Utf8, string Name)> _names = [];
+    private readonly LeaseFence _fence;
+
+    /// <param name="fence">the fence of the file being read; a new one when the file is read from its start</param>
+    public MetricLineReader(LeaseFence? fence = null) => _fence = fence ?? new LeaseFence();
 
     public long Step { get; private set; }
     public double Epoch { get; private set; }
     public double Elapsed { get; private set; }
     public long? TotalSteps { get; private set; }
+    public long? LeaseToken { get; private set; }
     public IReadOnlyList<(string Key, double Value)> Values => _values;
 
-    /// <summary>Reads one line; false when it is not a JSON object with a numeric step.</summary>
+    /// <summary>Reads one line; false when it is not a JSON object with a numeric step, or its lease is outdated.</summary>
     public bool Read(ReadOnlySpan<byte> line)
     {
         _values.Clear();
-        long? step = null, total = null;
+        long? step = null, total = null, token = null;
         double epoch = 0, elapsed = 0;
         try
         {
@@ -183,6 +191,11 @@ internal sealed class MetricLineReader
                     reader.Read();
                     if (reader.TokenType == JsonTokenType.Number) total = reader.GetInt64();
                 }
+                else if (reader.ValueTextEquals("lease_token"u8))
+                {
+                    reader.Read();
+                    if (reader.TokenType == JsonTokenType.Number) token = reader.GetInt64();
+                }
                 else
                 {
                     var name = NameOf(ref reader);
@@ -198,7 +211,8 @@ internal sealed class MetricLineReader
             _values.Clear();
             return false;
         }
-        if (step is not { } s)
+        // An owner line has no step: it only raises the fence.
+        if (!_fence.Admits(token) || step is not { } s)
         {
             _values.Clear();
             return false;
@@ -207,6 +221,7 @@ internal sealed class MetricLineReader
         Epoch = epoch;
         Elapsed = elapsed;
         TotalSteps = total;
+        LeaseToken = token;
         return true;
     }
 

@@ -15,6 +15,9 @@ public sealed record MetricPoint(long Step, double Epoch, double ElapsedSeconds,
     /// <summary>The run's planned optimizer steps when this point was logged; null on lines written before it was recorded.</summary>
     public long? TotalSteps { get; init; }
 
+    /// <summary>The fencing token of the lease the point was written under (see <see cref="Work.LeaseFence"/>); null on lines of earlier versions.</summary>
+    public long? LeaseToken { get; init; }
+
     public static class Keys
     {
         public const string Loss = "loss";
@@ -39,7 +42,7 @@ public sealed record MetricPoint(long Step, double Epoch, double ElapsedSeconds,
 
     public double? this[string key] => Values.TryGetValue(key, out var v) ? v : null;
 
-    /// <summary>One line of metrics.jsonl: {"step":..,"epoch":..,"elapsed":..,"loss":..,...}.</summary>
+    /// <summary>One line of metrics.jsonl: {"step":..,"epoch":..,"elapsed":..,"total_steps":..,"lease_token":..,"loss":..,...}.</summary>
     public string ToJsonLine()
     {
         var buffer = new ArrayBufferWriter<byte>();
@@ -50,6 +53,7 @@ public sealed record MetricPoint(long Step, double Epoch, double ElapsedSeconds,
             writer.WriteNumber("epoch", Epoch);
             writer.WriteNumber("elapsed", ElapsedSeconds);
             if (TotalSteps is { } total) writer.WriteNumber("total_steps", total);
+            if (LeaseToken is { } token) writer.WriteNumber(Work.LeaseFence.Property, token);
             foreach (var (key, value) in Values)
             {
                 // JSON has no NaN/Infinity; a diverged loss is recorded as null and shown as a gap.
@@ -63,14 +67,20 @@ public sealed record MetricPoint(long Step, double Epoch, double ElapsedSeconds,
 
     public static MetricPoint? ParseJsonLine(string line) => ParseJsonLine(Encoding.UTF8.GetBytes(line));
 
-    /// <summary>Parses one line from its UTF-8 bytes (see <see cref="MetricLineReader"/>, the one reader of the format).</summary>
+    /// <summary>Parses one line on its own, from its UTF-8 bytes (see <see cref="MetricLineReader"/>, the one reader of the format; a
+    /// file is read through <see cref="MetricsFile"/>, which leaves out stale lines).</summary>
     public static MetricPoint? ParseJsonLine(ReadOnlySpan<byte> line)
     {
         var reader = new MetricLineReader();
-        if (!reader.Read(line)) return null;
+        return reader.Read(line) ? Of(reader) : null;
+    }
+
+    /// <summary>The point <paramref name="reader"/> has just read.</summary>
+    internal static MetricPoint Of(MetricLineReader reader)
+    {
         var values = new Dictionary<string, double>(StringComparer.Ordinal);
         foreach (var (key, value) in reader.Values) values[key] = value;
-        return new MetricPoint(reader.Step, reader.Epoch, reader.Elapsed, values) { TotalSteps = reader.TotalSteps };
+        return new MetricPoint(reader.Step, reader.Epoch, reader.Elapsed, values) { TotalSteps = reader.TotalSteps, LeaseToken = reader.LeaseToken };
     }
 
     public override string ToString() => ToJsonLine();

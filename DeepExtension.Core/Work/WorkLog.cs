@@ -55,6 +55,6 @@ public sealed class WorkLog
         var lines = new List<string>();
         if (LegacyPath is not null) lines.AddRange(JsonLinesFile.ReadAll(LegacyPath));
         lines.AddRange(JsonLinesFile.ReadAll(Path));
-        return lines.Select(LogLine.ParseJsonLine).OfType<LogLine>().ToList();
+        return LogFile.Current(lines, new LeaseFence());
     }
 }

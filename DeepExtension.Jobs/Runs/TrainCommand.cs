@@ -67,7 +67,7 @@ public static class TrainCommand
             orphaned = true;
         });
         if (ownership is null) return WorkerExit.LeaseLost;
-        recorder = new RunRecorder(files, () => ownership.IsHeld);
+        recorder = new RunRecorder(files, () => ownership.IsHeld, ownership.Lease.Token);
         try
         {
             var baseModel = await baseModels.GetAsync(run.BaseModelId) ?? throw new InvalidOperationException("The run's base model is no longer registered.");

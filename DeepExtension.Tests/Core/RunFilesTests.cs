@@ -1,5 +1,6 @@
 using System.Text;
 using DeepExtension.Core.Runs;
+using DeepExtension.Core.Work;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace DeepExtension.Tests.Core;
@@ -56,11 +57,12 @@ public sealed class RunFilesTests : IDisposable
         MetricsFile.Append(_run, new MetricPoint(1, 0, 0, new Dictionary<string, double> { ["loss"] = 2 }));
         File.AppendAllText(_run.MetricsPath, "{\"step\":2,\"epoch\":0,\"ela");
         long offset = 0;
+        var fence = new LeaseFence();
 
-        var first = MetricsFile.ReadNew(_run, ref offset);
+        var first = MetricsFile.ReadNew(_run, ref offset, fence);
         File.AppendAllText(_run.MetricsPath, "psed\":1,\"loss\":1.5}\n");
-        var second = MetricsFile.ReadNew(_run, ref offset);
-        var third = MetricsFile.ReadNew(_run, ref offset);
+        var second = MetricsFile.ReadNew(_run, ref offset, fence);
+        var third = MetricsFile.ReadNew(_run, ref offset, fence);
 
         Assert.Equal([1L], first.Select(p => p.Step));
         Assert.Equal([2L], second.Select(p => p.Step));
@@ -74,7 +76,7 @@ public sealed class RunFilesTests : IDisposable
         LogFile.Append(_run, new LogLine(DateTimeOffset.UnixEpoch, RunLogLevel.Warning, "数据集 ✓ — naïve"));
         long offset = 0;
 
-        var line = Assert.Single(LogFile.ReadNew(_run, ref offset));
+        var line = Assert.Single(LogFile.ReadNew(_run, ref offset, new LeaseFence()));
 
         Assert.Equal("数据集 ✓ — naïve", line.Message);
         Assert.Equal(RunLogLevel.Warning, line.Level);

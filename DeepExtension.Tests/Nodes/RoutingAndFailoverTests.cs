@@ -84,11 +84,10 @@ public sealed class RoutingAndFailoverTests
         Assert.Single(File.ReadAllLines(files.LogPath), l => l.Contains("Resuming from step-"));
     }
 
-    // Known race, found by this test in CI (2026-11-26): a worker frozen (SIGSTOP) between its lease check and its append
-    // finishes that append when it is thawed, after another node has taken the run over; the next resume keeps that stale
-    // line because it truncates by step (steps 11, 12, 11, 13). Needs fencing on read (each line carries its lease token and
-    // readers drop lines of an older token); until then the test fails intermittently and is skipped.
-    [Fact(Skip = "Known race: a thawed worker's in-flight metrics append lands after the takeover; needs lease-token fencing on read (see comment).")]
+    // A worker frozen (SIGSTOP) between its lease check and its append finishes that append when it is thawed, after the
+    // other node took the run over (found by this test in CI: steps 11, 12, 11, 13). Each point carries its lease token and
+    // every reader leaves out a point of an older token than one before it (LeaseFence, LeaseFencingTests).
+    [Fact]
     public async Task FrozenNodeThenKilledNode_TheirRunIsRecoveredEachTimeFromItsCheckpointAndTheFrozenOneNeverWritesAgain()
     {
         await using var cluster = await Cluster.StartAsync();

@@ -1,5 +1,4 @@
 using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using DeepExtension.Core.Runs;
 
@@ -39,7 +38,7 @@ internal static class TrainsApi
         group.MapGet("/{id:guid}/metrics", async (Guid id, long? fromStep, TrainingRunService service, CancellationToken ct) =>
         {
             if (await service.GetAsync(id, ct) is not { } run) return ApiEndpoints.NotFound("train");
-            return Results.Text(MetricLines(service.FilesOf(run).MetricsPath, fromStep ?? 0), "application/x-ndjson", Encoding.UTF8);
+            return Results.Text(MetricLines(service.FilesOf(run), fromStep ?? 0), "application/x-ndjson", Encoding.UTF8);
         }).WithSummary("The metric points as JSON lines (step, epoch, elapsed, total_steps and the metrics), from fromStep on.");
 
         group.MapGet("/{id:guid}/log", WebHostingExtensions.DownloadRunLogAsync)
@@ -48,27 +47,17 @@ internal static class TrainsApi
 
     private static string Location(Guid id) => $"{ApiEndpoints.Prefix}/trains/{id}";
 
-    /// <summary>The lines of metrics.jsonl as written, those whose step is at least <paramref name="fromStep"/>.</summary>
-    private static string MetricLines(string path, long fromStep)
+    /// <summary>
+    /// The points of metrics.jsonl whose step is at least <paramref name="fromStep"/>, one JSON line each, read as every page
+    /// reads them (a line still being written, or written under an outdated lease, is not a point); the lease token is the
+    /// file's business and is left out.
+    /// </summary>
+    private static string MetricLines(RunFiles files, long fromStep)
     {
-        if (!File.Exists(path)) return "";
         var text = new StringBuilder();
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-        using var reader = new StreamReader(stream);
-        while (reader.ReadLine() is { } line)
+        foreach (var point in MetricsFile.ReadAll(files).Where(p => p.Step >= fromStep))
         {
-            // A line being written has no end yet: it is not a point.
-            if (line.Length == 0 || !line.EndsWith('}')) continue;
-            try
-            {
-                using var point = JsonDocument.Parse(line);
-                if (point.RootElement.TryGetProperty("step", out var step) && step.TryGetInt64(out var value) && value >= fromStep)
-                    text.Append(line).Append('\n');
-            }
-            catch (JsonException)
-            {
-                // Skipped, as the readers of the pages skip it.
-            }
+            text.Append((point with { LeaseToken = null }).ToJsonLine()).Append('\n');
         }
         return text.ToString();
     }

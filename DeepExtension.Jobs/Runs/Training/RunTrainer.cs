@@ -191,6 +191,8 @@ public sealed class RunTrainer(
                 string.Join("; ", choice.Skipped.Select(s => $"{s.Name}: {s.Reason}")) +
                 ". Remove the run's checkpoints folder to train it again from the start.");
         }
+        // Starting over (no checkpoint yet, as when a node died before the first one): an earlier attempt's points go.
+        recorder.ResumeAt(0);
         var lora = LoraModel.Inject(model, _args.Lora, new Generator((ulong)_args.Seed));
         var fresh = new AdamWOptimizer([.. lora.TrainableParameters, .. objective.ExtraParameters], adamw);
         recorder.Log(RunLogLevel.Info, $"LoRA r={_args.Lora.R} alpha={_args.Lora.LoraAlpha} on {string.Join(", ", _args.Lora.ResolvedTargets())}: " +
