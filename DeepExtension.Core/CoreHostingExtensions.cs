@@ -52,7 +52,10 @@ public static class CoreHostingExtensions
         builder.Services.AddSingleton<RunComparisonService>();
         builder.Services.AddSingleton<CustomizedModelService>();
         builder.Services.AddSingleton<CompleteModelService>();
-        builder.Services.AddSingleton<LiveRunStore>();
+        builder.Services.AddSingleton(sp => new LiveRunStore(sp.GetRequiredService<ILogger<LiveRunStore>>())
+        {
+            FedFileInterval = TimeSpan.FromSeconds(Math.Clamp(builder.Configuration.GetValue(Nodes.NodeFeed.FileFallbackSecondsKey, 5.0), 0, 86_400)),
+        });
         builder.Services.AddSingleton<DatasetService>();
         builder.Services.AddSingleton<Audit.AuditTrail>();
 

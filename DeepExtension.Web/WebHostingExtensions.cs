@@ -3,6 +3,7 @@ using DeepExtension.Core.Runs;
 using DeepExtension.Web.Accounts;
 using DeepExtension.Web.Api;
 using DeepExtension.Web.Components;
+using DeepExtension.Web.Nodes;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -23,6 +24,7 @@ public static class WebHostingExtensions
         builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database");
         builder.AddDeepExtensionAccounts();
         builder.AddDeepExtensionApi();
+        builder.AddNodeFeed();
         return builder;
     }
 
@@ -55,6 +57,7 @@ public static class WebHostingExtensions
         // The first download address, kept so links to it still work; /api/v1/trains/{id}/log is the same.
         app.MapGet("/api/runs/{id:guid}/log", DownloadRunLogAsync);
         app.MapDeepExtensionApi();
+        app.MapNodeFeed();
         app.MapEvaluationDownloads();
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         return app;

@@ -5,31 +5,25 @@ using Microsoft.EntityFrameworkCore.Diagnostics;
 namespace DeepExtension.Core.Data;
 
 /// <summary>
-/// SQLite opens a database file it cannot write (an immutable or read-only file) read-only without saying so, and a
-/// pooled connection opened then can keep failing with "attempt to write a readonly database" after the file is writable
-/// again (seen in FormFaultTests' dataset upload: the retry after the outage failed with that error). On that error the
-/// pool of the connection string is cleared, so the next operation opens a fresh connection.
+/// SQLite opens a database file it cannot write (made immutable or read-only for a while) read-only without saying so,
+/// and the pool would hand that connection out again after the file is writable: every write on it then fails with
+/// "attempt to write a readonly database" (DatabaseFaultTests). A connection that opened read-only is kept out of the
+/// pool, so the first operation after the outage opens a fresh, writable one.
 /// </summary>
-public sealed class SqliteReadOnlyRecovery : DbCommandInterceptor
+public sealed class SqliteReadOnlyRecovery : DbConnectionInterceptor
 {
-    /// <summary>SQLITE_READONLY.</summary>
-    private const int ReadOnly = 8;
+    public override void ConnectionOpened(DbConnection connection, ConnectionEndEventData eventData) => KeepOutOfPoolIfReadOnly(connection);
 
-    public override void CommandFailed(DbCommand command, CommandErrorEventData eventData)
+    public override Task ConnectionOpenedAsync(DbConnection connection, ConnectionEndEventData eventData, CancellationToken cancellationToken = default)
     {
-        ClearPoolOnReadOnly(command, eventData.Exception);
-        base.CommandFailed(command, eventData);
+        KeepOutOfPoolIfReadOnly(connection);
+        return Task.CompletedTask;
     }
 
-    public override Task CommandFailedAsync(DbCommand command, CommandErrorEventData eventData, CancellationToken cancellationToken = default)
+    private static void KeepOutOfPoolIfReadOnly(DbConnection connection)
     {
-        ClearPoolOnReadOnly(command, eventData.Exception);
-        return base.CommandFailedAsync(command, eventData, cancellationToken);
-    }
-
-    private static void ClearPoolOnReadOnly(DbCommand command, Exception exception)
-    {
-        if (exception is SqliteException { SqliteErrorCode: ReadOnly } && command.Connection is SqliteConnection connection)
-            SqliteConnection.ClearPool(connection);
+        // ClearPool: the open connections of this connection string are closed, not pooled, when released.
+        if (connection is SqliteConnection { Handle: { } handle } sqlite && SQLitePCL.raw.sqlite3_db_readonly(handle, "main") == 1)
+            SqliteConnection.ClearPool(sqlite);
     }
 }

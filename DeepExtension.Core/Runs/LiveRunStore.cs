@@ -1,3 +1,4 @@
+using DeepExtension.Core.Nodes;
 using Microsoft.Extensions.Logging;
 
 namespace DeepExtension.Core.Runs;
@@ -8,7 +9,8 @@ namespace DeepExtension.Core.Runs;
 /// holding the parsed history, shared by every page, chart and job that watches the run (reference-counted: the
 /// reader stops when the last subscription is disposed). Subscribers are told that something changed (at most once per
 /// tick, never overlapping for one subscriber) and read what they need from the <see cref="LiveRun"/>. Works wherever
-/// the worker runs, as long as it shares the data folder.
+/// the worker runs, as long as it shares the data folder; a worker node also sends its runs' lines as they are written
+/// (<see cref="Append"/>, see <see cref="NodeFeed"/>), so a remote run's points arrive without waiting on the shared files.
 /// </summary>
 public sealed class LiveRunStore(ILogger<LiveRunStore> logger) : IDisposable
 {
@@ -23,6 +25,12 @@ public sealed class LiveRunStore(ILogger<LiveRunStore> logger) : IDisposable
     /// interactive render following a prerender) finds it parsed and its series reduced instead of reading it again.
     /// </summary>
     public TimeSpan Linger { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// How long a run that a node feeds goes without its files being read (see <see cref="NodeFeed.FileFallbackSecondsKey"/>):
+    /// the files are read again once the node has sent nothing for this long (its connection dropped, it died).
+    /// </summary>
+    public TimeSpan FedFileInterval { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
     /// Watches <paramref name="files"/>: <paramref name="onChanged"/> is called once the history is loaded and after each
@@ -46,12 +54,31 @@ public sealed class LiveRunStore(ILogger<LiveRunStore> logger) : IDisposable
         }
     }
 
+    /// <summary>
+    /// Lines a worker node read from one of <paramref name="files"/>' files, starting at byte <paramref name="offset"/>
+    /// (with <paramref name="restart"/> when the file was replaced and they start at 0 again): the lines this store did
+    /// not hold yet are parsed into the run's history as if read from the file. Watches the run (lingering) while lines
+    /// arrive. Returns the position held in the file now, where the node's next lines start.
+    /// </summary>
+    public NodeLinesAck Append(RunFiles files, RunFileKind file, long offset, bool restart, ReadOnlySpan<byte> lines)
+    {
+        LiveRun run;
+        lock (_runs)
+        {
+            var known = _runs.ContainsKey(files.Directory);
+            run = RunOf(files);
+            run.MarkFed(DateTime.UtcNow);
+            if (!known) ScheduleStop(run);
+        }
+        return run.Append(file, offset, restart, lines);
+    }
+
     private LiveRun RunOf(RunFiles files)
     {
         ObjectDisposedException.ThrowIf(_shutdown.IsCancellationRequested, this);
         if (!_runs.TryGetValue(files.Directory, out var run))
         {
-            run = new LiveRun(files, logger);
+            run = new LiveRun(files, logger, FedFileInterval);
             _runs[files.Directory] = run;
             run.Start(Interval, _shutdown.Token);
         }
@@ -97,6 +124,12 @@ public sealed class LiveRunStore(ILogger<LiveRunStore> logger) : IDisposable
     private void StopIfIdle(LiveRun run, int generation)
     {
         if (run.SubscriberCount > 0 || run.LingerGeneration != generation) return;
+        if (DateTime.UtcNow - run.LastFedUtc < Linger)
+        {
+            // A node still sends this run's lines: it stays loaded while they arrive, then lingers.
+            ScheduleStop(run);
+            return;
+        }
         if (_runs.TryGetValue(run.Files.Directory, out var current) && current == run) _runs.Remove(run.Files.Directory);
         run.Stop();
     }
@@ -189,11 +222,15 @@ public sealed class LiveRun
     private readonly Dictionary<(string Metric, MetricAxis Axis, double Alpha, double? Min, double? Max, int MaxPoints), SeriesSlice> _slices = [];
     private CancellationTokenSource? _stop;
     private long _metricsOffset, _logOffset;
+    private readonly TimeSpan _fedFileInterval;
+    private long _lastFedTicks;
+    private long _pointsFromNodes, _logLinesFromNodes;
 
-    internal LiveRun(RunFiles files, ILogger logger)
+    internal LiveRun(RunFiles files, ILogger logger, TimeSpan fedFileInterval)
     {
         Files = files;
         _logger = logger;
+        _fedFileInterval = fedFileInterval;
     }
 
     public RunFiles Files { get; }
@@ -235,6 +272,83 @@ public sealed class LiveRun
         {
             lock (_gate) return _logs.Count;
         }
+    }
+
+    /// <summary>Metric points that came from a worker node (<see cref="LiveRunStore.Append"/>), not from reading the file.</summary>
+    public long PointsFromNodes => Interlocked.Read(ref _pointsFromNodes);
+
+    /// <summary>Log lines that came from a worker node, not from reading the file.</summary>
+    public long LogLinesFromNodes => Interlocked.Read(ref _logLinesFromNodes);
+
+    /// <summary>When a node last sent lines of this run (MinValue: never).</summary>
+    public DateTime LastFedUtc => new(Interlocked.Read(ref _lastFedTicks), DateTimeKind.Utc);
+
+    internal void MarkFed(DateTime nowUtc) => Interlocked.Exchange(ref _lastFedTicks, nowUtc.Ticks);
+
+    /// <summary>See <see cref="LiveRunStore.Append"/>.</summary>
+    internal NodeLinesAck Append(RunFileKind file, long offset, bool restart, ReadOnlySpan<byte> lines)
+    {
+        var appended = 0;
+        NodeLinesAck ack;
+        List<LiveRunSubscription>? subscribers = null;
+        lock (_gate)
+        {
+            var changed = false;
+            if (restart)
+            {
+                if (file == RunFileKind.Metrics)
+                {
+                    _history = new MetricHistory();
+                    _metricsOffset = 0;
+                }
+                else
+                {
+                    _logs.Clear();
+                    _logOffset = 0;
+                }
+                changed = true;
+            }
+            ref var position = ref file == RunFileKind.Metrics ? ref _metricsOffset : ref _logOffset;
+            // Lines before the position are held already (sent before, or read from the file); lines after a gap wait
+            // for the node to send what lies between (it resends from the position answered).
+            var skip = position - offset;
+            if (skip >= 0 && skip < lines.Length && (skip == 0 || lines[(int)skip - 1] == (byte)'\n'))
+            {
+                var rest = lines[(int)skip..];
+                var end = rest.LastIndexOf((byte)'\n');
+                if (end >= 0)
+                {
+                    rest = rest[..(end + 1)];
+                    while (rest.Length > 0)
+                    {
+                        var length = rest.IndexOf((byte)'\n');
+                        if (length > 0)
+                        {
+                            // The same readers as the files': one format, parsed one way, whichever way a line came.
+                            if (file == RunFileKind.Metrics) _history.AppendLine(rest[..length]);
+                            else if (LogLine.ParseJsonLine(System.Text.Encoding.UTF8.GetString(rest[..length])) is { } log) _logs.Add(log);
+                            appended++;
+                        }
+                        rest = rest[(length + 1)..];
+                    }
+                    position = offset + skip + end + 1;
+                    changed = true;
+                }
+            }
+            if (changed)
+            {
+                Version++;
+                _slices.Clear();
+                if (Loaded) subscribers = [.. _subscribers];
+            }
+            ack = new NodeLinesAck(position, _history.Count > 0 ? _history.Summary.Step : null);
+        }
+        Interlocked.Add(ref file == RunFileKind.Metrics ? ref _pointsFromNodes : ref _logLinesFromNodes, appended);
+        if (subscribers is not null)
+        {
+            foreach (var subscriber in subscribers) subscriber.Notify();
+        }
+        return ack;
     }
 
     /// <summary>Every metric key any point logged.</summary>
@@ -330,7 +444,9 @@ public sealed class LiveRun
         {
             while (!cancellationToken.IsCancellationRequested)
             {
-                if (ReadNew() || !Loaded)
+                // While a node sends this run's lines, the files are only the fallback for when it stops.
+                var fed = DateTime.UtcNow - LastFedUtc < _fedFileInterval;
+                if ((!fed || !Loaded) && (ReadNew() || !Loaded))
                 {
                     List<LiveRunSubscription> subscribers;
                     lock (_gate)
@@ -360,13 +476,14 @@ public sealed class LiveRun
     private bool ReadNew()
     {
         var any = false;
-        long before;
+        bool more;
         do
         {
-            before = _metricsOffset;
-            var shrunk = File.Exists(Files.MetricsPath) && new FileInfo(Files.MetricsPath).Length < _metricsOffset;
             lock (_gate)
             {
+                // Under the lock: a node's lines (Append) move the same positions.
+                var before = _metricsOffset;
+                var shrunk = File.Exists(Files.MetricsPath) && new FileInfo(Files.MetricsPath).Length < _metricsOffset;
                 if (shrunk)
                 {
                     // The worker rewrote the file (a resume drops the points after its checkpoint): start the history over.
@@ -375,15 +492,19 @@ public sealed class LiveRun
                 }
                 // Parsed under the lock straight into the columns (no point objects): readers wait for one chunk at most.
                 if (MetricsFile.ReadNew(Files, ref _metricsOffset, _history) > 0) any = true;
+                more = _metricsOffset != before;
             }
         }
-        while (_metricsOffset != before);
+        while (more);
 
-        var logs = LogFile.ReadNew(Files, ref _logOffset);
-        if (logs.Count > 0)
+        lock (_gate)
         {
-            lock (_gate) _logs.AddRange(logs);
-            any = true;
+            var logs = LogFile.ReadNew(Files, ref _logOffset);
+            if (logs.Count > 0)
+            {
+                _logs.AddRange(logs);
+                any = true;
+            }
         }
         if (any)
         {

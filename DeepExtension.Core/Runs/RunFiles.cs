@@ -34,3 +34,10 @@ public sealed class RunFiles(string directory)
 
     public bool CancelRequested => File.Exists(CancelRequestPath);
 }
+
+/// <summary>The files of a run that grow while it trains (what a worker node sends the console, see <see cref="Nodes.NodeFeed"/>).</summary>
+public enum RunFileKind
+{
+    Metrics,
+    Log,
+}

@@ -155,10 +155,6 @@ public sealed class TrainingRunService(
     public Task<bool> MarkRunningAsync(Guid id, CancellationToken cancellationToken = default) =>
         _work.StartAsync<TrainingRun>(id, cancellationToken);
 
-    /// <summary>
-    /// Writes the run's summary columns (step, total, epoch, last/best loss, best evaluation loss, throughput, ETA) from
-    /// the summary of its metric points: the database holds what the points say, never a value of its own.
-    /// </summary>
     /// <summary>The device the run's current worker trains on ("cpu", "cuda:0").</summary>
     public async Task RecordDeviceAsync(Guid id, string device, CancellationToken cancellationToken = default)
     {
@@ -166,6 +162,23 @@ public sealed class TrainingRunService(
         await db.TrainingRuns.Where(r => r.Id == id).ExecuteUpdateAsync(u => u.SetProperty(r => r.DeviceUsed, device), cancellationToken);
     }
 
+    /// <summary>
+    /// The devices asked for by the runs still waiting that were queued before <paramref name="run"/> (ties broken by id,
+    /// so every process sees the same line): a run does not take a device one of them could take.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> DevicesAskedAheadOfAsync(TrainingRun run, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var waiting = await db.TrainingRuns.AsNoTracking().Where(r => r.Status == WorkStatus.Queued && r.Id != run.Id)
+            .Select(r => new { r.Id, r.QueuedAtUtc, r.Device }).ToListAsync(cancellationToken);
+        return waiting.Where(r => r.QueuedAtUtc < run.QueuedAtUtc || (r.QueuedAtUtc == run.QueuedAtUtc && r.Id.CompareTo(run.Id) < 0))
+            .Select(r => r.Device).ToList();
+    }
+
+    /// <summary>
+    /// Writes the run's summary columns (step, total, epoch, last/best loss, best evaluation loss, throughput, ETA) from
+    /// the summary of its metric points: the database holds what the points say, never a value of its own.
+    /// </summary>
     public async Task UpdateSummaryAsync(Guid id, RunSummary summary, CancellationToken cancellationToken = default)
     {
         if (summary.Points == 0) return;

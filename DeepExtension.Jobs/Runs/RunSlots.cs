@@ -16,13 +16,13 @@ public sealed class RunSlots(IConfiguration configuration)
     private readonly int _perDevice = Math.Max(1, configuration.GetValue(MaxConcurrentKey, 1));
 
     /// <summary>A slot of <paramref name="device"/>, or null when all are taken.</summary>
-    public IDisposable? TryAcquire(string device)
-    {
+    public IDisposable? TryAcquire(string device) => TryAcquireExactly(SlotOf(device));
+
+    /// <summary>The slots a run asking for <paramref name="device"/> takes one of on a machine that does not route runs.</summary>
+    public static string SlotOf(string device) =>
         // "auto" lands on the machine's accelerator when there is one: it shares that device's slots.
         // Other GPUs than the first ("cuda:1", ...) have slots of their own.
-        var key = device switch { "cpu" => "cpu", "auto" or "cuda" or "cuda:0" => "accelerator", _ => device };
-        return TryAcquireExactly(key);
-    }
+        device switch { "cpu" => "cpu", "auto" or "cuda" or "cuda:0" => "accelerator", _ => device };
 
     /// <summary>A slot of one device as a node names it ("cpu", "cuda:1"), or null when all are taken (routing, see <see cref="Nodes.NodeDevices"/>).</summary>
     public IDisposable? TryAcquireExactly(string device)

@@ -10,15 +10,28 @@ namespace DeepExtension.Jobs.Runs;
 /// <summary>
 /// Executes one training run: takes a device slot (or is fired again later), runs the worker process, keeps the run's summary columns
 /// equal to what its metric points say (watching them through the process's <see cref="LiveRunStore"/>, the same
-/// reader the pages share), and records the outcome (registering the customized model on success).
+/// reader the pages share; on a worker node the same lines go to the console as they are written, see <see cref="ConsoleFeed"/>),
+/// and records the outcome (registering the customized model on success).
 /// </summary>
 public sealed class TrainingRunJob(
     WorkStore store, TrainingRunService runs, CustomizedModelService customizedModels, WorkerLauncher launcher, RunSlots slots, LiveRunStore live,
-    NodeDevices devices, NodeIdentity node, WorkLimits limits, ILogger<TrainingRunJob> logger)
+    NodeDevices devices, NodeIdentity node, ConsoleFeed feed, WorkLimits limits, ILogger<TrainingRunJob> logger)
     : WorkJob<TrainingRun>(store, logger, limits)
 {
     // The device of this node the run was given a slot of; null where runs are not routed (one machine).
     private string? _device;
+
+    // Queue order: a run never takes a device that a run queued before it is waiting for, whichever job fires first.
+    protected override async Task<bool> IsNextInLineAsync(TrainingRun run, CancellationToken cancellationToken)
+    {
+        var mine = DevicesFor(run.Device);
+        var ahead = await runs.DevicesAskedAheadOfAsync(run, cancellationToken);
+        return !ahead.Any(device => DevicesFor(device).Overlaps(mine));
+    }
+
+    /// <summary>The device slots of this node a run asking for <paramref name="requested"/> could take.</summary>
+    private HashSet<string> DevicesFor(string requested) =>
+        devices.Routes ? NodeDevices.Candidates(requested, devices.Offered).ToHashSet(StringComparer.Ordinal) : [RunSlots.SlotOf(requested)];
 
     protected override bool TryTakeTurn(TrainingRun run, out IDisposable? turn)
     {
@@ -51,6 +64,8 @@ public sealed class TrainingRunJob(
         var files = runs.FilesOf(run);
         WorkerExit? exit;
         LiveRunSubscription? watching = null;
+        // Disposed once the worker exited: the feed then sends the run's last lines and lets it go.
+        using var feeding = feed.Feed(runId, files);
         using (watching = live.Subscribe(files, () => watching is null ? Task.CompletedTask : CopySummaryAsync(runId, watching.Run.Summary, cancellationToken)))
         {
             exit = await RunWorkerAsync(launcher, runId, ["train", "--run", runId.ToString()], files.Log, cancellationToken,

@@ -86,6 +86,7 @@ public static class JobsHostingExtensions
         builder.Services.AddSingleton<NodeService>();
         builder.Services.AddSingleton<NodeDevices>();
         builder.Services.AddSingleton<NodeIdentity>();
+        builder.Services.AddSingleton<ConsoleFeed>();
         builder.Services.AddTransient<TrainingRunJob>();
         builder.Services.AddTransient<ModelSaveJob>();
         builder.Services.AddTransient<DeploymentJob>();
@@ -99,6 +100,8 @@ public static class JobsHostingExtensions
             builder.Services.AddHostedService<ClusterGuard>();
             builder.Services.AddQuartzHostedService(q => q.WaitForJobsToComplete = true);
             builder.Services.AddHostedService<InterruptedWorkRecovery>();
+            // A worker node with the console's address sends its runs' lines there (inert elsewhere).
+            builder.Services.AddHostedService(sp => sp.GetRequiredService<ConsoleFeed>());
             // Work left Queued or Running with no job and no lease (its last state change refused) is requeued or failed.
             builder.Services.AddSingleton<WorkReconciler>();
             builder.Services.AddHostedService(sp => sp.GetRequiredService<WorkReconciler>());

@@ -92,7 +92,19 @@ public sealed class QuartzWorkQueue(ISchedulerFactory schedulers) : IWorkQueue
     public async Task<bool> RemoveAsync(WorkKind kind, Guid id, CancellationToken cancellationToken)
     {
         var scheduler = await schedulers.GetScheduler(cancellationToken);
-        return await scheduler.DeleteJob(KeyOf(kind, id), cancellationToken);
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await scheduler.DeleteJob(KeyOf(kind, id), cancellationToken);
+            }
+            catch (SchedulerException) when (attempt < 5)
+            {
+                // Quartz lists the job's triggers, then unschedules each: a retry firing that completes (and is removed)
+                // in between fails the delete ("Unable to unschedule trigger"). Listing again sees the job as it is now.
+                await Task.Delay(TimeSpan.FromMilliseconds(50 * attempt), cancellationToken);
+            }
+        }
     }
 
     public async Task<bool> ContainsAsync(WorkKind kind, Guid id, CancellationToken cancellationToken)

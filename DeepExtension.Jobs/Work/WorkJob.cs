@@ -45,7 +45,7 @@ public abstract class WorkJob<TItem>(WorkStore store, ILogger logger, WorkLimits
         {
             try
             {
-                if (!TryTakeTurn(item, out var turn))
+                if (!await IsNextInLineAsync(item, cancellationToken) || !TryTakeTurn(item, out var turn))
                 {
                     await RetryLaterAsync(context, item);
                     return;
@@ -90,6 +90,9 @@ public abstract class WorkJob<TItem>(WorkStore store, ILogger logger, WorkLimits
             logger.LogWarning(ex, "The lease of {Kind} {Id} could not be released; it expires at {Expiry:u}", lease.Kind, lease.ItemId, lease.ExpiresAtUtc);
         }
     }
+
+    /// <summary>Whether no item queued before this one waits for the same turn (false: the job is fired again later).</summary>
+    protected virtual Task<bool> IsNextInLineAsync(TItem item, CancellationToken cancellationToken) => Task.FromResult(true);
 
     /// <summary>
     /// Whether the item may run now (a device slot for a run), without waiting; <paramref name="turn"/> is held while it

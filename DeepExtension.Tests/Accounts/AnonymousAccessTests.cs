@@ -72,6 +72,8 @@ public sealed partial class AnonymousAccessTests : IAsyncLifetime
         Assert.Contains(checkedRoutes, r => r.StartsWith("GET /api/runs/", StringComparison.Ordinal));
         Assert.Contains("POST /_blazor/negotiate", checkedRoutes);
         Assert.Contains("GET /_blazor", checkedRoutes);
+        // The worker nodes' hub takes a node key, never an anonymous request.
+        Assert.Contains("POST /hubs/nodes/negotiate", checkedRoutes);
         Assert.Contains($"POST {AccountsHostingExtensions.SignOutPath}", checkedRoutes);
         Assert.Contains("GET /account/password", checkedRoutes);
         // The HTTP API and its description: every resource of /api/v1 is in the enumeration and refused.

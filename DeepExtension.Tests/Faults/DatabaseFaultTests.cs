@@ -1,6 +1,9 @@
 using System.Net;
+using System.Text;
 using System.Text.Json;
+using DeepExtension.Core.Datasets;
 using DeepExtension.Tests.Support;
+using Microsoft.Data.Sqlite;
 
 namespace DeepExtension.Tests.Faults;
 
@@ -26,6 +29,23 @@ public sealed class DatabaseFaultTests
         }
 
         Assert.Equal("Healthy", await HealthAsync(client, HttpStatusCode.OK));
+    }
+
+    [Fact]
+    public async Task Datasets_ReadDuringWriteOutage_FirstWriteAfterItIsStored()
+    {
+        await using var env = await TestEnvironment.CreateAsync();
+        SqliteConnection.ClearAllPools(); // The next operation opens a connection of its own, during the outage.
+        using (UnwritableDatabase.Make(env.Directories.DefaultSqliteFile))
+        {
+            // SQLite opens the immutable file read-only without a word; the connection goes back to the pool.
+            Assert.NotEmpty(await env.TrainingMethods.ListAsync());
+        }
+
+        await using var content = new MemoryStream(Encoding.UTF8.GetBytes(TrainingHost.TwentyChats()));
+        var upload = await env.Datasets.CreateAsync("after-outage", null, new DatasetUpload(content, "chats.jsonl"));
+        Assert.True(upload.Succeeded, upload.AllErrors);
+        Assert.Single(await env.Datasets.ListAsync(), d => d.Name == "after-outage");
     }
 
     private static async Task<string?> HealthAsync(HttpClient client, HttpStatusCode expected)

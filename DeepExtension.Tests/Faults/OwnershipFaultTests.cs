@@ -150,24 +150,10 @@ public sealed class OwnershipFaultTests
     private static string NodeLogTail(TestEnvironment env) =>
         File.Exists(Path.Combine(env.DataRoot, NodeLog)) ? string.Join("\n", File.ReadAllLines(Path.Combine(env.DataRoot, NodeLog)).TakeLast(40)) : "(no output)";
 
-    private static ProcessStartInfo WorkerStartInfo(TestEnvironment env, params string[] arguments)
-    {
-        var start = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "DeepExtension.Jobs"), arguments)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = env.DataRoot,
-        };
-        start.Environment[$"{DeepExtensionOptions.SectionName}__DataRoot"] = env.DataRoot;
-        foreach (var (key, value) in FastLeases) start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
-        return start;
-    }
-
     /// <summary>A scheduler node (<c>DeepExtension.Jobs scheduler</c>): the console's scheduler and launcher in a process of its own.</summary>
     private static Process StartSchedulerNode(TestEnvironment env)
     {
-        var process = Process.Start(WorkerStartInfo(env, "scheduler"))!;
+        var process = Process.Start(JobsProcess.StartInfo(env, FastLeases, "scheduler"))!;
         var log = Path.Combine(env.DataRoot, NodeLog);
         void Append(string? line)
         {
@@ -185,17 +171,9 @@ public sealed class OwnershipFaultTests
 
     private const string ByHandArgument = "--DeepExtension:Test:StartedByHand=true";
 
-    private static async Task<(int ExitCode, string Error)> RunWorkerByHandAsync(TestEnvironment env, Guid runId)
-    {
-        // Marked on its command line so that the census, which counts the console's workers, tells it apart.
-        using var process = Process.Start(WorkerStartInfo(env, "train", "--run", runId.ToString(), ByHandArgument))!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        using var limit = new CancellationTokenSource(TimeSpan.FromMinutes(1));
-        await process.WaitForExitAsync(limit.Token);
-        await output;
-        return (process.ExitCode, await error);
-    }
+    // Marked on its command line so that the census, which counts the console's workers, tells it apart.
+    private static Task<(int ExitCode, string Error)> RunWorkerByHandAsync(TestEnvironment env, Guid runId) =>
+        JobsProcess.RunAsync(JobsProcess.StartInfo(env, FastLeases, "train", "--run", runId.ToString(), ByHandArgument), TimeSpan.FromMinutes(1));
 
     /// <summary>A clock that moves only when told (lease expiry without waiting on a loaded machine).</summary>
     private sealed class ManualClock : TimeProvider

@@ -57,4 +57,36 @@ public sealed class QueueFaultTests
         var cancelled = await host.WaitForAsync(runs[0], r => r.IsFinished, TimeSpan.FromMinutes(1));
         Assert.Equal(WorkStatus.Cancelled, cancelled.Status);
     }
+
+    [Fact]
+    public async Task Trains_SlotFreedWithSeveralWaiting_TheOneQueuedFirstTakesIt()
+    {
+        await using var env = await TestEnvironment.CreateAsync();
+        var (model, version, method) = await TrainingHost.PrepareAsync(env, TrainingHost.TwentyChats(), TrainingAlgorithm.Sft);
+        await using var host = await TrainingHost.StartAsync(env, new Dictionary<string, string?> { [WorkLimits.RetrySecondsKey] = "0.5" });
+        var parameters = new JsonObject { ["num_epochs"] = 500, ["batch_size"] = 4, ["max_tokens"] = 32, ["save_every"] = 1000, ["save_unit"] = "steps" };
+        async Task<Guid> QueueAsync(string name)
+        {
+            var started = await host.Runs.StartAsync(new NewTrainRequest(name, model.Id, version.Id, method.Id, parameters, "cpu"));
+            Assert.True(started.Succeeded, started.AllErrors);
+            return started.Value!.Id;
+        }
+
+        var first = await QueueAsync("first");
+        await host.WaitForAsync(first, r => r.Status == WorkStatus.Running, TimeSpan.FromMinutes(1));
+        var waiting = new List<Guid>();
+        for (var i = 0; i < 5; i++) waiting.Add(await QueueAsync($"waiting-{i}"));
+        await Task.Delay(TimeSpan.FromSeconds(2)); // Every waiting train has looked for the one CPU slot and been fired again.
+
+        // The slot frees while all five jobs keep firing: whichever fires first, the one queued first starts.
+        await host.Runs.CancelAsync(first);
+        await host.WaitForAsync(first, r => r.IsFinished, TimeSpan.FromMinutes(1));
+        await host.WaitForAsync(waiting[0], r => r.Status == WorkStatus.Running, TimeSpan.FromMinutes(1));
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        var others = await Task.WhenAll(waiting.Skip(1).Select(id => host.Runs.GetAsync(id)));
+        Assert.All(others, r => Assert.Equal((WorkStatus.Queued, 0), (r!.Status, r.Attempts)));
+
+        foreach (var id in waiting) await host.Runs.CancelAsync(id);
+        Assert.Equal(WorkStatus.Cancelled, (await host.WaitForAsync(waiting[0], r => r.IsFinished, TimeSpan.FromMinutes(1))).Status);
+    }
 }

@@ -44,22 +44,6 @@ public sealed class WorkerOwnershipTests
         Assert.True(after.ExpiresAtUtc <= DateTime.UtcNow, $"the lease runs until {after.ExpiresAtUtc:O}");
     }
 
-    private static async Task<(int ExitCode, string Error)> RunWorkerAsync(TestEnvironment env, params string[] arguments)
-    {
-        var start = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "DeepExtension.Jobs"), arguments)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = env.DataRoot,
-        };
-        start.Environment[$"{DeepExtensionOptions.SectionName}__DataRoot"] = env.DataRoot;
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        using var limit = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        await process.WaitForExitAsync(limit.Token);
-        await output;
-        return (process.ExitCode, await error);
-    }
+    private static Task<(int ExitCode, string Error)> RunWorkerAsync(TestEnvironment env, params string[] arguments) =>
+        JobsProcess.RunAsync(JobsProcess.StartInfo(env, null, arguments), TimeSpan.FromMinutes(2));
 }

@@ -1,0 +1,122 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using DeepExtension.Core;
+using DeepExtension.Core.Nodes;
+using DeepExtension.Core.Runs;
+using DeepExtension.Core.Training;
+using DeepExtension.Jobs.Nodes;
+using DeepExtension.Jobs.Scheduling;
+using DeepExtension.Jobs.Work;
+using DeepExtension.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Playwright;
+using Xunit.Abstractions;
+
+namespace DeepExtension.Tests.Web;
+
+/// <summary>
+/// A browser watching a run that trains on a worker node: its Evaluation Data chart grows while it trains, with points
+/// the node sent through the console's hub (the console reads a fed run's files only after an hour without its node).
+/// </summary>
+[Collection(BrowserCollection.Name)]
+public sealed class NodeFeedBrowserTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private const string Key = "a-node-key-for-the-browser-test";
+    private TestEnvironment _env = null!;
+    private ConsoleHost _console = null!;
+    private Browser _chromium = null!;
+
+    public async Task InitializeAsync()
+    {
+        _env = await TestEnvironment.CreateOnPostgresAsync(migrate: false);
+        _console = ConsoleHost.Start(_env.DataRoot, settings: new Dictionary<string, string?>
+        {
+            [$"{DeepExtensionOptions.SectionName}:Database:Provider"] = "PostgreSql",
+            [$"{DeepExtensionOptions.SectionName}:Database:ConnectionString"] = _env.Postgres!.ConnectionString,
+            [JobsHostingExtensions.SchedulerEnabledKey] = "false",
+            [NodeFeed.KeyKey] = Key,
+            [NodeFeed.FileFallbackSecondsKey] = "3600",
+        });
+        _chromium = await Browser.LaunchAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _chromium.DisposeAsync();
+        await _console.DisposeAsync();
+        await _env.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task EvaluationData_RunOnANode_ShowsItsPointsLiveThroughTheHub()
+    {
+        var (model, version, method) = await TrainingHost.PrepareAsync(_env, TrainingHost.TwentyChats(), TrainingAlgorithm.Sft);
+        using var node = WorkerNodeProcess.Start(new Dictionary<string, string>
+        {
+            [$"{DeepExtensionOptions.SectionName}:DataRoot"] = _env.DataRoot,
+            [$"{DeepExtensionOptions.SectionName}:Database:Provider"] = "PostgreSql",
+            [$"{DeepExtensionOptions.SectionName}:Database:ConnectionString"] = _env.Postgres!.ConnectionString,
+            [NodeHeartbeat.NameKey] = "gpu-box-remote",
+            [NodeService.HeartbeatKey] = "0.5",
+            [NodeDevices.DevicesKey] = "cpu",
+            [WorkLimits.RetrySecondsKey] = "0.5",
+            [NodeFeed.ConsoleUrlKey] = _console.Address,
+            [NodeFeed.KeyKey] = Key,
+        });
+        var runs = _console.Services.GetRequiredService<TrainingRunService>();
+        var parameters = new JsonObject
+        {
+            ["num_epochs"] = 1000, ["batch_size"] = 1, ["max_tokens"] = 32, ["learning_rate"] = 5e-3, ["lr_scheduler"] = "constant",
+            ["warmup_ratio"] = 0.0, ["lora_r"] = 4, ["lora_alpha"] = 8, ["save_every"] = 1000, ["save_unit"] = "steps",
+        };
+        var started = await runs.StartAsync(new NewTrainRequest("remote-live", model.Id, version.Id, method.Id, parameters, "cpu"));
+        Assert.True(started.Succeeded, started.AllErrors);
+        var files = runs.FilesOf(started.Value!);
+
+        var page = await _chromium.OpenAsync(_console.Address, $"/model-training/{started.Value!.Id}");
+        await Assertions.Expect(page.GetByTestId("details-status")).ToHaveTextAsync("Running", new() { Timeout = 180_000 });
+        await page.GetByRole(AriaRole.Tab, new() { Name = "Evaluation Data" }).ClickAsync();
+        var chart = page.GetByTestId("chart-loss");
+        await Assertions.Expect(chart.Locator(".apexcharts-canvas")).ToBeVisibleAsync(new() { Timeout = 120_000 });
+        var chartId = await chart.Locator("[data-chart-id]").GetAttributeAsync("data-chart-id");
+
+        // Three times: the chart catches up with what the node's worker has written, without a reload.
+        var lags = new List<double>();
+        var seen = 0;
+        for (var i = 0; i < 3; i++)
+        {
+            var written = Math.Max(seen + 3, MetricsFile.ReadAll(files).Count);
+            await WaitForFileAsync(files, written, node);
+            var clock = Stopwatch.StartNew();
+            await page.WaitForFunctionAsync($"id => window.deepxCharts.drawnPoints(id, 'loss').length >= {written}", chartId,
+                new() { Timeout = 20_000, PollingInterval = 50 });
+            lags.Add(clock.Elapsed.TotalSeconds);
+            seen = written;
+        }
+        output.WriteLine($"Points drawn after the node's worker wrote them (s, including this test's file polling): {string.Join(", ", lags.Select(l => l.ToString("F2")))}");
+
+        var live = _console.Services.GetRequiredService<LiveRunStore>();
+        using (var watch = live.Subscribe(files, () => Task.CompletedTask))
+        {
+            Assert.True(watch.Run.PointsFromNodes >= seen, $"{watch.Run.PointsFromNodes} points came from the node, {seen} were drawn");
+        }
+        Assert.Contains("Connected to the console's hub", node.Output);
+        foreach (var width in new[] { 1280, 1440 })
+        {
+            await page.SetViewportSizeAsync(width, 900);
+            await page.ScreenshotAsync(new() { Path = Path.Combine(Browser.ScreenshotDirectory, $"evaluation-data-remote-node-{width}.png"), FullPage = true });
+        }
+        Assert.True((await runs.CancelAsync(started.Value!.Id)).Succeeded);
+    }
+
+    private static async Task WaitForFileAsync(RunFiles files, int points, WorkerNodeProcess node)
+    {
+        var deadline = DateTime.UtcNow.AddMinutes(3);
+        while (!File.Exists(files.MetricsPath) || MetricsFile.ReadAll(files).Count < points)
+        {
+            if (node.HasExited) Assert.Fail($"The node exited ({node.ExitCode}):\n{node.Output}");
+            Assert.True(DateTime.UtcNow < deadline, $"The node's run wrote fewer than {points} points:\n{node.Output}");
+            await Task.Delay(50);
+        }
+    }
+}
