@@ -328,9 +328,11 @@ public sealed class LiveRun
                         if (length > 0)
                         {
                             // The same readers as the files': one format, parsed one way, whichever way a line came.
+                            // Counted as held afterwards: an owner line (no step) or a stale line adds nothing.
+                            var before = file == RunFileKind.Metrics ? _history.Count : _logs.Count;
                             if (file == RunFileKind.Metrics) _history.AppendLine(rest[..length]);
                             else _logs.AddRange(LogFile.Current([System.Text.Encoding.UTF8.GetString(rest[..length])], _logFence));
-                            appended++;
+                            appended += (file == RunFileKind.Metrics ? _history.Count : _logs.Count) - before;
                         }
                         rest = rest[(length + 1)..];
                     }
