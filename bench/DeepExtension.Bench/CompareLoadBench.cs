@@ -38,6 +38,8 @@ internal static class CompareLoadBench
         var runCount = options.Int("runs", 3);
         var steps = options.Int("steps", 100_000);
         var rounds = options.Int("rounds", 3);
+        // The baseline of before snapshots: every round's first open parses the JSON.
+        var dropSnapshots = options.Get("drop-snapshots", "false") == "true";
         var web = Path.GetFullPath(options.Get("web", "DeepExtension.Web/bin/Release/net10.0/DeepExtension.Web.dll"));
         var model = Path.GetFullPath(options.Get("model", "DeepExtension.Tests/TestData/reference-models/tiny-qwen2"));
         var chromium = options.Get("chromium", Environment.GetEnvironmentVariable("DEEPX_CHROMIUM") is { Length: > 0 } c ? c : "/usr/bin/chromium");
@@ -63,6 +65,10 @@ internal static class CompareLoadBench
             var results = new List<(int Round, string Open, double Ms, long Bytes, int Drawn, double[] Phases)>();
             for (var round = 1; round <= rounds; round++)
             {
+                if (dropSnapshots)
+                {
+                    foreach (var id in ids) File.Delete(new RunFiles(Path.Combine(root, "runs", id.ToString("N"))).MetricsSnapshotPath);
+                }
                 var port = FreePort();
                 using var console = StartConsole(web, root, port);
                 var address = $"http://127.0.0.1:{port}";
