@@ -1,5 +1,9 @@
+using System.Text.Json.Nodes;
 using DeepExtension.Core;
 using DeepExtension.Core.Nodes;
+using DeepExtension.Core.Runs;
+using DeepExtension.Core.Training;
+using DeepExtension.Core.Work;
 using DeepExtension.Jobs.Nodes;
 using DeepExtension.Jobs.Scheduling;
 using DeepExtension.Tests.Support;
@@ -64,6 +68,42 @@ public sealed class ClusterGuardTests
         Assert.Contains(online[0].Id, refused.Message);
         Assert.Contains($"{JobsHostingExtensions.ClusteredKey}=false", refused.Message);
         Assert.False(node.HasExited, "The cluster's node goes on.");
+    }
+
+    [Fact]
+    public async Task ClusterNode_WhileAnUnclusteredSchedulerRunsWorkFromItsTables_RefusesToStartAndSaysWhy()
+    {
+        await using var env = await TestEnvironment.CreateOnPostgresAsync();
+        await new DataRootMarker(env.DbFactory, env.Directories, TimeProvider.System).EnsureAsync();
+        var (model, version, method) = await TrainingHost.PrepareAsync(env, TrainingHost.TwentyChats(), TrainingAlgorithm.Sft);
+        // A scheduler told not to cluster (Scheduler:Clustered=false) runs a train: its fired trigger has no check-in row.
+        await using var unclustered = await TrainingHost.StartAsync(env, new Dictionary<string, string?>
+        {
+            [$"{DeepExtensionOptions.SectionName}:Database:Provider"] = "PostgreSql",
+            [$"{DeepExtensionOptions.SectionName}:Database:ConnectionString"] = env.Postgres!.ConnectionString,
+            [JobsHostingExtensions.ClusteredKey] = "false",
+        });
+        var parameters = new JsonObject { ["num_epochs"] = 500, ["batch_size"] = 4, ["max_tokens"] = 32, ["save_every"] = 1000, ["save_unit"] = "steps" };
+        var started = await unclustered.Runs.StartAsync(new NewTrainRequest("unclustered", model.Id, version.Id, method.Id, parameters, "cpu"));
+        Assert.True(started.Succeeded, started.AllErrors);
+        await unclustered.WaitForAsync(started.Value!.Id, r => r.Status == WorkStatus.Running, TimeSpan.FromMinutes(1));
+
+        using var node = WorkerNodeProcess.Start(new Dictionary<string, string>
+        {
+            [$"{DeepExtensionOptions.SectionName}:DataRoot"] = env.DataRoot,
+            [$"{DeepExtensionOptions.SectionName}:Database:Provider"] = "PostgreSql",
+            [$"{DeepExtensionOptions.SectionName}:Database:ConnectionString"] = env.Postgres!.ConnectionString,
+            [NodeHeartbeat.NameKey] = "node-a",
+            [NodeDevices.DevicesKey] = "cpu",
+        });
+        var exitCode = await node.WaitForExitAsync(TimeSpan.FromMinutes(2));
+
+        Assert.NotEqual(0, exitCode);
+        Assert.Contains("A scheduler that is not clustered", node.Output);
+        Assert.Contains($"{JobsHostingExtensions.ClusteredKey}=false", node.Output);
+        Assert.Equal(WorkStatus.Running, (await unclustered.Runs.GetAsync(started.Value!.Id))!.Status); // Its train goes on.
+        await unclustered.Runs.CancelAsync(started.Value!.Id);
+        Assert.Equal(WorkStatus.Cancelled, (await unclustered.WaitForAsync(started.Value!.Id, r => r.IsFinished, TimeSpan.FromMinutes(1))).Status);
     }
 
     private static ClusterGuard Guard(TestEnvironment env, TimeSpan offset, double? maxSkewSeconds = null) =>
