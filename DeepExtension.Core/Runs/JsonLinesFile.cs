@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text;
 using DeepExtension.Core.Work;
+using Microsoft.Extensions.Logging;
 
 namespace DeepExtension.Core.Runs;
 
@@ -119,14 +120,35 @@ public static class MetricsFile
     public static int ReadNew(RunFiles run, ref long offset, MetricHistory history) =>
         JsonLinesFile.ForEachNewLine(run.MetricsPath, ref offset, line => history.AppendLine(line));
 
-    /// <summary>The whole file as columns (no point object per line): what a run's summary is computed from.</summary>
-    public static MetricHistory ReadHistory(RunFiles run)
+    /// <summary>
+    /// The whole file as columns (no point object per line): what a run's summary is computed from. Opens from the run's
+    /// <see cref="MetricSnapshot"/> when it matches the file, and (re)writes the snapshot when many lines were parsed.
+    /// </summary>
+    public static MetricHistory ReadHistory(RunFiles run, ILogger? logger = null)
     {
-        long offset = 0, before;
-        var history = new MetricHistory();
+        var history = ReadHistory(run, out var offset, out var snapshotRows);
+        MetricSnapshot.CaptureIfStale(history, offset, snapshotRows)?.Save(run, logger);
+        return history;
+    }
+
+    /// <summary>
+    /// The whole file as columns: the rows of a valid snapshot (<paramref name="snapshotRows"/> of them, 0 without one),
+    /// then the lines after the offset it covers. <paramref name="offset"/>: where the next read starts.
+    /// </summary>
+    internal static MetricHistory ReadHistory(RunFiles run, out long offset, out int snapshotRows)
+    {
+        var (history, covered) = MetricSnapshot.TryRead(run) ?? (new MetricHistory(), 0L);
+        snapshotRows = history.Count;
+        offset = covered;
+        long before;
         do
         {
             before = offset;
+            if (snapshotRows > 0 && new FileInfo(run.MetricsPath) is var file && (!file.Exists || file.Length < offset))
+            {
+                // Rewritten since the snapshot was checked: read it from its start instead.
+                (history, offset, snapshotRows) = (new MetricHistory(), 0, 0);
+            }
             ReadNew(run, ref offset, history);
         }
         while (offset != before);
@@ -160,6 +182,8 @@ public static class MetricsFile
         var temp = $"{run.MetricsPath}.{Environment.ProcessId}.tmp";
         File.WriteAllLines(temp, lines);
         File.Move(temp, run.MetricsPath, overwrite: true);
+        // The snapshot's identity check would refuse it anyway; gone, it cannot even be consulted.
+        File.Delete(run.MetricsSnapshotPath);
     }
 }
 

@@ -222,6 +222,9 @@ public sealed class LiveRun
     private readonly Dictionary<(string Metric, MetricAxis Axis, double Alpha, double? Min, double? Max, int MaxPoints), SeriesSlice> _slices = [];
     private CancellationTokenSource? _stop;
     private long _metricsOffset, _logOffset;
+    /// <summary>Rows of the history the run's metrics snapshot holds (0: none valid): see <see cref="SaveSnapshotIfStale"/>.</summary>
+    private int _snapshotRows;
+    private bool _historyRead;
     private readonly TimeSpan _fedFileInterval;
     private long _lastFedTicks;
     private long _pointsFromNodes, _logLinesFromNodes;
@@ -302,6 +305,7 @@ public sealed class LiveRun
                 {
                     _history = new MetricHistory();
                     _metricsOffset = 0;
+                    _snapshotRows = 0;
                 }
                 else
                 {
@@ -451,6 +455,7 @@ public sealed class LiveRun
             {
                 // While a node sends this run's lines, the files are only the fallback for when it stops.
                 var fed = DateTime.UtcNow - LastFedUtc < _fedFileInterval;
+                var first = !Loaded;
                 if ((!fed || !Loaded) && (ReadNew() || !Loaded))
                 {
                     List<LiveRunSubscription> subscribers;
@@ -461,6 +466,8 @@ public sealed class LiveRun
                     }
                     foreach (var subscriber in subscribers) subscriber.Notify();
                 }
+                // After the subscribers were told: the first open does not wait for the snapshot.
+                if (first) SaveSnapshotIfStale();
                 await Task.Delay(interval, cancellationToken);
             }
         }
@@ -473,7 +480,41 @@ public sealed class LiveRun
         }
         finally
         {
+            SaveSnapshotIfStale();
             _stop?.Dispose();
+        }
+    }
+
+    /// <summary>Writes the run's metrics snapshot when the rule of <see cref="MetricSnapshot.CaptureIfStale"/> says so (after the first load, and on stop).</summary>
+    private void SaveSnapshotIfStale()
+    {
+        MetricHistory history;
+        MetricSnapshot.Capture? capture;
+        lock (_gate)
+        {
+            history = _history;
+            capture = MetricSnapshot.CaptureIfStale(_history, _metricsOffset, _snapshotRows);
+        }
+        // Written outside the lock: readers of the history do not wait for the disk.
+        if (capture is null || !capture.Save(Files, _logger)) return;
+        lock (_gate)
+        {
+            if (ReferenceEquals(history, _history)) _snapshotRows = Math.Max(_snapshotRows, capture.Rows);
+        }
+    }
+
+    /// <summary>
+    /// The first read of the metrics: the whole history (from the snapshot when it matches the file), parsed outside the
+    /// lock as nobody reads it before it is loaded. False when a node's lines came first (the file is then read on after them).
+    /// </summary>
+    private bool LoadHistory()
+    {
+        var history = MetricsFile.ReadHistory(Files, out var offset, out var snapshotRows);
+        lock (_gate)
+        {
+            if (_metricsOffset != 0 || _history.Count != 0) return false;
+            (_history, _metricsOffset, _snapshotRows) = (history, offset, snapshotRows);
+            return offset > 0;
         }
     }
 
@@ -481,6 +522,11 @@ public sealed class LiveRun
     private bool ReadNew()
     {
         var any = false;
+        if (!_historyRead)
+        {
+            any = LoadHistory();
+            _historyRead = true;
+        }
         bool more;
         do
         {
@@ -493,6 +539,7 @@ public sealed class LiveRun
                 {
                     // The worker rewrote the file (a resume drops the points after its checkpoint): start the history over.
                     _history = new MetricHistory();
+                    _snapshotRows = 0;
                     any = true;
                 }
                 // Parsed under the lock straight into the columns (no point objects): readers wait for one chunk at most.

@@ -18,9 +18,20 @@ public sealed class MetricHistory
     /// <summary>Per row: the planned steps, or -1 when the line did not record them (older versions).</summary>
     private readonly List<long> _totals = [];
     private readonly Dictionary<string, MetricColumn> _columns = new(StringComparer.Ordinal);
-    private readonly MetricLineReader _reader = new();
+    private readonly MetricLineReader _reader;
     private readonly RunSummary.Builder _summary = new();
     private int _latestTrainingRow = -1;
+
+    public MetricHistory()
+        : this(new LeaseFence())
+    {
+    }
+
+    /// <param name="fence">what the lines before this history's first line said about the lease (a history continued from a <see cref="MetricSnapshot"/>)</param>
+    internal MetricHistory(LeaseFence fence) => _reader = new MetricLineReader(fence);
+
+    /// <summary>The highest lease token the lines read so far carried: the reader state a <see cref="MetricSnapshot"/> keeps.</summary>
+    internal long FenceToken => _reader.FenceToken;
 
     public int Count => _steps.Count;
 
@@ -50,7 +61,8 @@ public sealed class MetricHistory
     public void Append(MetricPoint point) =>
         AppendRow(point.Step, point.Epoch, point.ElapsedSeconds, point.TotalSteps, [.. point.Values.Select(v => (v.Key, v.Value))]);
 
-    private void AppendRow(long step, double epoch, double elapsed, long? total, IReadOnlyList<(string Key, double Value)> values)
+    /// <summary>The one way a row enters the history (a parsed line, a point, a snapshot's row): the summary is folded in here.</summary>
+    internal void AppendRow(long step, double epoch, double elapsed, long? total, IReadOnlyList<(string Key, double Value)> values)
     {
         var row = _steps.Count;
         _steps.Add(step);
@@ -73,6 +85,14 @@ public sealed class MetricHistory
         if (loss is not null) _latestTrainingRow = row;
         _summary.Add(step, epoch, total, loss, evalLoss, tokens, eta);
     }
+
+    /// <summary>Row <paramref name="row"/>'s step, epoch, elapsed seconds and planned steps (null when not recorded).</summary>
+    internal (long Step, double Epoch, double Elapsed, long? Total) RowAt(int row) =>
+        (_steps[row], _epochs[row], _elapsed[row], _totals[row] is >= 0 and var t ? t : null);
+
+    /// <summary>Each metric (in the order they first appeared) with the rows that logged it and their values, in row order.</summary>
+    internal IEnumerable<(string Key, IReadOnlyList<int> Rows, IReadOnlyList<double> Values)> Columns =>
+        _columns.Select(c => (c.Key, (IReadOnlyList<int>)c.Value.Rows, (IReadOnlyList<double>)c.Value.Values));
 
     /// <summary>The row as a point (its values looked up column by column).</summary>
     public MetricPoint PointAt(int row)
@@ -157,6 +177,8 @@ internal sealed class MetricLineReader
     public double Elapsed { get; private set; }
     public long? TotalSteps { get; private set; }
     public long? LeaseToken { get; private set; }
+    /// <summary>The highest lease token read so far in this file.</summary>
+    public long FenceToken => _fence.Token;
     public IReadOnlyList<(string Key, double Value)> Values => _values;
 
     /// <summary>Reads one line; false when it is not a JSON object with a numeric step, or its lease is outdated.</summary>

@@ -16,6 +16,9 @@ public sealed class RunFiles(string directory)
     /// <summary>One JSON object per logging step, appended by the worker (see <see cref="MetricsFile"/>).</summary>
     public string MetricsPath => Path.Combine(Directory, "metrics.jsonl");
 
+    /// <summary>A cache of metrics.jsonl's parsed rows up to a byte offset, so a history opens without parsing the JSON (see <see cref="MetricSnapshot"/>).</summary>
+    public string MetricsSnapshotPath => Path.Combine(Directory, "metrics.snapshot");
+
     /// <summary>One JSON object per log line (see <see cref="LogFile"/>).</summary>
     public string LogPath => Log.Path;
 

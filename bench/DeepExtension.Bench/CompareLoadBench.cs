@@ -38,6 +38,8 @@ internal static class CompareLoadBench
         var runCount = options.Int("runs", 3);
         var steps = options.Int("steps", 100_000);
         var rounds = options.Int("rounds", 3);
+        // The baseline of before snapshots: every round's first open parses the JSON.
+        var dropSnapshots = options.Get("drop-snapshots", "false") == "true";
         var web = Path.GetFullPath(options.Get("web", "DeepExtension.Web/bin/Release/net10.0/DeepExtension.Web.dll"));
         var model = Path.GetFullPath(options.Get("model", "DeepExtension.Tests/TestData/reference-models/tiny-qwen2"));
         var chromium = options.Get("chromium", Environment.GetEnvironmentVariable("DEEPX_CHROMIUM") is { Length: > 0 } c ? c : "/usr/bin/chromium");
@@ -63,13 +65,21 @@ internal static class CompareLoadBench
             var results = new List<(int Round, string Open, double Ms, long Bytes, int Drawn, double[] Phases)>();
             for (var round = 1; round <= rounds; round++)
             {
+                if (dropSnapshots)
+                {
+                    foreach (var id in ids) File.Delete(new RunFiles(Path.Combine(root, "runs", id.ToString("N"))).MetricsSnapshotPath);
+                }
                 var port = FreePort();
                 using var console = StartConsole(web, root, port);
                 var address = $"http://127.0.0.1:{port}";
                 await WaitForHealthAsync(address, console);
-                // First open after the console started: the histories are read and parsed from disk (and code is JIT-compiled).
+                // First open after the console started: the histories are read from disk (and code is JIT-compiled). The
+                // seeded files have no metrics snapshot, so round 1's first open parses the JSON (the very first parse ever;
+                // the console writes the snapshots after drawing); later rounds are a console restart over existing runs.
+                var snapshots = ids.Count(id => File.Exists(new RunFiles(Path.Combine(root, "runs", id.ToString("N"))).MetricsSnapshotPath));
                 var first = await OpenAsync(browser, address + path, runCount, ids[0]);
-                results.Add((round, "first (files parsed)", first.Ms, first.Bytes, first.Drawn, first.Phases));
+                results.Add((round, snapshots == ids.Count ? "first after restart (snapshots read)" : $"first ever (JSON parsed, {ids.Count - snapshots} snapshots written)",
+                    first.Ms, first.Bytes, first.Drawn, first.Phases));
                 // Second open while the first page is still connected: the live store shares the loaded histories.
                 var second = await OpenAsync(browser, address + path, runCount, ids[0]);
                 results.Add((round, "second (histories shared)", second.Ms, second.Bytes, second.Drawn, second.Phases));
@@ -79,9 +89,33 @@ internal static class CompareLoadBench
                 await console.WaitForExitAsync();
             }
 
+            // The server's part of a first open, in this process: one history from its snapshot, and parsed from its JSON.
+            var timedRun = new RunFiles(Path.Combine(root, "runs", ids[0].ToString("N")));
+            // Each read twice, the second timed: the first one JIT-compiles the readers.
+            MetricHistory fromSnapshot = null!, fromJson = null!;
+            double snapshotMs = 0, jsonMs = 0;
+            for (var pass = 0; pass < 2; pass++)
+            {
+                var snapshotClock = Stopwatch.StartNew();
+                fromSnapshot = MetricsFile.ReadHistory(timedRun);
+                snapshotMs = snapshotClock.Elapsed.TotalMilliseconds;
+                var jsonClock = Stopwatch.StartNew();
+                fromJson = new MetricHistory();
+                long offset = 0, before;
+                do
+                {
+                    before = offset;
+                    MetricsFile.ReadNew(timedRun, ref offset, fromJson);
+                }
+                while (offset != before);
+                jsonMs = jsonClock.Elapsed.TotalMilliseconds;
+            }
+            if (fromJson.Summary != fromSnapshot.Summary) throw new InvalidOperationException("the snapshot's history differs from the JSON's");
+
             foreach (var line in Machine.Describe()) Console.WriteLine($"- {line}");
             Console.WriteLine($"- Chromium: {browser.Version}; console: Release build, Kestrel on loopback, SQLite");
             Console.WriteLine($"- history: {runCount} runs × {steps:N0} steps, metrics.jsonl {metricsBytes / 1048576.0:0.0} MiB in all; {Charts.Length} charts × {runCount} lines");
+            Console.WriteLine($"- one run's history ({fromJson.Count:N0} rows) read in the bench process: from metrics.snapshot ({new FileInfo(timedRun.MetricsSnapshotPath).Length / 1048576.0:0.0} MiB) {snapshotMs:0} ms, parsed from metrics.jsonl ({new FileInfo(timedRun.MetricsPath).Length / 1048576.0:0.0} MiB) {jsonMs:0} ms");
             Console.WriteLine();
             Console.WriteLine("| Round | Open | Navigation start → every chart drawn (ms) | page loaded / first chart created / last data / last drawn (ms) | Bytes received over the circuit | Points drawn per line (loss chart) |");
             Console.WriteLine("| --- | --- | ---: | ---: | ---: | ---: |");
