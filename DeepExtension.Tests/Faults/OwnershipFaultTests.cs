@@ -28,8 +28,6 @@ public sealed class OwnershipFaultTests
         [WorkLimits.RetrySecondsKey] = "1",
     };
 
-    // Not passing yet: the workers that the scheduler node launches here write nothing within 3 minutes (the same
-    // workers launched from this process train; see SftRun_StartedThroughTheService), cause not found before the deadline.
     [Fact]
     public async Task KilledConsole_OrphanCheckpointsAndExitsAndTheRestartedConsoleAdoptsTheRunWithOneWorkerAtATime()
     {
