@@ -68,7 +68,8 @@ public sealed class Browser : IAsyncDisposable
         await page.Locator("#email").FillAsync(account.Email);
         await page.Locator("#password").FillAsync(account.Password);
         await page.Locator("[data-testid=sign-in]").ClickAsync();
-        await page.WaitForURLAsync(url => !url.Contains("/account/sign-in", StringComparison.Ordinal));
+        // The password hash (PBKDF2) is CPU work: when the test run starts many hosts at once it can take longer than a click.
+        await page.WaitForURLAsync(url => !url.Contains("/account/sign-in", StringComparison.Ordinal), new() { Timeout = 60_000 });
     }
 
     /// <summary>A page in a new browser context that has not signed in.</summary>
