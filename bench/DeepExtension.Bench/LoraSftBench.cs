@@ -23,6 +23,7 @@ namespace DeepExtension.Bench;
 internal static class LoraSftBench
 {
     public const string ChildCommand = "lora-sft-one";
+    private const string PerTensorSide = "deepextension, per-tensor AdamW";
 
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
@@ -52,6 +53,8 @@ internal static class LoraSftBench
         var steps = o.Int("steps", small ? 3 : 10);
         var python = o.Get("python", "python3");
         var script = o.Get("peft-script", Path.Combine(AppContext.BaseDirectory, "peft_lora_sft.py"));
+        // The optimizer lever measured in the same run: these configurations once more with clipping and AdamW one tensor at a time.
+        var perTensorCheck = o.Get("per-tensor-check", "").Split(',', StringSplitOptions.RemoveEmptyEntries).ToHashSet();
         foreach (var shape in shapes.Where(s => !Shapes.ContainsKey(s))) throw new ArgumentException($"unknown shape '{shape}'; known: {string.Join(", ", Shapes.Keys)}");
 
         Console.WriteLine($"# LoRA SFT: DeepExtension engine vs transformers + PEFT{(small ? " (--small: CPU harness check, not a GPU result)" : "")}");
@@ -68,6 +71,8 @@ internal static class LoraSftBench
             {
                 string[] common = ["--shape", shape, "--batch", batch.ToString(Inv), "--seq", seq.ToString(Inv), "--device", device, "--warmup", warmup.ToString(Inv), "--steps", steps.ToString(Inv)];
                 results.Add(await RunChildAsync(SelfCommand([ChildCommand, .. common]), "deepextension", shape, batch, seq));
+                if (perTensorCheck.Contains($"{shape}:{batch}x{seq}"))
+                    results.Add(await RunChildAsync(SelfCommand([ChildCommand, .. common, "--optimizer", "per-tensor"]), PerTensorSide, shape, batch, seq));
                 if (peftMissing is null)
                     results.Add(await RunChildAsync([python, script, .. common, "--config", Shapes[shape]], "peft", shape, batch, seq));
             }
@@ -80,7 +85,6 @@ internal static class LoraSftBench
         Console.WriteLine("| --- | --- | --- | --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: |");
         foreach (var group in results.GroupBy(r => (r.Shape, r.Batch, r.Seq)))
         {
-            var ours = group.FirstOrDefault(r => r.Side == "deepextension");
             var peft = group.FirstOrDefault(r => r.Side == "peft");
             foreach (var r in group)
             {
@@ -90,11 +94,11 @@ internal static class LoraSftBench
                     continue;
                 }
                 string tokensRatio = "", memoryRatio = "";
-                if (r.Side == "deepextension" && peft is { Error: null } && ours is not null)
+                if (r.Side.StartsWith("deepextension", StringComparison.Ordinal) && peft is { Error: null })
                 {
-                    tokensRatio = string.Create(Inv, $"{ours.TokensPerSecond / peft.TokensPerSecond:0.00}×");
-                    memoryRatio = ours.PeakGpuGib is { } a && peft.PeakGpuGib is { } b && b > 0 ? string.Create(Inv, $"{a / b:0.00}×")
-                        : ours.PeakRssGib is { } c && peft.PeakRssGib is { } d && d > 0 ? string.Create(Inv, $"{c / d:0.00}× (RSS)") : "";
+                    tokensRatio = string.Create(Inv, $"{r.TokensPerSecond / peft.TokensPerSecond:0.00}×");
+                    memoryRatio = r.PeakGpuGib is { } a && peft.PeakGpuGib is { } b && b > 0 ? string.Create(Inv, $"{a / b:0.00}×")
+                        : r.PeakRssGib is { } c && peft.PeakRssGib is { } d && d > 0 ? string.Create(Inv, $"{c / d:0.00}× (RSS)") : "";
                 }
                 Console.WriteLine(string.Create(Inv,
                     $"| {r.Shape} | {r.Batch} × {r.Seq} | {r.Side} | {r.Device} | {r.Dtype} | {r.StepMs:0.0} | {r.TokensPerSecond:N0} | {Gib(r.PeakGpuGib)} | {Gib(r.PeakRssGib)} | {r.FirstLoss:0.000} → {r.LastLoss:0.000} | {tokensRatio} | {memoryRatio} |"));
@@ -159,6 +163,7 @@ internal static class LoraSftBench
         var result = last is null ? null : JsonSerializer.Deserialize<Result>(last, JsonSerializerOptions.Web);
         result ??= new Result(side, shape, batch, seq, "?", "?", 0, 0, null, null, 0, 0, "",
             limit.IsCancellationRequested ? $"killed after {ChildTimeout.TotalSeconds:0} s" : $"exit code {process.ExitCode}, no result line");
+        result = result with { Side = side };
         // Each result as it comes, so a bench stopped before its table still leaves its numbers in the log.
         Console.Error.WriteLine($"  result: {JsonSerializer.Serialize(result, JsonSerializerOptions.Web)}");
         return result;
@@ -196,6 +201,9 @@ internal static class LoraSftBench
             }
             var lora = LoraModel.Inject(lm, new LoraConfig(16, 32, 0.0, LoraConfig.AllProjections), new Generator(42));
             using var optimizer = new AdamWOptimizer(lora.TrainableParameters, new AdamWOptions(1e-4, 0.9, 0.999, 1e-8, 0.0));
+            var perTensor = o.Get("optimizer", "flat") == "per-tensor";
+            var state = optimizer.StateTensors();
+            long perTensorSteps = 0;
 
             var random = new Random(7);
             var vocab = (int)config.VocabSize;
@@ -228,8 +236,19 @@ internal static class LoraSftBench
                     using var sft = SftBatch.Collate(examples, 0, device);
                     var value = lm.Loss(sft.InputIds, sft.Labels, sft.AttentionMask);
                     value.backward();
-                    GradientClipping.ClipGradNorm(optimizer.Parameters, 1.0);
-                    optimizer.Step();
+                    if (perTensor)
+                    {
+                        // The optimizer before its flat buffers: a few kernels per tensor for clipping and for AdamW.
+                        GradientClipping.ClipGradNorm(optimizer.Parameters, 1.0);
+                        perTensorSteps++;
+                        foreach (var (name, p) in lora.TrainableParameters)
+                            AdamWOptimizer.Update(p, p.grad!, state["exp_avg." + name], state["exp_avg_sq." + name], perTensorSteps, 1e-4, 0.9, 0.999, 1e-8, 0.0);
+                    }
+                    else
+                    {
+                        optimizer.ClipGradNorm(1.0);
+                        optimizer.Step();
+                    }
                     optimizer.ZeroGrad();
                     loss = value.item<float>();
                 }

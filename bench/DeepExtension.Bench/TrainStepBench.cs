@@ -105,7 +105,7 @@ internal static class TrainStepBench
                     f = clock.Elapsed.TotalMilliseconds;
                     (loss * 1.0).backward();
                     b = clock.Elapsed.TotalMilliseconds;
-                    var gradNorm = GradientClipping.ClipGradNorm(optimizer.Parameters, 1.0);
+                    var gradNorm = optimizer.ClipGradNorm(1.0);
                     c = clock.Elapsed.TotalMilliseconds;
                     optimizer.Step();
                     a = clock.Elapsed.TotalMilliseconds;

@@ -12,14 +12,29 @@ namespace DeepExtension.Jobs.Engine.Training;
 public sealed record AdamWOptions(double LearningRate, double Beta1, double Beta2, double Eps, double WeightDecay);
 
 /// <summary>
-/// <c>torch.optim.AdamW</c> (single-tensor path, amsgrad off, maximize off): decoupled weight decay
-/// <c>p ← p·(1 − lr·wd)</c>, then Adam with bias correction <c>1 − βᵗ</c>. State (<c>exp_avg</c>, <c>exp_avg_sq</c>)
-/// is float32 on each parameter's device; the step counter and the learning rate live on the host, so a step
-/// never synchronises with the device. Parameters without a gradient are skipped, as torch does.
+/// <c>torch.optim.AdamW</c> (amsgrad off, maximize off): decoupled weight decay <c>p ← p·(1 − lr·wd)</c>, then Adam with
+/// bias correction <c>1 − βᵗ</c>. State (<c>exp_avg</c>, <c>exp_avg_sq</c>) is float32 on each parameter's device; the
+/// step counter and the learning rate live on the host, so a step never synchronises with the device. Parameters
+/// without a gradient are skipped, as torch does.
+/// <para>
+/// Like torch's multi-tensor path, a step costs a handful of kernels, not a handful per parameter: the parameters of
+/// one device and dtype are moved into one flat buffer (each parameter becomes a view of it, so modules see no
+/// change), and so are their state and, before clipping and updating, their gradients. LoRA on all seven projections
+/// of a 24-layer model has 336 tensors; one kernel launch each for the ~10 operations of clipping and AdamW cost more
+/// host time than the GPU needed for the whole update.
+/// </para>
 /// </summary>
 public sealed class AdamWOptimizer : IDisposable
 {
-    readonly List<(string Name, Parameter Parameter, Tensor ExpAvg, Tensor ExpAvgSq)> state = [];
+    /// <summary>Parameters of one device and dtype, with their views into the flat buffers.</summary>
+    sealed class Group
+    {
+        public required List<(string Name, Parameter Parameter, Tensor ExpAvg, Tensor ExpAvgSq)> Members;
+        public required Tensor Params, ExpAvg, ExpAvgSq;   // [total], the members' storage
+        public Tensor? Grads;                              // [total] while the gradients are gathered, else null
+    }
+
+    readonly List<Group> groups = [];
 
     public AdamWOptions Options { get; }
     /// <summary>The learning rate of the next step (set it from a schedule before each step).</summary>
@@ -31,39 +46,109 @@ public sealed class AdamWOptimizer : IDisposable
     {
         Options = options;
         LearningRate = options.LearningRate;
-        foreach (var (name, p) in parameters)
+        using var noGrad = torch.no_grad();
+        foreach (var members in parameters.GroupBy(p => (p.Parameter.device.ToString(), p.Parameter.dtype)).Select(g => g.ToList()))
         {
-            var m = torch.zeros(p.shape, ScalarType.Float32, p.device).DetachFromDisposeScope();
-            var v = torch.zeros(p.shape, ScalarType.Float32, p.device).DetachFromDisposeScope();
-            state.Add((name, p, m, v));
+            var device = members[0].Parameter.device;
+            var total = members.Sum(m => m.Parameter.numel());
+            var flat = torch.empty(total, members[0].Parameter.dtype, device).DetachFromDisposeScope();
+            var expAvg = torch.zeros(total, ScalarType.Float32, device).DetachFromDisposeScope();
+            var expAvgSq = torch.zeros(total, ScalarType.Float32, device).DetachFromDisposeScope();
+            var group = new Group { Members = [], Params = flat, ExpAvg = expAvg, ExpAvgSq = expAvgSq };
+            long offset = 0;
+            foreach (var (name, p) in members)
+            {
+                var n = p.numel();
+                using (var view = flat.narrow(0, offset, n).view(p.shape))
+                {
+                    view.copy_(p);
+                    p.set_(view); // the parameter now lives in the flat buffer; its module still holds the same Parameter
+                }
+                group.Members.Add((name, p, expAvg.narrow(0, offset, n).view(p.shape).DetachFromDisposeScope(),
+                    expAvgSq.narrow(0, offset, n).view(p.shape).DetachFromDisposeScope()));
+                offset += n;
+            }
+            groups.Add(group);
         }
     }
 
-    public IEnumerable<Parameter> Parameters => state.Select(s => s.Parameter);
+    public IEnumerable<Parameter> Parameters => groups.SelectMany(g => g.Members).Select(m => m.Parameter);
+
+    /// <summary>
+    /// <c>torch.nn.utils.clip_grad_norm_</c> (2-norm) over this optimizer's parameters, on the gathered gradients: each
+    /// <c>p.grad</c> becomes a view of its group's flat gradient. Returns the norm before clipping, on the device.
+    /// </summary>
+    public Tensor ClipGradNorm(double maxNorm)
+    {
+        var gathered = groups.Select(Gather).Where(g => g is not null).Select(g => g!).ToList();
+        // A group with some gradients missing is clipped parameter by parameter (torch skips those without one).
+        var loose = groups.Where(g => g.Grads is null).SelectMany(g => g.Members).Select(m => m.Parameter.grad).Where(g => g is not null).Select(g => g!);
+        return GradientClipping.ClipGradients([.. gathered, .. loose], maxNorm);
+    }
 
     /// <summary>One update of every parameter that has a gradient, with <see cref="LearningRate"/>.</summary>
     public void Step()
     {
         StepCount++;
         using var noGrad = torch.no_grad();
-        foreach (var (_, p, m, v) in state)
+        foreach (var group in groups)
         {
-            var g = p.grad;
-            if (g is null) continue;
-            Update(p, g, m, v, StepCount, LearningRate, Options.Beta1, Options.Beta2, Options.Eps, Options.WeightDecay);
+            if (Gather(group) is { } grads)
+            {
+                Update(group.Params, grads, group.ExpAvg, group.ExpAvgSq, StepCount, LearningRate, Options.Beta1, Options.Beta2, Options.Eps, Options.WeightDecay);
+                continue;
+            }
+            foreach (var (_, p, m, v) in group.Members)
+            {
+                var g = p.grad;
+                if (g is null) continue;
+                Update(p, g, m, v, StepCount, LearningRate, Options.Beta1, Options.Beta2, Options.Eps, Options.WeightDecay);
+            }
         }
     }
 
     /// <summary>Sets every gradient to null (torch's <c>zero_grad(set_to_none=True)</c>).</summary>
     public void ZeroGrad()
     {
-        foreach (var (_, p, _, _) in state)
+        foreach (var group in groups)
         {
-            var g = p.grad;
-            if (g is null) continue;
-            p.grad = null;
-            g.Dispose();
+            foreach (var (_, p, _, _) in group.Members)
+            {
+                var g = p.grad;
+                if (g is null) continue;
+                p.grad = null;
+                g.Dispose();
+            }
+            group.Grads?.Dispose();
+            group.Grads = null;
         }
+    }
+
+    /// <summary>
+    /// The group's gradients as one flat tensor, each parameter's <c>grad</c> re-pointed at its slice (one copy kernel);
+    /// null when a member has no gradient. Gathered once per step: later calls return the same buffer.
+    /// </summary>
+    static Tensor? Gather(Group group)
+    {
+        if (group.Grads is not null) return group.Grads;
+        var grads = group.Members.Select(m => m.Parameter.grad).ToList();
+        if (grads.Any(g => g is null)) return null;
+        using var noGrad = torch.no_grad();
+        Tensor flat;
+        using (var scope = torch.NewDisposeScope())
+            flat = torch.cat(grads.Select(g => g!.flatten()).ToList(), 0).MoveToOuterDisposeScope();
+        flat.DetachFromDisposeScope();
+        long offset = 0;
+        foreach (var (_, p, _, _) in group.Members)
+        {
+            var old = p.grad!;
+            var n = p.numel();
+            p.grad = flat.narrow(0, offset, n).view(p.shape).DetachFromDisposeScope();
+            old.Dispose();
+            offset += n;
+        }
+        group.Grads = flat;
+        return flat;
     }
 
     /// <summary>
@@ -89,7 +174,7 @@ public sealed class AdamWOptimizer : IDisposable
 
     /// <summary>The optimizer state as tensors (<c>exp_avg.{name}</c>, <c>exp_avg_sq.{name}</c>) and its host values.</summary>
     public IReadOnlyDictionary<string, Tensor> StateTensors() =>
-        state.SelectMany(s => new[] { KeyValuePair.Create("exp_avg." + s.Name, s.ExpAvg), KeyValuePair.Create("exp_avg_sq." + s.Name, s.ExpAvgSq) })
+        groups.SelectMany(g => g.Members).SelectMany(s => new[] { KeyValuePair.Create("exp_avg." + s.Name, s.ExpAvg), KeyValuePair.Create("exp_avg_sq." + s.Name, s.ExpAvgSq) })
              .ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
 
     /// <summary>Writes the state to a safetensors file; step and learning rate go into its metadata.</summary>
@@ -105,7 +190,7 @@ public sealed class AdamWOptimizer : IDisposable
     {
         using var file = SafetensorsFile.Open(path);
         using var noGrad = torch.no_grad();
-        foreach (var (name, p, m, v) in state)
+        foreach (var (name, p, m, v) in groups.SelectMany(g => g.Members))
         {
             foreach (var (key, target) in new[] { ("exp_avg." + name, m), ("exp_avg_sq." + name, v) })
             {
@@ -122,7 +207,14 @@ public sealed class AdamWOptimizer : IDisposable
 
     public void Dispose()
     {
-        foreach (var (_, _, m, v) in state) { m.Dispose(); v.Dispose(); }
-        state.Clear();
+        foreach (var group in groups)
+        {
+            group.Grads?.Dispose();
+            foreach (var (_, _, m, v) in group.Members) { m.Dispose(); v.Dispose(); }
+            group.ExpAvg.Dispose();
+            group.ExpAvgSq.Dispose();
+            group.Params.Dispose(); // the parameters keep the storage alive through their own handles
+        }
+        groups.Clear();
     }
 }

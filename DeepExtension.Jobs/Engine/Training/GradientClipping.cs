@@ -10,9 +10,12 @@ public static class GradientClipping
     /// multiplied by <c>min(1, maxNorm / (norm + 1e-6))</c>. Returns the norm before clipping as a float32 scalar on
     /// the device (read it only when logging: reading it synchronises). Parameters without gradient are skipped.
     /// </summary>
-    public static Tensor ClipGradNorm(IEnumerable<Tensor> parameters, double maxNorm)
+    public static Tensor ClipGradNorm(IEnumerable<Tensor> parameters, double maxNorm) =>
+        ClipGradients([.. parameters.Select(p => p.grad).Where(g => g is not null).Select(g => g!)], maxNorm);
+
+    /// <summary>The same on the gradient tensors themselves (scaled in place).</summary>
+    public static Tensor ClipGradients(IReadOnlyList<Tensor> grads, double maxNorm)
     {
-        var grads = parameters.Select(p => p.grad).Where(g => g is not null).Select(g => g!).ToList();
         if (grads.Count == 0) return torch.zeros([], ScalarType.Float32);
         using var noGrad = torch.no_grad();
         Tensor total;

@@ -211,7 +211,7 @@ public sealed class RunTrainer(
         var maxNorm = _args.MaxGradNorm > 0 ? _args.MaxGradNorm : double.PositiveInfinity;
         var output = objective.Optimize(lora, microBatches, step, () =>
         {
-            var gradNorm = GradientClipping.ClipGradNorm(optimizer.Parameters, maxNorm);
+            var gradNorm = optimizer.ClipGradNorm(maxNorm);
             optimizer.Step();
             optimizer.ZeroGrad();
             return gradNorm;

@@ -79,7 +79,7 @@ public class MemorisationTests(ITestOutputHelper output)
             optimizer.LearningRate = options.LearningRate * LearningRateSchedule.Cosine(step, warmup, maxSteps);
             var l = lm.Loss(batch.InputIds, batch.Labels, batch.AttentionMask);
             l.backward();
-            GradientClipping.ClipGradNorm(optimizer.Parameters, 1.0);
+            optimizer.ClipGradNorm(1.0);
             optimizer.Step();
             optimizer.ZeroGrad();
             if (step % 10 == 9) // read the loss only when "logging"

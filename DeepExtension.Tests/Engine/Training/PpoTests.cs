@@ -175,7 +175,7 @@ public class PpoLearningTests(Xunit.Abstractions.ITestOutputHelper output)
             using var stepScope = torch.NewDisposeScope();
             var result = objective.Optimize(lora, batch, step, () =>
             {
-                var norm = GradientClipping.ClipGradNorm(optimizer.Parameters, 1.0);
+                var norm = optimizer.ClipGradNorm(1.0);
                 optimizer.Step();
                 optimizer.ZeroGrad();
                 return norm;

@@ -49,6 +49,59 @@ public class TrainingPrimitivesTests
     }
 
     [Fact]
+    public void AdamWOptimizer_FlatBuffers_UpdateEachParameterAsOnItsOwn()
+    {
+        using var scope = torch.NewDisposeScope();
+        torch.manual_seed(3);
+        // Two float32 parameters (one flat group), one without a gradient in the first step, and a float64 one (a group of its own).
+        var a = new Parameter(torch.randn(3, 4));
+        var b = new Parameter(torch.randn(5));
+        var c = new Parameter(torch.randn(2, 2, dtype: ScalarType.Float64));
+        var initial = new[] { a, b, c }.Select(p => p.detach().clone()).ToArray();
+        var grads = new[] { torch.randn(3, 4), torch.randn(5), torch.randn(2, 2, dtype: ScalarType.Float64) };
+        var options = new AdamWOptions(0.1, 0.9, 0.99, 1e-8, 0.01);
+        using var optimizer = new AdamWOptimizer([("a", a), ("b", b), ("c", c)], options);
+        for (var i = 0; i < 3; i++) Assert.True(initial[i].allclose(new[] { a, b, c }[i], rtol: 0, atol: 0), "moving a parameter into the flat buffer keeps its values");
+
+        // Step 1: b has no gradient, so its group falls back to one update per parameter and b stays as it was.
+        a.grad = grads[0].clone();
+        c.grad = grads[2].clone();
+        var norm1 = optimizer.ClipGradNorm(1.0);
+        optimizer.Step();
+        optimizer.ZeroGrad();
+        // Step 2: every gradient there, clipped and updated on the flat buffers.
+        a.grad = grads[0].clone();
+        b.grad = grads[1].clone();
+        c.grad = grads[2].clone();
+        var norm2 = optimizer.ClipGradNorm(1.0);
+        Assert.Equal(6, optimizer.StateTensors().Count); // exp_avg and exp_avg_sq of a, b and c
+        optimizer.Step();
+        optimizer.ZeroGrad();
+        Assert.All(new[] { a, b, c }, p => Assert.Null(p.grad));
+
+        // The same two steps, one tensor at a time, with torch's formulas.
+        var expected = initial.Select(t => t.clone()).ToArray();
+        var m = initial.Select(t => torch.zeros(t.shape, ScalarType.Float32)).ToArray();
+        var v = initial.Select(t => torch.zeros(t.shape, ScalarType.Float32)).ToArray();
+        bool[][] present = [[true, false, true], [true, true, true]];
+        var norms = new[] { norm1, norm2 };
+        for (var step = 0; step < 2; step++)
+        {
+            var g = Enumerable.Range(0, 3).Where(i => present[step][i]).Select(i => grads[i].clone()).ToList();
+            var total = GradientClipping.ClipGradients(g, 1.0);
+            Assert.Equal(total.item<float>(), norms[step].item<float>(), 4);
+            var k = 0;
+            for (var i = 0; i < 3; i++)
+                if (present[step][i]) AdamWOptimizer.Update(expected[i], g[k++], m[i], v[i], step + 1, 0.1, 0.9, 0.99, 1e-8, 0.01);
+        }
+        Assert.True(b.allclose(expected[1], rtol: 1e-5, atol: 1e-6));
+        Assert.True(a.allclose(expected[0], rtol: 1e-5, atol: 1e-6));
+        Assert.True(c.allclose(expected[2], rtol: 1e-5, atol: 1e-6));
+        Assert.False(a.allclose(initial[0]));
+        Assert.True(a.requires_grad && b.requires_grad && c.requires_grad);
+    }
+
+    [Fact]
     public void AdamWUpdate_MatchesTheFormula()
     {
         using var scope = torch.NewDisposeScope();
