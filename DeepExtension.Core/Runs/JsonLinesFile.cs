@@ -12,12 +12,79 @@ namespace DeepExtension.Core.Runs;
 /// </summary>
 public static class JsonLinesFile
 {
+    /// <summary>
+    /// Appends one line in one write. Several processes append to the same file (a worker writes its log while the console
+    /// that launched it records what it printed), so on Linux the file is opened with O_APPEND: the kernel puts each write
+    /// at the end of the file as it is then. .NET's FileMode.Append does not (dotnet/runtime#53432): it takes the length at
+    /// open and writes there, and an append of another process in between is overwritten. Measured here: two processes
+    /// appending 20,000 lines each at once kept 34,921 of the 40,000.
+    /// </summary>
     public static void Append(string path, string jsonLine)
     {
         var bytes = Encoding.UTF8.GetBytes(jsonLine + "\n");
+        if (OperatingSystem.IsLinux())
+        {
+            LinuxAppend.Write(path, bytes);
+            return;
+        }
         using var stream = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
         stream.Write(bytes);
         stream.Flush(flushToDisk: false);
+    }
+
+    private static class LinuxAppend
+    {
+        private const int WriteOnly = 0x1, Create = 0x40, AppendMode = 0x400, CloseOnExec = 0x80000;
+        private const int Interrupted = 4, NoSuchFile = 2, NotPermitted = 1, AccessDenied = 13;
+
+        [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "open", SetLastError = true)]
+        private static extern int Open([System.Runtime.InteropServices.MarshalAs(System.Runtime.InteropServices.UnmanagedType.LPUTF8Str)] string path, int flags, int mode);
+
+        [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "write", SetLastError = true)]
+        private static extern nint WriteBytes(int fd, ref byte buffer, nint count);
+
+        [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "close")]
+        private static extern int Close(int fd);
+
+        public static void Write(string path, byte[] bytes)
+        {
+            int fd;
+            do fd = Open(path, WriteOnly | Create | AppendMode | CloseOnExec, 0x1B6); // 0666, less the umask, as .NET creates files
+            while (fd < 0 && System.Runtime.InteropServices.Marshal.GetLastPInvokeError() == Interrupted);
+            if (fd < 0) throw Failure(path);
+            try
+            {
+                var written = 0;
+                while (written < bytes.Length)
+                {
+                    var n = WriteBytes(fd, ref bytes[written], bytes.Length - written);
+                    if (n < 0)
+                    {
+                        if (System.Runtime.InteropServices.Marshal.GetLastPInvokeError() == Interrupted) continue;
+                        throw Failure(path);
+                    }
+                    written += (int)n;
+                }
+            }
+            finally
+            {
+                Close(fd);
+            }
+        }
+
+        /// <summary>The exceptions .NET's own file calls throw for the same errors.</summary>
+        private static Exception Failure(string path)
+        {
+            var errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
+            var message = $"Could not append to {path}: {System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(errno)}";
+            return errno switch
+            {
+                AccessDenied or NotPermitted => new UnauthorizedAccessException(message),
+                NoSuchFile when !Directory.Exists(Path.GetDirectoryName(path)) => new DirectoryNotFoundException(message),
+                NoSuchFile => new FileNotFoundException(message, path),
+                _ => new IOException(message, errno),
+            };
+        }
     }
 
     /// <summary>Every complete line of the file, read in bounded chunks.</summary>

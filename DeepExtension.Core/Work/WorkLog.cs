@@ -16,10 +16,11 @@ public sealed class WorkLog
     public const string DownloadFileName = "download.log.jsonl";
     public const string EvaluateFileName = "evaluate.log.jsonl";
 
-    private WorkLog(string path, string? legacyPath)
+    private WorkLog(string path, string? legacyPath, long? leaseToken = null)
     {
         Path = System.IO.Path.GetFullPath(path);
         LegacyPath = legacyPath is null ? null : System.IO.Path.GetFullPath(legacyPath);
+        LeaseToken = leaseToken;
     }
 
     /// <summary>The log of a work item of <paramref name="kind"/> whose files live in <paramref name="folder"/>.</summary>
@@ -33,6 +34,15 @@ public sealed class WorkLog
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
     };
 
+    /// <summary>
+    /// The fencing token of the lease held by whoever writes through this log, stamped on each line it appends: a writer
+    /// frozen past its lease and thawed after a takeover appends lines that readers leave out (<see cref="LeaseFence"/>).
+    /// </summary>
+    public long? LeaseToken { get; }
+
+    /// <summary>The same log, its lines stamped with <paramref name="token"/>.</summary>
+    public WorkLog WithLeaseToken(long token) => new(Path, LegacyPath, token);
+
     /// <summary>Where new lines go.</summary>
     public string Path { get; }
 
@@ -44,6 +54,7 @@ public sealed class WorkLog
     public void Append(LogLine line)
     {
         System.IO.Directory.CreateDirectory(Directory);
+        if (line.LeaseToken is null && LeaseToken is { } token) line = line with { LeaseToken = token };
         JsonLinesFile.Append(Path, line.ToJsonLine());
     }
 

@@ -32,7 +32,7 @@ public sealed class DeploymentJob(WorkStore store, DeploymentService deployments
     {
         var id = deployment.Id;
         var folder = deployments.FolderOf(id);
-        var log = deployments.LogOf(id);
+        var log = Fenced(deployments.LogOf(id));
         Directory.CreateDirectory(folder);
         var merged = Path.Combine(folder, "merged");
         void RemoveMerged()

@@ -49,9 +49,9 @@ public static class EvaluateCommand
             await Console.Error.WriteLineAsync($"Evaluation {evaluationId} does not exist.");
             return WorkerExit.Failed;
         }
-        var log = evaluations.LogOf(evaluationId);
         await using var ownership = await WorkerOwnership.TakeAsync(services, WorkKind.Evaluate, evaluationId, $"Evaluation {evaluationId}");
         if (ownership is null) return WorkerExit.LeaseLost;
+        var log = evaluations.LogOf(evaluationId).WithLeaseToken(ownership.Lease.Token);
         // Stopped from outside (SIGTERM) or orphaned (the console that started it is gone): the evaluation runs again later.
         using var stopping = CancellationTokenSource.CreateLinkedTokenSource(ownership.ParentGone);
         using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, c =>

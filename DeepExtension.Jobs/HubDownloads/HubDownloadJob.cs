@@ -40,7 +40,7 @@ public sealed class HubDownloadJob(
     protected override async Task RunAsync(HubDownload download, CancellationToken stopping)
     {
         var id = download.Id;
-        var log = downloads.LogOf(id);
+        var log = Fenced(downloads.LogOf(id));
         var target = downloads.TargetFolderOf(download);
         var partial = DataDirectories.PartialOf(target);
         using var cancelled = CancellationTokenSource.CreateLinkedTokenSource(stopping);

@@ -151,6 +151,9 @@ public abstract class WorkJob<TItem>(WorkStore store, ILogger logger, WorkLimits
         logger.LogWarning("{Kind} {Id} failed: {Reason}", typeof(TItem).Name, id, reason);
     }
 
+    /// <summary><paramref name="log"/> with its lines stamped with this job's lease token (see <see cref="WorkLog.LeaseToken"/>).</summary>
+    protected WorkLog Fenced(WorkLog log) => _heartbeat is { } heartbeat ? log.WithLeaseToken(heartbeat.Lease.Token) : log;
+
     /// <summary>Runs a worker process; null (and the item Failed) when it could not even be started.</summary>
     protected async Task<WorkerExit?> RunWorkerAsync(WorkerLauncher launcher, Guid id, IReadOnlyList<string> arguments, WorkLog log,
         CancellationToken cancellationToken, Func<Task>? beforeFailing = null, IReadOnlyDictionary<string, string>? environment = null)

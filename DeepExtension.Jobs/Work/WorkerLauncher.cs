@@ -33,7 +33,11 @@ public sealed class WorkerLauncher(DataDirectories directories, DatabaseSetup da
     {
         var start = CreateStartInfo(arguments);
         foreach (var (name, value) in environment ?? new Dictionary<string, string>()) start.Environment[name] = value;
-        if (lease is not null) start.Environment[LeaseTokenVariable] = lease.Token.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        if (lease is not null)
+        {
+            start.Environment[LeaseTokenVariable] = lease.Token.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            log = log.WithLeaseToken(lease.Token); // what the worker prints is recorded under the lease it runs on
+        }
         start.Environment[ParentPidVariable] = Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture);
         using var process = new Process { StartInfo = start, EnableRaisingEvents = true };
         string? lastError = null;

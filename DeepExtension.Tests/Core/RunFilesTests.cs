@@ -12,6 +12,34 @@ public sealed class RunFilesTests : IDisposable
     public void Dispose() => Directory.Delete(_run.Directory, recursive: true);
 
     [Fact]
+    public void JsonLinesFileAppend_SeveralWritersAtOnce_KeepsEveryLineWhole()
+    {
+        // Each append opens the file on its own, as a worker, its launcher and the console do in their processes.
+        var path = Path.Combine(_run.Directory, "shared.log.jsonl");
+        const int writers = 8, lines = 5000;
+        using var start = new Barrier(writers);
+        var threads = Enumerable.Range(0, writers).Select(writer => new Thread(() =>
+        {
+            start.SignalAndWait();
+            for (var i = 0; i < lines; i++) JsonLinesFile.Append(path, $$"""{"writer":{{writer}},"line":{{i}},"msg":"{{new string('x', 60)}}"}""");
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+
+        var read = JsonLinesFile.ReadAll(path);
+        Assert.Equal(writers * lines, read.Count);
+        Assert.All(read, line => Assert.Matches("""^\{"writer":\d,"line":\d+,"msg":"x{60}"\}$""", line));
+        Assert.Equal(writers * lines, read.Distinct().Count());
+    }
+
+    [Fact]
+    public void JsonLinesFileAppend_FolderMissing_ThrowsDirectoryNotFound()
+    {
+        var path = Path.Combine(_run.Directory, "missing", "x.jsonl");
+        Assert.Throws<DirectoryNotFoundException>(() => JsonLinesFile.Append(path, "{}"));
+    }
+
+    [Fact]
     public void MetricPoint_RoundTrip_KeepsStepEpochAndEveryValue()
     {
         var point = new MetricPoint(12, 0.75, 3.5, new Dictionary<string, double> { ["loss"] = 1.25, ["rewards/margins"] = -0.5, ["learning_rate"] = 2e-4 });

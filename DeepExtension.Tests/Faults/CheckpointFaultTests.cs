@@ -149,7 +149,7 @@ public sealed class CheckpointFaultTests
         await using var env = await TestEnvironment.CreateAsync();
         var (model, version, method) = await TrainingHost.PrepareAsync(env, TrainingHost.TwentyChats(), TrainingAlgorithm.Sft);
         await using var host = await TrainingHost.StartAsync(env);
-        var runId = (await host.Runs.StartAsync(new NewTrainRequest("corrupted", model.Id, version.Id, method.Id, EndlessSft(), "cpu"))).Value!.Id;
+        var runId = (await host.Runs.StartAsync(new NewTrainRequest("corrupted", model.Id, version.Id, method.Id, TrainingHost.EndlessSft(saveEvery: 5, maxTokens: 64, loraR: 8), "cpu"))).Value!.Id;
         await host.WaitForAsync(runId, r => r.Step >= 7, TimeSpan.FromMinutes(2));
         await host.Runs.CancelAsync(runId);
         var cancelled = await host.WaitForAsync(runId, r => r.IsFinished, TimeSpan.FromMinutes(1));
@@ -184,21 +184,6 @@ public sealed class CheckpointFaultTests
         Assert.Equal(WorkStatus.Failed, failed.Status);
         Assert.Contains("No checkpoint of this run can be resumed from", failed.FailureReason);
     }
-
-    private static JsonObject EndlessSft() => new()
-    {
-        ["num_epochs"] = 1000,
-        ["batch_size"] = 1,
-        ["learning_rate"] = 5e-3,
-        ["warmup_ratio"] = 0.0,
-        ["lr_scheduler"] = "constant",
-        ["max_tokens"] = 64,
-        ["lora_r"] = 8,
-        ["lora_alpha"] = 16,
-        ["lora_dropout"] = 0.0,
-        ["save_every"] = 5,
-        ["save_unit"] = "steps",
-    };
 
     /// <summary>Real checkpoints of the tiny reference model at <paramref name="steps"/> in <paramref name="directory"/>.</summary>
     private static CheckpointStore SaveSteps(string directory, params long[] steps)

@@ -37,8 +37,8 @@ public sealed class OwnershipFaultTests
         // Queued in the job store by a console whose scheduler does not run; the node started next executes them.
         await using (var queueing = await TrainingHost.StartAsync(env, new Dictionary<string, string?> { [JobsHostingExtensions.SchedulerEnabledKey] = "false" }))
         {
-            first = (await queueing.Runs.StartAsync(new NewTrainRequest("run-1", model.Id, version.Id, method.Id, EndlessSft(), "cpu"))).Value!.Id;
-            other = (await queueing.Runs.StartAsync(new NewTrainRequest("run-2", model.Id, version.Id, method.Id, EndlessSft(), "cpu"))).Value!.Id;
+            first = (await queueing.Runs.StartAsync(new NewTrainRequest("run-1", model.Id, version.Id, method.Id, TrainingHost.EndlessSft(saveEvery: 5, maxTokens: 64, loraR: 8), "cpu"))).Value!.Id;
+            other = (await queueing.Runs.StartAsync(new NewTrainRequest("run-2", model.Id, version.Id, method.Id, TrainingHost.EndlessSft(saveEvery: 5, maxTokens: 64, loraR: 8), "cpu"))).Value!.Id;
             await (await queueing.Host.Services.GetRequiredService<ISchedulerFactory>().GetScheduler()).Shutdown();
         }
         var runs = new TrainingRunService(env.DbFactory, env.Directories, new RecordingRunScheduler(), TimeProvider.System);
@@ -119,21 +119,6 @@ public sealed class OwnershipFaultTests
         await leases.ReleaseAsync(second);
         Assert.Equal(3, (await leases.TryAcquireAsync(WorkKind.Train, id, "node-3", TimeSpan.FromSeconds(30)))!.Token);
     }
-
-    private static JsonObject EndlessSft() => new()
-    {
-        ["num_epochs"] = 1000,
-        ["batch_size"] = 1,
-        ["learning_rate"] = 5e-3,
-        ["warmup_ratio"] = 0.0,
-        ["lr_scheduler"] = "constant",
-        ["max_tokens"] = 64,
-        ["lora_r"] = 8,
-        ["lora_alpha"] = 16,
-        ["lora_dropout"] = 0.0,
-        ["save_every"] = 5,
-        ["save_unit"] = "steps",
-    };
 
     /// <summary>The curve has each step exactly once, in order, with the training time never going back.</summary>
     internal static void AssertEachStepOnceInOrder(RunFiles files)

@@ -28,7 +28,7 @@ public sealed class QueueFaultTests
         var limits = host.Host.Services.GetRequiredService<WorkLimits>();
 
         // More trains than the scheduler has threads, all on the one CPU slot: one trains, the rest wait.
-        var parameters = new JsonObject { ["num_epochs"] = 500, ["batch_size"] = 4, ["max_tokens"] = 32, ["save_every"] = 1000, ["save_unit"] = "steps" };
+        var parameters = TrainingHost.EndlessSft();
         var runs = new List<Guid>();
         for (var i = 0; i < limits.SchedulerThreads + 4; i++)
         {
@@ -64,7 +64,7 @@ public sealed class QueueFaultTests
         await using var env = await TestEnvironment.CreateAsync();
         var (model, version, method) = await TrainingHost.PrepareAsync(env, TrainingHost.TwentyChats(), TrainingAlgorithm.Sft);
         await using var host = await TrainingHost.StartAsync(env, new Dictionary<string, string?> { [WorkLimits.RetrySecondsKey] = "0.5" });
-        var parameters = new JsonObject { ["num_epochs"] = 500, ["batch_size"] = 4, ["max_tokens"] = 32, ["save_every"] = 1000, ["save_unit"] = "steps" };
+        var parameters = TrainingHost.EndlessSft();
         async Task<Guid> QueueAsync(string name)
         {
             var started = await host.Runs.StartAsync(new NewTrainRequest(name, model.Id, version.Id, method.Id, parameters, "cpu"));

@@ -39,15 +39,7 @@ public sealed class ClusterGuardTests
         await using var env = await TestEnvironment.CreateOnPostgresAsync();
         await new DataRootMarker(env.DbFactory, env.Directories, TimeProvider.System).EnsureAsync();
         var nodes = new NodeService(env.DbFactory, new ConfigurationBuilder().Build(), TimeProvider.System);
-        using var node = WorkerNodeProcess.Start(new Dictionary<string, string>
-        {
-            [$"{DeepExtensionOptions.SectionName}:DataRoot"] = env.DataRoot,
-            [$"{DeepExtensionOptions.SectionName}:Database:Provider"] = "PostgreSql",
-            [$"{DeepExtensionOptions.SectionName}:Database:ConnectionString"] = env.Postgres!.ConnectionString,
-            [NodeHeartbeat.NameKey] = "node-a",
-            [NodeService.HeartbeatKey] = "0.5",
-            [NodeDevices.DevicesKey] = "cpu",
-        });
+        using var node = WorkerNodeProcess.Start(WorkerNodeProcess.Settings(env, "node-a"));
         var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
         IReadOnlyList<NodeView> online;
         while ((online = await nodes.ListAsync()).Count == 0)
@@ -83,19 +75,12 @@ public sealed class ClusterGuardTests
             [$"{DeepExtensionOptions.SectionName}:Database:ConnectionString"] = env.Postgres!.ConnectionString,
             [JobsHostingExtensions.ClusteredKey] = "false",
         });
-        var parameters = new JsonObject { ["num_epochs"] = 500, ["batch_size"] = 4, ["max_tokens"] = 32, ["save_every"] = 1000, ["save_unit"] = "steps" };
+        var parameters = TrainingHost.EndlessSft();
         var started = await unclustered.Runs.StartAsync(new NewTrainRequest("unclustered", model.Id, version.Id, method.Id, parameters, "cpu"));
         Assert.True(started.Succeeded, started.AllErrors);
         await unclustered.WaitForAsync(started.Value!.Id, r => r.Status == WorkStatus.Running, TimeSpan.FromMinutes(1));
 
-        using var node = WorkerNodeProcess.Start(new Dictionary<string, string>
-        {
-            [$"{DeepExtensionOptions.SectionName}:DataRoot"] = env.DataRoot,
-            [$"{DeepExtensionOptions.SectionName}:Database:Provider"] = "PostgreSql",
-            [$"{DeepExtensionOptions.SectionName}:Database:ConnectionString"] = env.Postgres!.ConnectionString,
-            [NodeHeartbeat.NameKey] = "node-a",
-            [NodeDevices.DevicesKey] = "cpu",
-        });
+        using var node = WorkerNodeProcess.Start(WorkerNodeProcess.Settings(env, "node-a"));
         var exitCode = await node.WaitForExitAsync(TimeSpan.FromMinutes(2));
 
         Assert.NotEqual(0, exitCode);

@@ -91,7 +91,7 @@ public sealed class NodeFeedTests
         var runs = console.Services.GetRequiredService<TrainingRunService>();
         var live = console.Services.GetRequiredService<LiveRunStore>();
 
-        var started = await runs.StartAsync(new NewTrainRequest("remote", model.Id, version.Id, method.Id, EndlessSft(), "cpu"));
+        var started = await runs.StartAsync(new NewTrainRequest("remote", model.Id, version.Id, method.Id, TrainingHost.EndlessSft(saveEvery: 3), "cpu"));
         Assert.True(started.Succeeded, started.AllErrors);
         var files = runs.FilesOf(started.Value!);
         var told = 0;
@@ -148,35 +148,15 @@ public sealed class NodeFeedTests
 
     private static int FilePoints(RunFiles files) => File.Exists(files.MetricsPath) ? MetricsFile.ReadAll(files).Count : 0;
 
-    private static Dictionary<string, string> NodeSettings(TestEnvironment env, string name, string consoleUrl, string key) => new()
+    private static Dictionary<string, string> NodeSettings(TestEnvironment env, string name, string consoleUrl, string key)
     {
-        [$"{DeepExtensionOptions.SectionName}:DataRoot"] = env.DataRoot,
-        [$"{DeepExtensionOptions.SectionName}:Database:Provider"] = "PostgreSql",
-        [$"{DeepExtensionOptions.SectionName}:Database:ConnectionString"] = env.Postgres!.ConnectionString,
-        [NodeHeartbeat.NameKey] = name,
-        [NodeService.HeartbeatKey] = "0.5",
-        [NodeDevices.DevicesKey] = "cpu",
-        [WorkLimits.RetrySecondsKey] = "0.5",
-        [JobsHostingExtensions.ClusterCheckinKey] = "2",
-        [NodeFeed.ConsoleUrlKey] = consoleUrl,
-        [NodeFeed.KeyKey] = key,
-    };
-
-    /// <summary>A train that goes on until cancelled: a point per step, a checkpoint every 3.</summary>
-    private static JsonObject EndlessSft() => new()
-    {
-        ["num_epochs"] = 1000,
-        ["batch_size"] = 1,
-        ["learning_rate"] = 5e-3,
-        ["warmup_ratio"] = 0.0,
-        ["lr_scheduler"] = "constant",
-        ["max_tokens"] = 32,
-        ["lora_r"] = 4,
-        ["lora_alpha"] = 8,
-        ["lora_dropout"] = 0.0,
-        ["save_every"] = 3,
-        ["save_unit"] = "steps",
-    };
+        var settings = WorkerNodeProcess.Settings(env, name);
+        settings[WorkLimits.RetrySecondsKey] = "0.5";
+        settings[JobsHostingExtensions.ClusterCheckinKey] = "2";
+        settings[NodeFeed.ConsoleUrlKey] = consoleUrl;
+        settings[NodeFeed.KeyKey] = key;
+        return settings;
+    }
 
     private static Task WaitForOutputAsync(WorkerNodeProcess node, string text) =>
         WaitAsync(() => node.Output.Contains(text, StringComparison.Ordinal), () => $"\"{text}\" in the node's output", node);

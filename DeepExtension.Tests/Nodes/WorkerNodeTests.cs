@@ -97,14 +97,13 @@ public class WorkerNodeTests
 
     private static DataRootMarker Marker(TestEnvironment env) => new(env.DbFactory, env.Directories, TimeProvider.System);
 
-    private static Dictionary<string, string> Settings(TestEnvironment env, string dataRoot, string name) => new()
+    private static Dictionary<string, string> Settings(TestEnvironment env, string dataRoot, string name)
     {
-        [$"{DeepExtensionOptions.SectionName}:DataRoot"] = dataRoot,
-        [$"{DeepExtensionOptions.SectionName}:Database:Provider"] = "PostgreSql",
-        [$"{DeepExtensionOptions.SectionName}:Database:ConnectionString"] = env.Postgres!.ConnectionString,
-        [NodeHeartbeat.NameKey] = name,
-        [NodeService.HeartbeatKey] = "0.5",
-    };
+        var settings = WorkerNodeProcess.Settings(env, name);
+        settings[$"{DeepExtensionOptions.SectionName}:DataRoot"] = dataRoot;
+        settings.Remove(NodeDevices.DevicesKey); // these nodes report the devices they detect
+        return settings;
+    }
 
     private static IConfiguration Configuration(Dictionary<string, string?> values) =>
         new ConfigurationBuilder().AddInMemoryCollection(values).Build();

@@ -137,6 +137,28 @@ public sealed class LeaseFencingTests : IDisposable
         Assert.Contains("a: checkpoint saved at step 13", File.ReadAllText(_run.LogPath)); // Left out on read, not erased.
     }
 
+    [Theory]
+    [InlineData(WorkKind.Save)]
+    [InlineData(WorkKind.Evaluate)]
+    [InlineData(WorkKind.Deploy)]
+    [InlineData(WorkKind.Download)]
+    public void WorkLog_LineOfTheOldLeaseAppendedAfterTheNewOwnersFirstLine_IsLeftOut(WorkKind kind)
+    {
+        var log = WorkLog.In(_run.Directory, kind);
+        var a = log.WithLeaseToken(1);
+        var b = log.WithLeaseToken(2);
+
+        log.Append(RunLogLevel.Info, "console: queued");        // a console line (no lease): always read
+        a.Append(RunLogLevel.Info, "a: merging");
+        b.Append(RunLogLevel.Info, "b: merging again");
+        a.Append(RunLogLevel.Info, "a: wrote 3 files");          // thawed after the takeover
+        b.Append(new LogLine(DateTimeOffset.UtcNow, RunLogLevel.Info, "b: wrote 3 files"));
+
+        Assert.Equal(["console: queued", "a: merging", "b: merging again", "b: wrote 3 files"], log.ReadAll().Select(l => l.Message));
+        Assert.Equal([null, 1L, 2, 2], log.ReadAll().Select(l => l.LeaseToken));
+        Assert.Contains("a: wrote 3 files", File.ReadAllText(log.Path)); // Left out on read, not erased.
+    }
+
     private static void Record(RunRecorder recorder, long step, IncrementalReads? reads = null)
     {
         recorder.Record(step, 20, step / 20.0, new Dictionary<string, double> { ["loss"] = 3.0 / step });

@@ -156,13 +156,8 @@ public sealed class TrainingRunEndToEndTests
         Assert.Null(await host.CustomizedModels.FindByRunAsync(run.Id));
     }
 
-    /// <summary>Long enough never to finish during a test: these tests stop the run themselves.</summary>
-    private static JsonObject EndlessSft()
-    {
-        var parameters = FastSft(epochs: 1000);
-        parameters["batch_size"] = 1; // 20,000 steps: minutes even on a fast machine
-        return parameters;
-    }
+    /// <summary>Long enough never to finish during a test (20,000 steps): these tests stop the run themselves.</summary>
+    private static JsonObject EndlessSft() => TrainingHost.EndlessSft(saveEvery: 5, maxTokens: 64, loraR: 8);
 
     [Fact]
     public async Task KilledWorker_RunResumesFromItsCheckpointAndContinuesTheCurve()

@@ -74,6 +74,25 @@ public sealed class TrainingHost : IAsyncDisposable
         return (model, upload.Value!.Version, method);
     }
 
+    /// <summary>
+    /// An SFT train that goes on until it is cancelled (1,000 epochs of <see cref="TwentyChats"/>, a point per step), with
+    /// a checkpoint every <paramref name="saveEvery"/> steps; small and quick steps unless told otherwise.
+    /// </summary>
+    public static System.Text.Json.Nodes.JsonObject EndlessSft(int saveEvery = 1000, int maxTokens = 32, int loraR = 4) => new()
+    {
+        ["num_epochs"] = 1000,
+        ["batch_size"] = 1,
+        ["learning_rate"] = 5e-3,
+        ["warmup_ratio"] = 0.0,
+        ["lr_scheduler"] = "constant",
+        ["max_tokens"] = maxTokens,
+        ["lora_r"] = loraR,
+        ["lora_alpha"] = 2 * loraR,
+        ["lora_dropout"] = 0.0,
+        ["save_every"] = saveEvery,
+        ["save_unit"] = "steps",
+    };
+
     /// <summary>Twenty short question/answer chats.</summary>
     public static string TwentyChats()
     {

@@ -1,5 +1,8 @@
 using System.Diagnostics;
 using System.Text;
+using DeepExtension.Core;
+using DeepExtension.Core.Nodes;
+using DeepExtension.Jobs.Nodes;
 using DeepExtension.Jobs.Work;
 
 namespace DeepExtension.Tests.Support;
@@ -30,6 +33,20 @@ public sealed class WorkerNodeProcess : IDisposable
     {
         get { lock (_output) return _output.ToString(); }
     }
+
+    /// <summary>
+    /// What every test node is started with: the test's data root and PostgreSQL database, <paramref name="name"/>, a
+    /// heartbeat every 0.5 s and one CPU device. Tests add to it (or remove from it) what they are about.
+    /// </summary>
+    public static Dictionary<string, string> Settings(TestEnvironment env, string name) => new()
+    {
+        [$"{DeepExtensionOptions.SectionName}:DataRoot"] = env.DataRoot,
+        [$"{DeepExtensionOptions.SectionName}:Database:Provider"] = "PostgreSql",
+        [$"{DeepExtensionOptions.SectionName}:Database:ConnectionString"] = env.Postgres!.ConnectionString,
+        [NodeHeartbeat.NameKey] = name,
+        [NodeService.HeartbeatKey] = "0.5",
+        [NodeDevices.DevicesKey] = "cpu",
+    };
 
     /// <summary>Starts <c>worker</c> with <paramref name="settings"/> as <c>--Key=value</c> arguments.</summary>
     public static WorkerNodeProcess Start(IReadOnlyDictionary<string, string> settings, string command = "worker")

@@ -212,7 +212,7 @@ public sealed class BrowserTests : ConsoleBrowserTest
     {
         var (model, version, method) = await TrainingHost.PrepareAsync(Env, TrainingHost.TwentyChats(), TrainingAlgorithm.Sft);
         var runs = Host.Services.GetRequiredService<TrainingRunService>();
-        var parameters = new System.Text.Json.Nodes.JsonObject { ["num_epochs"] = 1000, ["batch_size"] = 1, ["max_tokens"] = 64, ["save_every"] = 1000, ["save_unit"] = "steps" };
+        var parameters = TrainingHost.EndlessSft(maxTokens: 64);
         var run = (await runs.StartAsync(new NewTrainRequest("live", model.Id, version.Id, method.Id, parameters, "cpu"))).Value!;
         var page = await Chromium.OpenAsync(Host.Address, $"/model-training/{run.Id}");
 
@@ -246,7 +246,7 @@ public sealed class BrowserTests : ConsoleBrowserTest
     {
         var (model, version, method) = await TrainingHost.PrepareAsync(Env, TrainingHost.TwentyChats(), TrainingAlgorithm.Sft);
         var runs = Host.Services.GetRequiredService<TrainingRunService>();
-        var parameters = new System.Text.Json.Nodes.JsonObject { ["num_epochs"] = 1000, ["batch_size"] = 1, ["max_tokens"] = 64, ["save_every"] = 1000, ["save_unit"] = "steps" };
+        var parameters = TrainingHost.EndlessSft(maxTokens: 64);
         var run = (await runs.StartAsync(new NewTrainRequest("charted", model.Id, version.Id, method.Id, parameters, "cpu"))).Value!;
         var page = await Chromium.OpenAsync(Host.Address, $"/model-training/{run.Id}");
 

@@ -51,24 +51,13 @@ public sealed class NodeFeedBrowserTests(ITestOutputHelper output) : IAsyncLifet
     public async Task EvaluationData_RunOnANode_ShowsItsPointsLiveThroughTheHub()
     {
         var (model, version, method) = await TrainingHost.PrepareAsync(_env, TrainingHost.TwentyChats(), TrainingAlgorithm.Sft);
-        using var node = WorkerNodeProcess.Start(new Dictionary<string, string>
-        {
-            [$"{DeepExtensionOptions.SectionName}:DataRoot"] = _env.DataRoot,
-            [$"{DeepExtensionOptions.SectionName}:Database:Provider"] = "PostgreSql",
-            [$"{DeepExtensionOptions.SectionName}:Database:ConnectionString"] = _env.Postgres!.ConnectionString,
-            [NodeHeartbeat.NameKey] = "gpu-box-remote",
-            [NodeService.HeartbeatKey] = "0.5",
-            [NodeDevices.DevicesKey] = "cpu",
-            [WorkLimits.RetrySecondsKey] = "0.5",
-            [NodeFeed.ConsoleUrlKey] = _console.Address,
-            [NodeFeed.KeyKey] = Key,
-        });
+        var settings = WorkerNodeProcess.Settings(_env, "gpu-box-remote");
+        settings[WorkLimits.RetrySecondsKey] = "0.5";
+        settings[NodeFeed.ConsoleUrlKey] = _console.Address;
+        settings[NodeFeed.KeyKey] = Key;
+        using var node = WorkerNodeProcess.Start(settings);
         var runs = _console.Services.GetRequiredService<TrainingRunService>();
-        var parameters = new JsonObject
-        {
-            ["num_epochs"] = 1000, ["batch_size"] = 1, ["max_tokens"] = 32, ["learning_rate"] = 5e-3, ["lr_scheduler"] = "constant",
-            ["warmup_ratio"] = 0.0, ["lora_r"] = 4, ["lora_alpha"] = 8, ["save_every"] = 1000, ["save_unit"] = "steps",
-        };
+        var parameters = TrainingHost.EndlessSft();
         var started = await runs.StartAsync(new NewTrainRequest("remote-live", model.Id, version.Id, method.Id, parameters, "cpu"));
         Assert.True(started.Succeeded, started.AllErrors);
         var files = runs.FilesOf(started.Value!);

@@ -41,8 +41,8 @@ public sealed class NodesBrowserTests : IAsyncLifetime
     public async Task NodesPage_TwoWorkersThenOneKilled_ShowsBothOnlineThenTheKilledOneLost()
     {
         // The console wrote the data root's marker at its start: the workers accept this data root.
-        using var first = WorkerNodeProcess.Start(Settings("gpu-box-a"));
-        using var second = WorkerNodeProcess.Start(Settings("gpu-box-b"));
+        using var first = WorkerNodeProcess.Start(WorkerNodeProcess.Settings(_env, "gpu-box-a"));
+        using var second = WorkerNodeProcess.Start(WorkerNodeProcess.Settings(_env, "gpu-box-b"));
         var page = await _chromium.OpenAsync(_console.Address, "/nodes");
 
         var rows = page.GetByTestId("nodes-table").Locator("tbody tr");
@@ -71,7 +71,7 @@ public sealed class NodesBrowserTests : IAsyncLifetime
     [Fact]
     public async Task TrainPage_CudaRunWithOnlyCpuNodes_SaysWhyItWaitsAndWhereItRuns()
     {
-        using var node = WorkerNodeProcess.Start(Settings("cpu-box"));
+        using var node = WorkerNodeProcess.Start(WorkerNodeProcess.Settings(_env, "cpu-box"));
         var (model, version, method) = await TrainingHost.PrepareAsync(_env, TrainingHost.TwentyChats(), DeepExtension.Core.Training.TrainingAlgorithm.Sft);
         Guid runId;
         // A console that only queues, on the same database: the run's job is in the cluster's store.
@@ -99,14 +99,4 @@ public sealed class NodesBrowserTests : IAsyncLifetime
             await page.ScreenshotAsync(new() { Path = Path.Combine(Browser.ScreenshotDirectory, $"train-waiting-for-cuda-{width}.png"), FullPage = true });
         }
     }
-
-    private Dictionary<string, string> Settings(string name) => new()
-    {
-        [$"{DeepExtensionOptions.SectionName}:DataRoot"] = _env.DataRoot,
-        [$"{DeepExtensionOptions.SectionName}:Database:Provider"] = "PostgreSql",
-        [$"{DeepExtensionOptions.SectionName}:Database:ConnectionString"] = _env.Postgres!.ConnectionString,
-        [NodeHeartbeat.NameKey] = name,
-        [NodeService.HeartbeatKey] = "0.5",
-        [NodeDevices.DevicesKey] = "cpu",
-    };
 }
