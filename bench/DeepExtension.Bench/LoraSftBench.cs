@@ -24,6 +24,7 @@ internal static class LoraSftBench
 {
     public const string ChildCommand = "lora-sft-one";
     private const string PerTensorSide = "deepextension, per-tensor AdamW";
+    private const string MaskSide = "deepextension, explicit attention mask";
 
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
@@ -55,6 +56,8 @@ internal static class LoraSftBench
         var script = o.Get("peft-script", Path.Combine(AppContext.BaseDirectory, "peft_lora_sft.py"));
         // The optimizer lever measured in the same run: these configurations once more with clipping and AdamW one tensor at a time.
         var perTensorCheck = o.Get("per-tensor-check", "").Split(',', StringSplitOptions.RemoveEmptyEntries).ToHashSet();
+        // And with the padding mask passed to attention, as the SFT loss did before.
+        var maskCheck = o.Get("mask-check", "").Split(',', StringSplitOptions.RemoveEmptyEntries).ToHashSet();
         foreach (var shape in shapes.Where(s => !Shapes.ContainsKey(s))) throw new ArgumentException($"unknown shape '{shape}'; known: {string.Join(", ", Shapes.Keys)}");
 
         Console.WriteLine($"# LoRA SFT: DeepExtension engine vs transformers + PEFT{(small ? " (--small: CPU harness check, not a GPU result)" : "")}");
@@ -73,6 +76,8 @@ internal static class LoraSftBench
                 results.Add(await RunChildAsync(SelfCommand([ChildCommand, .. common]), "deepextension", shape, batch, seq));
                 if (perTensorCheck.Contains($"{shape}:{batch}x{seq}"))
                     results.Add(await RunChildAsync(SelfCommand([ChildCommand, .. common, "--optimizer", "per-tensor"]), PerTensorSide, shape, batch, seq));
+                if (maskCheck.Contains($"{shape}:{batch}x{seq}"))
+                    results.Add(await RunChildAsync(SelfCommand([ChildCommand, .. common, "--sft-mask", "explicit"]), MaskSide, shape, batch, seq));
                 if (peftMissing is null)
                     results.Add(await RunChildAsync([python, script, .. common, "--config", Shapes[shape]], "peft", shape, batch, seq));
             }
@@ -202,6 +207,7 @@ internal static class LoraSftBench
             var lora = LoraModel.Inject(lm, new LoraConfig(16, 32, 0.0, LoraConfig.AllProjections), new Generator(42));
             using var optimizer = new AdamWOptimizer(lora.TrainableParameters, new AdamWOptions(1e-4, 0.9, 0.999, 1e-8, 0.0));
             var perTensor = o.Get("optimizer", "flat") == "per-tensor";
+            var explicitMask = o.Get("sft-mask", "none") == "explicit";
             var state = optimizer.StateTensors();
             long perTensorSteps = 0;
 
@@ -234,7 +240,8 @@ internal static class LoraSftBench
                 {
                     lm.train();
                     using var sft = SftBatch.Collate(examples, 0, device);
-                    var value = lm.Loss(sft.InputIds, sft.Labels, sft.AttentionMask);
+                    // The previous loss passed the padding mask, which keeps SDPA off its flash kernels.
+                    var value = explicitMask ? lm.Loss(sft.InputIds, sft.Labels, sft.AttentionMask) : sft.Loss(lm);
                     value.backward();
                     if (perTensor)
                     {

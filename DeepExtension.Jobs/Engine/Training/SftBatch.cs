@@ -55,6 +55,14 @@ public sealed class SftBatch : IDisposable
             tokens);
     }
 
+    /// <summary>
+    /// The causal-LM loss of this batch, without an attention mask: the batch is right-padded, so every pad comes after
+    /// every real token of its row and, attention being causal, no scored token attends to a pad. SDPA's causal flag
+    /// alone is then exact for every scored token, and lets CUDA use its flash kernels, which an explicit mask rules
+    /// out. (Pad positions attend to earlier pads then; they are neither scored nor attended to.)
+    /// </summary>
+    public Tensor Loss(ForCausalLM model) => model.Loss(InputIds, Labels);
+
     public void Dispose()
     {
         InputIds.Dispose(); Labels.Dispose(); AttentionMask.Dispose();

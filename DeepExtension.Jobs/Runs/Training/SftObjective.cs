@@ -25,7 +25,7 @@ public sealed class SftObjective(TrainingData data, int padId, Device device) : 
         {
             using var batch = SftBatch.Collate(microBatches[i], padId, device);
             tokens += microBatches[i].Sum(e => e.InputIds.Length);
-            var loss = lora.Model.Loss(batch.InputIds, batch.Labels, batch.AttentionMask);
+            var loss = batch.Loss(lora.Model);
             (loss * weights[i]).backward();
             lossSum += loss.detach() * weights[i];
         }
@@ -35,6 +35,6 @@ public sealed class SftObjective(TrainingData data, int padId, Device device) : 
     public override (double Loss, double Weight) Evaluate(LoraModel lora, IReadOnlyList<SupervisedExample> chunk)
     {
         using var batch = SftBatch.Collate(chunk, padId, device);
-        return (lora.Model.Loss(batch.InputIds, batch.Labels, batch.AttentionMask).item<float>() * batch.LabelTokens, batch.LabelTokens);
+        return (batch.Loss(lora.Model).item<float>() * batch.LabelTokens, batch.LabelTokens);
     }
 }

@@ -122,6 +122,35 @@ public class TrainingPrimitivesTests
 
     [Theory]
     [MemberData(nameof(ReferenceModels.Names), MemberType = typeof(ReferenceModels))]
+    public void SftBatchLoss_RightPaddedWithoutMask_EqualsTheMaskedLossAndGradients(string model)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var lm = ForCausalLM.FromPretrained(ReferenceModels.PathOf(model));
+        var lora = PeftAdapter.Load(lm, LoraParityTests.AdapterOf(model));
+        var vocab = (int)lm.Config.VocabSize;
+        var random = new Random(5);
+        // Three rows of different lengths: two are padded on the right, with a pad id that is a real token.
+        var examples = new[] { 12, 7, 3 }.Select(n =>
+        {
+            var ids = Enumerable.Range(0, n).Select(_ => random.Next(3, vocab)).ToArray();
+            return new Jobs.Engine.Tokenization.SupervisedExample(ids, ids.Select((id, i) => i < 2 ? (int)CausalLMLoss.IgnoreIndex : id).ToArray());
+        }).ToList();
+        using var batch = SftBatch.Collate(examples, padTokenId: 5);
+
+        var masked = lm.Loss(batch.InputIds, batch.Labels, batch.AttentionMask);
+        masked.backward();
+        var maskedGrads = lora.TrainableParameters.ToDictionary(p => p.Name, p => p.Parameter.grad!.clone());
+        foreach (var p in lora.Parameters()) p.grad = null;
+        var unmasked = batch.Loss(lm);
+        unmasked.backward();
+
+        Assert.Equal(masked.item<float>(), unmasked.item<float>(), 5);
+        foreach (var (name, p) in lora.TrainableParameters)
+            Assert.True(TensorAssert.MaxAbsDiff(maskedGrads[name], p.grad!) <= 1e-5 * Math.Max(1, maskedGrads[name].abs().max().item<float>()), name);
+    }
+
+    [Theory]
+    [MemberData(nameof(ReferenceModels.Names), MemberType = typeof(ReferenceModels))]
     public void TokenWeightedAccumulation_EqualsOneBatch(string model)
     {
         using var scope = torch.NewDisposeScope();
