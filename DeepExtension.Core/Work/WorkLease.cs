@@ -70,20 +70,26 @@ public sealed class WorkLeaseStore(IDbContextFactory<DeepExtensionDbContext> dbF
         }
         if (current.IsHeldAt(now)) return null;
         var token = current.Token + 1;
+        // Still expired when written: a renewal that came in since the read above keeps the lease with its holder.
         var taken = await db.Set<WorkLease>()
-            .Where(l => l.Kind == kind && l.ItemId == itemId && l.Token == current.Token)
+            .Where(l => l.Kind == kind && l.ItemId == itemId && l.Token == current.Token && l.ExpiresAtUtc <= now)
             .ExecuteUpdateAsync(u => u.SetProperty(l => l.Owner, owner).SetProperty(l => l.Token, token)
                 .SetProperty(l => l.AcquiredAtUtc, now).SetProperty(l => l.ExpiresAtUtc, expires), cancellationToken);
         return taken == 1 ? new WorkLeaseGrant(kind, itemId, owner, token, expires) : null;
     }
 
-    /// <summary>Pushes the expiry forward; null when the token is no longer the item's (the lease was lost).</summary>
+    /// <summary>
+    /// Pushes the expiry forward; null when the token is no longer the item's or the lease has run out (the lease was
+    /// lost). An expired lease is not revived even when nobody took it yet: a holder that was frozen past its expiry
+    /// cannot know whether another process is just taking it.
+    /// </summary>
     public async Task<WorkLeaseGrant?> RenewAsync(WorkLeaseGrant lease, TimeSpan duration, CancellationToken cancellationToken = default)
     {
-        var expires = clock.GetUtcNow().UtcDateTime + duration;
+        var now = clock.GetUtcNow().UtcDateTime;
+        var expires = now + duration;
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var renewed = await db.Set<WorkLease>()
-            .Where(l => l.Kind == lease.Kind && l.ItemId == lease.ItemId && l.Token == lease.Token)
+            .Where(l => l.Kind == lease.Kind && l.ItemId == lease.ItemId && l.Token == lease.Token && l.ExpiresAtUtc > now)
             .ExecuteUpdateAsync(u => u.SetProperty(l => l.ExpiresAtUtc, expires), cancellationToken);
         return renewed == 1 ? lease with { ExpiresAtUtc = expires } : null;
     }

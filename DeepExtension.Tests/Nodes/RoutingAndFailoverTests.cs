@@ -105,6 +105,8 @@ public sealed class RoutingAndFailoverTests
         // A node that stops answering (frozen, cut off): its lease runs out and the other node adopts the run.
         Signal("STOP", frozen.Id, frozenWorker.Id);
         var adopted = await cluster.WaitForAsync(id, r => r.NodeName == other.Key && r.Attempts == 2 && r.Step > first.Step + 3, other.Value);
+        // The frozen worker may have trained on past first.Step before the signal landed: wait for the adopter's own points.
+        await OwnershipFaultTests.WaitForPointsOfLeaseAsync(cluster.Runs.FilesOf(adopted), minToken: 2, count: 3, () => other.Value.Output);
         // It comes back: its worker finds its lease taken, stops without writing, and the run goes on where it is.
         Signal("CONT", frozen.Id, frozenWorker.Id);
         using (var exited = new CancellationTokenSource(TimeSpan.FromSeconds(60))) await frozenWorker.WaitForExitAsync(exited.Token);

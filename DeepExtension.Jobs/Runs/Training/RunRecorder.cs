@@ -21,7 +21,8 @@ public sealed class RunRecorder(RunFiles files, Func<bool>? mayWrite = null, lon
     /// <summary>Starts the training clock (metric points carry the time since the run first started).</summary>
     public void StartClock() => _clock.Start();
 
-    private bool MayWrite => mayWrite?.Invoke() ?? true;
+    /// <summary>Whether this worker may write the run's files now (it holds the run's lease): checkpoints too.</summary>
+    public bool MayWrite => mayWrite?.Invoke() ?? true;
 
     public void Log(RunLogLevel level, string message)
     {

@@ -245,6 +245,8 @@ public sealed class RunTrainer(
     private void SaveCheckpoint<TExample>(TrainingObjective<TExample> objective, LoraModel lora, AdamWOptimizer optimizer, long step, int epoch)
         where TExample : class
     {
+        // A worker that lost the run writes no checkpoint either: the next owner could resume from it.
+        if (!recorder.MayWrite) return;
         if (_checkpoints.Save(lora, optimizer, step, epoch, objective.SaveState)) recorder.Log(RunLogLevel.Info, $"Checkpoint saved at step {step}.");
     }
 
