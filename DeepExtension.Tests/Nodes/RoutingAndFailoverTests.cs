@@ -77,6 +77,7 @@ public sealed class RoutingAndFailoverTests
         // Power loss (the node and its worker, SIGKILL): nothing of it can write again; the other node recovers the run.
         lost.KillHard();
         var recovered = await cluster.WaitForAsync(id, r => r.NodeName == other.Key && r.Attempts == 2 && r.Step > first.Step + 3, other.Value);
+        await OwnershipFaultTests.WaitForPointsOfLeaseAsync(cluster.Runs.FilesOf(recovered), minToken: 2, count: 3, () => other.Value.Output);
 
         Assert.Equal(WorkStatus.Cancelled, (await cluster.CancelAsync(id, other.Value)).Status);
         var files = cluster.Runs.FilesOf(recovered);
@@ -118,6 +119,7 @@ public sealed class RoutingAndFailoverTests
         var before = (await cluster.Runs.GetAsync(id))!;
         other.Value.KillHard();
         var recovered = await cluster.WaitForAsync(id, r => r.NodeName == first.NodeName && r.Attempts == 3 && r.Step > before.Step + 3, frozen);
+        await OwnershipFaultTests.WaitForPointsOfLeaseAsync(cluster.Runs.FilesOf(recovered), minToken: 3, count: 3, () => frozen.Output);
 
         Assert.Equal(WorkStatus.Cancelled, (await cluster.CancelAsync(id, frozen)).Status);
         var files = cluster.Runs.FilesOf(recovered);

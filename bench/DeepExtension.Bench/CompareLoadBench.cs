@@ -81,11 +81,7 @@ internal static class CompareLoadBench
                     // Experiment: the page's code run once (on runs that do not exist) before the first open.
                     var warm = await browser.NewContextAsync();
                     var warmPage = await warm.NewPageAsync();
-                    await warmPage.GotoAsync(new Uri(new Uri(address), "/account/sign-in?ReturnUrl=%2F").ToString());
-                    await warmPage.Locator("#email").FillAsync(AdminEmail);
-                    await warmPage.Locator("#password").FillAsync(AdminPassword);
-                    await warmPage.Locator("[data-testid=sign-in]").ClickAsync();
-                    await warmPage.WaitForURLAsync(u => !u.Contains("/account/sign-in", StringComparison.Ordinal));
+                    await SignInAsync(warmPage, address);
                     await warmPage.GotoAsync(address + "/model-training/compare?runs=" + Guid.NewGuid() + "," + Guid.NewGuid());
                     await Task.Delay(1500);
                     await warm.CloseAsync();
@@ -148,17 +144,22 @@ internal static class CompareLoadBench
         }
     }
 
+    private static async Task SignInAsync(IPage page, string address)
+    {
+        await page.GotoAsync(new Uri(new Uri(address), "/account/sign-in?ReturnUrl=%2F").ToString());
+        await page.Locator("#email").FillAsync(AdminEmail);
+        await page.Locator("#password").FillAsync(AdminPassword);
+        await page.Locator("[data-testid=sign-in]").ClickAsync();
+        await page.WaitForURLAsync(u => !u.Contains("/account/sign-in", StringComparison.Ordinal));
+    }
+
     /// <summary>Opens the page and waits until each chart draws a line per run; returns the time since navigation start (the page's clock), the bytes received over WebSockets and the loss chart's drawn points per line.</summary>
     private static async Task<(double Ms, long Bytes, int Drawn, double[] Phases)> OpenAsync(IBrowser browser, string url, int runs, Guid first)
     {
         var context = await browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1440, Height = 900 } });
         var page = await context.NewPageAsync();
         // Everything is behind sign-in: sign in first (landing on Home), then count only the sockets Compare opens.
-        await page.GotoAsync(new Uri(new Uri(url), "/account/sign-in?ReturnUrl=%2F").ToString());
-        await page.Locator("#email").FillAsync(AdminEmail);
-        await page.Locator("#password").FillAsync(AdminPassword);
-        await page.Locator("[data-testid=sign-in]").ClickAsync();
-        await page.WaitForURLAsync(u => !u.Contains("/account/sign-in", StringComparison.Ordinal));
+        await SignInAsync(page, url);
         long bytes = 0;
         page.WebSocket += (_, socket) => socket.FrameReceived += (_, frame) =>
             Interlocked.Add(ref bytes, frame.Binary?.Length ?? Encoding.UTF8.GetByteCount(frame.Text ?? ""));
