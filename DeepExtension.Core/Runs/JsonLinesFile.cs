@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.InteropServices;
 using System.Text;
 using DeepExtension.Core.Work;
 using Microsoft.Extensions.Logging;
@@ -37,20 +38,20 @@ public static class JsonLinesFile
         private const int WriteOnly = 0x1, Create = 0x40, AppendMode = 0x400, CloseOnExec = 0x80000;
         private const int Interrupted = 4, NoSuchFile = 2, NotPermitted = 1, AccessDenied = 13;
 
-        [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "open", SetLastError = true)]
-        private static extern int Open([System.Runtime.InteropServices.MarshalAs(System.Runtime.InteropServices.UnmanagedType.LPUTF8Str)] string path, int flags, int mode);
+        [DllImport("libc", EntryPoint = "open", SetLastError = true)]
+        private static extern int Open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags, int mode);
 
-        [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "write", SetLastError = true)]
+        [DllImport("libc", EntryPoint = "write", SetLastError = true)]
         private static extern nint WriteBytes(int fd, ref byte buffer, nint count);
 
-        [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "close")]
+        [DllImport("libc", EntryPoint = "close")]
         private static extern int Close(int fd);
 
         public static void Write(string path, byte[] bytes)
         {
             int fd;
             do fd = Open(path, WriteOnly | Create | AppendMode | CloseOnExec, 0x1B6); // 0666, less the umask, as .NET creates files
-            while (fd < 0 && System.Runtime.InteropServices.Marshal.GetLastPInvokeError() == Interrupted);
+            while (fd < 0 && Marshal.GetLastPInvokeError() == Interrupted);
             if (fd < 0) throw Failure(path);
             try
             {
@@ -60,7 +61,7 @@ public static class JsonLinesFile
                     var n = WriteBytes(fd, ref bytes[written], bytes.Length - written);
                     if (n < 0)
                     {
-                        if (System.Runtime.InteropServices.Marshal.GetLastPInvokeError() == Interrupted) continue;
+                        if (Marshal.GetLastPInvokeError() == Interrupted) continue;
                         throw Failure(path);
                     }
                     written += (int)n;
@@ -75,8 +76,8 @@ public static class JsonLinesFile
         /// <summary>The exceptions .NET's own file calls throw for the same errors.</summary>
         private static Exception Failure(string path)
         {
-            var errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
-            var message = $"Could not append to {path}: {System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(errno)}";
+            var errno = Marshal.GetLastPInvokeError();
+            var message = $"Could not append to {path}: {Marshal.GetPInvokeErrorMessage(errno)}";
             return errno switch
             {
                 AccessDenied or NotPermitted => new UnauthorizedAccessException(message),
