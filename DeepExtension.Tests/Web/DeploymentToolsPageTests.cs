@@ -18,7 +18,8 @@ public class DeploymentToolsPageTests : ComponentTestContext
 
         page.Find("[data-testid=test-environment]").Click();
 
-        page.WaitForAssertion(() => Assert.Contains($"Ollama {FakeOllamaServer.Version}", page.Find("td[data-testid=connection-cell]").TextContent));
+        // An HTTP round trip to the fake server: bUnit's 1 s default is too short when CI starts many hosts at once.
+        page.WaitForAssertion(() => Assert.Contains($"Ollama {FakeOllamaServer.Version}", page.Find("td[data-testid=connection-cell]").TextContent), TimeSpan.FromSeconds(10));
         Assert.Contains("default", page.Markup);
     }
 
@@ -33,7 +34,8 @@ public class DeploymentToolsPageTests : ComponentTestContext
 
         page.Find("[data-testid=test-environment]").Click();
 
-        page.WaitForAssertion(() => Assert.Contains($"Ollama {FakeOllamaServer.Version}", page.Find("td[data-testid=connection-cell]").TextContent));
+        // An HTTP round trip to the fake server: bUnit's 1 s default is too short when CI starts many hosts at once.
+        page.WaitForAssertion(() => Assert.Contains($"Ollama {FakeOllamaServer.Version}", page.Find("td[data-testid=connection-cell]").TextContent), TimeSpan.FromSeconds(10));
         Assert.Contains(ollama.BaseUrl.Replace("http://", "http://***@"), page.Markup);
         Assert.DoesNotContain("s3cret", page.Markup);
         Assert.DoesNotContain("alice", page.Markup);
