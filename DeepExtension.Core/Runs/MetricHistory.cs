@@ -61,7 +61,7 @@ public sealed class MetricHistory
     public void Append(MetricPoint point) =>
         AppendRow(point.Step, point.Epoch, point.ElapsedSeconds, point.TotalSteps, [.. point.Values.Select(v => (v.Key, v.Value))]);
 
-    /// <summary>The one way a row enters the history (a parsed line, a point, a snapshot's row): the summary is folded in here.</summary>
+    /// <summary>The one way a single row enters the history (a parsed line, a point); <see cref="Fold"/> adds it to the summary.</summary>
     internal void AppendRow(long step, double epoch, double elapsed, long? total, IReadOnlyList<(string Key, double Value)> values)
     {
         var row = _steps.Count;
@@ -82,17 +82,73 @@ public sealed class MetricHistory
                 case MetricPoint.Keys.EtaSeconds: eta = value; break;
             }
         }
-        if (loss is not null) _latestTrainingRow = row;
-        _summary.Add(step, epoch, total, loss, evalLoss, tokens, eta);
+        Fold(row, loss, evalLoss, tokens, eta);
     }
 
-    /// <summary>Row <paramref name="row"/>'s step, epoch, elapsed seconds and planned steps (null when not recorded).</summary>
-    internal (long Step, double Epoch, double Elapsed, long? Total) RowAt(int row) =>
-        (_steps[row], _epochs[row], _elapsed[row], _totals[row] is >= 0 and var t ? t : null);
+    /// <summary>
+    /// A history from whole columns (a <see cref="MetricSnapshot"/>'s), copied in bulk rather than row by row; each row is
+    /// then folded into the summary exactly as <see cref="AppendRow"/> folds it. Throws <see cref="InvalidDataException"/>
+    /// when the columns do not fit together (lengths differ, a metric's rows are not increasing row numbers).
+    /// </summary>
+    internal static MetricHistory FromColumns(LeaseFence fence, long[] steps, double[] epochs, double[] elapsed, long[] totals,
+        IReadOnlyList<(string Key, int[] Rows, double[] Values)> columns)
+    {
+        var count = steps.Length;
+        if (epochs.Length != count || elapsed.Length != count || totals.Length != count) throw new InvalidDataException("row columns of different lengths");
+        var history = new MetricHistory(fence);
+        history._steps.AddRange(steps);
+        history._epochs.AddRange(epochs);
+        history._elapsed.AddRange(elapsed);
+        history._totals.AddRange(totals);
+        foreach (var (key, rows, values) in columns)
+        {
+            if (rows.Length != values.Length || history._columns.ContainsKey(key)) throw new InvalidDataException($"metric {key} does not fit");
+            for (var i = 0; i < rows.Length; i++)
+            {
+                if ((uint)rows[i] >= (uint)count || (i > 0 && rows[i] <= rows[i - 1])) throw new InvalidDataException($"metric {key} has rows out of order");
+            }
+            var column = new MetricColumn();
+            column.Rows.AddRange(rows);
+            column.Values.AddRange(values);
+            history._columns[key] = column;
+        }
+        // The summary's metrics, each walked with a cursor alongside the rows.
+        var loss = new ColumnCursor(history._columns.GetValueOrDefault(MetricPoint.Keys.Loss));
+        var evalLoss = new ColumnCursor(history._columns.GetValueOrDefault(MetricPoint.Keys.EvalLoss));
+        var tokens = new ColumnCursor(history._columns.GetValueOrDefault(MetricPoint.Keys.TokensPerSecond));
+        var eta = new ColumnCursor(history._columns.GetValueOrDefault(MetricPoint.Keys.EtaSeconds));
+        for (var row = 0; row < count; row++)
+        {
+            history.Fold(row, loss.At(row), evalLoss.At(row), tokens.At(row), eta.At(row));
+        }
+        return history;
+    }
+
+    /// <summary>Adds row <paramref name="row"/>, whose summary metrics are given (null: not logged), to the summary and the latest training row.</summary>
+    private void Fold(int row, double? loss, double? evalLoss, double? tokens, double? eta)
+    {
+        if (loss is not null) _latestTrainingRow = row;
+        _summary.Add(_steps[row], _epochs[row], _totals[row] is >= 0 and var t ? t : null, loss, evalLoss, tokens, eta);
+    }
+
+    /// <summary>Reads one metric's value row by row, in increasing row order.</summary>
+    private struct ColumnCursor(MetricColumn? column)
+    {
+        private int _next;
+
+        public double? At(int row)
+        {
+            if (column is null || _next >= column.Count || column.Rows[_next] != row) return null;
+            return column.Values[_next++];
+        }
+    }
+
+    /// <summary>The per-row columns (step, epoch, elapsed seconds, planned steps or -1) as they are stored: what a <see cref="MetricSnapshot"/> writes.</summary>
+    internal (List<long> Steps, List<double> Epochs, List<double> Elapsed, List<long> Totals) RowColumns => (_steps, _epochs, _elapsed, _totals);
 
     /// <summary>Each metric (in the order they first appeared) with the rows that logged it and their values, in row order.</summary>
-    internal IEnumerable<(string Key, IReadOnlyList<int> Rows, IReadOnlyList<double> Values)> Columns =>
-        _columns.Select(c => (c.Key, (IReadOnlyList<int>)c.Value.Rows, (IReadOnlyList<double>)c.Value.Values));
+    internal IEnumerable<(string Key, List<int> Rows, List<double> Values)> Columns =>
+        _columns.Select(c => (c.Key, c.Value.Rows, c.Value.Values));
 
     /// <summary>The row as a point (its values looked up column by column).</summary>
     public MetricPoint PointAt(int row)

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Logging;
@@ -9,20 +11,23 @@ namespace DeepExtension.Core.Runs;
 /// bytes, so a 100k-step history opens in milliseconds instead of seconds of JSON parsing. metrics.jsonl stays the source
 /// of truth: a snapshot holds the offset it covers, that prefix's identity (the file's length then, hashes of its first
 /// and last few KiB; a resume rewrites the file and so invalidates it) and the lease fence's state there; a missing,
-/// stale, corrupt or unknown-version snapshot is ignored and the JSON parsed as before. Rows are replayed through
-/// <see cref="MetricHistory.AppendRow"/>, so the summary and everything derived is computed one way.
+/// stale, corrupt or unknown-version snapshot is ignored and the JSON parsed as before. The history's columns are stored
+/// as blocks and read back in bulk (<see cref="MetricHistory.FromColumns"/>), which folds each row into the summary as a
+/// parsed line is folded, so the summary and everything derived is computed one way.
 /// </summary>
 /// <remarks>
 /// Layout (little-endian): "DXMS", version, covered offset, file length at writing, SHA-256 of the covered prefix's first
-/// and last <see cref="IdentityBytes"/>, fence token, row count, keys (UTF-8), rows (step, epoch, elapsed, planned
-/// steps or -1, pair count, pairs of key index and value), then a SHA-256 of everything before it.
+/// and last <see cref="IdentityBytes"/>, fence token, row count n, the n steps, epochs, elapsed seconds and planned steps
+/// (-1: not recorded), the metric count, per metric its UTF-8 name (length first), how many rows logged it, those rows
+/// and their values; then a SHA-256 of everything before it.
 /// </remarks>
 public static class MetricSnapshot
 {
     /// <summary>Rows parsed from JSON beyond what the snapshot holds before one is (re)written: small histories parse fast anyway.</summary>
     public const int MinNewRows = 5000;
 
-    private const int Version = 1;
+    /// <summary>2: columns stored as blocks (1 held rows of key/value pairs; such a snapshot is ignored and written anew).</summary>
+    private const int Version = 2;
     private const int IdentityBytes = 4096;
     private const int HashBytes = 32;
     private static ReadOnlySpan<byte> Magic => "DXMS"u8;
@@ -102,6 +107,8 @@ public static class MetricSnapshot
             {
                 return null;
             }
+            // The columns are stored as this machine holds them in memory: a big-endian machine parses the JSON instead.
+            if (!BitConverter.IsLittleEndian) return null;
             using var reader = new BinaryReader(new MemoryStream(bytes, Magic.Length, bytes.Length - HashBytes - Magic.Length), Encoding.UTF8);
             if (reader.ReadInt32() != Version) return null;
             var offset = reader.ReadInt64();
@@ -114,7 +121,8 @@ public static class MetricSnapshot
             {
                 return null;
             }
-            return (Decode(reader), offset);
+            var body = (int)reader.BaseStream.Position + Magic.Length;
+            return (Decode(bytes.AsSpan(body, bytes.Length - HashBytes - body)), offset);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidDataException or ArgumentException)
         {
@@ -139,68 +147,61 @@ public static class MetricSnapshot
         return (length, head, tail);
     }
 
-    /// <summary>The fence token, keys and rows of <paramref name="history"/>: each row's pairs in the order of the history's keys, so a replay creates the keys in the same order.</summary>
+    /// <summary>The fence token and the history's columns as they are stored, each written as one block.</summary>
     private static byte[] Encode(MetricHistory history)
     {
+        var (steps, epochs, elapsed, totals) = history.RowColumns;
         var columns = history.Columns.ToList();
-        var body = new MemoryStream(history.Count * (34 + 9 * columns.Count));
+        var body = new MemoryStream(16 + history.Count * 32 + columns.Sum(c => 64 + c.Rows.Count * 12));
         using (var writer = new BinaryWriter(body, Encoding.UTF8, leaveOpen: true))
         {
             writer.Write(history.FenceToken);
             writer.Write(history.Count);
+            writer.Write(MemoryMarshal.AsBytes(CollectionsMarshal.AsSpan(steps)));
+            writer.Write(MemoryMarshal.AsBytes(CollectionsMarshal.AsSpan(epochs)));
+            writer.Write(MemoryMarshal.AsBytes(CollectionsMarshal.AsSpan(elapsed)));
+            writer.Write(MemoryMarshal.AsBytes(CollectionsMarshal.AsSpan(totals)));
             writer.Write(columns.Count);
-            foreach (var (key, _, _) in columns) writer.Write(key);
-            var cursors = new int[columns.Count];
-            for (var row = 0; row < history.Count; row++)
+            foreach (var (key, rows, values) in columns)
             {
-                var (step, epoch, elapsed, total) = history.RowAt(row);
-                writer.Write(step);
-                writer.Write(epoch);
-                writer.Write(elapsed);
-                writer.Write(total ?? -1);
-                var pairs = 0;
-                for (var c = 0; c < columns.Count; c++)
-                {
-                    if (cursors[c] < columns[c].Rows.Count && columns[c].Rows[cursors[c]] == row) pairs++;
-                }
-                writer.Write7BitEncodedInt(pairs);
-                for (var c = 0; c < columns.Count; c++)
-                {
-                    if (cursors[c] >= columns[c].Rows.Count || columns[c].Rows[cursors[c]] != row) continue;
-                    writer.Write7BitEncodedInt(c);
-                    writer.Write(columns[c].Values[cursors[c]++]);
-                }
+                var name = Encoding.UTF8.GetBytes(key);
+                writer.Write(name.Length);
+                writer.Write(name);
+                writer.Write(rows.Count);
+                writer.Write(MemoryMarshal.AsBytes(CollectionsMarshal.AsSpan(rows)));
+                writer.Write(MemoryMarshal.AsBytes(CollectionsMarshal.AsSpan(values)));
             }
         }
         return body.ToArray();
     }
 
-    private static MetricHistory Decode(BinaryReader reader)
+    private static MetricHistory Decode(ReadOnlySpan<byte> body)
     {
         var fence = new Work.LeaseFence();
-        fence.Admits(reader.ReadInt64());
-        var history = new MetricHistory(fence);
-        var rows = reader.ReadInt32();
-        var keys = new string[reader.ReadInt32()];
-        if (rows < 0 || keys.Length < 0) throw new InvalidDataException("negative count");
-        for (var k = 0; k < keys.Length; k++) keys[k] = reader.ReadString();
-        var values = new List<(string Key, double Value)>();
-        for (var row = 0; row < rows; row++)
+        fence.Admits(Take<long>(ref body, 1)[0]);
+        var count = Take<int>(ref body, 1)[0];
+        var steps = Take<long>(ref body, count).ToArray();
+        var epochs = Take<double>(ref body, count).ToArray();
+        var elapsed = Take<double>(ref body, count).ToArray();
+        var totals = Take<long>(ref body, count).ToArray();
+        var columns = new (string Key, int[] Rows, double[] Values)[Take<int>(ref body, 1)[0]];
+        for (var c = 0; c < columns.Length; c++)
         {
-            var step = reader.ReadInt64();
-            var epoch = reader.ReadDouble();
-            var elapsed = reader.ReadDouble();
-            var total = reader.ReadInt64();
-            values.Clear();
-            for (var pairs = reader.Read7BitEncodedInt(); pairs > 0; pairs--)
-            {
-                var key = reader.Read7BitEncodedInt();
-                if ((uint)key >= (uint)keys.Length) throw new InvalidDataException("key index out of range");
-                values.Add((keys[key], reader.ReadDouble()));
-            }
-            history.AppendRow(step, epoch, elapsed, total >= 0 ? total : null, values);
+            var key = Encoding.UTF8.GetString(Take<byte>(ref body, Take<int>(ref body, 1)[0]));
+            var rows = Take<int>(ref body, Take<int>(ref body, 1)[0]).ToArray();
+            columns[c] = (key, rows, Take<double>(ref body, rows.Length).ToArray());
         }
-        if (reader.BaseStream.Position != reader.BaseStream.Length) throw new InvalidDataException("trailing bytes");
-        return history;
+        if (!body.IsEmpty) throw new InvalidDataException("trailing bytes");
+        return MetricHistory.FromColumns(fence, steps, epochs, elapsed, totals, columns);
+    }
+
+    /// <summary>The next <paramref name="count"/> values of <paramref name="body"/> (little-endian, as written), which moves past them.</summary>
+    private static ReadOnlySpan<T> Take<T>(ref ReadOnlySpan<byte> body, int count) where T : unmanaged
+    {
+        var bytes = (long)count * Unsafe.SizeOf<T>();
+        if (count < 0 || bytes > body.Length) throw new InvalidDataException("the snapshot ends early");
+        var values = MemoryMarshal.Cast<byte, T>(body[..(int)bytes]);
+        body = body[(int)bytes..];
+        return values;
     }
 }

@@ -108,6 +108,7 @@ public sealed class MetricSnapshotTests : IDisposable
     [InlineData("truncated")]
     [InlineData("empty")]
     [InlineData("unknown-version")]
+    [InlineData("previous-version")]
     public void ReadHistory_DamagedOrUnknownSnapshot_IsIgnoredAndWrittenAnew(string damage)
     {
         WriteMixedFile(Rows);
@@ -127,6 +128,11 @@ public sealed class MetricSnapshotTests : IDisposable
             case "unknown-version":
                 // A later version's file, its checksum right: this version does not guess at its layout.
                 bytes[4] = 99;
+                SHA256.HashData(bytes.AsSpan(0, bytes.Length - 32)).CopyTo(bytes.AsSpan(bytes.Length - 32));
+                break;
+            case "previous-version":
+                // Version 1 (rows of key/value pairs), as the console before block columns wrote it: read as unknown.
+                bytes[4] = 1;
                 SHA256.HashData(bytes.AsSpan(0, bytes.Length - 32)).CopyTo(bytes.AsSpan(bytes.Length - 32));
                 break;
         }
