@@ -15,7 +15,7 @@ public class CompareEvaluationsPageTests : ComponentTestContext
         JSInterop.SetupModule("./js/charts.js").Mode = JSRuntimeMode.Loose;
         var navigation = Services.GetRequiredService<Microsoft.AspNetCore.Components.NavigationManager>();
         navigation.NavigateTo("/model-training/compare?runs=" + string.Join(",", ids));
-        return Render<CompareRuns>();
+        return RenderInteractive<CompareRuns>();
     }
 
     private static string[] Cells(IRenderedComponent<CompareRuns> page, string key, string testId) =>

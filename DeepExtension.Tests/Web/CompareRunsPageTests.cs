@@ -28,7 +28,7 @@ public class CompareRunsPageTests : ComponentTestContext
     {
         var navigation = Services.GetRequiredService<Microsoft.AspNetCore.Components.NavigationManager>();
         navigation.NavigateTo("/model-training/compare?runs=" + string.Join(",", ids));
-        return Render<CompareRuns>();
+        return RenderInteractive<CompareRuns>();
     }
 
     private static string[] ConfigKeys(IRenderedComponent<CompareRuns> page) =>
@@ -97,6 +97,32 @@ public class CompareRunsPageTests : ComponentTestContext
     }
 
     [Fact]
+    public async Task ComparePage_HistoriesAlreadyLoaded_ChartsAreInTheRenderThatShowsTheRuns()
+    {
+        var trio = await CreateRunsAsync();
+        var live = Services.GetRequiredService<LiveRunStore>();
+        var runs = Services.GetRequiredService<TrainingRunService>();
+        // Loaded already, as after the prerender's preload or while another page watches them.
+        var watchers = new List<LiveRunSubscription>();
+        foreach (var run in new[] { trio.Base, trio.Longer })
+        {
+            var loaded = new TaskCompletionSource();
+            watchers.Add(live.Subscribe(runs.FilesOf(run), () => { loaded.TrySetResult(); return Task.CompletedTask; }));
+            await loaded.Task.WaitAsync(Wait);
+        }
+
+        var page = Open(trio.Base.Id, trio.Longer.Id);
+        var markups = new List<string> { page.Markup };
+        page.OnMarkupUpdated += (_, _) => markups.Add(page.Markup);
+        page.WaitForElement("[data-testid=chart-loss]", Wait);
+
+        // No render shows the runs without their charts, waiting for a live update to bring them.
+        var first = markups.First(m => m.Contains("data-testid=\"outcome-table\"", StringComparison.Ordinal));
+        Assert.Contains("data-testid=\"chart-loss\"", first, StringComparison.Ordinal);
+        foreach (var watcher in watchers) watcher.Dispose();
+    }
+
+    [Fact]
     public async Task ComparePage_Outcome_ShowsStatusLossesDurationThroughputAndAdapter()
     {
         var trio = await CreateRunsAsync();
@@ -160,7 +186,7 @@ public class CompareRunsPageTests : ComponentTestContext
         var navigation = Services.GetRequiredService<Microsoft.AspNetCore.Components.NavigationManager>();
         navigation.NavigateTo("/model-training/compare?runs=nonsense");
 
-        var page = Render<CompareRuns>();
+        var page = RenderInteractive<CompareRuns>();
 
         page.WaitForElement("[data-testid=compare-too-few]", Wait);
         Assert.Contains("nonsense", page.Find("[data-testid=compare-missing]").TextContent);

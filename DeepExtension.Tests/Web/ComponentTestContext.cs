@@ -64,6 +64,13 @@ public abstract class ComponentTestContext : BunitContext, IAsyncLifetime
         Services.AddSingleton(_ => new LiveRunStore(Microsoft.Extensions.Logging.Abstractions.NullLogger<LiveRunStore>.Instance) { Interval = TimeSpan.FromMilliseconds(50) });
     }
 
+    /// <summary>Renders as the console's pages run after their prerender: interactive, on a Blazor Server circuit.</summary>
+    protected IRenderedComponent<TComponent> RenderInteractive<TComponent>() where TComponent : Microsoft.AspNetCore.Components.IComponent
+    {
+        Renderer.SetRendererInfo(new Microsoft.AspNetCore.Components.RendererInfo("Server", isInteractive: true));
+        return Render<TComponent>();
+    }
+
     async Task IAsyncLifetime.DisposeAsync()
     {
         await base.DisposeAsync();

@@ -47,7 +47,6 @@ public partial class CompareRuns
     private readonly Dictionary<string, MetricChart> _charts = new(StringComparer.Ordinal);
     /// <summary>One subscription per compared run, with the run's source key.</summary>
     private readonly List<(string Source, LiveRunSubscription Subscription)> _subscriptions = [];
-    private bool _subscribed;
     private bool _differencesOnly;
     private double _smoothing;
     private string _xAxis = "step";
@@ -91,6 +90,16 @@ public partial class CompareRuns
                     .Select((r, i) => new ChartSeries(SourceOf(r.Run), spec.Metrics[0].Key, LabelOf(r.Run), SourceOf(r.Run), RunColours.At(i)))
                     .ToList();
             }
+            // Live data only once interactive (never while prerendering). Histories already loaded (the prerender's preload,
+            // another page's) are drawn by this very render; the others join when their first update arrives.
+            if (RendererInfo.IsInteractive && comparison.Runs.Count >= 2)
+            {
+                foreach (var compared in comparison.Runs)
+                {
+                    _subscriptions.Add((SourceOf(compared.Run), Live.Subscribe(Runs.FilesOf(compared.Run), () => InvokeAsync(ApplyAsync))));
+                }
+                TakeLoadedSources();
+            }
         }
     }
 
@@ -116,27 +125,21 @@ public partial class CompareRuns
         await ReloadAsync();
     }
 
-    protected override void OnAfterRender(bool firstRender)
-    {
-        // Live data only once interactive (never while prerendering): the first update of each run carries its history.
-        if (_subscribed || _comparison is not { Runs.Count: >= 2 }) return;
-        _subscribed = true;
-        foreach (var compared in _comparison.Runs)
-        {
-            _subscriptions.Add((SourceOf(compared.Run), Live.Subscribe(Runs.FilesOf(compared.Run), () => InvokeAsync(ApplyAsync))));
-        }
-    }
-
     private async Task ApplyAsync()
     {
-        // Sources join when their history is loaded, so a chart never draws a run's line before its points are there.
-        foreach (var (source, subscription) in _subscriptions.Where(s => s.Subscription.Run.Loaded)) _sources[source] = subscription.Run;
-        _metricKeys = _sources.Values.SelectMany(s => s.MetricKeys).ToHashSet(StringComparer.Ordinal);
-        ApplySummaries();
+        TakeLoadedSources();
         // Charts that exist refresh; charts this render adds read the histories when they appear.
         var existing = _charts.Values.ToList();
         StateHasChanged();
         foreach (var chart in existing) await chart.RefreshAsync();
+    }
+
+    /// <summary>Sources join when their history is loaded, so a chart never draws a run's line before its points are there.</summary>
+    private void TakeLoadedSources()
+    {
+        foreach (var (source, subscription) in _subscriptions.Where(s => s.Subscription.Run.Loaded)) _sources[source] = subscription.Run;
+        _metricKeys = _sources.Values.SelectMany(s => s.MetricKeys).ToHashSet(StringComparer.Ordinal);
+        ApplySummaries();
     }
 
     /// <summary>One column of the evaluation scores: a run's model in one evaluation, or the run without any (with why).</summary>
@@ -197,7 +200,6 @@ public partial class CompareRuns
     {
         foreach (var (_, subscription) in _subscriptions) subscription.Dispose();
         _subscriptions.Clear();
-        _subscribed = false;
     }
 
     protected override void Dispose(bool disposing)
