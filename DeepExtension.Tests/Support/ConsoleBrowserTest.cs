@@ -1,3 +1,6 @@
+using DeepExtension.Core;
+using DeepExtension.Jobs.Scheduling;
+
 namespace DeepExtension.Tests.Support;
 
 /// <summary>
@@ -10,13 +13,29 @@ public abstract class ConsoleBrowserTest : IAsyncLifetime
     protected ConsoleHost Host { get; private set; } = null!;
     protected Browser Chromium { get; private set; } = null!;
 
-    /// <summary>Configuration the console starts with, besides its data root.</summary>
+    /// <summary>Configuration the console starts with, besides its data root (and <see cref="UiConsoleOnPostgres"/>'s).</summary>
     protected virtual IReadOnlyDictionary<string, string?>? HostSettings => null;
+
+    /// <summary>
+    /// True: the console of a cluster, on its own PostgreSQL database with its scheduler off (it only shows and queues;
+    /// worker nodes run the work), configured by <see cref="UiOnlyOnPostgres"/>.
+    /// </summary>
+    protected virtual bool UiConsoleOnPostgres => false;
+
+    /// <summary>The settings of a console (or any host) on <paramref name="env"/>'s PostgreSQL database with its scheduler off.</summary>
+    protected static Dictionary<string, string?> UiOnlyOnPostgres(TestEnvironment env) => new()
+    {
+        [$"{DeepExtensionOptions.SectionName}:Database:Provider"] = "PostgreSql",
+        [$"{DeepExtensionOptions.SectionName}:Database:ConnectionString"] = env.Postgres!.ConnectionString,
+        [JobsHostingExtensions.SchedulerEnabledKey] = "false",
+    };
 
     public virtual async Task InitializeAsync()
     {
-        Env = await TestEnvironment.CreateAsync(migrate: false);
-        Host = ConsoleHost.Start(Env.DataRoot, settings: HostSettings);
+        Env = UiConsoleOnPostgres ? await TestEnvironment.CreateOnPostgresAsync(migrate: false) : await TestEnvironment.CreateAsync(migrate: false);
+        var settings = UiConsoleOnPostgres ? UiOnlyOnPostgres(Env) : [];
+        foreach (var (key, value) in HostSettings ?? new Dictionary<string, string?>()) settings[key] = value;
+        Host = ConsoleHost.Start(Env.DataRoot, settings: settings.Count > 0 ? settings : null);
         Chromium = await Browser.LaunchAsync();
     }
 

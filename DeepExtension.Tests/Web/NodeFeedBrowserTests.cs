@@ -19,50 +19,34 @@ namespace DeepExtension.Tests.Web;
 /// the node sent through the console's hub (the console reads a fed run's files only after an hour without its node).
 /// </summary>
 [Collection(BrowserCollection.Name)]
-public sealed class NodeFeedBrowserTests(ITestOutputHelper output) : IAsyncLifetime
+public sealed class NodeFeedBrowserTests(ITestOutputHelper output) : ConsoleBrowserTest
 {
     private const string Key = "a-node-key-for-the-browser-test";
-    private TestEnvironment _env = null!;
-    private ConsoleHost _console = null!;
-    private Browser _chromium = null!;
 
-    public async Task InitializeAsync()
-    {
-        _env = await TestEnvironment.CreateOnPostgresAsync(migrate: false);
-        _console = ConsoleHost.Start(_env.DataRoot, settings: new Dictionary<string, string?>
-        {
-            [$"{DeepExtensionOptions.SectionName}:Database:Provider"] = "PostgreSql",
-            [$"{DeepExtensionOptions.SectionName}:Database:ConnectionString"] = _env.Postgres!.ConnectionString,
-            [JobsHostingExtensions.SchedulerEnabledKey] = "false",
-            [NodeFeed.KeyKey] = Key,
-            [NodeFeed.FileFallbackSecondsKey] = "3600",
-        });
-        _chromium = await Browser.LaunchAsync();
-    }
+    protected override bool UiConsoleOnPostgres => true;
 
-    public async Task DisposeAsync()
+    protected override IReadOnlyDictionary<string, string?> HostSettings => new Dictionary<string, string?>
     {
-        await _chromium.DisposeAsync();
-        await _console.DisposeAsync();
-        await _env.DisposeAsync();
-    }
+        [NodeFeed.KeyKey] = Key,
+        [NodeFeed.FileFallbackSecondsKey] = "3600",
+    };
 
     [Fact]
     public async Task EvaluationData_RunOnANode_ShowsItsPointsLiveThroughTheHub()
     {
-        var (model, version, method) = await TrainingHost.PrepareAsync(_env, TrainingHost.TwentyChats(), TrainingAlgorithm.Sft);
-        var settings = WorkerNodeProcess.Settings(_env, "gpu-box-remote");
+        var (model, version, method) = await TrainingHost.PrepareAsync(Env, TrainingHost.TwentyChats(), TrainingAlgorithm.Sft);
+        var settings = WorkerNodeProcess.Settings(Env, "gpu-box-remote");
         settings[WorkLimits.RetrySecondsKey] = "0.5";
-        settings[NodeFeed.ConsoleUrlKey] = _console.Address;
+        settings[NodeFeed.ConsoleUrlKey] = Host.Address;
         settings[NodeFeed.KeyKey] = Key;
         using var node = WorkerNodeProcess.Start(settings);
-        var runs = _console.Services.GetRequiredService<TrainingRunService>();
+        var runs = Host.Services.GetRequiredService<TrainingRunService>();
         var parameters = TrainingHost.EndlessSft();
         var started = await runs.StartAsync(new NewTrainRequest("remote-live", model.Id, version.Id, method.Id, parameters, "cpu"));
         Assert.True(started.Succeeded, started.AllErrors);
         var files = runs.FilesOf(started.Value!);
 
-        var page = await _chromium.OpenAsync(_console.Address, $"/model-training/{started.Value!.Id}");
+        var page = await Chromium.OpenAsync(Host.Address, $"/model-training/{started.Value!.Id}");
         await Assertions.Expect(page.GetByTestId("details-status")).ToHaveTextAsync("Running", new() { Timeout = 180_000 });
         await page.GetByRole(AriaRole.Tab, new() { Name = "Evaluation Data" }).ClickAsync();
         var chart = page.GetByTestId("chart-loss");
@@ -84,7 +68,7 @@ public sealed class NodeFeedBrowserTests(ITestOutputHelper output) : IAsyncLifet
         }
         output.WriteLine($"Points drawn after the node's worker wrote them (s, including this test's file polling): {string.Join(", ", lags.Select(l => l.ToString("F2")))}");
 
-        var live = _console.Services.GetRequiredService<LiveRunStore>();
+        var live = Host.Services.GetRequiredService<LiveRunStore>();
         using (var watch = live.Subscribe(files, () => Task.CompletedTask))
         {
             Assert.True(watch.Run.PointsFromNodes >= seen, $"{watch.Run.PointsFromNodes} points came from the node, {seen} were drawn");

@@ -11,39 +11,19 @@ namespace DeepExtension.Tests.Web;
 /// both show online with their devices; one killed with SIGKILL shows as lost.
 /// </summary>
 [Collection(BrowserCollection.Name)]
-public sealed class NodesBrowserTests : IAsyncLifetime
+public sealed class NodesBrowserTests : ConsoleBrowserTest
 {
-    private TestEnvironment _env = null!;
-    private ConsoleHost _console = null!;
-    private Browser _chromium = null!;
+    protected override bool UiConsoleOnPostgres => true;
 
-    public async Task InitializeAsync()
-    {
-        _env = await TestEnvironment.CreateOnPostgresAsync(migrate: false);
-        _console = ConsoleHost.Start(_env.DataRoot, settings: new Dictionary<string, string?>
-        {
-            [$"{DeepExtensionOptions.SectionName}:Database:Provider"] = "PostgreSql",
-            [$"{DeepExtensionOptions.SectionName}:Database:ConnectionString"] = _env.Postgres!.ConnectionString,
-            [JobsHostingExtensions.SchedulerEnabledKey] = "false",
-            [NodeService.LostAfterKey] = "3",
-        });
-        _chromium = await Browser.LaunchAsync();
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _chromium.DisposeAsync();
-        await _console.DisposeAsync();
-        await _env.DisposeAsync();
-    }
+    protected override IReadOnlyDictionary<string, string?> HostSettings => new Dictionary<string, string?> { [NodeService.LostAfterKey] = "3" };
 
     [Fact]
     public async Task NodesPage_TwoWorkersThenOneKilled_ShowsBothOnlineThenTheKilledOneLost()
     {
         // The console wrote the data root's marker at its start: the workers accept this data root.
-        using var first = WorkerNodeProcess.Start(WorkerNodeProcess.Settings(_env, "gpu-box-a"));
-        using var second = WorkerNodeProcess.Start(WorkerNodeProcess.Settings(_env, "gpu-box-b"));
-        var page = await _chromium.OpenAsync(_console.Address, "/nodes");
+        using var first = WorkerNodeProcess.Start(WorkerNodeProcess.Settings(Env, "gpu-box-a"));
+        using var second = WorkerNodeProcess.Start(WorkerNodeProcess.Settings(Env, "gpu-box-b"));
+        var page = await Chromium.OpenAsync(Host.Address, "/nodes");
 
         var rows = page.GetByTestId("nodes-table").Locator("tbody tr");
         await Assertions.Expect(rows).ToHaveCountAsync(2, new() { Timeout = 120_000 });
@@ -71,22 +51,17 @@ public sealed class NodesBrowserTests : IAsyncLifetime
     [Fact]
     public async Task TrainPage_CudaRunWithOnlyCpuNodes_SaysWhyItWaitsAndWhereItRuns()
     {
-        using var node = WorkerNodeProcess.Start(WorkerNodeProcess.Settings(_env, "cpu-box"));
-        var (model, version, method) = await TrainingHost.PrepareAsync(_env, TrainingHost.TwentyChats(), DeepExtension.Core.Training.TrainingAlgorithm.Sft);
+        using var node = WorkerNodeProcess.Start(WorkerNodeProcess.Settings(Env, "cpu-box"));
+        var (model, version, method) = await TrainingHost.PrepareAsync(Env, TrainingHost.TwentyChats(), DeepExtension.Core.Training.TrainingAlgorithm.Sft);
         Guid runId;
         // A console that only queues, on the same database: the run's job is in the cluster's store.
-        await using (var queueing = await TrainingHost.StartAsync(_env, new Dictionary<string, string?>
-        {
-            [$"{DeepExtensionOptions.SectionName}:Database:Provider"] = "PostgreSql",
-            [$"{DeepExtensionOptions.SectionName}:Database:ConnectionString"] = _env.Postgres!.ConnectionString,
-            [JobsHostingExtensions.SchedulerEnabledKey] = "false",
-        }))
+        await using (var queueing = await TrainingHost.StartAsync(Env, UiOnlyOnPostgres(Env)))
         {
             var started = await queueing.Runs.StartAsync(new DeepExtension.Core.Runs.NewTrainRequest("wants-a-gpu", model.Id, version.Id, method.Id, new() { ["max_tokens"] = 64 }, "cuda"));
             Assert.True(started.Succeeded, started.AllErrors);
             runId = started.Value!.Id;
         }
-        var page = await _chromium.OpenAsync(_console.Address, $"/model-training/{runId}");
+        var page = await Chromium.OpenAsync(Host.Address, $"/model-training/{runId}");
 
         await Assertions.Expect(page.GetByTestId("details-waiting"))
             .ToContainTextAsync("Waiting for a node with a CUDA GPU: no online node has one (cpu-box: cpu)", new() { Timeout = 120_000 });
