@@ -34,7 +34,10 @@ public sealed class TrainingRunService(
 
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
-    public RunFiles FilesOf(TrainingRun run) => new(Path.Combine(directories.Root, run.RelativeDirectory));
+    public RunFiles FilesOf(TrainingRun run) => FilesOf(run.Id);
+
+    /// <summary>The files of the run with id <paramref name="runId"/>, whether or not such a run exists.</summary>
+    public RunFiles FilesOf(Guid runId) => new(Path.Combine(directories.Root, DataDirectories.RelativeRunFolder(runId)));
 
     public async Task<IReadOnlyList<TrainingRun>> ListAsync(CancellationToken cancellationToken = default)
     {

@@ -123,6 +123,20 @@ public class CompareRunsPageTests : ComponentTestContext
     }
 
     [Fact]
+    public async Task ComparePage_AddressNamesAnIdOfNoRun_WatchesOnlyTheRunsThatExist()
+    {
+        var trio = await CreateRunsAsync();
+        var live = Services.GetRequiredService<LiveRunStore>();
+
+        var page = Open(trio.Base.Id, Guid.NewGuid(), trio.Longer.Id);
+        page.WaitForElement("[data-testid=chart-loss]", Wait);
+
+        // The histories are read ahead from the address's ids, but an id without a run folder starts no reader.
+        Assert.Equal(2, live.WatchedRuns);
+        Assert.Equal(2, page.FindAll("[data-testid=outcome-row]").Count);
+    }
+
+    [Fact]
     public async Task ComparePage_Outcome_ShowsStatusLossesDurationThroughputAndAdapter()
     {
         var trio = await CreateRunsAsync();

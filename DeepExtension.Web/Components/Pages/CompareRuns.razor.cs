@@ -75,6 +75,9 @@ public partial class CompareRuns
         {
             _loadedFor = RunIds;
             (_ids, _unreadable) = RunComparisonService.ParseIds(RunIds);
+            // Reading the histories starts now, beside the database reads (and while prerendering too), so they are
+            // parsed by the time the page needs them. Only folders that exist: an id in the address may match no run.
+            foreach (var files in _ids.Select(Runs.FilesOf).Where(f => Directory.Exists(f.Directory))) Live.Preload(files);
         }
         var comparison = await Comparisons.CompareAsync(_ids, Stopping);
         var firstLoad = _comparison is null;
@@ -82,8 +85,6 @@ public partial class CompareRuns
         ApplySummaries();
         if (firstLoad)
         {
-            // Reading the histories starts now (while prerendering too), so they are parsed by the time the browser connects.
-            foreach (var compared in comparison.Runs) Live.Preload(Runs.FilesOf(compared.Run));
             foreach (var spec in Charts)
             {
                 _series[spec.Key] = comparison.Runs
