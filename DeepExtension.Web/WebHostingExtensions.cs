@@ -25,6 +25,7 @@ public static class WebHostingExtensions
         builder.AddDeepExtensionAccounts();
         builder.AddDeepExtensionApi();
         builder.AddNodeFeed();
+        builder.Services.AddHostedService<RunPagesWarmUp>();
         return builder;
     }
 
