@@ -5,8 +5,8 @@ namespace DeepExtension.Web;
 
 /// <summary>
 /// Runs the database reads of the run pages (Compare, a train's page) once in the background after start-up, on ids
-/// that match nothing. EF Core compiles each query the first time it runs (100–200 ms apiece on two cores, measured in
-/// bench/results.md); without this, the first person to open one of these pages after a restart waits for it.
+/// that match nothing. EF Core compiles each query the first time it runs (about 0.2 s for these reads together on two
+/// cores, bench/results.md); without this, the first person to open one of these pages after a restart waits for it.
 /// <see cref="EnabledKey"/> = false turns it off.
 /// </summary>
 internal sealed class RunPagesWarmUp(
