@@ -4,8 +4,8 @@ using DeepExtension.Core.Runs;
 namespace DeepExtension.Web;
 
 /// <summary>
-/// Runs the database reads of the run pages (Compare, a train's page) once in the background after start-up, on ids
-/// that match nothing. EF Core compiles each query the first time it runs (about 0.2 s for these reads together on two
+/// Runs Compare's database reads, and a train page's read of its run and its evaluations, once in the background after
+/// start-up, on ids that match nothing. EF Core compiles each query the first time it runs (about 0.2 s for these reads together on two
 /// cores, bench/results.md); without this, the first person to open one of these pages after a restart waits for it.
 /// <see cref="EnabledKey"/> = false turns it off.
 /// </summary>
