@@ -34,6 +34,9 @@ public sealed record ParameterSpec
     public double? TypicalMax { get; init; }
     public IReadOnlyList<string> Choices { get; init; } = [];
     public bool Optional { get; init; }
+    /// <summary>What a run recorded before this parameter existed did (packing: off), when that differs from
+    /// <see cref="Default"/>; null: the default.</summary>
+    public JsonNode? Absent { get; init; }
 
     /// <summary>Checks one value; returns the problem or null.</summary>
     public string? Validate(JsonNode? value)

@@ -63,7 +63,20 @@ public static class AlgorithmCatalog
             Help = "Whether 'Save every' counts epochs or optimizer steps." },
         new() { Key = "eval_every_steps", Label = "Evaluate every (steps)", Type = ParameterType.Integer, Default = V(0), Min = 0, Max = 1_000_000,
             Help = "Evaluation loss on the validation split every N optimizer steps; 0 evaluates only at the end of each epoch (when a split exists)." },
+        new() { Key = TrainingParameters.Keys.GradientCheckpointing, Label = "Gradient checkpointing", Type = ParameterType.Choice,
+            Default = V(TrainingParameters.Checkpointing.Off), Choices = TrainingParameters.Checkpointing.All, Group = "Memory",
+            Help = "off keeps every activation for backward (fastest). layer keeps only each decoder layer's input and runs the layer again " +
+                   "in backward: about a third more compute per step for a fraction of the activation memory, so longer examples or larger " +
+                   "batches fit. offload is layer with those inputs kept in host memory (GPU only; on the CPU it is layer)." },
     ];
+
+    private static ParameterSpec Packing => new()
+    {
+        Key = TrainingParameters.Keys.Packing, Label = "Packing (padding-free)", Type = ParameterType.Boolean, Default = V(true), Absent = V(false),
+        Group = "Memory",
+        Help = "Lays each micro-batch's examples end to end instead of padding them to the longest; positions restart at each example " +
+               "and no example attends to another, so the loss is the same and no compute goes to padding. Off pads as before.",
+    };
 
     private static IEnumerable<ParameterSpec> Lora(int rank = 16, int alpha = 32) =>
     [
@@ -85,7 +98,7 @@ public static class AlgorithmCatalog
             "Supervised fine-tuning: the model learns to produce the assistant turns of your examples. Only LoRA adapter weights train.",
             "Instruction or chat data (alpaca, messages, ShareGPT)", IsImplemented: true,
             [
-                .. CommonTraining(2e-4, 3), .. Lora(),
+                .. CommonTraining(2e-4, 3), .. Lora(), Packing,
                 new() { Key = "train_on_responses_only", Label = "Train on responses only", Type = ParameterType.Boolean, Default = V(true), Group = "Method",
                     Help = "Loss only on assistant tokens; prompts and system text are context, not targets." },
             ]),

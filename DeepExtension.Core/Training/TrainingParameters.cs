@@ -52,6 +52,17 @@ public sealed record TrainingParameters
         public const string Gamma = "gamma";
         public const string Lambda = "lam";
         public const string WhitenRewards = "whiten_rewards";
+        public const string GradientCheckpointing = "gradient_checkpointing";
+        public const string Packing = "packing";
+    }
+
+    /// <summary>The values of <see cref="GradientCheckpointing"/>.</summary>
+    public static class Checkpointing
+    {
+        public const string Off = "off";
+        public const string Layer = "layer";
+        public const string Offload = "offload";
+        public static readonly IReadOnlyList<string> All = [Off, Layer, Offload];
     }
 
     public const string SaveInStepsUnit = "steps";
@@ -102,6 +113,10 @@ public sealed record TrainingParameters
     [JsonPropertyName(Keys.Gamma)] public double Gamma { get; init; }
     [JsonPropertyName(Keys.Lambda)] public double Lambda { get; init; }
     [JsonPropertyName(Keys.WhitenRewards)] public bool WhitenRewards { get; init; }
+    /// <summary>One of <see cref="Checkpointing"/>: what training keeps of each decoder layer's activations.</summary>
+    [JsonPropertyName(Keys.GradientCheckpointing)] public string GradientCheckpointing { get; init; } = Checkpointing.Off;
+    /// <summary>SFT: a micro-batch's examples laid end to end without padding, none attending to another.</summary>
+    [JsonPropertyName(Keys.Packing)] public bool Packing { get; init; }
 
     /// <summary>Keys no property here knows (written by another version), kept so nothing recorded is lost.</summary>
     [JsonExtensionData] public Dictionary<string, JsonElement>? Other { get; init; }
@@ -128,7 +143,7 @@ public sealed record TrainingParameters
             if (value is null || spec.Validate(value) is not null)
             {
                 if (algorithm is null) values.Remove(spec.Key);
-                else values[spec.Key] = spec.Default?.DeepClone();
+                else values[spec.Key] = (value is null && spec.Absent is not null ? spec.Absent : spec.Default)?.DeepClone();
                 continue;
             }
             // Whole numbers may have been stored as 3.0 by a form; the typed property is an int.

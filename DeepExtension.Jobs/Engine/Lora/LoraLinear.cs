@@ -19,6 +19,10 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
 
     public int Rank { get; }
     public double Scaling { get; }
+    public double DropoutProbability { get; }
+    /// <summary>Where the dropout masks come from (a generator on the model's device), so that a run's masks follow its seed
+    /// and a recomputed layer (activation checkpointing) can replay them. Null: the global generator.</summary>
+    public Generator? DropoutGenerator { get; set; }
     /// <summary>False: the module behaves as its base layer (DPO's reference model, for instance).</summary>
     public bool Enabled { get; set; } = true;
     /// <summary>True while the adapter's delta is added into <c>base_layer.weight</c>.</summary>
@@ -31,6 +35,7 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
         base_layer = baseLayer;
         Rank = rank;
         Scaling = scaling;
+        DropoutProbability = dropout;
         long outF = w.shape[0], inF = w.shape[1];
         // kaiming_uniform_(a = √5) on [r, in]: gain √(2 / (1 + 5)), bound = gain · √(3 / fan_in) = 1 / √fan_in.
         // Drawn on the host: a seeded CPU generator then gives the same adapter on every device (and CUDA refuses a CPU generator).
@@ -55,11 +60,20 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
         if (Enabled && !Merged)
         {
             var h = x.dtype == ScalarType.Float32 ? x : x.to(ScalarType.Float32);
-            h = lora_dropout.forward(h);
+            h = Dropout(h);
             var delta = lora_B.forward(lora_A.forward(h)).mul(Scaling);
             result = result + (delta.dtype == result.dtype ? delta : delta.to(result.dtype));
         }
         return result.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Inverted dropout (as <c>nn.Dropout</c>: kept values scaled by 1 / (1 − p)), drawn from <see cref="DropoutGenerator"/>.</summary>
+    Tensor Dropout(Tensor h)
+    {
+        if (!training || DropoutProbability == 0) return h;
+        if (DropoutGenerator is null) return lora_dropout.forward(h);
+        var keep = torch.empty_like(h).bernoulli_(1 - DropoutProbability, DropoutGenerator);
+        return h * keep.div_(1 - DropoutProbability);
     }
 
     /// <summary>scaling · B·A [out, in], float32.</summary>

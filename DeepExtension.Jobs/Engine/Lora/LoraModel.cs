@@ -78,6 +78,21 @@ public sealed class LoraModel
 
     public IEnumerable<Parameter> Parameters() => TrainableParameters.Select(p => p.Parameter);
 
+    /// <summary>The generator every adapter's dropout draws from, on the model's device (see <see cref="SeedDropout"/>).</summary>
+    public Generator? DropoutRandom { get; private set; }
+
+    /// <summary>
+    /// Draws every adapter's dropout masks from one generator seeded with <paramref name="seed"/> on the model's device,
+    /// so that a run's masks follow its seed and a layer recomputed by activation checkpointing replays its masks.
+    /// </summary>
+    public void SeedDropout(ulong seed)
+    {
+        DropoutRandom?.Dispose();
+        DropoutRandom = new Generator(seed, Model.Device);
+        foreach (var (_, layer) in Layers) layer.DropoutGenerator = DropoutRandom;
+        Model.model.LayerRandom = DropoutRandom;
+    }
+
     /// <summary>Turns every adapter off until the returned scope is disposed (the base model, e.g. DPO's reference).
     /// Not while merged: the merged weights would still carry the adapters.</summary>
     public IDisposable DisableAdapters()

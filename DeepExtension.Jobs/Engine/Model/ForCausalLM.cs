@@ -115,8 +115,8 @@ public class ForCausalLM : nn.Module
     };
 
     /// <summary>Final hidden states [B, T, H]; see <see cref="DecoderModel.forward"/>.</summary>
-    public Tensor Hidden(Tensor inputIds, Tensor? attentionMask = null, Tensor? positionIds = null, KVCache? cache = null) =>
-        model.forward(inputIds, attentionMask, positionIds, cache);
+    public Tensor Hidden(Tensor inputIds, Tensor? attentionMask = null, Tensor? positionIds = null, KVCache? cache = null, Tensor? documentIds = null) =>
+        model.forward(inputIds, attentionMask, positionIds, cache, documentIds);
 
     /// <summary>Logits [..., V] (model dtype) for hidden states [..., H].</summary>
     public Tensor Logits(Tensor hidden) =>
@@ -126,10 +126,11 @@ public class ForCausalLM : nn.Module
     /// Logits [B, T', V] in the model's dtype: for all T positions, or only the last <paramref name="logitsToKeep"/>
     /// (T' = logitsToKeep) when it is positive (generation needs only the last one).
     /// </summary>
-    public Tensor forward(Tensor inputIds, Tensor? attentionMask = null, Tensor? positionIds = null, KVCache? cache = null, long logitsToKeep = 0)
+    public Tensor forward(Tensor inputIds, Tensor? attentionMask = null, Tensor? positionIds = null, KVCache? cache = null, long logitsToKeep = 0,
+        Tensor? documentIds = null)
     {
         using var scope = torch.NewDisposeScope();
-        var hidden = Hidden(inputIds, attentionMask, positionIds, cache);
+        var hidden = Hidden(inputIds, attentionMask, positionIds, cache, documentIds);
         if (logitsToKeep > 0 && logitsToKeep < hidden.shape[1])
             hidden = hidden.narrow(1, hidden.shape[1] - logitsToKeep, logitsToKeep);
         return Logits(hidden).MoveToOuterDisposeScope();
@@ -138,12 +139,14 @@ public class ForCausalLM : nn.Module
     /// <summary>
     /// Mean causal-LM loss (float32 scalar) of <paramref name="labels"/> [B, T] (-100 = ignored; typically input_ids
     /// with padding and prompt positions set to -100), computed from the hidden states in chunks so that the
-    /// full-vocabulary logits are never materialised; see <see cref="CausalLMLoss.FromHidden"/>.
+    /// full-vocabulary logits are never materialised; see <see cref="CausalLMLoss.FromHidden"/>. Packed rows pass
+    /// <paramref name="documentIds"/> (see <see cref="DecoderModel.forward"/>) and -100 at each document's first label.
     /// </summary>
-    public Tensor Loss(Tensor inputIds, Tensor labels, Tensor? attentionMask = null, Tensor? positionIds = null, long? chunkTokens = null)
+    public Tensor Loss(Tensor inputIds, Tensor labels, Tensor? attentionMask = null, Tensor? positionIds = null, long? chunkTokens = null,
+        Tensor? documentIds = null)
     {
         using var scope = torch.NewDisposeScope();
-        var hidden = Hidden(inputIds, attentionMask, positionIds);
+        var hidden = Hidden(inputIds, attentionMask, positionIds, documentIds: documentIds);
         var weight = OutputWeight;
         var loss = weight is not null
             ? CausalLMLoss.FromHidden(hidden, weight, labels, chunkTokens)

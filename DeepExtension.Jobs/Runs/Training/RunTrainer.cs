@@ -50,7 +50,7 @@ public sealed class RunTrainer(
         var padId = tokenizer.PadTokenId ?? tokenizer.EosTokenId ?? 0;
         return run.Algorithm switch
         {
-            TrainingAlgorithm.Sft => await FitAsync(new SftObjective(data, padId, device), data, device, dtype, cancellationToken),
+            TrainingAlgorithm.Sft => await FitAsync(new SftObjective(data, padId, device, _settings.Packing), data, device, dtype, cancellationToken),
             TrainingAlgorithm.Dpo => await FitAsync(new DpoObjective(data, padId, device, _settings.DpoBeta, _settings.DpoLabelSmoothing),
                 data, device, dtype, cancellationToken),
             TrainingAlgorithm.Grpo => await FitAsync(new GrpoObjective(data, tokenizer, StopTokenIds.Of(baseModelDirectory, tokenizer), padId, device,
@@ -92,6 +92,9 @@ public sealed class RunTrainer(
 
         var model = ForCausalLM.FromPretrained(baseModelDirectory, dtype, device);
         var (lora, optimizer, step) = Resume(objective, model, adamw, totalSteps);
+        model.model.Checkpointing = Checkpointing(device);
+        // Dropout masks follow the seed, and differ after a resume from the steps they repeat.
+        lora.SeedDropout((ulong)_args.Seed + (ulong)step);
         using (optimizer)
         {
             var clock = Stopwatch.StartNew();
@@ -148,6 +151,26 @@ public sealed class RunTrainer(
             recorder.Log(RunLogLevel.Info, $"Training finished after {step} steps; adapter written to {files.AdapterDirectory}.");
             return TrainingOutcome.Completed;
         }
+    }
+
+    private ActivationCheckpointing Checkpointing(Device device)
+    {
+        var mode = _settings.GradientCheckpointing switch
+        {
+            TrainingParameters.Checkpointing.Layer => ActivationCheckpointing.Layer,
+            TrainingParameters.Checkpointing.Offload => ActivationCheckpointing.Offload,
+            _ => ActivationCheckpointing.Off,
+        };
+        var packing = run.Algorithm == TrainingAlgorithm.Sft && _settings.Packing ? "packing on (examples end to end, no padding)" : "padding to the longest example of each micro-batch";
+        recorder.Log(RunLogLevel.Info, mode switch
+        {
+            ActivationCheckpointing.Off => $"Gradient checkpointing off: every activation is kept for backward; {packing}.",
+            ActivationCheckpointing.Offload when device.type != DeviceType.CUDA =>
+                $"Gradient checkpointing offload: on the CPU the layer inputs are in host memory already, so this is layer checkpointing; {packing}.",
+            ActivationCheckpointing.Offload => $"Gradient checkpointing offload: layer inputs kept in pinned host memory, each layer recomputed in backward; {packing}.",
+            _ => $"Gradient checkpointing by layer: each layer is recomputed in backward from its kept input; {packing}.",
+        });
+        return mode;
     }
 
     /// <summary>The adapter and optimizer to train with, and the step to start from: the latest checkpoint's, or fresh ones at step 0.</summary>

@@ -7,8 +7,9 @@ using static TorchSharp.torch;
 
 namespace DeepExtension.Jobs.Runs.Training;
 
-/// <summary>Supervised fine-tuning: causal-LM loss on the labelled tokens, micro-batches weighted by their label tokens.</summary>
-public sealed class SftObjective(TrainingData data, int padId, Device device) : TrainingObjective<SupervisedExample>
+/// <summary>Supervised fine-tuning: causal-LM loss on the labelled tokens, micro-batches weighted by their label tokens.
+/// With <paramref name="packing"/> a micro-batch's examples are laid end to end (<see cref="PackedBatch"/>) instead of padded.</summary>
+public sealed class SftObjective(TrainingData data, int padId, Device device, bool packing = false) : TrainingObjective<SupervisedExample>
 {
     public override TrainingAlgorithm Algorithm => TrainingAlgorithm.Sft;
 
@@ -23,9 +24,8 @@ public sealed class SftObjective(TrainingData data, int padId, Device device) : 
         long tokens = 0;
         for (var i = 0; i < microBatches.Count; i++)
         {
-            using var batch = SftBatch.Collate(microBatches[i], padId, device);
             tokens += microBatches[i].Sum(e => e.InputIds.Length);
-            var loss = batch.Loss(lora.Model);
+            var loss = Loss(lora, microBatches[i]);
             (loss * weights[i]).backward();
             lossSum += loss.detach() * weights[i];
         }
@@ -34,7 +34,19 @@ public sealed class SftObjective(TrainingData data, int padId, Device device) : 
 
     public override (double Loss, double Weight) Evaluate(LoraModel lora, IReadOnlyList<SupervisedExample> chunk)
     {
-        using var batch = SftBatch.Collate(chunk, padId, device);
-        return (batch.Loss(lora.Model).item<float>() * batch.LabelTokens, batch.LabelTokens);
+        var labelTokens = chunk.Sum(TrainingData.LabelCount);
+        return (Loss(lora, chunk).item<float>() * labelTokens, labelTokens);
+    }
+
+    /// <summary>The mean loss over the label tokens of <paramref name="examples"/>, packed or padded (the same value).</summary>
+    private Tensor Loss(LoraModel lora, IReadOnlyList<SupervisedExample> examples)
+    {
+        if (packing)
+        {
+            using var packed = PackedBatch.Pack(examples, padId, device: device);
+            return packed.Loss(lora.Model);
+        }
+        using var padded = SftBatch.Collate(examples, padId, device);
+        return padded.Loss(lora.Model);
     }
 }
