@@ -25,6 +25,9 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
     public Generator? DropoutGenerator { get; set; }
     /// <summary>False: the module behaves as its base layer (DPO's reference model, for instance).</summary>
     public bool Enabled { get; set; } = true;
+    /// <summary>Whether this adapter may run with the others on its input as one <see cref="FusedLora"/> function
+    /// (false: as its own module, PEFT's path, which the fused one is tested against).</summary>
+    public bool Fuse { get; set; } = true;
     /// <summary>True while the adapter's delta is added into <c>base_layer.weight</c>.</summary>
     public bool Merged { get; private set; }
 

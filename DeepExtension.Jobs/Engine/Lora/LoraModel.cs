@@ -78,6 +78,14 @@ public sealed class LoraModel
 
     public IEnumerable<Parameter> Parameters() => TrainableParameters.Select(p => p.Parameter);
 
+    /// <summary>Whether adapters sharing an input run as one <see cref="FusedLora"/> function (the default), or each as its
+    /// own module.</summary>
+    public bool Fuse
+    {
+        get => Layers.All(l => l.Layer.Fuse);
+        set { foreach (var (_, l) in Layers) l.Fuse = value; }
+    }
+
     /// <summary>The generator every adapter's dropout draws from, on the model's device (see <see cref="SeedDropout"/>).</summary>
     public Generator? DropoutRandom { get; private set; }
 

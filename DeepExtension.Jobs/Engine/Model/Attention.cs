@@ -1,5 +1,6 @@
 using TorchSharp;
 using TorchSharp.Modules;
+using DeepExtension.Jobs.Engine.Lora;
 using static TorchSharp.torch;
 
 namespace DeepExtension.Jobs.Engine.Model;
@@ -44,9 +45,10 @@ public sealed class Attention : nn.Module
         using var scope = torch.NewDisposeScope();
         long b = x.shape[0], t = x.shape[1];
 
-        var q = q_proj.forward(x).view(b, t, heads, headDim).transpose(1, 2);   // [B, H, T, d]
-        var k = k_proj.forward(x).view(b, t, kvHeads, headDim).transpose(1, 2); // [B, KV, T, d]
-        var v = v_proj.forward(x).view(b, t, kvHeads, headDim).transpose(1, 2); // [B, KV, T, d]
+        var qkv = FusedLora.TryForward(x, q_proj, k_proj, v_proj) ?? [q_proj.forward(x), k_proj.forward(x), v_proj.forward(x)];
+        var q = qkv[0].view(b, t, heads, headDim).transpose(1, 2);   // [B, H, T, d]
+        var k = qkv[1].view(b, t, kvHeads, headDim).transpose(1, 2); // [B, KV, T, d]
+        var v = qkv[2].view(b, t, kvHeads, headDim).transpose(1, 2); // [B, KV, T, d]
 
         q = RotaryEmbedding.Apply(q, cos, sin);
         k = RotaryEmbedding.Apply(k, cos, sin);
@@ -58,7 +60,7 @@ public sealed class Attention : nn.Module
 
         var y = nn.functional.scaled_dot_product_attention(q, k, v, mask, 0.0, isCausal); // [B, H, T, d]
         y = y.transpose(1, 2).reshape(b, t, heads * headDim);                  // [B, T, H*d]
-        return o_proj.forward(y).MoveToOuterDisposeScope();
+        return (FusedLora.TryForward(y, o_proj)?[0] ?? o_proj.forward(y)).MoveToOuterDisposeScope();
     }
 
     /// <summary>[B, KV, S, d] -> [B, KV * rep, S, d], each key/value head repeated for its group of query heads.</summary>

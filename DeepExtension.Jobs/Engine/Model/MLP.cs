@@ -1,10 +1,12 @@
 using TorchSharp;
 using TorchSharp.Modules;
+using DeepExtension.Jobs.Engine.Lora;
 using static TorchSharp.torch;
 
 namespace DeepExtension.Jobs.Engine.Model;
 
-/// <summary>SwiGLU feed-forward: <c>down_proj(silu(gate_proj(x)) * up_proj(x))</c>.</summary>
+/// <summary>SwiGLU feed-forward: <c>down_proj(silu(gate_proj(x)) * up_proj(x))</c>. With LoRA on gate and up, the two run as
+/// one <see cref="FusedLora"/> function on their shared input.</summary>
 public sealed class MLP : nn.Module<Tensor, Tensor>
 {
     // Typed as modules (not Linear) so that LoRA can wrap them; see ReplaceProjection.
@@ -23,8 +25,10 @@ public sealed class MLP : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x) // [B, T, hidden] -> [B, T, hidden]
     {
         using var scope = torch.NewDisposeScope();
-        var gated = nn.functional.silu(gate_proj.forward(x)) * up_proj.forward(x); // [B, T, intermediate]
-        return down_proj.forward(gated).MoveToOuterDisposeScope();
+        var gateUp = FusedLora.TryForward(x, gate_proj, up_proj) ?? [gate_proj.forward(x), up_proj.forward(x)]; // 2 × [B, T, intermediate]
+        var gated = SwiGlu.Apply(gateUp[0], gateUp[1]);                                                        // [B, T, intermediate]
+        var down = FusedLora.TryForward(gated, down_proj)?[0] ?? down_proj.forward(gated);                    // [B, T, hidden]
+        return down.MoveToOuterDisposeScope();
     }
 
     /// <summary>Swaps one of gate_proj/up_proj/down_proj for another module (e.g. a LoRA wrapper of it).</summary>
