@@ -52,6 +52,10 @@ def main():
     parser.add_argument("--device", default="auto")
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--lengths-file", help="JSON: per step, the batch's example lengths (mixed-length rows)")
+    parser.add_argument("--padding-free", action="store_true",
+                        help="flatten each batch as DataCollatorWithFlattening does (needs a FlashAttention implementation)")
+    parser.add_argument("--gradient-checkpointing", action="store_true")
     a = parser.parse_args()
 
     result = {"side": "peft", "shape": a.shape, "batch": a.batch, "seq": a.seq, "device": "?", "dtype": "?", "stepMs": 0,
@@ -78,8 +82,16 @@ def main():
         torch.manual_seed(1234)
         # Built on the device: initialising 1.5B parameters on the CPU first took about a minute per process (not timed,
         # but it spent the GPU machine's time).
+        # Padding-free batches need FlashAttention's variable-length kernels (transformers' padding_free guide); SDPA would
+        # let the flattened examples attend to each other. Without flash_attn installed the row fails and says so.
+        attention = "sdpa"
+        if a.padding_free:
+            import importlib.util
+            if importlib.util.find_spec("flash_attn") is None:
+                raise RuntimeError("padding-free needs FlashAttention (the flash_attn package), which this machine lacks")
+            attention = "flash_attention_2"
         with device:
-            model = AutoModelForCausalLM.from_config(config, torch_dtype=dtype, attn_implementation="sdpa")
+            model = AutoModelForCausalLM.from_config(config, torch_dtype=dtype, attn_implementation=attention)
         with torch.no_grad():
             for name, p in model.named_parameters():
                 if name.endswith("norm.weight"):
@@ -88,6 +100,10 @@ def main():
                     p.normal_(0.0, 0.02)
         lora = peft.LoraConfig(r=16, lora_alpha=32, lora_dropout=0.0, task_type="CAUSAL_LM",
                                target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"])
+        if a.gradient_checkpointing:
+            # As TRL/Trainer set it up for PEFT: non-reentrant checkpointing, inputs requiring grad for the frozen embedding.
+            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+            model.enable_input_require_grads()
         model = peft.get_peft_model(model, lora)
         trainable = [p for p in model.parameters() if p.requires_grad]
         optimizer = torch.optim.AdamW(trainable, lr=1e-4, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0)
@@ -109,11 +125,35 @@ def main():
         if cuda:
             torch.cuda.reset_peak_memory_stats(device)
         generator = torch.Generator().manual_seed(7)
-        times, losses = [], []
+        lengths = json.load(open(a.lengths_file)) if a.lengths_file else None
+        times, losses, tokens = [], [], []
+
+        def batch(step):
+            """Model inputs and the real tokens: equal lengths; mixed lengths padded to the longest (TRL's default), or flattened."""
+            if lengths is None:
+                ids = torch.randint(3, config.vocab_size, (a.batch, a.seq), generator=generator)
+                return dict(input_ids=ids, attention_mask=torch.ones_like(ids), labels=ids), ids.numel()
+            examples = [torch.randint(3, config.vocab_size, (n,), generator=generator) for n in lengths[step]]
+            if a.padding_free:
+                ids = torch.cat(examples).unsqueeze(0)
+                positions = torch.cat([torch.arange(len(e)) for e in examples]).unsqueeze(0)
+                labels = torch.cat([torch.cat([torch.tensor([-100]), e[1:]]) for e in examples]).unsqueeze(0)
+                return dict(input_ids=ids, position_ids=positions, labels=labels), ids.numel()
+            longest = max(len(e) for e in examples)
+            ids = torch.zeros((len(examples), longest), dtype=torch.long)
+            mask = torch.zeros_like(ids)
+            labels = torch.full_like(ids, -100)
+            for i, e in enumerate(examples):
+                ids[i, :len(e)] = e
+                mask[i, :len(e)] = 1
+                labels[i, :len(e)] = e
+            return dict(input_ids=ids, attention_mask=mask, labels=labels), int(mask.sum())
+
         for step in range(a.warmup + a.steps):
-            ids = torch.randint(3, config.vocab_size, (a.batch, a.seq), generator=generator).to(device)
+            inputs, real = batch(step)
+            inputs = {k: v.to(device) for k, v in inputs.items()}
             start = time.perf_counter()
-            out = model(input_ids=ids, attention_mask=torch.ones_like(ids), labels=ids)
+            out = model(**inputs)
             out.loss.backward()
             torch.nn.utils.clip_grad_norm_(trainable, 1.0)
             optimizer.step()
@@ -124,6 +164,7 @@ def main():
             if step >= a.warmup:
                 times.append(ms)
                 losses.append(loss)
+                tokens.append(real)
         if sampler:
             stop.set()
             sampler.join()
@@ -131,7 +172,8 @@ def main():
         gib = 1024.0 ** 3
         result.update({
             "device": f"cuda:{index}" if cuda else "cpu", "dtype": "bf16" if cuda else "fp32", "stepMs": median,
-            "tokensPerSecond": a.batch * a.seq / (median / 1000),
+            # Real (non-padding) tokens per second: with equal lengths batch × seq at the median step's pace.
+            "tokensPerSecond": a.batch * a.seq / (median / 1000) if lengths is None else sum(tokens) / (sum(times) / 1000),
             "peakGpuGib": (peak[0] - (before or 0)) / gib if sampler and peak[0] > 0 else None,
             "peakRssGib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / gib,
             "firstLoss": losses[0], "lastLoss": losses[-1],

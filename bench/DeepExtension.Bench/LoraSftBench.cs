@@ -40,15 +40,22 @@ internal static class LoraSftBench
 
     /// <summary>One side's numbers for one configuration (the child's last stdout line, also what the Python side prints).</summary>
     public sealed record Result(string Side, string Shape, int Batch, int Seq, string Device, string Dtype, double StepMs, double TokensPerSecond,
-        double? PeakGpuGib, double? PeakRssGib, double FirstLoss, double LastLoss, string Versions, string? Error);
+        double? PeakGpuGib, double? PeakRssGib, double FirstLoss, double LastLoss, string Versions, string? Error)
+    {
+        /// <summary>"8x512" or "8xmixed2048", as given on the command line.</summary>
+        public string Size { get; init; } = $"{Batch}x{Seq}";
+    }
 
     public static async Task<int> RunAsync(string[] args)
     {
         var o = new BenchArgs(args.Where(a => a != "--small").ToArray());
         var small = args.Contains("--small");
         var shapes = o.Get("shapes", small ? "tiny-llama" : "qwen2.5-0.5b,llama-3.2-1b,qwen2.5-1.5b").Split(',');
-        var sizes = o.Get("sizes", small ? "2x32,1x64" : "8x512,4x2048").Split(',')
-            .Select(s => s.Split('x')).Select(p => (Batch: int.Parse(p[0], Inv), Seq: int.Parse(p[1], Inv))).ToList();
+        // "8x512": every example 512 tokens; "8xmixed2048": lengths drawn from MixedLengths, at most 2048.
+        var sizes = o.Get("sizes", small ? "2x32,1x64,2xmixed64" : "8x512,4x2048,8xmixed2048").Split(',')
+            .Select(s => s.Split('x', 2)).Select(p => (Batch: int.Parse(p[0], Inv), Mixed: p[1].StartsWith("mixed", StringComparison.Ordinal),
+                Seq: int.Parse(p[1].Replace("mixed", "", StringComparison.Ordinal), Inv))).ToList();
+        var checkpointing = o.Get("checkpointing", "off,layer").Split(',', StringSplitOptions.RemoveEmptyEntries);
         var device = o.Get("device", small ? "cpu" : "auto");
         var warmup = o.Int("warmup", small ? 1 : 3);
         var steps = o.Int("steps", small ? 3 : 10);
@@ -64,22 +71,43 @@ internal static class LoraSftBench
         Console.WriteLine();
         foreach (var line in Machine.Describe()) Console.WriteLine($"- {line}");
         Console.WriteLine($"- LoRA r=16, alpha=32, dropout 0 on q/k/v/o/gate/up/down; AdamW lr 1e-4, clip 1.0; labels = inputs; random weights; {warmup} warm-up + {steps} timed steps; one process per shape, size and side");
+        Console.WriteLine($"- gradient checkpointing: {string.Join(", ", checkpointing)} (engine: `gradient_checkpointing`; PEFT: `gradient_checkpointing_enable()`, non-reentrant, for every value but off)");
+        if (sizes.Any(s => s.Mixed)) Console.WriteLine($"- mixed sizes: {MixedLengths.Description}; the same examples on both sides; tokens/s counts real tokens only");
         var peftMissing = PeftMissing(python, script);
         if (peftMissing is not null) Console.WriteLine($"- transformers + PEFT side skipped: {peftMissing}");
 
         var results = new List<Result>();
         foreach (var shape in shapes)
         {
-            foreach (var (batch, seq) in sizes)
+            foreach (var (batch, mixed, seq) in sizes)
             {
-                string[] common = ["--shape", shape, "--batch", batch.ToString(Inv), "--seq", seq.ToString(Inv), "--device", device, "--warmup", warmup.ToString(Inv), "--steps", steps.ToString(Inv)];
-                results.Add(await RunChildAsync(SelfCommand([ChildCommand, .. common]), "deepextension", shape, batch, seq));
-                if (perTensorCheck.Contains($"{shape}:{batch}x{seq}"))
-                    results.Add(await RunChildAsync(SelfCommand([ChildCommand, .. common, "--optimizer", "per-tensor"]), PerTensorSide, shape, batch, seq));
-                if (maskCheck.Contains($"{shape}:{batch}x{seq}"))
-                    results.Add(await RunChildAsync(SelfCommand([ChildCommand, .. common, "--sft-mask", "explicit"]), MaskSide, shape, batch, seq));
-                if (peftMissing is null)
-                    results.Add(await RunChildAsync([python, script, .. common, "--config", Shapes[shape]], "peft", shape, batch, seq));
+                var size = mixed ? $"{batch}xmixed{seq}" : $"{batch}x{seq}";
+                string? lengthsFile = null;
+                if (mixed)
+                {
+                    lengthsFile = Path.Combine(Path.GetTempPath(), $"deepx-bench-lengths-{batch}x{seq}.json");
+                    await File.WriteAllTextAsync(lengthsFile, JsonSerializer.Serialize(MixedLengths.Draw(warmup + steps, batch, seq, seed: 7)));
+                }
+                foreach (var mode in checkpointing)
+                {
+                    string[] common = ["--shape", shape, "--batch", batch.ToString(Inv), "--seq", seq.ToString(Inv), "--device", device,
+                        "--warmup", warmup.ToString(Inv), "--steps", steps.ToString(Inv), .. lengthsFile is null ? Array.Empty<string>() : ["--lengths-file", lengthsFile]];
+                    string Side(string side) => mode == "off" ? side : $"{side}, ckpt {mode}";
+                    string[] engine = [ChildCommand, .. common, "--checkpointing", mode];
+                    results.Add(await RunChildAsync(SelfCommand([.. engine, "--packing", mixed ? "true" : "false"]), Side(mixed ? "deepextension packed" : "deepextension"), shape, size, batch, seq));
+                    if (mixed)
+                        results.Add(await RunChildAsync(SelfCommand([.. engine, "--packing", "false"]), Side("deepextension padded"), shape, size, batch, seq));
+                    if (mode == "off" && perTensorCheck.Contains($"{shape}:{size}"))
+                        results.Add(await RunChildAsync(SelfCommand([.. engine, "--optimizer", "per-tensor"]), PerTensorSide, shape, size, batch, seq));
+                    if (mode == "off" && maskCheck.Contains($"{shape}:{size}"))
+                        results.Add(await RunChildAsync(SelfCommand([.. engine, "--sft-mask", "explicit"]), MaskSide, shape, size, batch, seq));
+                    if (peftMissing is null)
+                    {
+                        string[] peft = [python, script, .. common, "--config", Shapes[shape], .. mode == "off" ? Array.Empty<string>() : ["--gradient-checkpointing"]];
+                        results.Add(await RunChildAsync(peft, Side(mixed ? "peft padded" : "peft"), shape, size, batch, seq));
+                        if (mixed) results.Add(await RunChildAsync([.. peft, "--padding-free"], Side("peft padding-free"), shape, size, batch, seq));
+                    }
+                }
             }
         }
 
@@ -88,25 +116,30 @@ internal static class LoraSftBench
         Console.WriteLine();
         Console.WriteLine("| shape | batch × seq | side | device | dtype | step ms | tokens/s | peak GPU GiB | peak RSS GiB | loss first → last | tokens/s ratio | memory ratio |");
         Console.WriteLine("| --- | --- | --- | --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: |");
-        foreach (var group in results.GroupBy(r => (r.Shape, r.Batch, r.Seq)))
+        foreach (var group in results.GroupBy(r => (r.Shape, r.Size)))
         {
-            var peft = group.FirstOrDefault(r => r.Side == "peft");
             foreach (var r in group)
             {
                 if (r.Error is not null)
                 {
-                    Console.WriteLine($"| {r.Shape} | {r.Batch} × {r.Seq} | {r.Side} | — | — | failed: {r.Error.Replace('|', '/')} | | | | | | |");
+                    Console.WriteLine($"| {r.Shape} | {r.Size} | {r.Side} | — | — | failed: {r.Error.Replace('|', '/')} | | | | | | |");
                     continue;
                 }
-                string tokensRatio = "", memoryRatio = "";
-                if (r.Side.StartsWith("deepextension", StringComparison.Ordinal) && peft is { Error: null })
+                // Each engine row against the PEFT rows of the same checkpointing (mixed sizes: both collators).
+                var ratios = new List<(string Tokens, string Memory)>();
+                if (r.Side.StartsWith("deepextension", StringComparison.Ordinal))
                 {
-                    tokensRatio = string.Create(Inv, $"{r.TokensPerSecond / peft.TokensPerSecond:0.00}×");
-                    memoryRatio = r.PeakGpuGib is { } a && peft.PeakGpuGib is { } b && b > 0 ? string.Create(Inv, $"{a / b:0.00}×")
-                        : r.PeakRssGib is { } c && peft.PeakRssGib is { } d && d > 0 ? string.Create(Inv, $"{c / d:0.00}× (RSS)") : "";
+                    var peers = group.Where(p => p.Side.StartsWith("peft", StringComparison.Ordinal) && p.Error is null && Checkpointing(p.Side) == Checkpointing(r.Side)).ToList();
+                    foreach (var peft in peers)
+                    {
+                        var against = peers.Count > 1 ? $" vs {peft.Side.Split(',')[0]}" : "";
+                        var memory = r.PeakGpuGib is { } a && peft.PeakGpuGib is { } b && b > 0 ? string.Create(Inv, $"{a / b:0.00}×")
+                            : r.PeakRssGib is { } c && peft.PeakRssGib is { } d && d > 0 ? string.Create(Inv, $"{c / d:0.00}× (RSS)") : "";
+                        ratios.Add((string.Create(Inv, $"{r.TokensPerSecond / peft.TokensPerSecond:0.00}×{against}"), memory == "" ? "" : memory + against));
+                    }
                 }
                 Console.WriteLine(string.Create(Inv,
-                    $"| {r.Shape} | {r.Batch} × {r.Seq} | {r.Side} | {r.Device} | {r.Dtype} | {r.StepMs:0.0} | {r.TokensPerSecond:N0} | {Gib(r.PeakGpuGib)} | {Gib(r.PeakRssGib)} | {r.FirstLoss:0.000} → {r.LastLoss:0.000} | {tokensRatio} | {memoryRatio} |"));
+                    $"| {r.Shape} | {r.Size} | {r.Side} | {r.Device} | {r.Dtype} | {r.StepMs:0.0} | {r.TokensPerSecond:N0} | {Gib(r.PeakGpuGib)} | {Gib(r.PeakRssGib)} | {r.FirstLoss:0.000} → {r.LastLoss:0.000} | {string.Join("<br>", ratios.Select(x => x.Tokens))} | {string.Join("<br>", ratios.Select(x => x.Memory))} |"));
             }
         }
         Console.WriteLine();
@@ -115,6 +148,10 @@ internal static class LoraSftBench
         if (o.Get("json-out", "") is { Length: > 0 } jsonOut) await File.WriteAllTextAsync(jsonOut, JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true }));
         return results.Any(r => r.Error is not null) ? 1 : 0;
     }
+
+    /// <summary>"layer" for a side named "…, ckpt layer"; "off" otherwise.</summary>
+    private static string Checkpointing(string side) =>
+        side.IndexOf(", ckpt ", StringComparison.Ordinal) is var at and >= 0 ? side[(at + ", ckpt ".Length)..] : "off";
 
     private static string Gib(double? value) => value is { } v ? v.ToString("0.00", Inv) : "—";
 
@@ -146,7 +183,7 @@ internal static class LoraSftBench
 
     private static readonly TimeSpan ChildTimeout = TimeSpan.FromMinutes(3);
 
-    private static async Task<Result> RunChildAsync(string[] command, string side, string shape, int batch, int seq)
+    private static async Task<Result> RunChildAsync(string[] command, string side, string shape, string size, int batch, int seq)
     {
         Console.Error.WriteLine($"{side} {shape} {batch}x{seq}: {string.Join(' ', command.Take(3))} …");
         var start = new ProcessStartInfo(command[0]) { RedirectStandardOutput = true };
@@ -168,7 +205,7 @@ internal static class LoraSftBench
         var result = last is null ? null : JsonSerializer.Deserialize<Result>(last, JsonSerializerOptions.Web);
         result ??= new Result(side, shape, batch, seq, "?", "?", 0, 0, null, null, 0, 0, "",
             limit.IsCancellationRequested ? $"killed after {ChildTimeout.TotalSeconds:0} s" : $"exit code {process.ExitCode}, no result line");
-        result = result with { Side = side };
+        result = result with { Side = side, Size = size };
         // Each result as it comes, so a bench stopped before its table still leaves its numbers in the log.
         Console.Error.WriteLine($"  result: {JsonSerializer.Serialize(result, JsonSerializerOptions.Web)}");
         return result;
@@ -206,6 +243,14 @@ internal static class LoraSftBench
             }
             var lora = LoraModel.Inject(lm, new LoraConfig(16, 32, 0.0, LoraConfig.AllProjections), new Generator(42));
             using var optimizer = new AdamWOptimizer(lora.TrainableParameters, new AdamWOptions(1e-4, 0.9, 0.999, 1e-8, 0.0));
+            lm.model.Checkpointing = o.Get("checkpointing", "off") switch
+            {
+                "layer" => ActivationCheckpointing.Layer,
+                "offload" => ActivationCheckpointing.Offload,
+                _ => ActivationCheckpointing.Off,
+            };
+            var packing = o.Get("packing", "false") == "true";
+            var lengths = o.Get("lengths-file", "") is { Length: > 0 } lengthsFile ? JsonSerializer.Deserialize<int[][]>(File.ReadAllText(lengthsFile))! : null;
             var perTensor = o.Get("optimizer", "flat") == "per-tensor";
             var explicitMask = o.Get("sft-mask", "none") == "explicit";
             var state = optimizer.StateTensors();
@@ -213,10 +258,10 @@ internal static class LoraSftBench
 
             var random = new Random(7);
             var vocab = (int)config.VocabSize;
-            SupervisedExample Example()
+            SupervisedExample Example(int length)
             {
-                var ids = new int[seq];
-                for (var i = 0; i < seq; i++) ids[i] = random.Next(3, vocab);
+                var ids = new int[length];
+                for (var i = 0; i < length; i++) ids[i] = random.Next(3, vocab);
                 return new SupervisedExample(ids, (int[])ids.Clone());
             }
 
@@ -224,6 +269,7 @@ internal static class LoraSftBench
             MemorySampler.ResetHighWaterMark();
             var times = new List<double>();
             var losses = new List<double>();
+            var stepTokens = new List<long>();
             long gpuPeak = 0;
             var gpuIndex = Math.Max(0, (int)device.index);
             using var gpuSampler = device.type == DeviceType.CUDA ? new Timer(_ =>
@@ -232,16 +278,26 @@ internal static class LoraSftBench
             }, null, 0, 5) : null;
             for (var step = 0; step < warmup + steps; step++)
             {
-                var examples = Enumerable.Range(0, batch).Select(_ => Example()).ToList();
+                var examples = Enumerable.Range(0, batch).Select(i => Example(lengths?[step][i] ?? seq)).ToList();
+                long realTokens = examples.Sum(e => e.InputIds.Length);
                 var clock = Stopwatch.StartNew();
                 float loss;
                 // The step as RunTrainer.TrainStep runs it with gradient accumulation 1; reading the loss is its one host synchronisation.
                 using (NewDisposeScope())
                 {
                     lm.train();
-                    using var sft = SftBatch.Collate(examples, 0, device);
-                    // The previous loss passed the padding mask, which keeps SDPA off its flash kernels.
-                    var value = explicitMask ? lm.Loss(sft.InputIds, sft.Labels, sft.AttentionMask) : sft.Loss(lm);
+                    Tensor value;
+                    if (packing)
+                    {
+                        using var packed = PackedBatch.Pack(examples, 0, device: device);
+                        value = packed.Loss(lm);
+                    }
+                    else
+                    {
+                        using var sft = SftBatch.Collate(examples, 0, device);
+                        // The previous loss passed the padding mask, which keeps SDPA off its flash kernels.
+                        value = explicitMask ? lm.Loss(sft.InputIds, sft.Labels, sft.AttentionMask) : sft.Loss(lm);
+                    }
                     value.backward();
                     if (perTensor)
                     {
@@ -264,12 +320,15 @@ internal static class LoraSftBench
                 if (step < warmup) continue;
                 times.Add(ms);
                 losses.Add(loss);
+                stepTokens.Add(realTokens);
             }
             gpuSampler?.Dispose();
             var median = times.Order().ElementAt(times.Count / 2);
+            // Real (non-padding) tokens per second over the timed steps; with equal lengths, batch × seq at the median step's pace.
+            var tokensPerSecond = lengths is null ? batch * seq / (median / 1000) : stepTokens.Sum() / (times.Sum() / 1000);
             const double gib = 1024.0 * 1024 * 1024;
             var result = new Result("deepextension", shape, batch, seq, device.type == DeviceType.CUDA ? $"cuda:{Math.Max(0, device.index)}" : "cpu",
-                dtype == ScalarType.BFloat16 ? "bf16" : "fp32", median, batch * seq / (median / 1000),
+                dtype == ScalarType.BFloat16 ? "bf16" : "fp32", median, tokensPerSecond,
                 device.type == DeviceType.CUDA && Interlocked.Read(ref gpuPeak) is > 0 and var peak ? (peak - (gpuBefore ?? 0)) / gib : null, MemorySampler.HighWaterMarkBytes() / gib,
                 losses[0], losses[^1], versions, null);
             Console.WriteLine(JsonSerializer.Serialize(result, JsonSerializerOptions.Web));
