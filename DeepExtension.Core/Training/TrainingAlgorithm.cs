@@ -84,8 +84,9 @@ public static class AlgorithmCatalog
             Group = "PEFT", Help = "Rank r of the low-rank update B·A." },
         new() { Key = "lora_alpha", Label = "LoRA alpha", Type = ParameterType.Integer, Default = V(alpha), Min = 1, Max = 4096, Group = "PEFT",
             Help = "Scaling numerator: the update is multiplied by alpha / r (alpha / √r with rsLoRA)." },
-        new() { Key = "lora_dropout", Label = "LoRA dropout", Type = ParameterType.Number, Default = V(0.05), Min = 0, Max = 0.9, Group = "PEFT",
-            Help = "Dropout on the adapter's input during training." },
+        new() { Key = "lora_dropout", Label = "LoRA dropout", Type = ParameterType.Number, Default = V(0.0), Min = 0, Max = 0.9, Group = "PEFT",
+            Help = "Dropout on the adapter's input during training. 0 (PEFT's default) lets the adapters of a layer that share an input " +
+                   "run together, in less memory and time; above 0 each projection draws its own mask and runs on its own." },
         new() { Key = "target_modules", Label = "Target modules", Type = ParameterType.List, Default = new JsonArray([.. PeftTargetModules.All.Select(m => (JsonNode)V(m))]),
             Choices = PeftTargetModules.All, Group = "PEFT", Help = "Linear layers that get an adapter, named as in PEFT's target_modules." },
         new() { Key = "use_rslora", Label = "rsLoRA", Type = ParameterType.Boolean, Default = V(false), Group = "PEFT",

@@ -63,7 +63,24 @@ public class TrainingParametersTests
         Assert.Equal(["q_proj", "v_proj"], p.TargetModules);
         Assert.True(p.UseRslora);
         Assert.False(p.TrainOnResponsesOnly);
+        // Parameters added since are written with what the run did: no checkpointing, no packing.
+        Assert.Equal(TrainingParameters.Checkpointing.Off, p.GradientCheckpointing);
+        Assert.False(p.Packing);
+        original["gradient_checkpointing"] = "off";
+        original["packing"] = false;
         Assert.True(JsonNode.DeepEquals(original, p.ToJson(TrainingAlgorithm.Sft)), p.ToJson(TrainingAlgorithm.Sft).ToJsonString());
+    }
+
+    [Fact]
+    public void Packing_IsOnForNewSftTrains_AndOffForRunsRecordedBeforeIt()
+    {
+        var method = new TrainingMethod { Name = "SFT", Algorithm = TrainingAlgorithm.Sft };
+        Assert.True(TrainingParameters.FromJson(method.ResolvedDefaults(), TrainingAlgorithm.Sft).Packing);
+        Assert.False(TrainingParameters.FromJson(OldSft, TrainingAlgorithm.Sft).Packing);
+        // A value that is there but invalid reads as the default, as for every other parameter.
+        var invalid = JsonNode.Parse(OldSft)!.AsObject();
+        invalid["packing"] = "yes";
+        Assert.True(TrainingParameters.FromJson(invalid, TrainingAlgorithm.Sft).Packing);
     }
 
     [Fact]
@@ -78,7 +95,9 @@ public class TrainingParametersTests
         Assert.Equal(["exact_match", "format_think"], p.RewardFunctions);
         Assert.Equal(1e-6, p.LearningRate);
         Assert.Equal("Think first.", p.SystemPrompt);
-        Assert.True(JsonNode.DeepEquals(JsonNode.Parse(OldGrpo), p.ToJson(TrainingAlgorithm.Grpo)));
+        var expected = JsonNode.Parse(OldGrpo)!.AsObject();
+        expected["gradient_checkpointing"] = "off"; // added since, written with what the run did
+        Assert.True(JsonNode.DeepEquals(expected, p.ToJson(TrainingAlgorithm.Grpo)), p.ToJson(TrainingAlgorithm.Grpo).ToJsonString());
     }
 
     [Fact]

@@ -111,6 +111,69 @@ public class NewTrainPageTests : ComponentTestContext
         Assert.Contains("Backend cuda", page.Find("[data-testid=devices-backend]").TextContent);
     }
 
+    [Fact]
+    public async Task NewTrain_MemoryEstimate_FitsTheGpu_IsShownWithoutWarning()
+    {
+        await TrainingHost.PrepareAsync(Env, TrainingHost.TwentyChats(), TrainingAlgorithm.Sft);
+        await WriteDevicesReportAsync([new GpuInfo(0, "NVIDIA L4", 24_152_899_584, 23_580_000_000, "8.9", "00000000:3B:00.0")]);
+
+        var page = Render<NewTrain>();
+        page.WaitForAssertion(() => Assert.Contains("free on NVIDIA L4", page.Find("[data-testid=memory-estimate]").TextContent));
+        var text = page.Find("[data-testid=memory-estimate]").TextContent;
+        Assert.Contains("Estimated peak GPU memory", text);
+        Assert.Contains("activations", text);
+        Assert.Empty(page.FindAll("[data-testid=memory-will-not-fit]"));
+        Assert.Empty(page.FindAll("[data-testid=checkpointing-reason]"));
+        Assert.Equal("off", await QueuedCheckpointingAsync(page));
+    }
+
+    [Fact]
+    public async Task NewTrain_RunFitsOnlyWithCheckpointing_TurnsItOnAndSaysWhy()
+    {
+        var (model, _, _) = await TrainingHost.PrepareAsync(Env, TrainingHost.TwentyChats(), TrainingAlgorithm.Sft);
+        var (off, layer) = Estimates(model.Card, TrainingAlgorithm.Sft);
+        Assert.True(layer < off, "checkpointing lowers the estimate");
+        await WriteDevicesReportAsync([new GpuInfo(0, "NVIDIA L4", 24_152_899_584, (off + layer) / 2, "8.9", "00000000:3B:00.0")]);
+
+        var page = Render<NewTrain>();
+        page.WaitForAssertion(() => Assert.Contains("Gradient checkpointing set to layer", page.Find("[data-testid=checkpointing-reason]").TextContent));
+        Assert.Empty(page.FindAll("[data-testid=memory-will-not-fit]"));
+        Assert.Equal("layer", await QueuedCheckpointingAsync(page));
+    }
+
+    [Fact]
+    public async Task NewTrain_RunDoesNotFitEvenWithCheckpointing_WarnsBeforeItStarts()
+    {
+        var (model, _, _) = await TrainingHost.PrepareAsync(Env, TrainingHost.TwentyChats(), TrainingAlgorithm.Sft);
+        var (_, layer) = Estimates(model.Card, TrainingAlgorithm.Sft);
+        await WriteDevicesReportAsync([new GpuInfo(0, "NVIDIA L4", 24_152_899_584, layer / 2, "8.9", "00000000:3B:00.0")]);
+
+        var page = Render<NewTrain>();
+        page.WaitForAssertion(() => Assert.Contains("will likely run out of GPU memory", page.Find("[data-testid=memory-will-not-fit]").TextContent));
+        Assert.Contains("still too much", page.Find("[data-testid=memory-will-not-fit]").TextContent);
+        Assert.Contains("mud-alert-text-warning", page.Find("[data-testid=memory-estimate]").ClassName);
+    }
+
+    /// <summary>The estimates of the method's defaults on <paramref name="card"/>'s model, without and with checkpointing.</summary>
+    private static (long Off, long Layer) Estimates(DeepExtension.Core.BaseModels.ModelCard card, TrainingAlgorithm algorithm)
+    {
+        var method = new TrainingMethod { Name = "m", Algorithm = algorithm };
+        var parameters = TrainingParameters.FromJson(method.ResolvedDefaults(), algorithm) with { MaxTokens = Math.Min(1024, card.ContextLength ?? 1024) };
+        var shape = ModelShape.Of(card)!;
+        return (MemoryEstimate.For(shape, parameters with { GradientCheckpointing = "off" }, gpu: true).Total,
+                MemoryEstimate.For(shape, parameters with { GradientCheckpointing = "layer" }, gpu: true).Total);
+    }
+
+    /// <summary>Runs the form as it stands and returns the queued run's gradient checkpointing.</summary>
+    private async Task<string> QueuedCheckpointingAsync(IRenderedComponent<NewTrain> page)
+    {
+        page.Find("input[data-testid=train-name]").Input("estimate");
+        page.Find("button[data-testid=run-the-train]").Click();
+        page.WaitForAssertion(() => Assert.Single(Scheduler.Queued));
+        var run = (await Services.GetRequiredService<TrainingRunService>().GetAsync(Scheduler.Queued[0]))!;
+        return run.Parameters[TrainingParameters.Keys.GradientCheckpointing]!.GetValue<string>();
+    }
+
     /// <summary>Opens the device select and reads its items.</summary>
     private static async Task<List<string>> DeviceItemsAsync(IRenderedComponent<NewTrain> page, IRenderedComponent<MudPopoverProvider> popovers)
     {

@@ -34,6 +34,9 @@ internal static class LoraSftBench
         ["qwen2.5-0.5b"] = """{"model_type": "qwen2", "hidden_size": 896, "intermediate_size": 4864, "num_hidden_layers": 24, "num_attention_heads": 14, "num_key_value_heads": 2, "vocab_size": 151936, "tie_word_embeddings": true, "rope_theta": 1000000.0, "rms_norm_eps": 1e-6, "max_position_embeddings": 32768}""",
         ["llama-3.2-1b"] = """{"model_type": "llama", "hidden_size": 2048, "intermediate_size": 8192, "num_hidden_layers": 16, "num_attention_heads": 32, "num_key_value_heads": 8, "vocab_size": 128256, "tie_word_embeddings": true, "rope_theta": 500000.0, "rms_norm_eps": 1e-5, "max_position_embeddings": 131072}""",
         ["qwen2.5-1.5b"] = """{"model_type": "qwen2", "hidden_size": 1536, "intermediate_size": 8960, "num_hidden_layers": 28, "num_attention_heads": 12, "num_key_value_heads": 2, "vocab_size": 151936, "tie_word_embeddings": true, "rope_theta": 1000000.0, "rms_norm_eps": 1e-6, "max_position_embeddings": 32768}""",
+        // memory-estimate: shapes whose activations outweigh the process's own memory on a CPU.
+        ["cpu-512"] = """{"model_type": "llama", "hidden_size": 512, "intermediate_size": 1408, "num_hidden_layers": 4, "num_attention_heads": 8, "num_key_value_heads": 2, "vocab_size": 32000, "tie_word_embeddings": true, "rope_theta": 10000.0, "rms_norm_eps": 1e-5, "max_position_embeddings": 4096}""",
+        ["cpu-768"] = """{"model_type": "qwen2", "hidden_size": 768, "intermediate_size": 2048, "num_hidden_layers": 6, "num_attention_heads": 12, "num_key_value_heads": 4, "vocab_size": 50000, "tie_word_embeddings": false, "rope_theta": 10000.0, "rms_norm_eps": 1e-6, "max_position_embeddings": 4096}""",
         // --small: a shape that trains in seconds on a CPU, to test the harness.
         ["tiny-llama"] = """{"model_type": "llama", "hidden_size": 64, "intermediate_size": 176, "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2, "vocab_size": 512, "tie_word_embeddings": true, "rope_theta": 10000.0, "rms_norm_eps": 1e-5, "max_position_embeddings": 2048}""",
     };
@@ -182,6 +185,11 @@ internal static class LoraSftBench
             : [Environment.ProcessPath!, .. arguments];
 
     private static readonly TimeSpan ChildTimeout = TimeSpan.FromMinutes(3);
+
+    /// <summary>One engine configuration in a fresh process (1 warm-up + 2 steps), for its peak memory.</summary>
+    public static Task<Result> MeasureAsync(string shape, int batch, int seq, string device, string checkpointing) =>
+        RunChildAsync(SelfCommand([ChildCommand, "--shape", shape, "--batch", batch.ToString(Inv), "--seq", seq.ToString(Inv), "--device", device,
+            "--warmup", "1", "--steps", "2", "--checkpointing", checkpointing]), "deepextension", shape, $"{batch}x{seq}", batch, seq);
 
     private static async Task<Result> RunChildAsync(string[] command, string side, string shape, string size, int batch, int seq)
     {

@@ -10,6 +10,7 @@ return command switch
     UploadBench.ChildCommand => await UploadBench.RunOneAsync(rest),
     "train-step" => TrainStepBench.Run(rest),
     "lora-sft" => await LoraSftBench.RunAsync(rest),
+    "memory-estimate" => await MemoryEstimateBench.RunAsync(rest),
     LoraSftBench.ChildCommand => LoraSftBench.RunOne(rest),
     "compare-load" => await CompareLoadBench.RunAsync(rest),
     "parity" => ParityCheck.Run(rest),
@@ -25,6 +26,7 @@ static int Usage()
                                               [--warmup 3] [--steps 10] [--threads N]
                DeepExtension.Bench lora-sft [--small] [--shapes qwen2.5-0.5b,llama-3.2-1b,qwen2.5-1.5b] [--sizes 8x512,4x2048]
                                             [--device auto|cpu|cuda] [--warmup 3] [--steps 10] [--python python3] [--json-out FILE]
+               DeepExtension.Bench memory-estimate [--device cpu|cuda] [--shapes cpu-512,cpu-768] [--sizes 4x256,2x512] [--checkpointing off,layer]
                DeepExtension.Bench compare-load [--runs 3] [--steps 100000] [--rounds 3] [--open full|in-app] [--drop-snapshots true] [--warm-small true] [--web DeepExtension.Web/bin/Release/net10.0/DeepExtension.Web.dll]
         """);
     return 2;

@@ -53,6 +53,10 @@ public partial class NewTrain
     /// <summary>Null until the worker answered (the form works meanwhile, with auto and cpu).</summary>
     private TrainingDevicesSnapshot? _devices;
     private JsonObject _values = [];
+    /// <summary>Whether the user chose gradient checkpointing themselves; until then the form picks it from the estimate.</summary>
+    private bool _checkpointingChosen;
+    /// <summary>Why the form turned gradient checkpointing on, shown beside the estimate; null when it did not.</summary>
+    private string? _checkpointingReason;
     private IReadOnlyDictionary<string, string[]> _errors = new Dictionary<string, string[]>();
     private IReadOnlyDictionary<string, string> _warnings = new Dictionary<string, string>();
 
@@ -71,6 +75,7 @@ public partial class NewTrain
             _datasetVersionId = source.DatasetVersionId;
             _device = source.Device;
             _values = source.Parameters;
+            _checkpointingChosen = true; // a copy keeps what the copied run did
         }
         else
         {
@@ -90,6 +95,7 @@ public partial class NewTrain
         await InvokeAsync(() =>
         {
             _devices = snapshot;
+            FitCheckpointing();
             StateHasChanged();
         });
     }
@@ -147,7 +153,55 @@ public partial class NewTrain
     {
         _baseModelId = id;
         FitMaxTokens();
+        FitCheckpointing();
         UpdateWarnings();
+    }
+
+    private string Device
+    {
+        get => _device;
+        set
+        {
+            _device = value;
+            FitCheckpointing();
+        }
+    }
+
+    /// <summary>The GPU the run would train on (auto: the first), or null for the CPU.</summary>
+    private GpuInfo? TargetGpu => _device switch
+    {
+        "cpu" => null,
+        "auto" => Gpus.FirstOrDefault(),
+        var name => Gpus.FirstOrDefault(g => DevicesReport.DeviceName(g) == name),
+    };
+
+    /// <summary>The estimated peak memory of the run as the form stands, or null when the model's card lacks the shape.</summary>
+    private MemoryEstimate? Estimate(string? checkpointing = null)
+    {
+        if (SelectedBaseModel is not { } model || SelectedMethod is not { } method || ModelShape.Of(model.Card) is not { } shape) return null;
+        var parameters = TrainingParameters.FromJson(_values, method.Algorithm);
+        if (checkpointing is not null) parameters = parameters with { GradientCheckpointing = checkpointing };
+        return MemoryEstimate.For(shape, parameters, gpu: TargetGpu is not null);
+    }
+
+    /// <summary>
+    /// Until the user picks gradient checkpointing: off where the run fits the GPU's free memory without it, layer where
+    /// only layer fits (the trade is time, about a third more per step, for memory).
+    /// </summary>
+    private void FitCheckpointing()
+    {
+        if (_checkpointingChosen || SelectedMethod is null || !_values.ContainsKey(TrainingParameters.Keys.GradientCheckpointing)) return;
+        _checkpointingReason = null;
+        var off = Estimate(TrainingParameters.Checkpointing.Off);
+        var layer = Estimate(TrainingParameters.Checkpointing.Layer);
+        var choice = TrainingParameters.Checkpointing.Off;
+        if (TargetGpu is { FreeBytes: { } free } && off is not null && layer is not null && off.Total > free && layer.Total <= free)
+        {
+            choice = TrainingParameters.Checkpointing.Layer;
+            _checkpointingReason = $"Gradient checkpointing set to layer: without it this run needs about {ByteSize.Format(off.Total)}, " +
+                $"more than the {ByteSize.Format(free)} free; with it about {ByteSize.Format(layer.Total)}, at about a third more time per step.";
+        }
+        _values[TrainingParameters.Keys.GradientCheckpointing] = choice;
     }
 
     private void MethodChanged(Guid? id)
@@ -166,6 +220,7 @@ public partial class NewTrain
     {
         _values = SelectedMethod?.ResolvedDefaults() ?? [];
         FitMaxTokens();
+        FitCheckpointing();
     }
 
     /// <summary>The method's default max tokens is lowered to what the chosen model can take.</summary>
@@ -180,7 +235,14 @@ public partial class NewTrain
 
     private void ValuesChanged(JsonObject values)
     {
+        var key = TrainingParameters.Keys.GradientCheckpointing;
+        if (!JsonNode.DeepEquals(values[key], _values[key]))
+        {
+            _checkpointingChosen = true;
+            _checkpointingReason = null;
+        }
         _values = values;
+        FitCheckpointing();
         UpdateWarnings();
     }
 
