@@ -202,6 +202,47 @@ public sealed class ApiTests : IAsyncLifetime
         Assert.Equal(location, cancelled.Headers.Location!.OriginalString);
     }
 
+    [Fact]
+    public async Task StartTrain_CheckpointingAndPacking_AreValidatedRecordedAndUsedByTheWorker()
+    {
+        var path = _env.AddModelFolder("tiny-qwen2");
+        using var client = WithToken(await TokenForAsync(Member));
+        var model = await (await client.PostAsJsonAsync("/api/v1/base-models", new { technicalName = "tiny", modelName = "Tiny", path })).Content.ReadFromJsonAsync<JsonElement>();
+        var version = await UploadAsync(client, "chats", TrainingHost.TwentyChats());
+        var method = (await client.GetFromJsonAsync<JsonElement>("/api/v1/training-methods")).EnumerateArray()
+            .First(m => m.GetProperty("isBuiltIn").GetBoolean() && m.GetProperty("algorithm").GetString() == "Sft");
+        Assert.Equal("off", method.GetProperty("defaults").GetProperty("gradient_checkpointing").GetString());
+        Assert.True(method.GetProperty("defaults").GetProperty("packing").GetBoolean());
+        object Request(string checkpointing) => new
+        {
+            name = "api-ckpt", baseModelId = model.GetProperty("id").GetString(), datasetVersionId = version, methodId = method.GetProperty("id").GetString(),
+            parameters = new Dictionary<string, object> { ["num_epochs"] = 1, ["max_tokens"] = 48, ["gradient_checkpointing"] = checkpointing, ["packing"] = true },
+            device = "cpu",
+        };
+
+        using var refused = await client.PostAsJsonAsync("/api/v1/trains", Request("full"));
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Equal("Gradient checkpointing must be one of off, layer, offload.",
+            (await ProblemOf(refused)).GetProperty("errors").GetProperty("gradient_checkpointing")[0].GetString());
+
+        using var started = await client.PostAsJsonAsync("/api/v1/trains", Request("layer"));
+        Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
+        var location = started.Headers.Location!.OriginalString;
+        var polled = await client.GetFromJsonAsync<JsonElement>(location);
+        Assert.Equal("layer", polled.GetProperty("parameters").GetProperty("gradient_checkpointing").GetString());
+        Assert.True(polled.GetProperty("parameters").GetProperty("packing").GetBoolean());
+        var deadline = DateTime.UtcNow.AddMinutes(5);
+        while (polled.GetProperty("status").GetString() is "Queued" or "Running" && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(250);
+            polled = await client.GetFromJsonAsync<JsonElement>(location);
+        }
+        Assert.Equal("Succeeded", polled.GetProperty("status").GetString());
+        var log = await client.GetStringAsync(location + "/log");
+        Assert.Contains("Gradient checkpointing by layer", log);
+        Assert.Contains("packing on", log);
+    }
+
     private static async Task<string> UploadAsync(HttpClient client, string name, string jsonl)
     {
         using var form = new MultipartFormDataContent

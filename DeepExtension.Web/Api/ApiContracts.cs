@@ -51,15 +51,16 @@ public sealed record StartTrainRequest(string Name, Guid BaseModelId, Guid Datas
 /// <param name="NodeName">The node its latest attempt runs (or ran) on; null before it started.</param>
 /// <param name="DeviceUsed">The device its latest attempt trains (or trained) on, as the worker reported it ("cpu", "cuda:0").</param>
 /// <param name="Attempts">How many times it was started (a resume or a recovery after a lost node adds one).</param>
+/// <param name="Parameters">Every training parameter the train runs with, under its method's keys.</param>
 public sealed record TrainResponse(Guid Id, string Name, WorkStatus Status, Guid BaseModelId, string BaseModel, Guid MethodId, string Method,
     TrainingAlgorithm Algorithm, Guid DatasetVersionId, string Device, string? NodeName, string? DeviceUsed, int Attempts, long Step, long TotalSteps,
     double Epoch, double? LastLoss, double? BestLoss, double? BestEvalLoss, double? EtaSeconds, string? FailureReason, DateTime CreatedAtUtc,
-    DateTime? StartedAtUtc, DateTime? FinishedAtUtc, string? CreatedBy)
+    DateTime? StartedAtUtc, DateTime? FinishedAtUtc, string? CreatedBy, JsonObject Parameters)
 {
     public static TrainResponse Of(TrainingRun r) =>
         new(r.Id, r.Name, r.Status, r.BaseModelId, r.BaseModelTechnicalName, r.MethodId, r.MethodName, r.Algorithm, r.DatasetVersionId, r.Device,
             r.NodeName, r.DeviceUsed, r.Attempts, r.Step, r.TotalSteps, r.Epoch, r.LastLoss, r.BestLoss, r.BestEvalLoss, r.EtaSeconds, r.FailureReason,
-            r.CreatedAtUtc, r.StartedAtUtc, r.FinishedAtUtc, r.CreatedBy);
+            r.CreatedAtUtc, r.StartedAtUtc, r.FinishedAtUtc, r.CreatedBy, r.TrainingParameters.ToJson(r.Algorithm));
 }
 
 public sealed record CustomizedModelResponse(Guid Id, string Name, Guid BaseModelId, Guid TrainId, string TrainName, string AdapterPath,
