@@ -17,8 +17,10 @@ public sealed class PackedBatch : IDisposable
     public Tensor InputIds { get; }
     public Tensor Labels { get; }
     public Tensor PositionIds { get; }
-    /// <summary>1, 2, … per document within its row; 0 on the padding at a row's end.</summary>
-    public Tensor DocumentIds { get; }
+    /// <summary>1, 2, … per document within its row; 0 on the padding at a row's end. Null when no row holds more than
+    /// one example: the batch is then a right-padded one, for which attention's causal flag alone is exact (and lets CUDA
+    /// use its flash kernels, which an explicit mask rules out).</summary>
+    public Tensor? DocumentIds { get; }
     /// <summary>Scored label tokens (host count, as <see cref="SftBatch.LabelTokens"/>).</summary>
     public long LabelTokens { get; }
     /// <summary>Real tokens, and the row slots they fill (rows × row length): the share that is not padding.</summary>
@@ -27,7 +29,7 @@ public sealed class PackedBatch : IDisposable
     /// <summary>Which row each example went to, in the examples' order.</summary>
     public IReadOnlyList<int> RowOf { get; }
 
-    PackedBatch(Tensor ids, Tensor labels, Tensor positions, Tensor documents, long labelTokens, long tokens, long slots, int[] rowOf)
+    PackedBatch(Tensor ids, Tensor labels, Tensor positions, Tensor? documents, long labelTokens, long tokens, long slots, int[] rowOf)
     {
         InputIds = ids; Labels = labels; PositionIds = positions; DocumentIds = documents;
         LabelTokens = labelTokens; Tokens = tokens; Slots = slots; RowOf = rowOf;
@@ -94,7 +96,7 @@ public sealed class PackedBatch : IDisposable
             torch.tensor(ids, [r, t]).to(device).DetachFromDisposeScope(),
             torch.tensor(labels, [r, t]).to(device).DetachFromDisposeScope(),
             torch.tensor(positions, [r, t]).to(device).DetachFromDisposeScope(),
-            torch.tensor(documents, [r, t]).to(device).DetachFromDisposeScope(),
+            documentCount.Max() > 1 ? torch.tensor(documents, [r, t]).to(device).DetachFromDisposeScope() : null,
             labelTokens, tokens, (long)r * t, rowOf);
     }
 
@@ -104,6 +106,6 @@ public sealed class PackedBatch : IDisposable
 
     public void Dispose()
     {
-        InputIds.Dispose(); Labels.Dispose(); PositionIds.Dispose(); DocumentIds.Dispose();
+        InputIds.Dispose(); Labels.Dispose(); PositionIds.Dispose(); DocumentIds?.Dispose();
     }
 }

@@ -105,7 +105,7 @@ public class PackingTests(ITestOutputHelper output)
         Assert.Equal(15, packed.Tokens);
         Assert.Equal(16, packed.Slots);
         var positions = packed.PositionIds.data<long>().ToArray();
-        var documents = packed.DocumentIds.data<long>().ToArray();
+        var documents = packed.DocumentIds!.data<long>().ToArray();
         var labels = packed.Labels.data<long>().ToArray();
         var ids = packed.InputIds.data<long>().ToArray();
         // Row 0: example 1 (6 tokens) then example 3 (2 tokens); row 1: example 0 (4), example 2 (3), one pad.
@@ -115,5 +115,16 @@ public class PackingTests(ITestOutputHelper output)
         foreach (var start in new[] { 0, 6, 8, 12, 15 }) Assert.Equal(-100, labels[start]);
         Assert.Equal(examples[3].InputIds[1], (int)ids[7]);
         Assert.Equal(examples[3].Labels[1], (int)labels[7]);
+    }
+
+    [Fact]
+    public void OneExamplePerRow_NeedsNoMask()
+    {
+        // Examples of one length cannot share a row: the batch is a padded one, and attention runs on the causal flag.
+        using var same = PackedBatch.Pack(Examples(100, seed: 4, 8, 8, 8), padTokenId: 0);
+        Assert.Null(same.DocumentIds);
+        Assert.Equal([3, 8], same.InputIds.shape);
+        using var mixed = PackedBatch.Pack(Examples(100, seed: 4, 8, 3, 5), padTokenId: 0);
+        Assert.NotNull(mixed.DocumentIds);
     }
 }
