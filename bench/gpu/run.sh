@@ -12,8 +12,11 @@
 #                               # 3. console: a console on loopback, a train started over the HTTP API with device
 #                               #    cuda, polled to the end; its log must name the GPU
 #                               # 4. lora-sft: every shape and size, this engine and transformers + PEFT
-#                               # Writes OUTDIR/{run.log,devices.json,parity.md,console.log,train-log.jsonl,lora-sft.md,lora-sft.json}.
-#   STEPS="parity console" bench/gpu/run.sh run ...   runs only those steps (default: all four).
+#                               # 5. memory: the console's memory estimate against measured peaks on the GPU
+#                               # Writes OUTDIR/{run.log,devices.json,parity.md,console.log,train-log.jsonl,lora-sft.md,lora-sft.json,memory.md}.
+#   STEPS="parity console" bench/gpu/run.sh run ...   runs only those steps (default: all five).
+#   lora-sft's whole matrix (3 shapes × 3 sizes × checkpointing off/layer, 4 sides on the mixed size) is about 50
+#   processes: split it over calls with --shapes/--sizes/--checkpointing after the options (one call is at most 10 min).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 here=bench/gpu
@@ -42,7 +45,7 @@ case "${1:-}" in
   run)
     out=${2:-${OUT:-$here/results}}
     shift $(( $# >= 2 ? 2 : 1 ))
-    steps=${STEPS:-devices parity console lora-sft}
+    steps=${STEPS:-devices parity console lora-sft memory}
     device=${DEVICE:-cuda}   # DEVICE=cpu: a harness check on a machine without a GPU
     mkdir -p "$out"
     exec > >(tee -a "$out/run.log") 2>&1
@@ -68,6 +71,8 @@ case "${1:-}" in
         parity) timeout 120 dotnet "$bench/DeepExtension.Bench.dll" parity --device "$device" | tee "$out/parity.md" || status=1 ;;
         console) DEVICE=$device timeout 300 bash "$here/console-train.sh" "$web" "$out" || status=1 ;;
         lora-sft) timeout "${LORA_SFT_TIMEOUT:-430}" dotnet "$bench/DeepExtension.Bench.dll" lora-sft --device "$device" --json-out "$out/lora-sft.json" "$@" | tee "$out/lora-sft.md" || status=1 ;;
+        memory) timeout "${MEMORY_TIMEOUT:-300}" dotnet "$bench/DeepExtension.Bench.dll" memory-estimate --device "$device" \
+                  --shapes "${MEMORY_SHAPES:-qwen2.5-0.5b,llama-3.2-1b,qwen2.5-1.5b}" --sizes "${MEMORY_SIZES:-8x512,4x2048}" | tee "$out/memory.md" || status=1 ;;
       esac
     done
     echo "=== done ($(date -u +%T)), status $status"
