@@ -18,6 +18,7 @@ public sealed class TrainingDevicesBrowserTests : ConsoleBrowserTest
         await Assertions.Expect(page.GetByTestId("devices-backend")).ToContainTextAsync("Backend cpu", new() { Timeout = 90_000 });
         await Assertions.Expect(page.GetByTestId("devices-backend")).ToContainTextAsync("libtorch 2.10.0 (bundled CPU build)");
         await Assertions.Expect(page.GetByTestId("devices-no-gpu")).ToHaveTextAsync("No NVIDIA GPU: training runs on the CPU.");
+        await Assertions.Expect(page.GetByTestId("memory-estimate")).ToContainTextAsync("Estimated peak memory on the CPU");
         foreach (var width in new[] { 1280, 1440 })
         {
             await page.SetViewportSizeAsync(width, 900);
