@@ -57,11 +57,11 @@ public sealed record MemoryEstimate(long Weights, long Adapter, long Activations
 
         // Saved for backward, per token of one layer (the fused LoRA path, dropout 0): each RMSNorm its float32 input and
         // its normalised output; the LoRA groups their shared input and the small A·x; attention q, k, v (key/value heads
-        // repeated) and the output; SwiGLU gate and up; down_proj its input.
+        // repeated) and the output; SwiGLU gate, silu(gate) and up; down_proj its input.
         long norms = 2 * (4 * h + b * h);
         long loraInputs = b * (h + h + h + i) + 4L * p.LoraR * targets.Count;
         long attention = gpu ? 4 * b * h : 4 * b * h + 4L * shape.Heads * seq; // the CPU keeps the attention weights [heads, T, T]
-        long mlp = b * 2 * i;
+        long mlp = b * 3 * i;
         long perLayerToken = norms + loraInputs + attention + mlp;
         long activations = p.GradientCheckpointing switch
         {

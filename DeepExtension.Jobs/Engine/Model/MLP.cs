@@ -26,7 +26,7 @@ public sealed class MLP : nn.Module<Tensor, Tensor>
     {
         using var scope = torch.NewDisposeScope();
         var gateUp = FusedLora.TryForward(x, gate_proj, up_proj) ?? [gate_proj.forward(x), up_proj.forward(x)]; // 2 × [B, T, intermediate]
-        var gated = SwiGlu.Apply(gateUp[0], gateUp[1]);                                                        // [B, T, intermediate]
+        var gated = nn.functional.silu(gateUp[0]) * gateUp[1];                                                 // [B, T, intermediate]
         var down = FusedLora.TryForward(gated, down_proj)?[0] ?? down_proj.forward(gated);                    // [B, T, hidden]
         return down.MoveToOuterDisposeScope();
     }
