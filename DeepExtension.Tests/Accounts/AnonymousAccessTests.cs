@@ -10,6 +10,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace DeepExtension.Tests.Accounts;
 
 /// <summary>Every endpoint the console maps, asked without a sign-in cookie, over real HTTP.</summary>
+[OuterTier("starts the console host")]
 public sealed partial class AnonymousAccessTests : IAsyncLifetime
 {
     // The only endpoints anyone may reach: signing in, the one-time setup, the error page, the bare liveness probe.

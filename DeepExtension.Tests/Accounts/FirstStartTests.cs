@@ -9,6 +9,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace DeepExtension.Tests.Accounts;
 
 /// <summary>A console started without the unattended set-up: only the one-time link creates the first Admin.</summary>
+[OuterTier("starts the console host")]
 public sealed partial class FirstStartTests : IAsyncLifetime
 {
     private TestEnvironment _env = null!;

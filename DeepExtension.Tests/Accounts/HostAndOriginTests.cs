@@ -4,6 +4,7 @@ using DeepExtension.Tests.Support;
 namespace DeepExtension.Tests.Accounts;
 
 /// <summary>DNS rebinding and cross-site hub connections, tried over real HTTP against the console's defaults.</summary>
+[OuterTier("starts the console host")]
 public sealed class HostAndOriginTests : IAsyncLifetime
 {
     private TestEnvironment _env = null!;

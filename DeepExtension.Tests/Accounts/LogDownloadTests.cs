@@ -10,6 +10,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace DeepExtension.Tests.Accounts;
 
 /// <summary>A run's log download over real HTTP: what it shows depends on the role.</summary>
+[OuterTier("starts the console host")]
 public sealed class LogDownloadTests : IAsyncLifetime
 {
     private const string Failure = "Worker failed reading /srv/deepx/data/runs/abc/checkpoints/step-4/adapter.safetensors\n"

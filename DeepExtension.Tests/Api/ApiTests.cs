@@ -13,6 +13,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace DeepExtension.Tests.Api;
 
 /// <summary>/api/v1 over real HTTP against the real console: tokens, refusals, problem details, the role matrix.</summary>
+[OuterTier("starts the console host")]
 public sealed class ApiTests : IAsyncLifetime
 {
     private static readonly TestAccount Member = new("member@deepx.test", "Member-Passw0rd!");

@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace DeepExtension.Tests.Api;
 
 /// <summary>The README's HTTP API example, run as written by bash and curl against a console on loopback.</summary>
+[OuterTier("starts the console host and runs curl against it")]
 public sealed partial class ReadmeApiExampleTests : IAsyncLifetime
 {
     private TestEnvironment _env = null!;

@@ -7,6 +7,7 @@ namespace DeepExtension.Tests.Support;
 /// A browser test's world: the real console on loopback over its own data root and database, and Debian's Chromium
 /// driven by Playwright. One per test (xunit creates the class per test).
 /// </summary>
+[RequiresChromium]
 public abstract class ConsoleBrowserTest : IAsyncLifetime
 {
     protected TestEnvironment Env { get; private set; } = null!;

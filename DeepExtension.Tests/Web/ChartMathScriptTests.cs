@@ -1,8 +1,10 @@
 using System.Diagnostics;
+using DeepExtension.Tests.Support;
 
 namespace DeepExtension.Tests.Web;
 
 /// <summary>The charts' pure JavaScript (EMA, downsampling, axis mapping) under Node's built-in test runner.</summary>
+[OuterTier("starts Node.js")]
 public sealed class ChartMathScriptTests
 {
     [Fact]

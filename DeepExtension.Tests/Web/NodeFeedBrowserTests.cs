@@ -18,6 +18,7 @@ namespace DeepExtension.Tests.Web;
 /// A browser watching a run that trains on a worker node: its Evaluation Data chart grows while it trains, with points
 /// the node sent through the console's hub (the console reads a fed run's files only after an hour without its node).
 /// </summary>
+[RequiresPostgreSql]
 [Collection(BrowserCollection.Name)]
 public sealed class NodeFeedBrowserTests(ITestOutputHelper output) : ConsoleBrowserTest
 {

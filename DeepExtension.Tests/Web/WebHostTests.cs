@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace DeepExtension.Tests.Web;
 
 /// <summary>The console's own Program, served by Kestrel on a loopback port, fetched over real HTTP.</summary>
+[OuterTier("starts the console host")]
 public sealed class WebHostTests : IAsyncLifetime
 {
     private TestEnvironment _env = null!;

@@ -15,6 +15,7 @@ namespace DeepExtension.Tests.Engine.Training;
 /// assistant masking) with AdamW, a warm-up + cosine schedule and clipping, until the loss is below 0.1; then greedy
 /// generation reproduces the answers.
 /// </summary>
+[OuterTier("trains a model until it has memorised its data: hundreds of steps")]
 [Collection(DeepExtension.Tests.Support.TorchCollection.Name)]
 public class MemorisationTests(ITestOutputHelper output)
 {
