@@ -110,7 +110,13 @@ public sealed class TestEnvironment : IAsyncDisposable
     /// <summary>A SQLite database file migrated once per test run, checkpointed so the one file holds everything.</summary>
     private static readonly Lazy<Task<string>> MigratedSqliteTemplate = new(async () =>
     {
-        var root = Path.Combine(Path.GetTempPath(), "deepx-tests", "template-" + Guid.NewGuid().ToString("N"));
+        // A test host may be stopped before its exit handler has run: templates of processes gone are removed here.
+        var parent = Path.Combine(Path.GetTempPath(), "deepx-tests");
+        foreach (var stale in Directory.Exists(parent) ? Directory.GetDirectories(parent, "template-*") : [])
+        {
+            if (int.TryParse(Path.GetFileName(stale).Split('-')[1], out var pid) && !IsRunning(pid)) TryDelete(stale);
+        }
+        var root = Path.Combine(parent, $"template-{Environment.ProcessId}-{Guid.NewGuid():N}");
         var template = new TestEnvironment(root, postgres: null);
         template.Directories.EnsureCreated();
         await template.Database.MigrateAsync();
@@ -124,18 +130,34 @@ public sealed class TestEnvironment : IAsyncDisposable
         }
         await template._services.DisposeAsync();
         SqliteConnection.ClearAllPools();
-        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
-        {
-            try
-            {
-                Directory.Delete(root, recursive: true);
-            }
-            catch (IOException)
-            {
-            }
-        };
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => TryDelete(root);
         return file;
     });
+
+    private static bool IsRunning(int pid)
+    {
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+
+    private static void TryDelete(string directory)
+    {
+        try
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Still in use, or already gone: the next test run tries again.
+        }
+    }
 
     /// <summary>Copies a reference model folder under the models root and returns its relative path.</summary>
     public string AddModelFolder(string referenceName, string? relativePath = null)
