@@ -10,31 +10,23 @@ using Microsoft.Extensions.DependencyInjection;
 namespace DeepExtension.Tests.Accounts;
 
 /// <summary>Every endpoint the console maps, asked without a sign-in cookie, over real HTTP.</summary>
+[OuterTier("starts the console host")]
 public sealed partial class AnonymousAccessTests : IAsyncLifetime
 {
     // The only endpoints anyone may reach: signing in, the one-time setup, the error page, the bare liveness probe.
     private static readonly string[] OpenRoutes = ["/account/sign-in", "/account/setup", "/error", AccountsHostingExtensions.LivenessPath];
 
-    private TestEnvironment _env = null!;
-    private ConsoleHost _host = null!;
+    private readonly ConsoleHostFixture _console = new();
 
-    public async Task InitializeAsync()
-    {
-        _env = await TestEnvironment.CreateAsync(migrate: false);
-        _host = ConsoleHost.Start(_env.DataRoot);
-    }
+    public Task InitializeAsync() => _console.InitializeAsync();
 
-    public async Task DisposeAsync()
-    {
-        await _host.DisposeAsync();
-        await _env.DisposeAsync();
-    }
+    public Task DisposeAsync() => _console.DisposeAsync();
 
     [Fact]
     public async Task EveryEndpoint_AnonymousRequest_IsRefused()
     {
-        var endpoints = _host.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>().ToList();
-        using var client = _host.CreateAnonymousClient();
+        var endpoints = _console.Host.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>().ToList();
+        using var client = _console.Host.CreateAnonymousClient();
         var checkedRoutes = new List<string>();
         var failures = new List<string>();
 
@@ -90,7 +82,7 @@ public sealed partial class AnonymousAccessTests : IAsyncLifetime
     [Fact]
     public async Task Page_AnonymousBrowserRequest_RedirectsToSignInWithTheReturnAddress()
     {
-        using var client = _host.CreateAnonymousClient();
+        using var client = _console.Host.CreateAnonymousClient();
         var request = new HttpRequestMessage(HttpMethod.Get, "/model-training?x=1");
         request.Headers.Accept.ParseAdd("text/html");
 
@@ -103,7 +95,7 @@ public sealed partial class AnonymousAccessTests : IAsyncLifetime
     [Fact]
     public async Task LivenessProbe_Anonymous_AnswersWithoutDetails()
     {
-        using var client = _host.CreateAnonymousClient();
+        using var client = _console.Host.CreateAnonymousClient();
 
         var live = await client.GetAsync(AccountsHostingExtensions.LivenessPath);
         var details = await client.GetAsync("/health");
@@ -116,7 +108,7 @@ public sealed partial class AnonymousAccessTests : IAsyncLifetime
     [Fact]
     public async Task SignIn_FiveWrongPasswords_LocksTheAccountEvenForTheRightPassword()
     {
-        using var client = new HttpClient(new HttpClientHandler { CookieContainer = new CookieContainer() }) { BaseAddress = new Uri(_host.Address) };
+        using var client = new HttpClient(new HttpClientHandler { CookieContainer = new CookieContainer() }) { BaseAddress = new Uri(_console.Host.Address) };
         var wrong = TestAccount.Admin with { Password = "not-the-password" };
 
         for (var attempt = 0; attempt < 5; attempt++)
@@ -135,7 +127,7 @@ public sealed partial class AnonymousAccessTests : IAsyncLifetime
     [Fact]
     public async Task SignIn_RightPassword_OpensPagesAndHealthDetails()
     {
-        using var client = _host.CreateLoopbackClient();
+        using var client = _console.Host.CreateLoopbackClient();
 
         var health = await client.GetAsync("/health");
         var page = await client.GetStringAsync("/datasets");

@@ -9,31 +9,23 @@ using Microsoft.Extensions.DependencyInjection;
 namespace DeepExtension.Tests.Accounts;
 
 /// <summary>A console started without the unattended set-up: only the one-time link creates the first Admin.</summary>
+[OuterTier("starts the console host")]
 public sealed partial class FirstStartTests : IAsyncLifetime
 {
-    private TestEnvironment _env = null!;
-    private ConsoleHost _host = null!;
+    private readonly ConsoleHostFixture _console = new() { UnattendedSetup = false };
 
-    public async Task InitializeAsync()
-    {
-        _env = await TestEnvironment.CreateAsync(migrate: false);
-        _host = ConsoleHost.Start(_env.DataRoot, unattendedSetup: false);
-    }
+    public Task InitializeAsync() => _console.InitializeAsync();
 
-    public async Task DisposeAsync()
-    {
-        await _host.DisposeAsync();
-        await _env.DisposeAsync();
-    }
+    public Task DisposeAsync() => _console.DisposeAsync();
 
     [Fact]
     public async Task SetupLink_OnlyTheWrittenToken_CreatesTheFirstAdminOnce()
     {
-        var linkFile = Path.Combine(_env.DataRoot, FirstAdminSetup.LinkFileName);
+        var linkFile = Path.Combine(_console.Env.DataRoot, FirstAdminSetup.LinkFileName);
         Assert.True(File.Exists(linkFile));
         var link = new Uri(File.ReadAllText(linkFile).Trim());
-        Assert.StartsWith(_host.Address + "/account/setup?token=", link.ToString());
-        using var client = new HttpClient(new HttpClientHandler { CookieContainer = new CookieContainer() }) { BaseAddress = new Uri(_host.Address) };
+        Assert.StartsWith(_console.Host.Address + "/account/setup?token=", link.ToString());
+        using var client = new HttpClient(new HttpClientHandler { CookieContainer = new CookieContainer() }) { BaseAddress = new Uri(_console.Host.Address) };
 
         var signInPage = await client.GetStringAsync("/account/sign-in");
         Assert.Contains("data-testid=\"setup-hint\"", signInPage);
@@ -57,7 +49,7 @@ public sealed partial class FirstStartTests : IAsyncLifetime
     }
 
     private UserManager<ApplicationUser> Users() =>
-        _host.Services.CreateScope().ServiceProvider.GetRequiredService<UserManager<ApplicationUser>>();
+        _console.Host.Services.CreateScope().ServiceProvider.GetRequiredService<UserManager<ApplicationUser>>();
 
     /// <summary>Posts the setup form to <paramref name="postPath"/> with the antiforgery token of the form at <paramref name="formPath"/>.</summary>
     private static async Task<HttpResponseMessage> PostSetupAsync(HttpClient client, string postPath, string formPath)

@@ -4,27 +4,15 @@ using DeepExtension.Tests.Support;
 namespace DeepExtension.Tests.Accounts;
 
 /// <summary>DNS rebinding and cross-site hub connections, tried over real HTTP against the console's defaults.</summary>
-public sealed class HostAndOriginTests : IAsyncLifetime
+[OuterTier("starts the console host")]
+public sealed class HostAndOriginTests(ConsoleHostFixture console) : IClassFixture<ConsoleHostFixture>
 {
-    private TestEnvironment _env = null!;
-    private ConsoleHost _host = null!;
-
-    public async Task InitializeAsync()
-    {
-        _env = await TestEnvironment.CreateAsync(migrate: false);
-        _host = ConsoleHost.Start(_env.DataRoot);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _host.DisposeAsync();
-        await _env.DisposeAsync();
-    }
+    private readonly ConsoleHostFixture _console = console;
 
     [Fact]
     public async Task Request_ForeignHostHeader_IsRejected()
     {
-        using var client = _host.CreateAnonymousClient();
+        using var client = _console.Host.CreateAnonymousClient();
         var request = new HttpRequestMessage(HttpMethod.Get, "/health/live");
         request.Headers.Host = "evil.example";
 
@@ -37,12 +25,12 @@ public sealed class HostAndOriginTests : IAsyncLifetime
     [Fact]
     public async Task HubNegotiation_SignedInButForeignOrigin_IsForbiddenWhileItsOwnOriginConnects()
     {
-        using var client = _host.CreateLoopbackClient();
+        using var client = _console.Host.CreateLoopbackClient();
 
         var foreign = new HttpRequestMessage(HttpMethod.Post, "/_blazor/negotiate?negotiateVersion=1");
         foreign.Headers.Add("Origin", "http://evil.example");
         var own = new HttpRequestMessage(HttpMethod.Post, "/_blazor/negotiate?negotiateVersion=1");
-        own.Headers.Add("Origin", _host.Address);
+        own.Headers.Add("Origin", _console.Host.Address);
 
         Assert.Equal(HttpStatusCode.Forbidden, (await client.SendAsync(foreign)).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await client.SendAsync(own)).StatusCode);

@@ -10,45 +10,37 @@ using Microsoft.Extensions.DependencyInjection;
 namespace DeepExtension.Tests.Accounts;
 
 /// <summary>A run's log download over real HTTP: what it shows depends on the role.</summary>
+[OuterTier("starts the console host")]
 public sealed class LogDownloadTests : IAsyncLifetime
 {
     private const string Failure = "Worker failed reading /srv/deepx/data/runs/abc/checkpoints/step-4/adapter.safetensors\n"
         + "   at DeepExtension.Jobs.Runs.Training.RunTrainer.LoadAsync(String path) in /build/src/RunTrainer.cs:line 42\n"
         + "   at DeepExtension.Jobs.Runs.TrainCommand.RunAsync()";
 
-    private TestEnvironment _env = null!;
-    private ConsoleHost _host = null!;
+    private readonly ConsoleHostFixture _console = new() { Migrate = true };
 
-    public async Task InitializeAsync()
-    {
-        _env = await TestEnvironment.CreateAsync();
-        _host = ConsoleHost.Start(_env.DataRoot);
-    }
+    public Task InitializeAsync() => _console.InitializeAsync();
 
-    public async Task DisposeAsync()
-    {
-        await _host.DisposeAsync();
-        await _env.DisposeAsync();
-    }
+    public Task DisposeAsync() => _console.DisposeAsync();
 
     [Fact]
     public async Task RunLog_ViewerAndMember_ViewerGetsNoAbsolutePathsOrStackFrames()
     {
-        var (model, version, method) = await TrainingHost.PrepareAsync(_env, TrainingHost.TwentyChats(), TrainingAlgorithm.Sft);
+        var (model, version, method) = await TrainingHost.PrepareAsync(_console.Env, TrainingHost.TwentyChats(), TrainingAlgorithm.Sft);
         // Recorded, never executed: the log is written here as a failed worker would have.
-        var runs = new TrainingRunService(_env.DbFactory, _env.Directories, new RecordingRunScheduler(), TimeProvider.System);
+        var runs = new TrainingRunService(_console.Env.DbFactory, _console.Env.Directories, new RecordingRunScheduler(), TimeProvider.System);
         var started = await runs.StartAsync(new NewTrainRequest("logged", model.Id, version.Id, method.Id, new JsonObject { ["lora_r"] = 4, ["max_tokens"] = 128 }));
         Assert.True(started.Succeeded, started.AllErrors);
         var run = started.Value!;
         LogFile.Append(runs.FilesOf(run), new LogLine(DateTimeOffset.UtcNow, RunLogLevel.Error, Failure));
-        var users = _host.Services.GetRequiredService<UserAdministration>();
+        var users = _console.Host.Services.GetRequiredService<UserAdministration>();
         var viewer = new TestAccount("viewer@deepx.test", "Viewer-Passw0rd!");
         var member = new TestAccount("member@deepx.test", "Member-Passw0rd!");
         Assert.True((await users.CreateAsync(viewer.Email, viewer.Password, Roles.Viewer)).Succeeded);
         Assert.True((await users.CreateAsync(member.Email, member.Password, Roles.Member)).Succeeded);
 
-        using var asViewer = _host.CreateLoopbackClient(viewer);
-        using var asMember = _host.CreateLoopbackClient(member);
+        using var asViewer = _console.Host.CreateLoopbackClient(viewer);
+        using var asMember = _console.Host.CreateLoopbackClient(member);
         var viewerLog = await asViewer.GetStringAsync($"/api/runs/{run.Id}/log");
         var memberLog = await asMember.GetStringAsync($"/api/runs/{run.Id}/log");
 

@@ -13,30 +13,25 @@ using Microsoft.Extensions.DependencyInjection;
 namespace DeepExtension.Tests.Api;
 
 /// <summary>/api/v1 over real HTTP against the real console: tokens, refusals, problem details, the role matrix.</summary>
+[OuterTier("starts the console host")]
 public sealed class ApiTests : IAsyncLifetime
 {
     private static readonly TestAccount Member = new("member@deepx.test", "Member-Passw0rd!");
     private static readonly TestAccount Viewer = new("viewer@deepx.test", "Viewer-Passw0rd!");
 
-    private TestEnvironment _env = null!;
-    private ConsoleHost _host = null!;
+    private readonly ConsoleHostFixture _console = new();
 
     public async Task InitializeAsync()
     {
-        _env = await TestEnvironment.CreateAsync(migrate: false);
-        _host = ConsoleHost.Start(_env.DataRoot);
-        var users = _host.Services.GetRequiredService<UserAdministration>();
+        await _console.InitializeAsync();
+        var users = _console.Host.Services.GetRequiredService<UserAdministration>();
         Assert.True((await users.CreateAsync(Member.Email, Member.Password, Roles.Member)).Succeeded);
         Assert.True((await users.CreateAsync(Viewer.Email, Viewer.Password, Roles.Viewer)).Succeeded);
     }
 
-    public async Task DisposeAsync()
-    {
-        await _host.DisposeAsync();
-        await _env.DisposeAsync();
-    }
+    public Task DisposeAsync() => _console.DisposeAsync();
 
-    private HttpClient Anonymous() => _host.CreateAnonymousClient();
+    private HttpClient Anonymous() => _console.Host.CreateAnonymousClient();
 
     private async Task<string> TokenForAsync(TestAccount account, string name = "test", int days = 7)
     {
@@ -92,7 +87,7 @@ public sealed class ApiTests : IAsyncLifetime
         Assert.StartsWith(listed.GetProperty("hint").GetString()!, token);
 
         // Stored hashed: the token itself is nowhere in the database.
-        var dbFactory = _host.Services.GetRequiredService<IDbContextFactory<DeepExtensionDbContext>>();
+        var dbFactory = _console.Host.Services.GetRequiredService<IDbContextFactory<DeepExtensionDbContext>>();
         await using (var db = await dbFactory.CreateDbContextAsync())
         {
             var row = await db.ApiTokens.SingleAsync(t => t.Name == "lifecycle");
@@ -140,7 +135,7 @@ public sealed class ApiTests : IAsyncLifetime
     [Fact]
     public async Task CookieRequest_UnsafeWithoutAntiforgery_IsRefusedButReadsWork()
     {
-        using var browser = _host.CreateLoopbackClient();
+        using var browser = _console.Host.CreateLoopbackClient();
 
         using var read = await browser.GetAsync("/api/v1/base-models");
         using var forged = await browser.PostAsJsonAsync("/api/v1/tokens", new { name = "forged" });
@@ -148,7 +143,7 @@ public sealed class ApiTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, read.StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, forged.StatusCode);
         Assert.Equal(global::DeepExtension.Web.Api.ApiAntiforgeryFilter.Message, (await ProblemOf(forged)).GetProperty("detail").GetString());
-        await using var db = await _host.Services.GetRequiredService<IDbContextFactory<DeepExtensionDbContext>>().CreateDbContextAsync();
+        await using var db = await _console.Host.Services.GetRequiredService<IDbContextFactory<DeepExtensionDbContext>>().CreateDbContextAsync();
         Assert.Empty(await db.ApiTokens.ToListAsync());
     }
 
@@ -169,7 +164,7 @@ public sealed class ApiTests : IAsyncLifetime
     [Fact]
     public async Task StartTrain_Accepted_202WithTheLocationToPoll()
     {
-        var path = _env.AddModelFolder("tiny-qwen2");
+        var path = _console.Env.AddModelFolder("tiny-qwen2");
         using var client = WithToken(await TokenForAsync(Member));
         var model = await (await client.PostAsJsonAsync("/api/v1/base-models", new { technicalName = "tiny", modelName = "Tiny", path })).Content.ReadFromJsonAsync<JsonElement>();
         var version = await UploadAsync(client, "chats", TrainingHost.TwentyChats());
@@ -292,7 +287,7 @@ public sealed class ApiTests : IAsyncLifetime
     {
         var account = role switch { Roles.Admin => TestAccount.Admin, Roles.Member => Member, _ => Viewer };
         using var admin = WithToken(await TokenForAsync(TestAccount.Admin));
-        var folder = _env.AddModelFolder("tiny-qwen2");
+        var folder = _console.Env.AddModelFolder("tiny-qwen2");
         var model = await (await admin.PostAsJsonAsync("/api/v1/base-models", new { technicalName = "admins", modelName = "Admins", path = folder }))
             .Content.ReadFromJsonAsync<JsonElement>();
         using var client = WithToken(await TokenForAsync(account));

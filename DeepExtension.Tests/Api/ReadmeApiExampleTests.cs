@@ -6,34 +6,22 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace DeepExtension.Tests.Api;
 
-/// <summary>The README's HTTP API example, run as written by bash and curl against a console on loopback.</summary>
-public sealed partial class ReadmeApiExampleTests : IAsyncLifetime
+/// <summary>The HTTP API page's example (docs/api.md), run as written by bash and curl against a console on loopback.</summary>
+[OuterTier("starts the console host and runs curl against it")]
+public sealed partial class ReadmeApiExampleTests(ConsoleHostFixture console) : IClassFixture<ConsoleHostFixture>
 {
-    private TestEnvironment _env = null!;
-    private ConsoleHost _host = null!;
+    private readonly ConsoleHostFixture _console = console;
 
-    public async Task InitializeAsync()
-    {
-        _env = await TestEnvironment.CreateAsync(migrate: false);
-        _host = ConsoleHost.Start(_env.DataRoot);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _host.DisposeAsync();
-        await _env.DisposeAsync();
-    }
-
-    [GeneratedRegex(@"## HTTP API\n.*?```bash\n(.*?)```", RegexOptions.Singleline)]
+    [GeneratedRegex(@"^# HTTP API\n.*?```bash\n(.*?)```", RegexOptions.Singleline)]
     private static partial Regex ExampleBlock();
 
     [Fact]
     public async Task ReadmeExample_RunByBash_RegistersUploadsTrainsAndPollsToSucceeded()
     {
-        var readme = await File.ReadAllTextAsync(Path.Combine(RepositoryRoot(), "README.md"));
-        var script = ExampleBlock().Match(readme) is { Success: true } m ? m.Groups[1].Value : throw new InvalidOperationException("README has no HTTP API example.");
-        var modelPath = _env.AddModelFolder("tiny-qwen2");
-        var dataset = _env.WriteFile("chats.jsonl", TrainingHost.TwentyChats());
+        var page = await File.ReadAllTextAsync(RepositoryFiles.PathOf("docs/api.md"));
+        var script = ExampleBlock().Match(page) is { Success: true } m ? m.Groups[1].Value : throw new InvalidOperationException("docs/api.md has no HTTP API example.");
+        var modelPath = _console.Env.AddModelFolder("tiny-qwen2");
+        var dataset = _console.Env.WriteFile("chats.jsonl", TrainingHost.TwentyChats());
         var start = new ProcessStartInfo("bash", ["-euo", "pipefail", "-c", script])
         {
             RedirectStandardOutput = true,
@@ -41,7 +29,7 @@ public sealed partial class ReadmeApiExampleTests : IAsyncLifetime
             WorkingDirectory = Path.GetDirectoryName(dataset)!,
             Environment =
             {
-                ["DEEPX"] = _host.Address,
+                ["DEEPX"] = _console.Host.Address,
                 ["DEEPX_EMAIL"] = TestAccount.Admin.Email,
                 ["DEEPX_PASSWORD"] = TestAccount.Admin.Password,
                 ["MODEL_PATH"] = modelPath,
@@ -59,17 +47,8 @@ public sealed partial class ReadmeApiExampleTests : IAsyncLifetime
         Assert.True(bash.ExitCode == 0, $"exit {bash.ExitCode}\n{stdout}\n{await errors}");
         Assert.Matches(@"train /api/v1/trains/[0-9a-f-]{36}: Succeeded", stdout);
         Assert.Contains("\"step\":", stdout);
-        var run = Assert.Single(await _host.Services.GetRequiredService<TrainingRunService>().ListAsync());
+        var run = Assert.Single(await _console.Host.Services.GetRequiredService<TrainingRunService>().ListAsync());
         Assert.Equal("first-api-train", run.Name);
         Assert.Equal(TestAccount.Admin.Email, run.CreatedBy);
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "DeepExtension.sln"))) return dir.FullName;
-        }
-        throw new InvalidOperationException("The repository root (DeepExtension.sln) was not found.");
     }
 }

@@ -9,6 +9,7 @@ using TorchSharp;
 namespace DeepExtension.Tests.CompleteModels;
 
 /// <summary>Saves through the Quartz job store and a real `merge --save` worker process.</summary>
+[OuterTier("starts the scheduler host, which runs work in worker processes")]
 [Collection(DeepExtension.Tests.Support.TorchCollection.Name)]
 public class ModelSavingEndToEndTests
 {

@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace DeepExtension.Tests.Core;
 
+[OuterTier("starts the scheduler host, which runs work in worker processes")]
 public sealed class DataProtectionKeyRingTests
 {
     [Fact]

@@ -11,6 +11,7 @@ using Quartz;
 namespace DeepExtension.Tests.Data;
 
 /// <summary>The PostgreSQL provider against a real server (<see cref="PostgresServer"/>).</summary>
+[RequiresPostgreSql]
 public class PostgreSqlTests
 {
     [Fact]

@@ -8,6 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace DeepExtension.Tests.Deployment;
 
 /// <summary>Deployments through the Quartz job store, the real job (and merge worker process) and the fake Ollama.</summary>
+[OuterTier("starts the scheduler host, which runs work in worker processes")]
 [Collection(TrainingCollection.Name)]
 public class DeploymentEndToEndTests
 {

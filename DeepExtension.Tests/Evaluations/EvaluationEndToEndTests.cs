@@ -11,6 +11,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace DeepExtension.Tests.Evaluations;
 
 /// <summary>The real path on CPU: a tiny model trained briefly, then evaluated against its base by the Quartz job and the worker process.</summary>
+[OuterTier("starts the scheduler host, which runs work in worker processes")]
 [Collection(TrainingCollection.Name)]
 public sealed class EvaluationEndToEndTests
 {

@@ -143,6 +143,7 @@ public sealed class CheckpointFaultTests
         Assert.Equal(["step-00000010", "step-00000005"], choice.Skipped.Select(s => s.Name));
     }
 
+    [OuterTier("starts the scheduler host, which runs work in worker processes")]
     [Fact]
     public async Task CorruptLatestCheckpoint_ResumeContinuesFromThePreviousWithEachStepOnceAndFailsClearlyWhenNoneIsLeft()
     {

@@ -8,6 +8,7 @@ using Microsoft.Data.Sqlite;
 namespace DeepExtension.Tests.Faults;
 
 /// <summary>Issue 13, fault 2: the database refusing writes (its file made immutable).</summary>
+[OuterTier("starts the console host")]
 public sealed class DatabaseFaultTests
 {
     [Fact]

@@ -75,6 +75,7 @@ public class ModelDependencyFaultTests
         Assert.Equal("moved/tiny-qwen2", (await env.BaseModels.GetAsync(model.Id))!.RelativePath);
     }
 
+    [OuterTier("starts the console host")]
     [Fact]
     public async Task ChangePath_ThroughTheApi_AnswersAProblemWithTheServicesMessage()
     {
@@ -138,6 +139,7 @@ public class ModelDependencyFaultTests
         Assert.Empty(await saves.ListSavesAsync());
     }
 
+    [OuterTier("starts the scheduler host, which runs work in worker processes")]
     [Fact]
     public async Task TrainWorker_FolderReplacedByALinkAfterTheTrainWasQueued_FailsWithTheReasonWithoutTraining()
     {

@@ -10,6 +10,7 @@ namespace DeepExtension.Tests.Faults;
 /// Issue 13, fault 6: an upload to an Ollama server that stalls had no timeout and could not be cancelled. The console's
 /// scheduler (Quartz, SQLite store), the real deployment job and a fake Ollama told to stop reading blob uploads.
 /// </summary>
+[OuterTier("starts the scheduler host, which runs work in worker processes")]
 [Collection(TrainingCollection.Name)]
 public sealed class OllamaTransferFaultTests
 {

@@ -19,6 +19,7 @@ namespace DeepExtension.Tests.Faults;
 /// with a scheduler node process (the console's Quartz and worker launcher, in its own process so that it can be
 /// killed), real workers and SQLite; the restarted console is the console's services and scheduler in this process.
 /// </summary>
+[OuterTier("starts worker processes")]
 [Collection(TrainingCollection.Name)]
 public sealed class OwnershipFaultTests
 {

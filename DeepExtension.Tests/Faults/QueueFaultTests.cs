@@ -13,6 +13,7 @@ namespace DeepExtension.Tests.Faults;
 /// Issue 13, fault 3: twenty queued trainings held all ten scheduler threads waiting for a device slot, so a Save
 /// waited minutes. Reproduced with the console's scheduler (Quartz, SQLite store) and real worker processes.
 /// </summary>
+[OuterTier("starts the scheduler host, which runs work in worker processes")]
 [Collection(TrainingCollection.Name)]
 public sealed class QueueFaultTests
 {

@@ -13,6 +13,7 @@ namespace DeepExtension.Tests.Faults;
 /// Issue 13, fault 2: the database refusing writes (its file made immutable) while a train finished left the run
 /// Running for good, its job gone. Reproduced with the console's scheduler (Quartz, SQLite store) and a real worker.
 /// </summary>
+[OuterTier("starts the scheduler host, which runs work in worker processes")]
 [Collection(TrainingCollection.Name)]
 public sealed class StuckWorkFaultTests
 {

@@ -11,6 +11,7 @@ namespace DeepExtension.Tests.Faults;
 /// The save worker, started by hand as an operator might, through the real executable: it works only on an item whose
 /// lease it holds (WorkerOwnership, shared with the train and evaluation workers).
 /// </summary>
+[OuterTier("starts worker processes")]
 public sealed class WorkerOwnershipTests
 {
     [Fact]

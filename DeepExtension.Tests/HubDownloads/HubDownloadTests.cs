@@ -17,6 +17,7 @@ namespace DeepExtension.Tests.HubDownloads;
 /// Downloads from a Hub-protocol-faithful fake (two loopback hosts: the Hub and a CDN it redirects LFS files to),
 /// through the real service, Quartz job, files and database.
 /// </summary>
+[OuterTier("starts the scheduler host, which runs work in worker processes")]
 [Collection(TrainingCollection.Name)]
 public sealed class HubDownloadTests
 {

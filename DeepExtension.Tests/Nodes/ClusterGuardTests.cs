@@ -13,6 +13,8 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace DeepExtension.Tests.Nodes;
 
 /// <summary>The cluster pitfalls Quartz documents, checked on a real PostgreSQL before a scheduler starts.</summary>
+[RequiresPostgreSql]
+[OuterTier("starts worker node processes")]
 public sealed class ClusterGuardTests
 {
     [Fact]

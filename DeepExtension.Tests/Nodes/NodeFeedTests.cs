@@ -22,6 +22,8 @@ namespace DeepExtension.Tests.Nodes;
 /// Live data across machines: a worker node sends its runs' metric and log lines to the console's hub
 /// (<see cref="NodeFeed"/>), which takes only the configured node key and puts them into the live store the pages read.
 /// </summary>
+[RequiresPostgreSql]
+[OuterTier("starts worker node processes")]
 [Collection(TrainingCollection.Name)]
 public sealed class NodeFeedTests
 {

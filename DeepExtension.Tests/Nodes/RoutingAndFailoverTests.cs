@@ -22,6 +22,8 @@ namespace DeepExtension.Tests.Nodes;
 /// <c>DeepExtension.Jobs worker</c> processes on a real PostgreSQL, training in real worker processes. The nodes offer
 /// the CPU only (<see cref="NodeDevices.DevicesKey"/>: this machine has no GPU).
 /// </summary>
+[RequiresPostgreSql]
+[OuterTier("starts worker node processes")]
 [Collection(TrainingCollection.Name)]
 public sealed class RoutingAndFailoverTests
 {

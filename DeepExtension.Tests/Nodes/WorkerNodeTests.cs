@@ -9,6 +9,8 @@ using Microsoft.Extensions.Configuration;
 namespace DeepExtension.Tests.Nodes;
 
 /// <summary>Worker nodes as separate processes on a real PostgreSQL (see <see cref="PostgresServer"/>).</summary>
+[RequiresPostgreSql]
+[OuterTier("starts worker node processes")]
 public class WorkerNodeTests
 {
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(120);

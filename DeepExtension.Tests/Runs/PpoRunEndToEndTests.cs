@@ -18,6 +18,7 @@ namespace DeepExtension.Tests.Runs;
 /// scored by a reward function, TRL's metrics, the validation reward, checkpoints with the value head, the adapter; and
 /// that it learns: a toy task's mean reward rises.
 /// </summary>
+[OuterTier("starts the scheduler host, which runs work in worker processes")]
 [Collection(TrainingCollection.Name)]
 public sealed class PpoRunEndToEndTests(Xunit.Abstractions.ITestOutputHelper output)
 {

@@ -11,6 +11,7 @@ namespace DeepExtension.Tests.Runs;
 /// The real path on CPU: dataset upload, the form's service, the Quartz job, the worker process, metrics and
 /// logs, the customized model.
 /// </summary>
+[OuterTier("starts the scheduler host, which runs work in worker processes")]
 [Collection(TrainingCollection.Name)]
 public sealed class TrainingRunEndToEndTests
 {

@@ -95,6 +95,32 @@ public sealed class Browser : IAsyncDisposable
         return page;
     }
 
+    /// <summary>
+    /// Opens the menu <paramref name="menuTestId"/> and clicks its item <paramref name="itemTestId"/>. A MudMenu's items
+    /// live in a popover that Blazor may render again (or close) between Playwright finding an item and clicking it,
+    /// most often on a busy machine, when the page's data arrives late: the menu is opened again and the click retried
+    /// until it lands, within <paramref name="limit"/> (a minute unless told).
+    /// </summary>
+    public static async Task ChooseFromMenuAsync(IPage page, string menuTestId, string itemTestId, TimeSpan? limit = null)
+    {
+        var menu = page.GetByTestId(menuTestId);
+        var item = page.GetByTestId(itemTestId);
+        var deadline = DateTime.UtcNow + (limit ?? TimeSpan.FromMinutes(1));
+        while (true)
+        {
+            try
+            {
+                if (!await item.IsVisibleAsync()) await menu.ClickAsync(new() { Timeout = 10_000 });
+                await item.ClickAsync(new() { Timeout = 5_000 });
+                return;
+            }
+            catch (PlaywrightException) when (DateTime.UtcNow < deadline)
+            {
+                // Detached or closed under the click: look again.
+            }
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         await Chromium.DisposeAsync();

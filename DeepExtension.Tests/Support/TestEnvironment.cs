@@ -9,13 +9,16 @@ using DeepExtension.Core.Storage;
 using DeepExtension.Core.Training;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 
 namespace DeepExtension.Tests.Support;
 
 /// <summary>
-/// A data root in a fresh temporary folder with a migrated SQLite database file: the same wiring the
-/// console uses, nothing mocked.
+/// A data root in a fresh temporary folder with a migrated SQLite database file: the console's own composition root
+/// (<see cref="CoreHostingExtensions.AddDeepExtensionCore"/>) over it, nothing mocked and nothing wired by hand.
 /// </summary>
 public sealed class TestEnvironment : IAsyncDisposable
 {
@@ -25,29 +28,35 @@ public sealed class TestEnvironment : IAsyncDisposable
     {
         DataRoot = dataRoot;
         Postgres = postgres;
-        Options = new DeepExtensionOptions { DataRoot = dataRoot };
+        var settings = new Dictionary<string, string?> { [$"{DeepExtensionOptions.SectionName}:DataRoot"] = dataRoot };
         if (postgres is not null)
         {
-            Options.Database = new DatabaseOptions { Provider = DatabaseProvider.PostgreSql, ConnectionString = postgres.ConnectionString };
+            settings[$"{DeepExtensionOptions.SectionName}:Database:Provider"] = nameof(DatabaseProvider.PostgreSql);
+            settings[$"{DeepExtensionOptions.SectionName}:Database:ConnectionString"] = postgres.ConnectionString;
         }
-        Directories = new DataDirectories(Options);
-        Database = new DatabaseSetup(Options, Directories);
-        DbFactory = Database.CreateFactory(WorkChanges);
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Configuration.AddInMemoryCollection(settings);
+        builder.Services.AddLogging();
+        builder.AddDeepExtensionCore();
+        _services = builder.Services.BuildServiceProvider();
 
-        var services = new ServiceCollection();
-        services.AddHttpClient(DeploymentEnvironmentService.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(5));
-        services.AddHttpClient(OllamaDeployer.HttpClientName, c => c.Timeout = TimeSpan.FromMinutes(2));
-        _services = services.BuildServiceProvider();
-        HttpClients = _services.GetRequiredService<IHttpClientFactory>();
-
-        BaseModels = new BaseModelService(DbFactory, Directories, TimeProvider.System);
-        // A real key ring under the data root, as the console keeps one.
-        OllamaEndpoint = new OllamaEndpoint(Microsoft.AspNetCore.DataProtection.DataProtectionProvider.Create(new DirectoryInfo(Path.Combine(dataRoot, "keys"))));
-        DeploymentEnvironments = new DeploymentEnvironmentService(DbFactory, HttpClients, OllamaEndpoint, TimeProvider.System);
-        TrainingMethods = new TrainingMethodService(DbFactory, TimeProvider.System);
-        Datasets = new DatasetService(DbFactory, Directories, TimeProvider.System);
-        OllamaDeployer = new OllamaDeployer(HttpClients, OllamaEndpoint, Microsoft.Extensions.Options.Options.Create(Options));
+        Options = Service<IOptions<DeepExtensionOptions>>().Value;
+        Directories = Service<DataDirectories>();
+        Database = Service<DatabaseSetup>();
+        WorkChanges = Service<DeepExtension.Core.Common.WorkChanges>();
+        DbFactory = Service<IDbContextFactory<DeepExtensionDbContext>>();
+        HttpClients = Service<IHttpClientFactory>();
+        BaseModels = Service<BaseModelService>();
+        // The console's key ring under the data root.
+        OllamaEndpoint = Service<OllamaEndpoint>();
+        DeploymentEnvironments = Service<DeploymentEnvironmentService>();
+        TrainingMethods = Service<TrainingMethodService>();
+        Datasets = Service<DatasetService>();
+        OllamaDeployer = Service<OllamaDeployer>();
     }
+
+    /// <summary>A service of the console's core composition root over this data root.</summary>
+    public T Service<T>() where T : notnull => _services.GetRequiredService<T>();
 
     public OllamaDeployer OllamaDeployer { get; }
 
@@ -55,13 +64,13 @@ public sealed class TestEnvironment : IAsyncDisposable
     public OllamaEndpoint OllamaEndpoint { get; }
 
     /// <summary>Raised by every save of <see cref="DbFactory"/>'s contexts that changes a train, save or deployment.</summary>
-    public DeepExtension.Core.Common.WorkChanges WorkChanges { get; } = new();
+    public DeepExtension.Core.Common.WorkChanges WorkChanges { get; }
 
+    /// <summary>The deployment service queueing on <paramref name="scheduler"/> (the work queue is the jobs host's, not the core's).</summary>
     public DeploymentService CreateDeploymentService(DeepExtension.Core.Work.IWorkQueue scheduler) =>
-        new(DbFactory, Directories, BaseModels,
+        ActivatorUtilities.CreateInstance<DeploymentService>(_services, scheduler,
             new CustomizedModelService(DbFactory, Directories, TimeProvider.System),
-            new CompleteModelService(DbFactory, Directories, new RecordingScheduler(), TimeProvider.System),
-            DeploymentEnvironments, OllamaDeployer, scheduler, TimeProvider.System);
+            new CompleteModelService(DbFactory, Directories, new RecordingScheduler(), TimeProvider.System));
 
     public string DataRoot { get; }
 
@@ -88,8 +97,66 @@ public sealed class TestEnvironment : IAsyncDisposable
         var root = Path.Combine(Path.GetTempPath(), "deepx-tests", Guid.NewGuid().ToString("N"));
         var environment = new TestEnvironment(root, postgres);
         environment.Directories.EnsureCreated();
+        if (migrate && postgres is null)
+        {
+            // Applying every migration to a fresh SQLite file is most of a small test's time; each environment
+            // starts from a copy of one migrated file instead, and migrates that (finding nothing left to apply).
+            File.Copy(await MigratedSqliteTemplate.Value, environment.Directories.DefaultSqliteFile);
+        }
         if (migrate) await environment.Database.MigrateAsync();
         return environment;
+    }
+
+    /// <summary>A SQLite database file migrated once per test run, checkpointed so the one file holds everything.</summary>
+    private static readonly Lazy<Task<string>> MigratedSqliteTemplate = new(async () =>
+    {
+        // A test host may be stopped before its exit handler has run: templates of processes gone are removed here.
+        var parent = Path.Combine(Path.GetTempPath(), "deepx-tests");
+        foreach (var stale in Directory.Exists(parent) ? Directory.GetDirectories(parent, "template-*") : [])
+        {
+            if (int.TryParse(Path.GetFileName(stale).Split('-')[1], out var pid) && !IsRunning(pid)) TryDelete(stale);
+        }
+        var root = Path.Combine(parent, $"template-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        var template = new TestEnvironment(root, postgres: null);
+        template.Directories.EnsureCreated();
+        await template.Database.MigrateAsync();
+        var file = template.Directories.DefaultSqliteFile;
+        await using (var connection = new SqliteConnection($"Data Source={file};Pooling=False"))
+        {
+            await connection.OpenAsync();
+            await using var checkpoint = connection.CreateCommand();
+            checkpoint.CommandText = "PRAGMA wal_checkpoint(TRUNCATE);";
+            await checkpoint.ExecuteNonQueryAsync();
+        }
+        await template._services.DisposeAsync();
+        SqliteConnection.ClearAllPools();
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => TryDelete(root);
+        return file;
+    });
+
+    private static bool IsRunning(int pid)
+    {
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+
+    private static void TryDelete(string directory)
+    {
+        try
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Still in use, or already gone: the next test run tries again.
+        }
     }
 
     /// <summary>Copies a reference model folder under the models root and returns its relative path.</summary>

@@ -18,30 +18,18 @@ public sealed class ArenaBrowserTests : ConsoleBrowserTest
     private const int Words = 12;
     private static readonly TestAccount Viewer = new("viewer@deepx.test", "Viewer-Passw0rd!");
 
-    private FakeOllamaServer _ollama = null!;
-
-    public override async Task InitializeAsync()
-    {
-        await base.InitializeAsync();
-        _ollama = await FakeOllamaServer.StartAsync();
-    }
-
-    public override async Task DisposeAsync()
-    {
-        await _ollama.DisposeAsync();
-        await base.DisposeAsync();
-    }
+    protected override bool WithFakeOllama => true;
 
     private static string AnswerOf(string model) => string.Join(" ", Enumerable.Range(1, Words).Select(i => $"{model.Split(':')[0]}-{i}"));
 
     [Fact]
     public async Task Arena_TwoModelsOnePrompt_BothStreamAtOnceAndTheBlindVoteIsRecordedAndTallied()
     {
-        var (_, alpha) = await DeploymentFixture.DeployedAsync(Env, _ollama, name: "alpha:q8_0", reference: "tiny-llama");
-        await DeploymentFixture.DeployedAsync(Env, _ollama, name: "beta:q8_0", reference: "tiny-qwen2", environmentId: alpha.EnvironmentId);
-        _ollama.ChatReply = (model, _) => AnswerOf(model);
+        var (_, alpha) = await DeploymentFixture.DeployedAsync(Env, Ollama, name: "alpha:q8_0", reference: "tiny-llama");
+        await DeploymentFixture.DeployedAsync(Env, Ollama, name: "beta:q8_0", reference: "tiny-qwen2", environmentId: alpha.EnvironmentId);
+        Ollama.ChatReply = (model, _) => AnswerOf(model);
         // Each model streams a word at its own pace: alpha's answer takes about 2 s, beta's about 3.5 s.
-        _ollama.ChatPieceDelay = model => TimeSpan.FromMilliseconds(model.StartsWith("alpha", StringComparison.Ordinal) ? 160 : 280);
+        Ollama.ChatPieceDelay = model => TimeSpan.FromMilliseconds(model.StartsWith("alpha", StringComparison.Ordinal) ? 160 : 280);
         var page = await Chromium.OpenAsync(Host.Address, "/live-models");
         await Assertions.Expect(page.GetByTestId("live-availability")).ToHaveTextAsync(["Available", "Available"], new() { Timeout = 30_000 });
 
@@ -102,7 +90,7 @@ public sealed class ArenaBrowserTests : ConsoleBrowserTest
 
         // A Viewer may try the models but not vote.
         Assert.True((await Host.Services.GetRequiredService<UserAdministration>().CreateAsync(Viewer.Email, Viewer.Password, Roles.Viewer)).Succeeded);
-        _ollama.ChatPieceDelay = null;
+        Ollama.ChatPieceDelay = null;
         var viewerPage = await Chromium.OpenAsync(Host.Address, "/live-models", Viewer);
         await Assertions.Expect(viewerPage.GetByTestId("live-availability")).ToHaveCountAsync(2, new() { Timeout = 30_000 });
         await viewerPage.GetByTestId("open-arena").ClickAsync();

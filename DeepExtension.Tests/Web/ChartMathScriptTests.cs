@@ -1,14 +1,16 @@
 using System.Diagnostics;
+using DeepExtension.Tests.Support;
 
 namespace DeepExtension.Tests.Web;
 
 /// <summary>The charts' pure JavaScript (EMA, downsampling, axis mapping) under Node's built-in test runner.</summary>
+[OuterTier("starts Node.js")]
 public sealed class ChartMathScriptTests
 {
     [Fact]
     public async Task ChartMath_NodeTestRunner_PassesEveryTest()
     {
-        var web = Path.Combine(FindRepositoryRoot(), "DeepExtension.Web");
+        var web = RepositoryFiles.PathOf("DeepExtension.Web");
         var start = new ProcessStartInfo("node")
         {
             WorkingDirectory = web,
@@ -27,14 +29,5 @@ public sealed class ChartMathScriptTests
         var output = await stdout + await stderr;
         Assert.True(process.ExitCode == 0, $"node --test exited with {process.ExitCode}:\n{output}");
         Assert.Contains("# fail 0", output);
-    }
-
-    private static string FindRepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "DeepExtension.sln"))) return dir.FullName;
-        }
-        throw new InvalidOperationException($"No DeepExtension.sln above {AppContext.BaseDirectory}.");
     }
 }

@@ -7,27 +7,15 @@ namespace DeepExtension.Tests.Web;
 [Collection(BrowserCollection.Name)]
 public sealed class DeploymentBrowserTests : ConsoleBrowserTest
 {
-    private FakeOllamaServer _ollama = null!;
-
-    public override async Task InitializeAsync()
-    {
-        await base.InitializeAsync();
-        _ollama = await FakeOllamaServer.StartAsync();
-    }
-
-    public override async Task DisposeAsync()
-    {
-        await _ollama.DisposeAsync();
-        await base.DisposeAsync();
-    }
+    protected override bool WithFakeOllama => true;
 
     [Fact]
     public async Task CustomizedModel_DeployChatRemove_GoesLiveInOllamaAnswersAndIsRemoved()
     {
         var customized = await CustomizedModelFixture.RegisterReferenceAdapterAsync(Env, deploymentTemplate: CustomizedModelFixture.ChatMlTemplate, systemPrompt: "Be brief.");
-        await DeploymentFixture.AddEnvironmentAsync(Env, _ollama.BaseUrl, "workstation");
+        await DeploymentFixture.AddEnvironmentAsync(Env, Ollama.BaseUrl, "workstation");
         // Slow Ollama's status lines down so the page is seen while it deploys.
-        _ollama.CreateLineDelay = TimeSpan.FromMilliseconds(400);
+        Ollama.CreateLineDelay = TimeSpan.FromMilliseconds(400);
         var page = await Chromium.OpenAsync(Host.Address, "/customized-models");
 
         await page.GetByTestId("deploy-model").ClickAsync();
@@ -44,7 +32,7 @@ public sealed class DeploymentBrowserTests : ConsoleBrowserTest
         await Assertions.Expect(page.GetByTestId("deployment-stage")).ToContainTextAsync("Ollama:", new() { Timeout = 120_000 });
         await page.ScreenshotAsync(new() { Path = Path.Combine(Browser.ScreenshotDirectory, "live-models-deploying.png"), FullPage = true });
         await Assertions.Expect(page.GetByTestId("live-availability")).ToHaveTextAsync("Available", new() { Timeout = 120_000 });
-        Assert.Contains(expectedName, _ollama.ModelNames);
+        Assert.Contains(expectedName, Ollama.ModelNames);
 
         await page.GetByTestId("chat-deployment").ClickAsync();
         await page.GetByTestId("chat-input").FillAsync("hello there");
@@ -56,6 +44,6 @@ public sealed class DeploymentBrowserTests : ConsoleBrowserTest
         await page.GetByTestId("remove-deployment").ClickAsync();
         await page.Locator(".mud-dialog").GetByRole(AriaRole.Button, new() { Name = "Remove", Exact = true }).ClickAsync();
         await Assertions.Expect(page.GetByTestId("no-deployments")).ToBeVisibleAsync();
-        Assert.Empty(_ollama.ModelNames);
+        Assert.Empty(Ollama.ModelNames);
     }
 }

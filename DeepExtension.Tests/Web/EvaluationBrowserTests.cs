@@ -8,27 +8,15 @@ namespace DeepExtension.Tests.Web;
 [Collection(BrowserCollection.Name)]
 public sealed partial class EvaluationBrowserTests : ConsoleBrowserTest
 {
-    private FakeOllamaServer _ollama = null!;
-
-    public override async Task InitializeAsync()
-    {
-        await base.InitializeAsync();
-        _ollama = await FakeOllamaServer.StartAsync();
-    }
-
-    public override async Task DisposeAsync()
-    {
-        await _ollama.DisposeAsync();
-        await base.DisposeAsync();
-    }
+    protected override bool WithFakeOllama => true;
 
     [Fact]
     public async Task CustomizedModel_EvaluateAgainstBaseWithJudge_ShowsScoresSideBySideVerdictsAndExports()
     {
-        await DeploymentFixture.DeployedAsync(Env, _ollama, name: "judge:q8_0", reference: "tiny-llama");
+        await DeploymentFixture.DeployedAsync(Env, Ollama, name: "judge:q8_0", reference: "tiny-llama");
         var customized = await CustomizedModelFixture.RegisterReferenceAdapterAsync(Env);
         // The scripted judge prefers the longer answer, and calls equal lengths a tie.
-        _ollama.ChatReply = (_, prompt) =>
+        Ollama.ChatReply = (_, prompt) =>
         {
             var a = Section(prompt, "Assistant A's Answer").Length;
             var b = Section(prompt, "Assistant B's Answer").Length;

@@ -10,7 +10,7 @@ namespace DeepExtension.Tests.Web;
 [Collection(BrowserCollection.Name)]
 public sealed class LiveModelsCancelBrowserTests : ConsoleBrowserTest
 {
-    private FakeOllamaServer _ollama = null!;
+    protected override bool WithFakeOllama => true;
 
     protected override IReadOnlyDictionary<string, string?>? HostSettings => new Dictionary<string, string?>
     {
@@ -18,26 +18,14 @@ public sealed class LiveModelsCancelBrowserTests : ConsoleBrowserTest
         ["DeepExtension:Deployment:StreamedUploadThresholdBytes"] = "0",
     };
 
-    public override async Task InitializeAsync()
-    {
-        await base.InitializeAsync();
-        _ollama = await FakeOllamaServer.StartAsync();
-    }
-
-    public override async Task DisposeAsync()
-    {
-        await _ollama.DisposeAsync();
-        await base.DisposeAsync();
-    }
-
     [Fact]
     public async Task LiveModels_CancelAStalledUpload_EndsTheDeploymentCancelledAndOffersRemove()
     {
         var complete = await DeploymentFixture.AddCompleteModelAsync(Env);
-        var environment = await DeploymentFixture.AddEnvironmentAsync(Env, _ollama.BaseUrl);
+        var environment = await DeploymentFixture.AddEnvironmentAsync(Env, Ollama.BaseUrl);
         // The small files go through; the weights stall, so nothing but the cancel ends the deployment.
-        _ollama.StallBlobUploadsAfterBytes = 4096;
-        _ollama.StallOnlyBodiesOver = 100_000;
+        Ollama.StallBlobUploadsAfterBytes = 4096;
+        Ollama.StallOnlyBodiesOver = 100_000;
         var service = Host.Services.GetRequiredService<DeploymentService>();
         var submitted = await service.DeployAsync(new DeployRequest(DeploymentSourceKind.Complete, complete.Id, environment.Id, "stalled", OllamaQuantization.None));
         Assert.True(submitted.Succeeded, submitted.AllErrors);
@@ -59,6 +47,6 @@ public sealed class LiveModelsCancelBrowserTests : ConsoleBrowserTest
         await Assertions.Expect(page.GetByTestId("remove-deployment")).ToBeVisibleAsync(new() { Timeout = 30_000 });
         await Assertions.Expect(page.GetByTestId("cancel-deployment")).ToHaveCountAsync(0);
         Assert.Equal(WorkStatus.Cancelled, (await service.GetAsync(submitted.Value!.Id))!.Status);
-        Assert.Empty(_ollama.ModelNames);
+        Assert.Empty(Ollama.ModelNames);
     }
 }

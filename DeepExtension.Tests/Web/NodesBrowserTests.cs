@@ -10,6 +10,7 @@ namespace DeepExtension.Tests.Web;
 /// The Nodes page of a console on PostgreSQL with its scheduler off (UI only), with two real worker node processes:
 /// both show online with their devices; one killed with SIGKILL shows as lost.
 /// </summary>
+[RequiresPostgreSql]
 [Collection(BrowserCollection.Name)]
 public sealed class NodesBrowserTests : ConsoleBrowserTest
 {

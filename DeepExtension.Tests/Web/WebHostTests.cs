@@ -7,22 +7,10 @@ using Microsoft.Extensions.DependencyInjection;
 namespace DeepExtension.Tests.Web;
 
 /// <summary>The console's own Program, served by Kestrel on a loopback port, fetched over real HTTP.</summary>
-public sealed class WebHostTests : IAsyncLifetime
+[OuterTier("starts the console host")]
+public sealed class WebHostTests(ConsoleHostFixture console) : IClassFixture<ConsoleHostFixture>
 {
-    private TestEnvironment _env = null!;
-    private ConsoleHost _host = null!;
-
-    public async Task InitializeAsync()
-    {
-        _env = await TestEnvironment.CreateAsync(migrate: false);
-        _host = ConsoleHost.Start(_env.DataRoot);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _host.DisposeAsync();
-        await _env.DisposeAsync();
-    }
+    private readonly ConsoleHostFixture _console = console;
 
     [Theory]
     [InlineData("/", "Home")]
@@ -39,8 +27,8 @@ public sealed class WebHostTests : IAsyncLifetime
     [InlineData("/model-training/compare?runs=", "Compare trains")]
     public async Task Page_FetchedOverHttp_RendersItsHeading(string path, string heading)
     {
-        Assert.StartsWith("http://127.0.0.1:", _host.Address);
-        using var client = _host.CreateLoopbackClient();
+        Assert.StartsWith("http://127.0.0.1:", _console.Host.Address);
+        using var client = _console.Host.CreateLoopbackClient();
 
         var response = await client.GetAsync(path);
 
@@ -53,23 +41,23 @@ public sealed class WebHostTests : IAsyncLifetime
     [Fact]
     public async Task Health_FreshDataRoot_CreatesTheDatabaseAndReportsHealthy()
     {
-        using var client = _host.CreateLoopbackClient();
+        using var client = _console.Host.CreateLoopbackClient();
 
         var response = await client.GetAsync("/health");
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         Assert.Equal("Healthy", body.RootElement.GetProperty("status").GetString());
-        Assert.True(File.Exists(_env.Directories.DefaultSqliteFile));
+        Assert.True(File.Exists(_console.Env.Directories.DefaultSqliteFile));
     }
 
     [Fact]
     public async Task BaseModelsPage_ModelRegisteredThroughTheHostsServices_IsServedInTheList()
     {
-        var path = _env.AddModelFolder("tiny-qwen2");
-        var service = _host.Services.GetRequiredService<BaseModelService>();
+        var path = _console.Env.AddModelFolder("tiny-qwen2");
+        var service = _console.Host.Services.GetRequiredService<BaseModelService>();
         Assert.True((await service.CreateAsync(new BaseModelInput("tiny-qwen2", "Tiny Qwen2", path, null))).Succeeded);
-        using var client = _host.CreateLoopbackClient();
+        using var client = _console.Host.CreateLoopbackClient();
 
         var html = await client.GetStringAsync("/base-models");
 
@@ -80,7 +68,7 @@ public sealed class WebHostTests : IAsyncLifetime
     [Fact]
     public async Task StaticAssets_MudBlazorAndAppCss_AreServed()
     {
-        using var client = _host.CreateLoopbackClient();
+        using var client = _console.Host.CreateLoopbackClient();
 
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/_content/MudBlazor/MudBlazor.min.css")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/app.css")).StatusCode);
@@ -89,7 +77,7 @@ public sealed class WebHostTests : IAsyncLifetime
     [Fact]
     public async Task StaticAssets_ApexChartsRestoredByTheBuildAndChartModules_AreServed()
     {
-        using var client = _host.CreateLoopbackClient();
+        using var client = _console.Host.CreateLoopbackClient();
 
         var apex = await client.GetAsync("/lib/apexcharts/apexcharts.min.js");
         Assert.Equal(HttpStatusCode.OK, apex.StatusCode);
@@ -103,7 +91,7 @@ public sealed class WebHostTests : IAsyncLifetime
     [InlineData("/favicon.ico")]
     public async Task Favicon_Requested_IsServed(string path)
     {
-        using var client = _host.CreateLoopbackClient();
+        using var client = _console.Host.CreateLoopbackClient();
 
         var response = await client.GetAsync(path);
 

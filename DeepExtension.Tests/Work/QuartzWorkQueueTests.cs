@@ -7,6 +7,7 @@ using Quartz;
 
 namespace DeepExtension.Tests.Work;
 
+[OuterTier("starts the scheduler host, which runs work in worker processes")]
 public class QuartzWorkQueueTests
 {
     [Fact]

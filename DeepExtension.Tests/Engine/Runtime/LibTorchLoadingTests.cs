@@ -171,6 +171,7 @@ public class LibTorchLoadingTests
         Assert.Null(LibTorchLocator.ReadVersion(temp.Path));
     }
 
+    [OuterTier("starts the worker process")]
     [Fact]
     public async Task DevicesCommand_ConfiguredCopyOfTheNatives_WorkerMapsLibTorchFromThere()
     {
@@ -199,6 +200,7 @@ public class LibTorchLoadingTests
         Assert.True(File.Exists(Path.Combine(directories.Root, TrainingDevices.FileName)));
     }
 
+    [OuterTier("starts the worker process")]
     [Fact]
     public async Task DevicesCommand_NothingConfigured_WorkerUsesPythonsTorchElseTheBundledOne()
     {
@@ -220,6 +222,7 @@ public class LibTorchLoadingTests
         Assert.Equal(Path.GetFullPath(Bundled), bundledReport.LibTorch.LoadedFrom);
     }
 
+    [OuterTier("starts the worker process")]
     [Fact]
     public async Task DevicesCommand_LibTorchWhoseSymbolsDoNotFit_SaysItDoesNotFitAndNamesTheSymbol()
     {
@@ -239,6 +242,7 @@ public class LibTorchLoadingTests
         Assert.DoesNotContain("Unhandled exception", output, StringComparison.Ordinal);
     }
 
+    [OuterTier("starts the worker process")]
     [Fact]
     public async Task DevicesCommand_CudaBuildWithoutDriver_ReportsCpuBackendAndSaysInstallTheDriver()
     {
@@ -256,6 +260,7 @@ public class LibTorchLoadingTests
         Assert.Empty(report.Gpus);
     }
 
+    [OuterTier("starts the worker process")]
     [Fact]
     public async Task DevicesCommand_MissingConfiguredFolder_ExitsOneWithTheReason()
     {

@@ -89,6 +89,7 @@ public class GrpoLossTests
 /// The mechanism learns: a reward of 1 for completions starting with one chosen token raises the policy's probability
 /// of that token, through the same sampling, advantages and loss the trainer uses.
 /// </summary>
+[OuterTier("trains GRPO for several steps with sampled generations")]
 [Collection(TorchCollection.Name)]
 public class GrpoLearningTests(ITestOutputHelper output)
 {

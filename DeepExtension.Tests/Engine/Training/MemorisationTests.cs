@@ -12,9 +12,16 @@ namespace DeepExtension.Tests.Engine.Training;
 
 /// <summary>
 /// End to end on CPU: a reference base (2 layers) + fresh LoRA learns 20 chat examples (chat template +
-/// assistant masking) with AdamW, a warm-up + cosine schedule and clipping, until the loss is below 0.1; then greedy
-/// generation reproduces the answers.
+/// assistant masking) with AdamW, warm-up, clipping and a learning rate halved whenever the loss stops falling, until
+/// the loss is below 0.1; then greedy generation reproduces the answers.
 /// </summary>
+/// <remarks>
+/// The schedule is driven by the loss, not by a fixed horizon: a cosine over a set number of steps was tuned to the
+/// bundled models and ran out of learning rate on other models of the same layout (a tied-embedding model with 8 query
+/// and 2 key/value heads ended at loss 0.29 after 300 steps). Training stops as soon as the loss criterion holds, so a
+/// model that learns fast costs no more than before; <see cref="MaxSteps"/> only bounds a model that cannot learn.
+/// </remarks>
+[OuterTier("trains a model until it has memorised its data: hundreds of steps")]
 [Collection(DeepExtension.Tests.Support.TorchCollection.Name)]
 public class MemorisationTests(ITestOutputHelper output)
 {
@@ -26,6 +33,13 @@ public class MemorisationTests(ITestOutputHelper output)
 
     const double TargetLogitStd = 3.0;
     const double StopLoss = 0.02; // a little past the 0.1 goal, so that greedy decoding is reliably right
+
+    // The loss is read every LossEvery steps ("logging"). After PlateauChecks reads without a new best (by 1 %), the
+    // learning rate halves, down to MinLearningRate (as PyTorch's ReduceLROnPlateau). Measured: tiny-llama stops after
+    // 60 steps, tiny-qwen2 after 160, a tied model with 8 query and 2 key/value heads after 140; the cap is ten times
+    // the old fixed 300.
+    const int MaxSteps = 3000, Warmup = 10, LossEvery = 10, PlateauChecks = 5;
+    const double MinLearningRate = 1e-4;
 
     static readonly string[] Names =
     [
@@ -68,29 +82,33 @@ public class MemorisationTests(ITestOutputHelper output)
         lm.train();
         var options = new AdamWOptions(LearningRate: 1e-2, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, WeightDecay: 0.0);
         using var optimizer = new AdamWOptimizer(lora.TrainableParameters, options);
-        const int maxSteps = 300, warmup = 10;
-
         var clock = Stopwatch.StartNew();
-        double loss = double.NaN;
-        int step;
-        for (step = 0; step < maxSteps; step++)
+        double loss = double.NaN, best = double.PositiveInfinity, learningRate = options.LearningRate;
+        int step, checksSinceBest = 0;
+        for (step = 0; step < MaxSteps; step++)
         {
             using var stepScope = torch.NewDisposeScope();
-            optimizer.LearningRate = options.LearningRate * LearningRateSchedule.Cosine(step, warmup, maxSteps);
+            optimizer.LearningRate = learningRate * LearningRateSchedule.ConstantWithWarmup(step, Warmup);
             var l = lm.Loss(batch.InputIds, batch.Labels, batch.AttentionMask);
             l.backward();
             optimizer.ClipGradNorm(1.0);
             optimizer.Step();
             optimizer.ZeroGrad();
-            if (step % 10 == 9) // read the loss only when "logging"
+            if (step % LossEvery != LossEvery - 1) continue; // read the loss only when "logging"
+            loss = l.item<float>();
+            if (loss < StopLoss) break;
+            if (loss < best * 0.99) (best, checksSinceBest) = (loss, 0);
+            else if (++checksSinceBest >= PlateauChecks && learningRate > MinLearningRate)
             {
-                loss = l.item<float>();
-                if (loss < StopLoss) break;
+                learningRate = Math.Max(MinLearningRate, learningRate / 2);
+                checksSinceBest = 0;
+                output.WriteLine($"{model}: step {step + 1}, loss {loss:G4}: learning rate halved to {learningRate:G3}");
             }
         }
-        output.WriteLine($"{model}: loss {loss:G4} after {step + 1} steps, {clock.Elapsed.TotalSeconds:F1} s");
+        var steps = Math.Min(step + 1, MaxSteps);
+        output.WriteLine($"{model}: loss {loss:G4} after {steps} steps, {clock.Elapsed.TotalSeconds:F1} s");
         clock.Restart();
-        Assert.True(loss < 0.1, $"{model}: loss {loss} after {maxSteps} steps");
+        Assert.True(loss < 0.1, $"{model}: loss {loss} after {steps} steps");
 
         lm.eval();
         var eos = tokenizer.EosTokenId!.Value;

@@ -136,6 +136,7 @@ public class PpoLossTests
 /// reward for an answer that is blank (exact_match against an empty reference) raises the probability of the base's
 /// likeliest blank first token, a newline.
 /// </summary>
+[OuterTier("trains PPO for many steps with generation")]
 [Collection(TorchCollection.Name)]
 public class PpoLearningTests(Xunit.Abstractions.ITestOutputHelper output)
 {
