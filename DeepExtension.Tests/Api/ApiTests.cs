@@ -200,7 +200,7 @@ public sealed class ApiTests : IAsyncLifetime
     [Fact]
     public async Task StartTrain_CheckpointingAndPacking_AreValidatedRecordedAndUsedByTheWorker()
     {
-        var path = _env.AddModelFolder("tiny-qwen2");
+        var path = _console.Env.AddModelFolder("tiny-qwen2");
         using var client = WithToken(await TokenForAsync(Member));
         var model = await (await client.PostAsJsonAsync("/api/v1/base-models", new { technicalName = "tiny", modelName = "Tiny", path })).Content.ReadFromJsonAsync<JsonElement>();
         var version = await UploadAsync(client, "chats", TrainingHost.TwentyChats());
