@@ -68,6 +68,8 @@ public static class AccountsHostingExtensions
         services.AddAuthorizationBuilder()
             .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
         services.AddSingleton<FirstAdminSetup>();
+        services.AddSingleton<CredentialCheck>();
+        services.AddDeepExtensionRateLimits(builder.Configuration);
         services.AddSingleton<UserAdministration>();
         services.AddSingleton<ApiTokenService>();
         services.AddHttpContextAccessor();

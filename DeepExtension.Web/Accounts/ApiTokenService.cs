@@ -85,7 +85,8 @@ public sealed class ApiTokenService(IDbContextFactory<DeepExtensionDbContext> db
 
     /// <summary>
     /// The owner of an active token, with their current role, as a principal of <paramref name="scheme"/>; null for an
-    /// unknown, expired or revoked token, or an owner who is gone or locked out. Records the use.
+    /// unknown, expired or revoked token, or an owner who is gone. A locked-out owner's tokens keep working: the lockout
+    /// stops password guessing, and anyone can trigger it with wrong passwords. Records the use.
     /// </summary>
     public async Task<ClaimsPrincipal?> AuthenticateAsync(string presented, string scheme, CancellationToken cancellationToken = default)
     {
@@ -98,7 +99,7 @@ public sealed class ApiTokenService(IDbContextFactory<DeepExtensionDbContext> db
 
         await using var scope = scopes.CreateAsyncScope();
         var users = scope.ServiceProvider.GetRequiredService<UserManager<ApplicationUser>>();
-        if (await users.FindByIdAsync(token.UserId) is not { } user || await users.IsLockedOutAsync(user)) return null;
+        if (await users.FindByIdAsync(token.UserId) is not { } user) return null;
         var principal = await scope.ServiceProvider.GetRequiredService<IUserClaimsPrincipalFactory<ApplicationUser>>().CreateAsync(user);
 
         token.LastUsedAtUtc = now;
