@@ -35,6 +35,12 @@ public static class WebHostingExtensions
         {
             app.UseExceptionHandler("/error", createScopeForErrors: true);
         }
+        // The API answers every error as problem details, never the error page (or the developer page's HTML).
+        app.UseWhen(context => context.Request.Path.StartsWithSegments(ApiEndpoints.Prefix), api =>
+        {
+            api.UseExceptionHandler(new ExceptionHandlerOptions { ExceptionHandler = ApiProblems.WriteExceptionAsync });
+            api.UseStatusCodePages();
+        });
         app.UseHubOriginCheck();
         app.UseDeepExtensionRateLimits();
         app.UseDeepExtensionAccounts();
