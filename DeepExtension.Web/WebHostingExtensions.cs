@@ -48,6 +48,7 @@ public static class WebHostingExtensions
         // Scripts, styles and fonts are the same for everyone, and the sign-in page needs them.
         app.MapStaticAssets().AllowAnonymous();
         app.MapDeepExtensionAccounts();
+        // /health and the downloads take a personal API token (scripts, monitors) as well as the session cookie.
         app.MapHealthChecks(HealthPath, new HealthCheckOptions
         {
             ResponseWriter = async (context, report) =>
@@ -59,11 +60,11 @@ public static class WebHostingExtensions
                     checks = report.Entries.ToDictionary(e => e.Key, e => new { status = e.Value.Status.ToString(), e.Value.Description }),
                 });
             },
-        });
+        }).RequireAuthorization(ApiAuthentication.Policy);
         // Browsers that ask for /favicon.ico before reading the page's icon link get the same icon.
         app.MapGet("/favicon.ico", () => Results.Redirect("/favicon.svg", permanent: true));
         // The first download address, kept so links to it still work; /api/v1/trains/{id}/log is the same.
-        app.MapGet("/api/runs/{id:guid}/log", DownloadRunLogAsync);
+        app.MapGet("/api/runs/{id:guid}/log", DownloadRunLogAsync).RequireAuthorization(ApiAuthentication.Policy);
         app.MapDeepExtensionApi();
         app.MapNodeFeed();
         app.MapEvaluationDownloads();
