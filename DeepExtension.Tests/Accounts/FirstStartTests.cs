@@ -33,6 +33,8 @@ public sealed partial class FirstStartTests : IAsyncLifetime
         Assert.True(File.Exists(linkFile));
         var link = new Uri(File.ReadAllText(linkFile).Trim());
         Assert.StartsWith(_host.Address + "/account/setup?token=", link.ToString());
+        // A credential: readable by the console's user only.
+        if (!OperatingSystem.IsWindows()) Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(linkFile));
         using var client = new HttpClient(new HttpClientHandler { CookieContainer = new CookieContainer() }) { BaseAddress = new Uri(_host.Address) };
 
         var signInPage = await client.GetStringAsync("/account/sign-in");

@@ -161,7 +161,13 @@ public sealed class FirstAdminSetup(
         try
         {
             Directory.CreateDirectory(directories.Root);
-            File.WriteAllText(LinkFile, link + Environment.NewLine);
+            // The link is a credential: readable by the console's own user only (created so, never 644 for a moment).
+            File.Delete(LinkFile);
+            var create = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+            if (!OperatingSystem.IsWindows()) create.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+            using var file = new FileStream(LinkFile, create);
+            using var writer = new StreamWriter(file);
+            writer.Write(link + Environment.NewLine);
         }
         catch (IOException ex)
         {
