@@ -8,9 +8,9 @@ internal static class EvaluationDownloads
     public static WebApplication MapEvaluationDownloads(this WebApplication app)
     {
         app.MapGet("/api/evaluations/{id:guid}/results.csv", (Guid id, EvaluationService evaluations, CancellationToken cancellationToken) =>
-            DownloadAsync(id, evaluations, "csv", cancellationToken));
+            DownloadAsync(id, evaluations, "csv", cancellationToken)).RequireAuthorization(Api.ApiAuthentication.Policy);
         app.MapGet("/api/evaluations/{id:guid}/results.jsonl", (Guid id, EvaluationService evaluations, CancellationToken cancellationToken) =>
-            DownloadAsync(id, evaluations, "jsonl", cancellationToken));
+            DownloadAsync(id, evaluations, "jsonl", cancellationToken)).RequireAuthorization(Api.ApiAuthentication.Policy);
         return app;
     }
 

@@ -35,12 +35,20 @@ public static class WebHostingExtensions
         {
             app.UseExceptionHandler("/error", createScopeForErrors: true);
         }
+        // The API answers every error as problem details, never the error page (or the developer page's HTML).
+        app.UseWhen(context => context.Request.Path.StartsWithSegments(ApiEndpoints.Prefix), api =>
+        {
+            api.UseExceptionHandler(new ExceptionHandlerOptions { ExceptionHandler = ApiProblems.WriteExceptionAsync });
+            api.UseStatusCodePages();
+        });
         app.UseHubOriginCheck();
+        app.UseDeepExtensionRateLimits();
         app.UseDeepExtensionAccounts();
         app.UseAntiforgery();
         // Scripts, styles and fonts are the same for everyone, and the sign-in page needs them.
         app.MapStaticAssets().AllowAnonymous();
         app.MapDeepExtensionAccounts();
+        // /health and the downloads take a personal API token (scripts, monitors) as well as the session cookie.
         app.MapHealthChecks(HealthPath, new HealthCheckOptions
         {
             ResponseWriter = async (context, report) =>
@@ -52,11 +60,11 @@ public static class WebHostingExtensions
                     checks = report.Entries.ToDictionary(e => e.Key, e => new { status = e.Value.Status.ToString(), e.Value.Description }),
                 });
             },
-        });
+        }).RequireAuthorization(ApiAuthentication.Policy);
         // Browsers that ask for /favicon.ico before reading the page's icon link get the same icon.
         app.MapGet("/favicon.ico", () => Results.Redirect("/favicon.svg", permanent: true));
         // The first download address, kept so links to it still work; /api/v1/trains/{id}/log is the same.
-        app.MapGet("/api/runs/{id:guid}/log", DownloadRunLogAsync);
+        app.MapGet("/api/runs/{id:guid}/log", DownloadRunLogAsync).RequireAuthorization(ApiAuthentication.Policy);
         app.MapDeepExtensionApi();
         app.MapNodeFeed();
         app.MapEvaluationDownloads();

@@ -30,23 +30,34 @@ public static class Access
 {
     public const string ViewerMessage = "Your role (Viewer) can look at everything but change nothing.";
     public const string AdminOnlyMessage = "Only an Admin can do this.";
-    public const string NotYoursMessage = "Only an Admin or the member who created it can delete it.";
+    private const string NotYoursPrefix = "Only an Admin or the member who created it can ";
 
     public static bool IsAdmin(this ICurrentUser user) => user.IsSystem || user.IsInRole(Roles.Admin);
 
     /// <summary>Upload, register, train, save, deploy: Admins and Members.</summary>
     public static bool CanChange(this ICurrentUser user) => user.IsAdmin() || user.IsInRole(Roles.Member);
 
-    /// <summary>Delete or remove: Admins anything, Members what they created.</summary>
-    public static bool CanDelete(this ICurrentUser user, string? createdBy) =>
+    /// <summary>
+    /// The one rule for acting on an existing object (edit, delete, cancel, resume, add a version, stop): Admins
+    /// anything, Members what they created, Viewers nothing.
+    /// </summary>
+    public static bool MayAlter(this ICurrentUser user, string? createdBy) =>
         user.IsAdmin() || (user.IsInRole(Roles.Member) && createdBy is not null
             && string.Equals(createdBy, user.Name, StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>The refusal of <see cref="MayAlter"/> for a Member, naming the action ("resume it", "delete it").</summary>
+    public static string NotYours(string action) => NotYoursPrefix + action + ".";
+
+    /// <summary>Whether <paramref name="message"/> is one of this class's refusals (the API answers them 403).</summary>
+    public static bool IsRefusal(string message) =>
+        message is ViewerMessage or AdminOnlyMessage || message.StartsWith(NotYoursPrefix, StringComparison.Ordinal);
 
     /// <summary>Null when <paramref name="user"/> may change things, else the reason to show.</summary>
     public static string? DenyChange(this ICurrentUser user) => user.CanChange() ? null : ViewerMessage;
 
-    public static string? DenyDelete(this ICurrentUser user, string? createdBy) =>
-        user.CanDelete(createdBy) ? null : user.CanChange() ? NotYoursMessage : ViewerMessage;
+    /// <summary>Null when <paramref name="user"/> may <paramref name="action"/> (e.g. "resume it") on an object <paramref name="createdBy"/> made.</summary>
+    public static string? DenyAlter(this ICurrentUser user, string? createdBy, string action) =>
+        user.MayAlter(createdBy) ? null : user.CanChange() ? NotYours(action) : ViewerMessage;
 
     public static string? DenyAdmin(this ICurrentUser user) => user.IsAdmin() ? null : AdminOnlyMessage;
 }

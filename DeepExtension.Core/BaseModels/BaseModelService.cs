@@ -106,7 +106,7 @@ public sealed class BaseModelService(IDbContextFactory<DeepExtensionDbContext> d
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var model = await db.BaseModels.FirstOrDefaultAsync(m => m.Id == id, cancellationToken);
         if (model is null) return OperationResult<BaseModel>.Failure(OperationResult<BaseModel>.General, "This base model no longer exists.");
-        if (_user.DenyDelete(model.CreatedBy) is { } denied) return OperationResult<BaseModel>.Failure(OperationResult<BaseModel>.General, denied);
+        if (_user.DenyAlter(model.CreatedBy, "edit it") is { } denied) return OperationResult<BaseModel>.Failure(OperationResult<BaseModel>.General, denied);
 
         var (errors, card, normalizedPath, template) = await ValidateAsync(db, input, id, cancellationToken);
         if (!errors.Any && normalizedPath != model.RelativePath && await PathChangeRefusalAsync(db, model, normalizedPath!, cancellationToken) is { } refused)
@@ -133,7 +133,7 @@ public sealed class BaseModelService(IDbContextFactory<DeepExtensionDbContext> d
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var createdBy = await db.BaseModels.Where(m => m.Id == id).Select(m => m.CreatedBy).FirstOrDefaultAsync(cancellationToken);
-        if (_user.DenyDelete(createdBy) is { } denied) return OperationResult<bool>.Failure(OperationResult<bool>.General, denied);
+        if (_user.DenyAlter(createdBy, "delete it") is { } denied) return OperationResult<bool>.Failure(OperationResult<bool>.General, denied);
         var runs = await db.TrainingRuns.Where(r => r.BaseModelId == id).Select(r => r.Name).ToListAsync(cancellationToken);
         var adapters = await db.CustomizedModels.CountAsync(m => m.BaseModelId == id, cancellationToken);
         if (runs.Count > 0 || adapters > 0)

@@ -192,7 +192,7 @@ public sealed class CompleteModelService(
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var model = await db.CompleteModels.FirstOrDefaultAsync(m => m.Id == id, cancellationToken);
         if (model is null) return OperationResult<bool>.Failure(OperationResult<bool>.General, "This complete model no longer exists.");
-        if ((currentUser ?? SystemUser.Instance).DenyDelete(model.CreatedBy) is { } denied) return OperationResult<bool>.Failure(OperationResult<bool>.General, denied);
+        if ((currentUser ?? SystemUser.Instance).DenyAlter(model.CreatedBy, "delete it") is { } denied) return OperationResult<bool>.Failure(OperationResult<bool>.General, denied);
         if (await WorkUsingAsync(db, model, cancellationToken) is { } busy)
             return OperationResult<bool>.Failure(OperationResult<bool>.General, $"{model.Name} cannot be deleted while {busy} uses it; cancel it or wait until it has finished.");
         var folder = Path.GetFullPath(Path.Combine(directories.Root, model.Path));

@@ -39,7 +39,7 @@ public sealed class CustomizedModelService(IDbContextFactory<DeepExtensionDbCont
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var model = await db.CustomizedModels.FirstOrDefaultAsync(m => m.Id == id, cancellationToken);
         if (model is null) return OperationResult<bool>.Failure(OperationResult<bool>.General, "This customized model no longer exists.");
-        if ((currentUser ?? SystemUser.Instance).DenyDelete(model.CreatedBy) is { } denied) return OperationResult<bool>.Failure(OperationResult<bool>.General, denied);
+        if ((currentUser ?? SystemUser.Instance).DenyAlter(model.CreatedBy, "delete it") is { } denied) return OperationResult<bool>.Failure(OperationResult<bool>.General, denied);
         var active = await db.ModelSaves.Where(s => s.CustomizedModelId == id && (s.Status == WorkStatus.Queued || s.Status == WorkStatus.Running))
             .Select(s => s.OutputName).ToListAsync(cancellationToken);
         if (active.Count > 0)

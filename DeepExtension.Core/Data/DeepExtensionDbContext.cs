@@ -33,6 +33,7 @@ public abstract class DeepExtensionDbContext(DbContextOptions options)
     public DbSet<DatasetVersion> DatasetVersions => Set<DatasetVersion>();
     public DbSet<Audit.AuditEntry> AuditEntries => Set<Audit.AuditEntry>();
     public DbSet<ApiToken> ApiTokens => Set<ApiToken>();
+    public DbSet<SetupClaim> SetupClaims => Set<SetupClaim>();
     public DbSet<Evaluation> Evaluations => Set<Evaluation>();
     public DbSet<Work.WorkLease> WorkLeases => Set<Work.WorkLease>();
     public DbSet<HubDownloads.HubDownload> HubDownloads => Set<HubDownloads.HubDownload>();

@@ -180,6 +180,8 @@ public sealed class DatasetService(IDbContextFactory<DeepExtensionDbContext> dbF
             dataset = await db.Datasets.AsNoTracking().Include(d => d.Versions).FirstOrDefaultAsync(d => d.Id == datasetId, cancellationToken);
         }
         if (dataset is null) errors.Add(OperationResult<DatasetUploadResult>.General, "This dataset no longer exists.");
+        else if (_user.DenyAlter(dataset.CreatedBy, "add a version to it") is { } notYours)
+            return OperationResult<DatasetUploadResult>.Failure(OperationResult<DatasetUploadResult>.General, notYours);
         CheckSplit(upload, errors);
         if (errors.Any) return OperationResult<DatasetUploadResult>.Failure(errors);
         return await StoreAsync(dataset!, isNewDataset: false, upload, cancellationToken);
@@ -194,7 +196,7 @@ public sealed class DatasetService(IDbContextFactory<DeepExtensionDbContext> dbF
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var dataset = await db.Datasets.Include(d => d.Versions).FirstOrDefaultAsync(d => d.Id == id, cancellationToken);
         if (dataset is null) return OperationResult<bool>.Failure(OperationResult<bool>.General, "This dataset was already removed.");
-        if (_user.DenyDelete(dataset.CreatedBy) is { } denied) return OperationResult<bool>.Failure(OperationResult<bool>.General, denied);
+        if (_user.DenyAlter(dataset.CreatedBy, "delete it") is { } denied) return OperationResult<bool>.Failure(OperationResult<bool>.General, denied);
 
         var references = await FindReferencesAsync(db, dataset, cancellationToken);
         if (references.Count > 0)

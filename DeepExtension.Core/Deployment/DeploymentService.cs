@@ -263,7 +263,7 @@ public sealed class DeploymentService(
         var deployment = await GetAsync(id, cancellationToken);
         if (deployment is null) return OperationResult<ModelDeployment>.Failure(General, "This deployment no longer exists.");
         var user = currentUser ?? SystemUser.Instance;
-        if (user.DenyDelete(deployment.CreatedBy) is { } denied) return OperationResult<ModelDeployment>.Failure(General, denied);
+        if (user.DenyAlter(deployment.CreatedBy, "cancel it") is { } denied) return OperationResult<ModelDeployment>.Failure(General, denied);
         if (deployment.IsFinished) return OperationResult<ModelDeployment>.Failure(General, $"{deployment.OllamaModel} already ended ({deployment.Status}).");
 
         Directory.CreateDirectory(FolderOf(id));
@@ -287,7 +287,7 @@ public sealed class DeploymentService(
     {
         var deployment = await GetAsync(id, cancellationToken);
         if (deployment is null) return OperationResult<bool>.Failure(OperationResult<bool>.General, "This deployment no longer exists.");
-        if ((currentUser ?? SystemUser.Instance).DenyDelete(deployment.CreatedBy) is { } denied) return OperationResult<bool>.Failure(OperationResult<bool>.General, denied);
+        if ((currentUser ?? SystemUser.Instance).DenyAlter(deployment.CreatedBy, "remove it") is { } denied) return OperationResult<bool>.Failure(OperationResult<bool>.General, denied);
         if (!deployment.IsFinished)
             return OperationResult<bool>.Failure(OperationResult<bool>.General, $"{deployment.OllamaModel} is still being deployed; remove it when that has finished.");
         if (deployment.Status == WorkStatus.Succeeded)

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using DeepExtension.Core.Common;
 using DeepExtension.Core.Datasets;
 
 namespace DeepExtension.Core.Evaluations;
@@ -69,7 +70,7 @@ public static class EvaluationResults
                 if (!example.Answers.TryGetValue(model, out var answer)) continue;
                 var verdict = example.Judge is not null && example.Judge.TryGetValue(model, out var pair) ? pair.Verdict.ToString().ToLowerInvariant() : "";
                 csv.AppendJoin(',', [
-                    example.Index.ToString(CultureInfo.InvariantCulture), Quote(model), Quote(example.Question), Quote(example.Reference), Quote(answer.Text),
+                    example.Index.ToString(CultureInfo.InvariantCulture), CsvText.Cell(model), CsvText.Cell(example.Question), CsvText.Cell(example.Reference), CsvText.Cell(answer.Text),
                     answer.Tokens.ToString(CultureInfo.InvariantCulture), answer.Stopped ? "true" : "false",
                     answer.Loss?.ToString("R", CultureInfo.InvariantCulture) ?? "",
                     .. EvaluationScores.Names.Select(s => answer.Scores.TryGetValue(s, out var v) ? v.ToString("R", CultureInfo.InvariantCulture) : ""),
@@ -82,10 +83,6 @@ public static class EvaluationResults
 
     public static string ToJsonLines(IEnumerable<EvaluationExample> examples) =>
         string.Concat(examples.Select(e => JsonSerializer.Serialize(e, Evaluation.Json) + "\n"));
-
-    // RFC 4180: quoted when needed, quotes doubled.
-    private static string Quote(string value) =>
-        value.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : value;
 
     /// <summary>
     /// Each model's aggregates over <paramref name="examples"/>: score means, the token-weighted reference loss and its

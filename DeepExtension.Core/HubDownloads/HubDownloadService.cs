@@ -170,7 +170,7 @@ public sealed partial class HubDownloadService(
     {
         var download = await GetAsync(id, cancellationToken);
         if (download is null) return OperationResult<bool>.Failure(OperationResult<bool>.General, "This download no longer exists.");
-        if (_user.DenyDelete(download.CreatedBy) is { } denied) return OperationResult<bool>.Failure(OperationResult<bool>.General, denied);
+        if (_user.DenyAlter(download.CreatedBy, "cancel it") is { } denied) return OperationResult<bool>.Failure(OperationResult<bool>.General, denied);
         if (download.IsFinished) return OperationResult<bool>.Failure(OperationResult<bool>.General, "This download has already ended.");
         await queue.RemoveAsync(WorkKind.Download, id, cancellationToken);
         var cancelled = await work.FinishAsync<HubDownload>(id, WorkStatus.Cancelled, null, cancellationToken);
@@ -183,7 +183,7 @@ public sealed partial class HubDownloadService(
     {
         var download = await GetAsync(id, cancellationToken);
         if (download is null) return OperationResult<bool>.Success(false);
-        if (_user.DenyDelete(download.CreatedBy) is { } denied) return OperationResult<bool>.Failure(OperationResult<bool>.General, denied);
+        if (_user.DenyAlter(download.CreatedBy, "delete it") is { } denied) return OperationResult<bool>.Failure(OperationResult<bool>.General, denied);
         if (!download.IsFinished) return OperationResult<bool>.Failure(OperationResult<bool>.General, "Cancel the download before removing it.");
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var removed = await db.HubDownloads.Where(d => d.Id == id).ExecuteDeleteAsync(cancellationToken) > 0;

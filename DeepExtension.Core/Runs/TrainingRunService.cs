@@ -109,7 +109,7 @@ public sealed class TrainingRunService(
     {
         var run = await GetAsync(id, cancellationToken);
         if (run is null) return OperationResult<TrainingRun>.Failure(OperationResult<TrainingRun>.General, "This run no longer exists.");
-        if (_user.DenyDelete(run.CreatedBy) is { } denied) return OperationResult<TrainingRun>.Failure(OperationResult<TrainingRun>.General, denied);
+        if (_user.DenyAlter(run.CreatedBy, "cancel it") is { } denied) return OperationResult<TrainingRun>.Failure(OperationResult<TrainingRun>.General, denied);
         if (run.IsFinished) return OperationResult<TrainingRun>.Failure(OperationResult<TrainingRun>.General, $"The run already ended ({run.Status}).");
 
         // The request file also stops a worker that started between the status read and the unscheduling.
@@ -135,7 +135,7 @@ public sealed class TrainingRunService(
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var run = await db.TrainingRuns.FirstOrDefaultAsync(r => r.Id == id, cancellationToken);
         if (run is null) return OperationResult<TrainingRun>.Failure(OperationResult<TrainingRun>.General, "This run no longer exists.");
-        if (_user.DenyChange() is { } denied) return OperationResult<TrainingRun>.Failure(OperationResult<TrainingRun>.General, denied);
+        if (_user.DenyAlter(run.CreatedBy, "resume it") is { } denied) return OperationResult<TrainingRun>.Failure(OperationResult<TrainingRun>.General, denied);
         if (run.Status is not (WorkStatus.Failed or WorkStatus.Cancelled))
         {
             return OperationResult<TrainingRun>.Failure(OperationResult<TrainingRun>.General, $"Only failed or cancelled runs can be resumed; this one is {run.Status}.");

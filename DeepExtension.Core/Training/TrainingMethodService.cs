@@ -92,7 +92,7 @@ public sealed class TrainingMethodService(IDbContextFactory<DeepExtensionDbConte
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var method = await db.TrainingMethods.FirstOrDefaultAsync(m => m.Id == id, cancellationToken);
         if (method is null) return OperationResult<TrainingMethod>.Failure(OperationResult<TrainingMethod>.General, "This method no longer exists.");
-        if (User.DenyDelete(method.CreatedBy) is { } denied) return OperationResult<TrainingMethod>.Failure(OperationResult<TrainingMethod>.General, denied);
+        if (User.DenyAlter(method.CreatedBy, "edit it") is { } denied) return OperationResult<TrainingMethod>.Failure(OperationResult<TrainingMethod>.General, denied);
         if (method.IsBuiltIn)
         {
             return OperationResult<TrainingMethod>.Failure(OperationResult<TrainingMethod>.General,
@@ -116,7 +116,7 @@ public sealed class TrainingMethodService(IDbContextFactory<DeepExtensionDbConte
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var method = await db.TrainingMethods.FirstOrDefaultAsync(m => m.Id == id, cancellationToken);
         if (method is null) return OperationResult<bool>.Success(false);
-        if (User.DenyDelete(method.CreatedBy) is { } denied) return OperationResult<bool>.Failure(OperationResult<bool>.General, denied);
+        if (User.DenyAlter(method.CreatedBy, "delete it") is { } denied) return OperationResult<bool>.Failure(OperationResult<bool>.General, denied);
         if (method.IsBuiltIn)
         {
             return OperationResult<bool>.Failure(OperationResult<bool>.General, "Built-in methods cannot be deleted.");

@@ -4,6 +4,7 @@ using DeepExtension.Core.BaseModels;
 using DeepExtension.Core.Datasets;
 using DeepExtension.Core.Deployment;
 using DeepExtension.Core.Runs;
+using DeepExtension.Core.Work;
 using DeepExtension.Tests.Support;
 
 namespace DeepExtension.Tests.Accounts;
@@ -37,9 +38,9 @@ public sealed class RoleMatrixServiceTests : IAsyncLifetime
         Assert.Equal(Access.ViewerMessage, byViewer.AllErrors);
         Assert.True(byMember.Succeeded, byMember.AllErrors);
         Assert.Equal(Member.Name, byMember.Value!.CreatedBy);
-        Assert.Equal(Access.NotYoursMessage, (await BaseModelsAs(OtherMember).DeleteAsync(byMember.Value.Id)).AllErrors);
+        Assert.Equal(Access.NotYours("delete it"), (await BaseModelsAs(OtherMember).DeleteAsync(byMember.Value.Id)).AllErrors);
         Assert.Equal(Access.ViewerMessage, (await BaseModelsAs(Viewer).DeleteAsync(byMember.Value.Id)).AllErrors);
-        Assert.Equal(Access.NotYoursMessage, (await BaseModelsAs(OtherMember).UpdateAsync(byMember.Value.Id,
+        Assert.Equal(Access.NotYours("edit it"), (await BaseModelsAs(OtherMember).UpdateAsync(byMember.Value.Id,
             new BaseModelInput("renamed", "Renamed", path, null))).AllErrors);
         Assert.NotNull(await _env.BaseModels.GetAsync(byMember.Value.Id));
         Assert.True((await BaseModelsAs(Member).DeleteAsync(byMember.Value.Id)).Succeeded);
@@ -61,7 +62,7 @@ public sealed class RoleMatrixServiceTests : IAsyncLifetime
         Assert.True(byMember.Succeeded, byMember.AllErrors);
         Assert.Equal(Member.Name, byMember.Value!.Dataset.CreatedBy);
         Assert.Single(await _env.Datasets.ListAsync());
-        Assert.Equal(Access.NotYoursMessage, (await DatasetsAs(OtherMember).DeleteAsync(byMember.Value.Dataset.Id)).AllErrors);
+        Assert.Equal(Access.NotYours("delete it"), (await DatasetsAs(OtherMember).DeleteAsync(byMember.Value.Dataset.Id)).AllErrors);
         Assert.True((await DatasetsAs(Admin).DeleteAsync(byMember.Value.Dataset.Id)).Succeeded);
     }
 
@@ -89,6 +90,45 @@ public sealed class RoleMatrixServiceTests : IAsyncLifetime
 
         Assert.Equal(Access.ViewerMessage, refused.AllErrors);
         Assert.Empty(await runs.ListAsync());
+    }
+
+    [Fact]
+    public async Task Dataset_NewVersionOfAnotherUsersDataset_IsRefusedNamingTheAction()
+    {
+        static DatasetUpload Rows(string output) =>
+            new(new MemoryStream(Encoding.UTF8.GetBytes($"{{\"instruction\":\"a\",\"output\":\"{output}\"}}\n")), "rows.jsonl");
+        var byMember = await DatasetsAs(Member).CreateAsync("member-data", null, Rows("b"));
+        Assert.True(byMember.Succeeded, byMember.AllErrors);
+        var id = byMember.Value!.Dataset.Id;
+
+        var byOther = await DatasetsAs(OtherMember).AddVersionAsync(id, Rows("c"));
+        var byViewer = await DatasetsAs(Viewer).AddVersionAsync(id, Rows("d"));
+
+        Assert.Equal(Access.NotYours("add a version to it"), byOther.AllErrors);
+        Assert.Equal(Access.ViewerMessage, byViewer.AllErrors);
+        Assert.Single((await _env.Datasets.GetAsync(id))!.Versions);
+        Assert.True((await DatasetsAs(Member).AddVersionAsync(id, Rows("e"))).Succeeded);
+        Assert.True((await DatasetsAs(Admin).AddVersionAsync(id, Rows("f"))).Succeeded);
+        Assert.Equal(3, (await _env.Datasets.GetAsync(id))!.Versions.Count);
+    }
+
+    [Fact]
+    public async Task Train_AnotherUsersRun_ResumeAndCancelAreRefusedNamingTheAction()
+    {
+        var (model, version, method) = await TrainingHost.PrepareAsync(_env, TrainingHost.TwentyChats(), DeepExtension.Core.Training.TrainingAlgorithm.Sft);
+        TrainingRunService RunsAs(ICurrentUser user) => new(_env.DbFactory, _env.Directories, new RecordingRunScheduler(), TimeProvider.System, user);
+        var started = await RunsAs(Admin).StartAsync(new NewTrainRequest("admins-train", model.Id, version.Id, method.Id,
+            new System.Text.Json.Nodes.JsonObject { ["max_tokens"] = 64 }, "cpu"));
+        Assert.True(started.Succeeded, started.AllErrors);
+        var id = started.Value!.Id;
+        Assert.True((await RunsAs(Admin).CancelAsync(id)).Succeeded);
+
+        Assert.Equal(Access.NotYours("resume it"), (await RunsAs(Member).ResumeAsync(id)).AllErrors);
+        Assert.Equal(Access.ViewerMessage, (await RunsAs(Viewer).ResumeAsync(id)).AllErrors);
+        Assert.Equal(WorkStatus.Cancelled, (await RunsAs(Admin).GetAsync(id))!.Status);
+        Assert.True((await RunsAs(Admin).ResumeAsync(id)).Succeeded);
+        Assert.Equal(Access.NotYours("cancel it"), (await RunsAs(Member).CancelAsync(id)).AllErrors);
+        Assert.NotEqual(WorkStatus.Cancelled, (await RunsAs(Admin).GetAsync(id))!.Status);
     }
 
     private sealed record TestUser(string Name, string Role) : ICurrentUser

@@ -312,7 +312,7 @@ public sealed class ApiTests : IAsyncLifetime
         {
             var problem = await ProblemOf(response);
             if (expected == HttpStatusCode.Forbidden)
-                Assert.Contains(problem.GetProperty("detail").GetString(), new[] { Access.ViewerMessage, Access.NotYoursMessage });
+                Assert.Contains(problem.GetProperty("detail").GetString(), new[] { Access.ViewerMessage, Access.NotYours("delete it") });
         }
     }
 

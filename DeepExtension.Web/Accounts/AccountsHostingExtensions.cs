@@ -23,6 +23,7 @@ public static class AccountsHostingExtensions
     {
         var services = builder.Services;
         services.AddOptions<SetupOptions>().Bind(builder.Configuration.GetSection(SetupOptions.SectionName));
+        services.AddOptions<SessionOptions>().Bind(builder.Configuration.GetSection(SessionOptions.SectionName));
         // Identity's EF stores take a context from the scope; it comes from the same factory as everything else.
         services.AddScoped<DeepExtensionDbContext>(sp => sp.GetRequiredService<IDbContextFactory<DeepExtensionDbContext>>().CreateDbContext());
 
@@ -43,8 +44,10 @@ public static class AccountsHostingExtensions
             cookie.SlidingExpiration = true;
             cookie.ExpireTimeSpan = TimeSpan.FromHours(12);
             // Pages redirect to the sign-in page; machines (downloads, health, the Blazor hub) get a plain status.
+            // These events replace Identity's, so the session check (Identity's security stamp validation) is set here.
             cookie.Events = new CookieAuthenticationEvents
             {
+                OnValidatePrincipal = SessionValidation.ValidateCookieAsync,
                 OnRedirectToLogin = context => Refuse(context, StatusCodes.Status401Unauthorized),
                 OnRedirectToAccessDenied = context => Refuse(context, StatusCodes.Status403Forbidden),
             };
@@ -65,6 +68,8 @@ public static class AccountsHostingExtensions
         services.AddAuthorizationBuilder()
             .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
         services.AddSingleton<FirstAdminSetup>();
+        services.AddSingleton<CredentialCheck>();
+        services.AddDeepExtensionRateLimits(builder.Configuration);
         services.AddSingleton<UserAdministration>();
         services.AddSingleton<ApiTokenService>();
         services.AddHttpContextAccessor();

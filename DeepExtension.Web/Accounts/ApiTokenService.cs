@@ -85,7 +85,8 @@ public sealed class ApiTokenService(IDbContextFactory<DeepExtensionDbContext> db
 
     /// <summary>
     /// The owner of an active token, with their current role, as a principal of <paramref name="scheme"/>; null for an
-    /// unknown, expired or revoked token, or an owner who is gone or locked out. Records the use.
+    /// unknown, expired or revoked token, or an owner who is gone. A locked-out owner's tokens keep working: the lockout
+    /// stops password guessing, and anyone can trigger it with wrong passwords. Records the use.
     /// </summary>
     public async Task<ClaimsPrincipal?> AuthenticateAsync(string presented, string scheme, CancellationToken cancellationToken = default)
     {
@@ -98,13 +99,33 @@ public sealed class ApiTokenService(IDbContextFactory<DeepExtensionDbContext> db
 
         await using var scope = scopes.CreateAsyncScope();
         var users = scope.ServiceProvider.GetRequiredService<UserManager<ApplicationUser>>();
-        if (await users.FindByIdAsync(token.UserId) is not { } user || await users.IsLockedOutAsync(user)) return null;
+        if (await users.FindByIdAsync(token.UserId) is not { } user) return null;
         var principal = await scope.ServiceProvider.GetRequiredService<IUserClaimsPrincipalFactory<ApplicationUser>>().CreateAsync(user);
 
-        token.LastUsedAtUtc = now;
-        await db.SaveChangesAsync(cancellationToken);
+        await RecordUseAsync(db, token, now, cancellationToken);
         var identity = principal.Identities.First();
         return new ClaimsPrincipal(new ClaimsIdentity(identity.Claims, scheme, identity.NameClaimType, identity.RoleClaimType));
+    }
+
+    /// <summary>How precisely "last used" is kept: a busy script writes it once a minute, not with every request.</summary>
+    public static readonly TimeSpan LastUseResolution = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// "Last used" is a convenience: a database that refuses the write (read-only, immutable, disk full) never fails the
+    /// request, so reads keep working through a write outage.
+    /// </summary>
+    private static async Task RecordUseAsync(DeepExtensionDbContext db, ApiToken token, DateTime now, CancellationToken cancellationToken)
+    {
+        if (token.LastUsedAtUtc is { } last && now - last < LastUseResolution) return;
+        token.LastUsedAtUtc = now;
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        catch (Exception ex) when (ex is DbUpdateException or System.Data.Common.DbException)
+        {
+            // Recorded at the next use the database accepts.
+        }
     }
 
     private async Task<string?> CurrentUserIdAsync()

@@ -1,10 +1,12 @@
 using System.Security.Cryptography;
 using System.Text;
 using DeepExtension.Core.Accounts;
+using DeepExtension.Core.Data;
 using DeepExtension.Core.Storage;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Identity;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
 namespace DeepExtension.Web.Accounts;
@@ -16,6 +18,7 @@ namespace DeepExtension.Web.Accounts;
 /// </summary>
 public sealed class FirstAdminSetup(
     IServiceScopeFactory scopes,
+    IDbContextFactory<DeepExtensionDbContext> dbFactory,
     IOptions<SetupOptions> options,
     DataDirectories directories,
     IServer server,
@@ -71,18 +74,61 @@ public sealed class FirstAdminSetup(
         lifetime.ApplicationStarted.Register(() => AnnounceLink(token));
     }
 
-    /// <summary>Creates the first Admin if <paramref name="token"/> is the valid setup token and no user exists yet.</summary>
+    /// <summary>
+    /// Creates the first Admin if <paramref name="token"/> is the valid setup token and no user exists yet. The token
+    /// is claimed in the database first (<see cref="SetupClaim"/>), so of simultaneous requests exactly one goes on.
+    /// </summary>
     public async Task<IdentityResult> CompleteAsync(string? token, string email, string password, UserManager<ApplicationUser> users)
     {
-        if (!IsValid(token)) return IdentityResult.Failed(new IdentityError { Description = "This setup link is not valid (any more)." });
+        if (!IsValid(token)) return Failed(NotValidMessage);
         if (users.Users.Any())
         {
             Close();
-            return IdentityResult.Failed(new IdentityError { Description = "The first Admin exists already: sign in." });
+            return Failed(AdminExistsMessage);
         }
-        var result = await CreateAdminAsync(users, email.Trim(), password);
+        var hash = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(token!)));
+        if (!await ClaimAsync(hash)) return Failed(NotValidMessage);
+        IdentityResult result;
+        try
+        {
+            result = users.Users.Any() ? Failed(AdminExistsMessage) : await CreateAdminAsync(users, email.Trim(), password);
+        }
+        catch
+        {
+            await ReleaseAsync(hash);
+            throw;
+        }
         if (result.Succeeded) Close();
+        // Bad input (a weak password, say) loses nothing: the link works again.
+        else await ReleaseAsync(hash);
         return result;
+    }
+
+    private const string NotValidMessage = "This setup link is not valid (any more).";
+    private const string AdminExistsMessage = "The first Admin exists already: sign in.";
+
+    private static IdentityResult Failed(string message) => IdentityResult.Failed(new IdentityError { Description = message });
+
+    /// <summary>Inserts the token's claim; false when another request (or console) claimed it first.</summary>
+    private async Task<bool> ClaimAsync(string hash)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync();
+        db.SetupClaims.Add(new SetupClaim { TokenHash = hash, ClaimedAtUtc = DateTime.UtcNow });
+        try
+        {
+            await db.SaveChangesAsync();
+            return true;
+        }
+        catch (DbUpdateException ex) when (DatabaseErrors.IsDuplicate(ex))
+        {
+            return false;
+        }
+    }
+
+    private async Task ReleaseAsync(string hash)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync();
+        await db.SetupClaims.Where(c => c.TokenHash == hash).ExecuteDeleteAsync();
     }
 
     public bool IsValid(string? token)
@@ -115,7 +161,13 @@ public sealed class FirstAdminSetup(
         try
         {
             Directory.CreateDirectory(directories.Root);
-            File.WriteAllText(LinkFile, link + Environment.NewLine);
+            // The link is a credential: readable by the console's own user only (created so, never 644 for a moment).
+            File.Delete(LinkFile);
+            var create = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+            if (!OperatingSystem.IsWindows()) create.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+            using var file = new FileStream(LinkFile, create);
+            using var writer = new StreamWriter(file);
+            writer.Write(link + Environment.NewLine);
         }
         catch (IOException ex)
         {

@@ -8,29 +8,36 @@ using Microsoft.Extensions.Options;
 namespace DeepExtension.Web.Accounts;
 
 /// <summary>
-/// Re-checks a live circuit's user against the database every few minutes, so a deleted user, a changed password or
-/// a changed role (each changes the security stamp) ends the circuit's access without waiting for the cookie to expire.
+/// A live circuit's user, checked by <see cref="SessionValidation"/> before each of its events (see
+/// <see cref="CircuitUserHandler"/>) and every <see cref="SessionOptions.RevalidationInterval"/> while the page is idle:
+/// a deleted, locked-out or demoted user, or one whose password changed, is signed out of the circuit, whose page then
+/// goes to the sign-in form.
 /// </summary>
 internal sealed class IdentityRevalidatingAuthenticationStateProvider(
     ILoggerFactory loggerFactory,
     IServiceScopeFactory scopeFactory,
-    IOptions<IdentityOptions> options)
+    IOptions<IdentityOptions> options,
+    IOptions<SessionOptions> sessionOptions)
     : RevalidatingServerAuthenticationStateProvider(loggerFactory)
 {
-    protected override TimeSpan RevalidationInterval => TimeSpan.FromMinutes(5);
+    private static readonly AuthenticationState SignedOut = new(new ClaimsPrincipal(new ClaimsIdentity()));
+
+    protected override TimeSpan RevalidationInterval => sessionOptions.Value.RevalidationInterval;
 
     protected override async Task<bool> ValidateAuthenticationStateAsync(AuthenticationState authenticationState, CancellationToken cancellationToken)
     {
         await using var scope = scopeFactory.CreateAsyncScope();
         var users = scope.ServiceProvider.GetRequiredService<UserManager<ApplicationUser>>();
-        return await IsValidAsync(users, authenticationState.User);
+        return await SessionValidation.IsCurrentAsync(users, options.Value, authenticationState.User);
     }
 
-    private async Task<bool> IsValidAsync(UserManager<ApplicationUser> users, ClaimsPrincipal principal)
+    /// <summary>The circuit's current user, after checking it now; a session that ended is signed out here and then.</summary>
+    public async Task<ClaimsPrincipal> CheckedUserAsync()
     {
-        if (await users.GetUserAsync(principal) is not { } user) return false;
-        if (!users.SupportsUserSecurityStamp) return true;
-        var stamp = principal.FindFirstValue(options.Value.ClaimsIdentity.SecurityStampClaimType);
-        return stamp == await users.GetSecurityStampAsync(user);
+        var state = await GetAuthenticationStateAsync();
+        if (state.User.Identity?.IsAuthenticated != true) return state.User;
+        if (await ValidateAuthenticationStateAsync(state, CancellationToken.None)) return state.User;
+        SetAuthenticationState(Task.FromResult(SignedOut));
+        return SignedOut.User;
     }
 }

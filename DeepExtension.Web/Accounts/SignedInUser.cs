@@ -22,21 +22,29 @@ internal sealed class SignedInUser(IHttpContextAccessor http) : ICurrentUser
 
     private ClaimsPrincipal? Principal => CircuitPrincipal.Value ?? http.HttpContext?.User;
 
-    // Every endpoint and the hub require a signed-in user, so an unauthenticated principal here is background work.
-    public bool IsSystem => Principal?.Identity?.IsAuthenticated != true;
+    // Every endpoint and the hub require a signed-in user, so an unauthenticated request here is background work; a
+    // circuit whose session ended is a user who may do nothing, never the system.
+    public bool IsSystem => CircuitPrincipal.Value is null && http.HttpContext?.User.Identity?.IsAuthenticated != true;
 
-    public string? Name => IsSystem ? null : Principal!.Identity!.Name;
+    private bool IsSignedIn => Principal?.Identity?.IsAuthenticated == true;
 
-    public bool IsInRole(string role) => IsSystem || Principal!.IsInRole(role);
+    public string? Name => IsSignedIn ? Principal!.Identity!.Name : null;
+
+    public bool IsInRole(string role) => IsSystem || (IsSignedIn && Principal!.IsInRole(role));
 }
 
-/// <summary>Makes the circuit's user ambient while each of its events (clicks, form submits, JS calls) runs.</summary>
+/// <summary>
+/// Makes the circuit's user ambient while each of its events (clicks, form submits, JS calls) runs, after checking that
+/// their session is still current: an event of a session that ended runs as a signed-out user, whom every action refuses.
+/// </summary>
 internal sealed class CircuitUserHandler(AuthenticationStateProvider authentication) : CircuitHandler
 {
     public override Func<CircuitInboundActivityContext, Task> CreateInboundActivityHandler(Func<CircuitInboundActivityContext, Task> next) =>
         async context =>
         {
-            SignedInUser.Circuit = (await authentication.GetAuthenticationStateAsync()).User;
+            SignedInUser.Circuit = authentication is IdentityRevalidatingAuthenticationStateProvider revalidating
+                ? await revalidating.CheckedUserAsync()
+                : (await authentication.GetAuthenticationStateAsync()).User;
             await next(context);
         };
 }

@@ -47,6 +47,26 @@ public static class ApiAuthentication
     private static bool IsTokenCreation(HttpRequest request) =>
         HttpMethods.IsPost(request.Method) && request.Path.Equals(ApiEndpoints.Prefix + "/tokens", StringComparison.OrdinalIgnoreCase);
 
+    /// <summary>The email of HTTP Basic credentials, if the request has well-formed ones.</summary>
+    internal static string? BasicEmail(HttpRequest request) => BasicCredentials(request)?.Email;
+
+    private static (string Email, string Password)? BasicCredentials(HttpRequest request)
+    {
+        if (!AuthenticationHeaderValue.TryParse(request.Headers.Authorization, out var header)
+            || !string.Equals(header.Scheme, BasicScheme, StringComparison.OrdinalIgnoreCase) || header.Parameter is null)
+            return null;
+        try
+        {
+            var pair = Encoding.UTF8.GetString(Convert.FromBase64String(header.Parameter));
+            var colon = pair.IndexOf(':');
+            return colon <= 0 ? null : (pair[..colon], pair[(colon + 1)..]);
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>Answers a refusal as RFC 7807 problem details.</summary>
     internal static Task WriteProblemAsync(HttpContext context, int status, string title, string detail) =>
         // Whatever the request accepts (a browser asks for HTML): the API answers problem+json.
@@ -81,7 +101,8 @@ public static class ApiAuthentication
     }
 
     /// <summary>Email and password, checked like the sign-in form (wrong passwords count towards the lockout).</summary>
-    private sealed class BasicHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, IServiceScopeFactory scopes)
+    private sealed class BasicHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, IServiceScopeFactory scopes,
+        CredentialCheck credentials)
         : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
     {
         protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
@@ -89,24 +110,11 @@ public static class ApiAuthentication
             if (!AuthenticationHeaderValue.TryParse(Request.Headers.Authorization, out var header)
                 || !string.Equals(header.Scheme, BasicScheme, StringComparison.OrdinalIgnoreCase) || header.Parameter is null)
                 return AuthenticateResult.NoResult();
-            string email, password;
-            try
-            {
-                var pair = Encoding.UTF8.GetString(Convert.FromBase64String(header.Parameter));
-                var colon = pair.IndexOf(':');
-                if (colon <= 0) return AuthenticateResult.Fail("Malformed Basic credentials.");
-                (email, password) = (pair[..colon], pair[(colon + 1)..]);
-            }
-            catch (FormatException)
-            {
-                return AuthenticateResult.Fail("Malformed Basic credentials.");
-            }
+            if (BasicCredentials(Request) is not { } basic) return AuthenticateResult.Fail("Malformed Basic credentials.");
+            var checkedCredentials = await credentials.CheckAsync(basic.Email, basic.Password);
+            if (checkedCredentials.User is not { } user) return AuthenticateResult.Fail(CredentialResult.WrongMessage);
             await using var scope = scopes.CreateAsyncScope();
-            var users = scope.ServiceProvider.GetRequiredService<UserManager<ApplicationUser>>();
             var signIn = scope.ServiceProvider.GetRequiredService<SignInManager<ApplicationUser>>();
-            if (await users.FindByEmailAsync(email) is not { } user) return AuthenticateResult.Fail("Wrong email or password.");
-            var checkedPassword = await signIn.CheckPasswordSignInAsync(user, password, lockoutOnFailure: true);
-            if (!checkedPassword.Succeeded) return AuthenticateResult.Fail("Wrong email or password.");
             var principal = await signIn.CreateUserPrincipalAsync(user);
             var identity = principal.Identities.First();
             return AuthenticateResult.Success(new AuthenticationTicket(

@@ -57,7 +57,7 @@ public static class ApiEndpoints
         var fields = result.Errors.Where(e => e.Key != OperationResult<T>.General).ToDictionary(e => e.Key, e => e.Value);
         var detail = general.Count > 0 ? string.Join(" ", general) : null;
         if (fields.Count > 0) return TypedResults.ValidationProblem(fields, detail, title: "The request is not valid.");
-        var status = general.Any(m => m is Access.ViewerMessage or Access.AdminOnlyMessage or Access.NotYoursMessage) ? StatusCodes.Status403Forbidden
+        var status = general.Any(Access.IsRefusal) ? StatusCodes.Status403Forbidden
             : general.Any(m => m.Contains("no longer exists", StringComparison.Ordinal) || m.Contains("already removed", StringComparison.Ordinal)) ? StatusCodes.Status404NotFound
             : StatusCodes.Status400BadRequest;
         return TypedResults.Problem(detail, statusCode: status, title: status switch

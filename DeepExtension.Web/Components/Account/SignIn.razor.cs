@@ -9,6 +9,7 @@ namespace DeepExtension.Web.Components.Account;
 public partial class SignIn
 {
     [Inject] private SignInManager<ApplicationUser> SignInManager { get; set; } = null!;
+    [Inject] private CredentialCheck Credentials { get; set; } = null!;
     [Inject] private FirstAdminSetup Setup { get; set; } = null!;
     [Inject] private NavigationManager Navigation { get; set; } = null!;
 
@@ -22,16 +23,15 @@ public partial class SignIn
 
     private async Task SignInAsync()
     {
-        var result = await SignInManager.PasswordSignInAsync(Input.Email.Trim(), Input.Password, isPersistent: false, lockoutOnFailure: true);
-        if (result.Succeeded)
+        var result = await Credentials.CheckAsync(Input.Email, Input.Password);
+        if (result.User is { } user)
         {
+            await SignInManager.SignInAsync(user, isPersistent: false);
             Navigation.NavigateTo(AccountsHostingExtensions.LocalReturnUrl(ReturnUrl), forceLoad: true);
             return;
         }
-        // One message for an unknown email and a wrong password: the form does not tell which accounts exist.
-        _error = result.IsLockedOut
-            ? "Too many failed attempts: this account is locked for 15 minutes."
-            : result.IsNotAllowed ? "This account may not sign in." : "Wrong email or password.";
+        // The same messages for unknown and known emails: the form does not tell which accounts exist.
+        _error = result.Outcome == CredentialOutcome.LockedOut ? CredentialResult.LockedOutMessage : CredentialResult.WrongMessage;
     }
 
     private sealed class SignInInput

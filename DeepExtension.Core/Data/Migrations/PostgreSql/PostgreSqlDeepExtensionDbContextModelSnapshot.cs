@@ -134,6 +134,20 @@ namespace DeepExtension.Core.Data.Migrations.PostgreSql
                     b.ToTable("AspNetUsers", (string)null);
                 });
 
+            modelBuilder.Entity("DeepExtension.Core.Accounts.SetupClaim", b =>
+                {
+                    b.Property<string>("TokenHash")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
+                    b.Property<DateTime>("ClaimedAtUtc")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.HasKey("TokenHash");
+
+                    b.ToTable("SetupClaims", (string)null);
+                });
+
             modelBuilder.Entity("DeepExtension.Core.Arena.ArenaVote", b =>
                 {
                     b.Property<Guid>("Id")

@@ -135,6 +135,20 @@ namespace DeepExtension.Core.Data.Migrations.SqlServer
                     b.ToTable("AspNetUsers", (string)null);
                 });
 
+            modelBuilder.Entity("DeepExtension.Core.Accounts.SetupClaim", b =>
+                {
+                    b.Property<string>("TokenHash")
+                        .HasMaxLength(64)
+                        .HasColumnType("nvarchar(64)");
+
+                    b.Property<DateTime>("ClaimedAtUtc")
+                        .HasColumnType("datetime2");
+
+                    b.HasKey("TokenHash");
+
+                    b.ToTable("SetupClaims", (string)null);
+                });
+
             modelBuilder.Entity("DeepExtension.Core.Arena.ArenaVote", b =>
                 {
                     b.Property<Guid>("Id")

@@ -129,6 +129,20 @@ namespace DeepExtension.Core.Data.Migrations.Sqlite
                     b.ToTable("AspNetUsers", (string)null);
                 });
 
+            modelBuilder.Entity("DeepExtension.Core.Accounts.SetupClaim", b =>
+                {
+                    b.Property<string>("TokenHash")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime>("ClaimedAtUtc")
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("TokenHash");
+
+                    b.ToTable("SetupClaims", (string)null);
+                });
+
             modelBuilder.Entity("DeepExtension.Core.Arena.ArenaVote", b =>
                 {
                     b.Property<Guid>("Id")
