@@ -67,7 +67,7 @@ public static class EvaluationResults
             foreach (var model in models)
             {
                 if (!example.Answers.TryGetValue(model, out var answer)) continue;
-                var verdict = example.Judge is not null && example.Judge.TryGetValue(model, out var pair) ? pair.Verdict.ToString().ToLowerInvariant() : "";
+                var verdict = example.Judge is not null && example.Judge.TryGetValue(model, out var pair) ? pair.Verdict.Label() : "";
                 csv.AppendJoin(',', [
                     example.Index.ToString(CultureInfo.InvariantCulture), Quote(model), Quote(example.Question), Quote(example.Reference), Quote(answer.Text),
                     answer.Tokens.ToString(CultureInfo.InvariantCulture), answer.Stopped ? "true" : "false",

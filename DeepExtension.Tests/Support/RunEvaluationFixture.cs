@@ -15,7 +15,8 @@ namespace DeepExtension.Tests.Support;
 /// </summary>
 public static class RunEvaluationFixture
 {
-    public static async Task<Evaluation> EvaluateBaseRunAsync(TestEnvironment env, ComparedRunsFixture.Trio trio)
+    /// <param name="judge">When given, the judge's pair for example i (the customized model against the base), as the worker records it.</param>
+    public static async Task<Evaluation> EvaluateBaseRunAsync(TestEnvironment env, ComparedRunsFixture.Trio trio, Func<int, string, JudgedPair>? judge = null)
     {
         await using var db = await env.DbFactory.CreateDbContextAsync();
         var customized = await db.CustomizedModels.AsNoTracking().SingleAsync(m => m.TrainingRunId == trio.Base.Id);
@@ -40,7 +41,7 @@ public static class RunEvaluationFixture
             {
                 [names[0]] = Answer(r.Base, r.Reference, r.BaseLoss),
                 [names[1]] = Answer(r.Reference, r.Reference, r.CustomizedLoss),
-            })).ToList();
+            }, judge is null ? null : new Dictionary<string, JudgedPair> { [names[1]] = judge(i, names[0]) })).ToList();
         Directory.CreateDirectory(service.FolderOf(evaluation.Id));
         EvaluationResults.Write(service.ResultsPathOf(evaluation.Id), examples);
         await service.RecordAggregatesAsync(evaluation.Id, examples.Count, EvaluationResults.Aggregate(examples, names));
