@@ -67,6 +67,7 @@ public partial class TrainDetails : IAsyncDisposable
     // Why a queued run has not started yet, where nodes route runs by device.
     private string? _waiting;
     private MetricPoint? _latest;
+    private TrainingDataReport? _dataReport;
     private readonly List<LogLine> _log = [];
     private int _logNext;
     private string? _search;
@@ -132,6 +133,7 @@ public partial class TrainDetails : IAsyncDisposable
         if (_subscription is not { } subscription || _run is null) return;
         var live = subscription.Run;
         _latest = live.LatestTrainingPoint;
+        _dataReport = live.DataReport;
         _pointCount = live.PointCount;
         TrainingRunService.Apply(_run, live.Summary);
         var (lines, next) = live.LogsFrom(_logNext, MaxLogLines);
