@@ -36,6 +36,7 @@ public static class WebHostingExtensions
             app.UseExceptionHandler("/error", createScopeForErrors: true);
         }
         app.UseHubOriginCheck();
+        app.UseApiMethodNotAllowed();
         app.UseDeepExtensionAccounts();
         app.UseAntiforgery();
         // Scripts, styles and fonts are the same for everyone, and the sign-in page needs them.

@@ -1,3 +1,4 @@
+using DeepExtension.Web.Components.Dialogs;
 using System.Globalization;
 using DeepExtension.Core.Common;
 using DeepExtension.Core.CustomizedModels;
@@ -48,6 +49,9 @@ public partial class TrainDetails : IAsyncDisposable
 
     [Inject]
     public required IDialogService Dialogs { get; init; }
+
+    [Inject]
+    public required NavigationManager Navigation { get; init; }
 
     [Inject]
     public required IJSRuntime JS { get; init; }
@@ -207,6 +211,19 @@ public partial class TrainDetails : IAsyncDisposable
         var result = await Runs.CancelAsync(RunId);
         Snackbar.Add(result.Succeeded ? "Cancelling: the worker stops at its next step and keeps a checkpoint." : result.AllErrors,
             result.Succeeded ? Severity.Info : Severity.Error);
+    }
+
+    private async Task DeleteAsync()
+    {
+        if (_run is null || !await Dialogs.ConfirmAsync($"Delete the train {_run.Name}?", TrainingRunService.DeletionGoes, TrainingRunService.DeletionStays)) return;
+        var result = await Runs.DeleteAsync(RunId);
+        if (!result.Succeeded)
+        {
+            Snackbar.Add(result.AllErrors, Severity.Error);
+            return;
+        }
+        Snackbar.Add($"Train {_run.Name} deleted; the models made from it stay.", Severity.Success);
+        Navigation.NavigateTo("/model-training");
     }
 
     private async Task ResumeAsync()

@@ -1426,12 +1426,6 @@ namespace DeepExtension.Core.Data.Migrations.PostgreSql
                         .HasForeignKey("BaseModelId")
                         .OnDelete(DeleteBehavior.Restrict)
                         .IsRequired();
-
-                    b.HasOne("DeepExtension.Core.Runs.TrainingRun", null)
-                        .WithMany()
-                        .HasForeignKey("TrainingRunId")
-                        .OnDelete(DeleteBehavior.Restrict)
-                        .IsRequired();
                 });
 
             modelBuilder.Entity("DeepExtension.Core.Datasets.DatasetVersion", b =>
