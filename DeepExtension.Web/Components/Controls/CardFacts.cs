@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using DeepExtension.Core.BaseModels;
 using DeepExtension.Core.Common;
+using DeepExtension.Core.CompleteModels;
 using DeepExtension.Core.Training;
 
 namespace DeepExtension.Web.Components.Controls;
@@ -121,7 +122,7 @@ public static class CardFacts
     public static IReadOnlyList<CardSection> OfCompleteCard(JsonObject card)
     {
         var sections = new List<CardSection>();
-        var known = new HashSet<string>(StringComparer.Ordinal) { "name", "customized_model", "saved_utc", "quantization", "base_model", "training" };
+        var known = new HashSet<string>(StringComparer.Ordinal) { "name", "customized_model", "saved_utc", "quantization", "base_model", "training", CompleteModelService.FolderCardKey };
         var saved = DisplayFormat.ParseUtc(Text(card["saved_utc"], null));
         sections.Add(new("Saved model",
         [
@@ -130,7 +131,8 @@ public static class CardFacts
             new("Saved", DisplayFormat.Utc(saved), saved),
             new("Quantization", Text(card["quantization"]) == "no_quantization" ? "none (full precision)" : Text(card["quantization"])),
         ]));
-        if (card["base_model"]?["card"] is JsonObject baseCard && Deserialize(baseCard) is { } modelCard)
+        // The merged folder's own card (its files, size, dtypes); cards saved before it was recorded have the base's only.
+        if ((card[CompleteModelService.FolderCardKey] ?? card["base_model"]?["card"]) is JsonObject baseCard && Deserialize(baseCard) is { } modelCard)
         {
             var architecture = OfBaseModel(modelCard);
             sections.Add(architecture[0] with { Facts = [new("Base model", $"{Text(card["base_model"]?["technical_name"])} ({Text(card["base_model"]?["model_name"])})"), .. architecture[0].Facts] });
