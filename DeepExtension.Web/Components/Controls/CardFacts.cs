@@ -54,9 +54,14 @@ public static class CardFacts
             new("Vocabulary size", c.VocabSize is { } vocab ? $"{DisplayFormat.Count(vocab)} tokens" : DisplayFormat.Missing),
             new("Tokenizer", c.HasTokenizer ? "present" : "missing"),
             new("Chat template", c.HasChatTemplate ? "present" : "missing"),
-            new("Special tokens", $"BOS {Show(c.BosTokenId)}, EOS {(c.EosTokenIds.Count == 0 ? DisplayFormat.Missing : string.Join(", ", c.EosTokenIds))}, PAD {Show(c.PadTokenId)}"),
+            new("Special tokens", $"BOS {Token(c, c.BosTokenId)}, EOS {(c.EosTokenIds.Count == 0 ? DisplayFormat.Missing : string.Join(", ", c.EosTokenIds.Select(id => Token(c, id))))}, PAD {Token(c, c.PadTokenId)}"),
         ]),
     ];
+
+    /// <summary>A special token as its text and id ("<|im_end|> (2)"), or its id alone when the card has no text for it.</summary>
+    private static string Token(ModelCard card, int? id) => id is { } i
+        ? card.SpecialTokenTexts.TryGetValue(i, out var text) ? $"{text} ({i})" : i.ToString(Invariant)
+        : DisplayFormat.Missing;
 
     /// <summary>A customized model's card (as CustomizedModelService writes it).</summary>
     public static IReadOnlyList<CardSection> OfTrainingCard(JsonObject card)
