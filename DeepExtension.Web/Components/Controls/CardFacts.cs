@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using DeepExtension.Core.BaseModels;
 using DeepExtension.Core.Common;
 using DeepExtension.Core.CompleteModels;
+using DeepExtension.Core.HubDownloads;
 using DeepExtension.Core.Training;
 
 namespace DeepExtension.Web.Components.Controls;
@@ -57,6 +58,15 @@ public static class CardFacts
             new("Special tokens", $"BOS {Token(c, c.BosTokenId)}, EOS {(c.EosTokenIds.Count == 0 ? DisplayFormat.Missing : string.Join(", ", c.EosTokenIds.Select(id => Token(c, id))))}, PAD {Token(c, c.PadTokenId)}"),
         ]),
     ];
+
+    /// <summary>Where a base model came from when it was downloaded from the Hub: the repository, the revision asked for and the commit it resolved to.</summary>
+    public static CardSection OfDownload(HubDownload download) => new("Source",
+    [
+        new("Hugging Face repository", download.Repository, Mono: true),
+        new("Revision", download.Revision, Mono: true),
+        new("Commit", download.Commit, Mono: true),
+        new("Downloaded", DisplayFormat.Utc(download.FinishedAtUtc), download.FinishedAtUtc),
+    ]);
 
     /// <summary>A special token as its text and id ("<|im_end|> (2)"), or its id alone when the card has no text for it.</summary>
     private static string Token(ModelCard card, int? id) => id is { } i
