@@ -26,6 +26,22 @@ public sealed class HonestConsoleBrowserTests : ConsoleBrowserTest
         var hotter = new RunFiles(Path.Combine(Env.DataRoot, trio.Hotter.RelativeDirectory));
         hotter.Log.Append(RunLogLevel.Warning, new TrainingDataReport(30, 5, 23, 0, 64).ToLogMessage());
 
+        // tiny-qwen2 as if it came from the Hub: its card names the repository and commit.
+        await using (var db = await Env.DbFactory.CreateDbContextAsync())
+        {
+            var download = new DeepExtension.Core.HubDownloads.HubDownload
+            {
+                Id = Guid.NewGuid(), Repository = "deepx-test/tiny-qwen2", Revision = "main", Commit = "0123456789abcdef0123456789abcdef01234567",
+                TargetPath = "tiny-qwen2", TechnicalName = "tiny-qwen2", ModelName = "Tiny Qwen2", Architecture = "Qwen2ForCausalLM",
+                BaseModelId = trio.Base.BaseModelId, CreatedAtUtc = DateTime.UtcNow,
+            };
+            download.Enqueue(DateTime.UtcNow);
+            download.Start(DateTime.UtcNow);
+            download.Finish(DeepExtension.Core.Work.WorkStatus.Succeeded, null, DateTime.UtcNow);
+            db.HubDownloads.Add(download);
+            await db.SaveChangesAsync();
+        }
+
         var page = await Chromium.NewPageAsync(Host.Address);
         foreach (var width in new[] { 1280, 1440 })
         {
@@ -55,6 +71,11 @@ public sealed class HonestConsoleBrowserTests : ConsoleBrowserTest
             await page.WaitForTimeoutAsync(300);
             await page.ScreenshotAsync(new() { Path = Path.Combine(Browser.ScreenshotDirectory, $"evaluate-try-judge-{width}.png") });
             await page.GetByTestId("evaluate-cancel").ClickAsync();
+
+            await OpenAsync(page, "/base-models");
+            await page.Locator("tr", new() { HasText = "tiny-qwen2" }).GetByTestId("toggle-card").First.ClickAsync();
+            await Assertions.Expect(page.GetByTestId("card-commit").First).ToContainTextAsync("0123456789abcdef");
+            await ShotAsync(page, $"base-model-card-source-{width}", width);
         }
     }
 
