@@ -43,6 +43,7 @@ public static class WebHostingExtensions
         });
         app.UseHubOriginCheck();
         app.UseDeepExtensionRateLimits();
+        app.UseApiMethodNotAllowed();
         app.UseDeepExtensionAccounts();
         app.UseAntiforgery();
         // Scripts, styles and fonts are the same for everyone, and the sign-in page needs them.

@@ -26,6 +26,8 @@ public sealed record ModelCard
     public int? BosTokenId { get; init; }
     public IReadOnlyList<int> EosTokenIds { get; init; } = [];
     public int? PadTokenId { get; init; }
+    /// <summary>The text of the BOS, EOS and PAD ids (&lt;|im_end|&gt;), where the tokenizer declares it; empty on cards read before it was recorded.</summary>
+    public IReadOnlyDictionary<int, string> SpecialTokenTexts { get; init; } = new Dictionary<int, string>();
     public bool HasTokenizer { get; init; }
     public bool HasChatTemplate { get; init; }
     public string? TransformersVersion { get; init; }

@@ -65,6 +65,8 @@ public static class ModelCardReader
             BosTokenId = specialTokens.BosTokenId,
             EosTokenIds = specialTokens.EosTokenIds,
             PadTokenId = specialTokens.PadTokenId,
+            SpecialTokenTexts = SpecialTokens.TextsOf(folder,
+                [.. specialTokens.EosTokenIds, .. specialTokens.BosTokenId is { } bos ? [bos] : Array.Empty<int>(), .. specialTokens.PadTokenId is { } pad ? [pad] : Array.Empty<int>()]),
             HasTokenizer = File.Exists(Path.Combine(folder, "tokenizer.json"))
                 || File.Exists(Path.Combine(folder, "tokenizer.model")),
             HasChatTemplate = File.Exists(Path.Combine(folder, "chat_template.jinja"))

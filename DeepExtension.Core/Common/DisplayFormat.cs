@@ -14,13 +14,19 @@ public static class DisplayFormat
     private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
 
     /// <summary>
+    /// Below this magnitude a number prints as 0: what float arithmetic leaves of a zero (a GRPO loss of
+    /// -5.42e-20) is noise, not a value. The charts use the same bound (chart-math.js, formatNumber).
+    /// </summary>
+    public const double NearZero = 1e-12;
+
+    /// <summary>
     /// A measured value (loss, reward, gradient norm) to four significant digits: "2.346", "0.01235", "1234",
     /// "1.235e-5" (scientific below 0.001 and from 100,000 on, where fixed digits would hide the value).
     /// </summary>
     public static string Significant(double? value, int digits = 4)
     {
         if (value is not { } v || !double.IsFinite(v)) return Missing;
-        if (v == 0) return "0";
+        if (Math.Abs(v) < NearZero) return "0";
         var magnitude = Math.Abs(v);
         if (magnitude is < 1e-3 or >= 1e5)
         {

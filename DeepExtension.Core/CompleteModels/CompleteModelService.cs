@@ -134,6 +134,21 @@ public sealed class CompleteModelService(
     public Task FinishFailedAsync(Guid saveId, string reason, CancellationToken cancellationToken = default) =>
         _work.FinishAsync<ModelSave>(saveId, WorkStatus.Failed, reason, cancellationToken);
 
+    /// <summary>The card key of the merged folder's own <see cref="ModelCard"/>.</summary>
+    public const string FolderCardKey = "folder_card";
+
+    private static JsonNode? FolderCardOf(string folder)
+    {
+        try
+        {
+            return JsonSerializer.SerializeToNode(ModelCardReader.Read(folder));
+        }
+        catch (Exception ex) when (ex is IOException or InvalidDataException or JsonException or UnauthorizedAccessException)
+        {
+            return null; // the card then shows the base's facts, as before
+        }
+    }
+
     /// <summary>
     /// Registers the merged folder complete-models/&lt;name&gt;/ (written by the worker) as a complete model with a card
     /// combining the base model card and the training card, and marks the save Succeeded.
@@ -163,6 +178,8 @@ public sealed class CompleteModelService(
                 ["card"] = JsonSerializer.SerializeToNode(baseModel.Card),
             },
             [TrainingCard.CompleteModelTrainingKey] = JsonNode.Parse(string.IsNullOrWhiteSpace(customized.CardJson) ? "{}" : customized.CardJson),
+            // What the merged folder itself holds (its weight files and size, not the base's: a sharded base merges into fewer files).
+            [FolderCardKey] = FolderCardOf(folder),
         };
         var model = new CompleteModel
         {

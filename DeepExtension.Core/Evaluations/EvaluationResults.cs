@@ -68,7 +68,7 @@ public static class EvaluationResults
             foreach (var model in models)
             {
                 if (!example.Answers.TryGetValue(model, out var answer)) continue;
-                var verdict = example.Judge is not null && example.Judge.TryGetValue(model, out var pair) ? pair.Verdict.ToString().ToLowerInvariant() : "";
+                var verdict = example.Judge is not null && example.Judge.TryGetValue(model, out var pair) ? pair.Verdict.Label() : "";
                 csv.AppendJoin(',', [
                     example.Index.ToString(CultureInfo.InvariantCulture), CsvText.Cell(model), CsvText.Cell(example.Question), CsvText.Cell(example.Reference), CsvText.Cell(answer.Text),
                     answer.Tokens.ToString(CultureInfo.InvariantCulture), answer.Stopped ? "true" : "false",

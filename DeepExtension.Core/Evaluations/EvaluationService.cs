@@ -270,7 +270,7 @@ public sealed class EvaluationService(IDbContextFactory<DeepExtensionDbContext> 
         var evaluation = new Evaluation
         {
             Id = Guid.NewGuid(),
-            Name = string.IsNullOrWhiteSpace(request.Name) ? $"{models[^1].Name} on v{version!.VersionNumber} {request.Part.ToString().ToLowerInvariant()}" : request.Name.Trim(),
+            Name = string.IsNullOrWhiteSpace(request.Name) ? DefaultName(models, version!.VersionNumber, request.Part) : request.Name.Trim(),
             BaseModelId = baseIds.Single(),
             DatasetVersionId = version!.Id,
             Part = request.Part,
@@ -300,6 +300,16 @@ public sealed class EvaluationService(IDbContextFactory<DeepExtensionDbContext> 
             return OperationResult<Evaluation>.Failure(OperationResult<Evaluation>.General, $"The evaluation could not be queued: {ex.Message}");
         }
         return OperationResult<Evaluation>.Success(evaluation);
+    }
+
+    /// <summary>
+    /// An evaluation named for every model in it, so no train's page or Compare column is headed with another train's
+    /// model: "tuned-a, tuned-b vs base on v2 validation" (the judge's baseline last), or "base on v2 all" for one model.
+    /// </summary>
+    public static string DefaultName(IReadOnlyList<EvaluatedModel> models, int versionNumber, DatasetPart part)
+    {
+        var named = models.Count > 1 ? $"{string.Join(", ", models.Skip(1).Select(m => m.Name))} vs {models[0].Name}" : models[0].Name;
+        return $"{named} on v{versionNumber} {part.ToString().ToLowerInvariant()}";
     }
 
     public Task ReportProgressAsync(Guid evaluationId, double progress, CancellationToken cancellationToken = default) =>

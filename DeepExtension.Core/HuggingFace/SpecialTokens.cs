@@ -56,6 +56,39 @@ public sealed record SpecialTokens
         };
     }
 
+    /// <summary>
+    /// The text of each of <paramref name="ids"/> that the folder's tokenizer declares as an added token
+    /// (tokenizer_config.json's <c>added_tokens_decoder</c>, else tokenizer.json's <c>added_tokens</c>): what a model
+    /// card shows next to the ids ("2 (&lt;|im_end|&gt;)"). Ids it does not declare are left out.
+    /// </summary>
+    public static IReadOnlyDictionary<int, string> TextsOf(string folder, IEnumerable<int> ids)
+    {
+        var wanted = ids.ToHashSet();
+        var texts = new Dictionary<int, string>();
+        if (wanted.Count == 0) return texts;
+        if (ReadObject(Path.Combine(folder, TokenizerConfigFile)) is { } config && config.TryGetProperty("added_tokens_decoder", out var decoder)
+            && decoder.ValueKind == JsonValueKind.Object)
+        {
+            foreach (var token in decoder.EnumerateObject())
+            {
+                if (int.TryParse(token.Name, out var id) && wanted.Contains(id) && token.Value.ValueKind == JsonValueKind.Object
+                    && token.Value.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.String)
+                    texts[id] = content.GetString()!;
+            }
+        }
+        if (texts.Count < wanted.Count && ReadObject(Path.Combine(folder, "tokenizer.json")) is { } tokenizer
+            && tokenizer.TryGetProperty("added_tokens", out var added) && added.ValueKind == JsonValueKind.Array)
+        {
+            foreach (var token in added.EnumerateArray())
+            {
+                if (token.ValueKind == JsonValueKind.Object && token.TryGetProperty("id", out var idValue) && idValue.TryGetInt32(out var id)
+                    && wanted.Contains(id) && !texts.ContainsKey(id) && token.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.String)
+                    texts[id] = content.GetString()!;
+            }
+        }
+        return texts;
+    }
+
     /// <summary>The named tokens of a tokenizer_config.json object: a plain string or, in older files, an AddedToken
     /// object with a "content" field; null entries are left out.</summary>
     public static IReadOnlyDictionary<string, string> NamedTokens(JsonElement tokenizerConfig)

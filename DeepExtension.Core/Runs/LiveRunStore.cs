@@ -271,6 +271,15 @@ public sealed class LiveRun
         }
     }
 
+    /// <summary>What tokenizing the dataset gave, as the worker logged it (null until it has).</summary>
+    public TrainingDataReport? DataReport
+    {
+        get
+        {
+            lock (_gate) return TrainingDataReport.Last(_logs);
+        }
+    }
+
     public int LogCount
     {
         get

@@ -9,8 +9,8 @@ namespace DeepExtension.Core.Runs;
 /// <summary>One run of a comparison with what its configuration and outcome rows need beyond the run row.</summary>
 public sealed record ComparedRun(TrainingRun Run, string? DatasetName, int? DatasetVersion, string? DatasetSha256, string? CustomizedModelName)
 {
-    /// <summary>How long it trained: up to now while it runs.</summary>
-    public TimeSpan? Duration(DateTime utcNow) => Run.StartedAtUtc is { } started ? (Run.FinishedAtUtc ?? utcNow) - started : null;
+    /// <summary>The run's <see cref="Work.WorkItem.Duration"/>.</summary>
+    public TimeSpan? Duration(DateTime utcNow) => Run.Duration(utcNow);
 }
 
 /// <summary>One configuration row: a label and the value of each compared run, as shown.</summary>

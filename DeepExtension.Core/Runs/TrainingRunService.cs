@@ -129,6 +129,46 @@ public sealed class TrainingRunService(
         return OperationResult<TrainingRun>.Success((await GetAsync(id, cancellationToken))!);
     }
 
+    /// <summary>What deleting a train removes, as the confirmation and the API say it.</summary>
+    public static readonly IReadOnlyList<string> DeletionGoes = ["its folder under runs/: metrics, charts, log and checkpoints", "its entry in the trains list"];
+
+    /// <summary>What deleting a train keeps.</summary>
+    public static readonly IReadOnlyList<string> DeletionStays =
+        ["the customized and complete models made from it (their cards keep its settings)", "its evaluations", "its dataset and base model"];
+
+    public static string DeletionEffect => $"Goes: {string.Join("; ", DeletionGoes)}. Stays: {string.Join("; ", DeletionStays)}.";
+
+    /// <summary>
+    /// Deletes a finished train: its folder under runs/ (metrics, charts, log, checkpoints) and its row. Models made
+    /// from it stay (a customized model's adapter lives in adapters/, its card keeps the lineage). Refused while it
+    /// is queued or running: cancel it first.
+    /// </summary>
+    public async Task<OperationResult<bool>> DeleteAsync(Guid id, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var run = await db.TrainingRuns.FirstOrDefaultAsync(r => r.Id == id, cancellationToken);
+        if (run is null) return OperationResult<bool>.Failure(OperationResult<bool>.General, "This run no longer exists.");
+        if (_user.DenyAlter(run.CreatedBy, "delete it") is { } denied) return OperationResult<bool>.Failure(OperationResult<bool>.General, denied);
+        if (!run.IsFinished)
+        {
+            return OperationResult<bool>.Failure(OperationResult<bool>.General,
+                $"{run.Name} is {run.Status.ToString().ToLowerInvariant()}: a train cannot be deleted while it runs. Cancel it first.");
+        }
+        var folder = FilesOf(run).Directory;
+        try
+        {
+            if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return OperationResult<bool>.Failure(OperationResult<bool>.General, $"The train's folder could not be removed: {ex.Message}");
+        }
+        db.TrainingRuns.Remove(run);
+        AuditTrail.Add(db, _user, clock, AuditActions.Deleted, AuditObjects.Train, run.Id, run.Name);
+        await db.SaveChangesAsync(cancellationToken);
+        return OperationResult<bool>.Success(true);
+    }
+
     /// <summary>Queues a failed or cancelled run again; the worker continues from its last checkpoint.</summary>
     public async Task<OperationResult<TrainingRun>> ResumeAsync(Guid id, CancellationToken cancellationToken = default)
     {

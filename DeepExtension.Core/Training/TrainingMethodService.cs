@@ -47,16 +47,37 @@ public sealed class TrainingMethodService(IDbContextFactory<DeepExtensionDbConte
         return errors;
     }
 
-    /// <summary>Warnings for valid values outside the typical ranges, keyed by parameter.</summary>
-    public static IReadOnlyDictionary<string, string> Warnings(TrainingAlgorithm algorithm, JsonObject values)
+    /// <summary>
+    /// Warnings for valid values outside the typical ranges, keyed by parameter. With the model's
+    /// <paramref name="contextLength"/>, max tokens is judged against what that model can take: a typical range above
+    /// its context means nothing for it.
+    /// </summary>
+    public static IReadOnlyDictionary<string, string> Warnings(TrainingAlgorithm algorithm, JsonObject values, int? contextLength = null)
     {
         var definition = AlgorithmCatalog.Get(algorithm);
         var warnings = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (key, value) in values)
         {
-            if (definition.Find(key)?.Warn(value) is { } warning) warnings[key] = warning;
+            if (definition.Find(key) is not { } spec) continue;
+            var warning = key == TrainingParameters.Keys.MaxTokens && contextLength is { } context ? MaxTokensWarning(spec, value, context) : spec.Warn(value);
+            if (warning is not null) warnings[key] = warning;
         }
         return warnings;
+    }
+
+    /// <summary>Max tokens against a model of <paramref name="context"/> tokens: its typical range, capped at the context.</summary>
+    private static string? MaxTokensWarning(ParameterSpec spec, JsonNode? value, int context)
+    {
+        if (value is null || !ParameterSpec.TryGetNumber(value, out var tokens) || tokens > context) return null; // above the context is an error, not a hint
+        var low = Math.Min(spec.TypicalMin ?? 0, context);
+        var high = Math.Min(spec.TypicalMax ?? context, context);
+        if (tokens < low)
+        {
+            return low == high
+                ? $"{spec.Label} {ParameterSpec.Format(tokens)} is below this model's context of {ParameterSpec.Format(context)} tokens: longer examples are cut at {ParameterSpec.Format(tokens)}."
+                : $"{spec.Label} {ParameterSpec.Format(tokens)} is below the typical range {ParameterSpec.Format(low)}–{ParameterSpec.Format(high)} for this model (context {ParameterSpec.Format(context)} tokens).";
+        }
+        return tokens > high ? $"{spec.Label} {ParameterSpec.Format(tokens)} is above the typical range {ParameterSpec.Format(low)}–{ParameterSpec.Format(high)}." : null;
     }
 
     private ICurrentUser User => currentUser ?? SystemUser.Instance;

@@ -28,6 +28,12 @@ public abstract class WorkItem
     /// <summary>The first start; a resumed item keeps it.</summary>
     public DateTime? StartedAtUtc { get; set; }
     public DateTime? FinishedAtUtc { get; set; }
+
+    /// <summary>
+    /// Duration: wall-clock time from the start (its first start, for resumed work) to the finish, or to
+    /// <paramref name="utcNow"/> while it runs; null before it starts. Every page shows this one number under this one word.
+    /// </summary>
+    public TimeSpan? Duration(DateTime utcNow) => StartedAtUtc is { } started ? (FinishedAtUtc ?? utcNow) - started : null;
     public string? FailureReason { get; set; }
     /// <summary>How many times a job started it (resumes and restarts count).</summary>
     public int Attempts { get; set; }

@@ -1,4 +1,5 @@
 using DeepExtension.Core.Datasets;
+using DeepExtension.Core.Evaluations;
 using DeepExtension.Jobs.Engine.Generation;
 using DeepExtension.Jobs.Engine.Lora;
 using DeepExtension.Jobs.Engine.Model;
@@ -8,23 +9,6 @@ using TorchSharp;
 using static TorchSharp.torch;
 
 namespace DeepExtension.Jobs.Evaluations;
-
-/// <summary>A prompt to answer and the reference answer it is scored against.</summary>
-public sealed record EvaluationPrompt(long Index, IReadOnlyList<DatasetMessage> Prompt, string Reference)
-{
-    /// <summary>
-    /// The prompt and reference of a dataset row: a prompt + answer row as it is; a conversation's turns before its last
-    /// assistant turn, and that turn; a preference pair's prompt and chosen answer. Null when the row has no answer.
-    /// </summary>
-    public static EvaluationPrompt? Of(DatasetExample example) => example switch
-    {
-        PromptAnswerExample p => new(p.Index, p.Prompt, p.Answer),
-        SftExample s when s.Messages.ToList().FindLastIndex(m => m.Role == DatasetRoles.Assistant) is var last and > 0 =>
-            new(s.Index, s.Messages.Take(last).ToList(), s.Messages[last].Content),
-        PreferenceExample d when d.Chosen.LastOrDefault(m => m.Role == DatasetRoles.Assistant) is { } chosen => new(d.Index, d.Prompt, chosen.Content),
-        _ => null,
-    };
-}
 
 /// <summary>What one model produced for one prompt.</summary>
 /// <param name="Loss">Mean cross-entropy of the reference's tokens (the assistant turn) given the prompt; null when none could be scored.</param>

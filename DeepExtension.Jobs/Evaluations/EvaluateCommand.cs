@@ -163,7 +163,7 @@ public static class EvaluateCommand
         {
             log.Append(RunLogLevel.Info, $"{aggregate.Model}: " + string.Join(", ", aggregate.Means.Select(s => $"{s.Key} {s.Value:0.####}"))
                 + (aggregate.Perplexity is { } ppl ? $", perplexity {ppl:0.###}" : "")
-                + (aggregate.Judge is { } j ? $", judge {j.Wins}/{j.Ties}/{j.Losses} (win/tie/loss) against {j.Opponent}" : ""));
+                + (aggregate.Judge is { } j ? $", judge {j.Wins}/{j.Ties}/{j.Losses} (win/tie/loss) against {j.Opponent}, {j.NoVerdict} of {j.Total} pairs without a verdict" : ""));
         }
         Console.WriteLine($"wrote {examples.Count} examples");
     }

@@ -2,6 +2,7 @@ using DeepExtension.Core.CompleteModels;
 using DeepExtension.Core.CustomizedModels;
 using DeepExtension.Core.Work;
 using DeepExtension.Tests.Support;
+using Microsoft.EntityFrameworkCore;
 
 namespace DeepExtension.Tests.CompleteModels;
 
@@ -123,6 +124,27 @@ public class ModelSavingTests
         var save = (await service.GetSaveAsync(complete.SaveId))!;
         Assert.Equal(WorkStatus.Succeeded, save.Status);
         Assert.Equal(complete.Id, save.CompleteModelId);
+    }
+
+    [Fact]
+    public async Task RegisterAsync_ShardedBaseMergedIntoOneFile_CardCountsTheMergedFoldersOwnFiles()
+    {
+        await using var env = await TestEnvironment.CreateAsync();
+        var customized = await CustomizedModelFixture.RegisterReferenceAdapterAsync(env);
+        // As a base downloaded in two shards: its card counts two files; the merge writes one.
+        await using (var db = await env.DbFactory.CreateDbContextAsync())
+        {
+            var baseModel = await db.BaseModels.SingleAsync(m => m.Id == customized.BaseModelId);
+            baseModel.Card = baseModel.Card with { WeightFileCount = 2 };
+            await db.SaveChangesAsync();
+        }
+        var service = new CompleteModelService(env.DbFactory, env.Directories, new RecordingScheduler(), TimeProvider.System);
+
+        var complete = await RegisterFakeMergeAsync(env, service, customized);
+
+        var sections = DeepExtension.Web.Components.Controls.CardFacts.OfCompleteCard(System.Text.Json.Nodes.JsonNode.Parse(complete.CardJson)!.AsObject());
+        var weights = sections.Single(s => s.Title == "Weights").Facts.ToDictionary(f => f.Label, f => f.Text);
+        Assert.Equal("1 safetensors file", weights["Files"]);
     }
 
     /// <summary>A queued save whose output folder is written by hand (a copy of the base model) and then registered.</summary>

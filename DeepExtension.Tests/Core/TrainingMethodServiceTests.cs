@@ -116,6 +116,19 @@ public class TrainingMethodServiceTests
         Assert.Contains(warning, TrainingMethodService.Warnings(TrainingAlgorithm.Sft, values)[key]);
     }
 
+    [Theory]
+    [InlineData(128, 256, "Max tokens 128 is below this model's context of 256 tokens: longer examples are cut at 128.")]
+    [InlineData(256, 256, null)]
+    [InlineData(300, 1024, "Max tokens 300 is below the typical range 512–1024 for this model (context 1024 tokens).")]
+    [InlineData(600, 1024, null)]
+    [InlineData(8192, 32768, "Max tokens 8192 is above the typical range 512–4096.")]
+    public void Warnings_MaxTokens_AreMeasuredAgainstTheModelsContext(int maxTokens, int context, string? warning)
+    {
+        var warnings = TrainingMethodService.Warnings(TrainingAlgorithm.Sft, new JsonObject { ["max_tokens"] = maxTokens }, context);
+
+        Assert.Equal(warning, warnings.GetValueOrDefault("max_tokens"));
+    }
+
     [Fact]
     public void Catalog_EveryAlgorithm_HasValidDefaultsAndLoraParameters()
     {

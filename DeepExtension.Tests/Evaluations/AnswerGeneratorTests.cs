@@ -1,4 +1,5 @@
 using DeepExtension.Core.Datasets;
+using DeepExtension.Core.Evaluations;
 using DeepExtension.Jobs.Evaluations;
 using DeepExtension.Tests.Support;
 

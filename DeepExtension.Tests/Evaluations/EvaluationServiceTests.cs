@@ -47,4 +47,15 @@ public class EvaluationServiceTests
         Assert.Equal([stored.Id], queue.Queued);
         Assert.Equal(Path.Combine(env.DataRoot, "evaluations", stored.Id.ToString("N"), "evaluate.log.jsonl"), service.LogOf(stored.Id).Path);
     }
+
+    [Fact]
+    public async Task StartAsync_ThreeModels_NamesTheEvaluationForAllOfThem()
+    {
+        await using var env = await TestEnvironment.CreateAsync();
+        var trio = await ComparedRunsFixture.CreateAsync(env);
+
+        var (evaluation, longer) = await RunEvaluationFixture.EvaluateTwoRunsAsync(env, trio);
+
+        Assert.Equal($"{trio.AdapterName}, {longer} vs tiny-qwen2 on v1 all", evaluation.Name);
+    }
 }

@@ -26,7 +26,9 @@ public partial class LlmJudgeTests
     [InlineData(JudgeChoice.A, JudgeChoice.A, PairVerdict.Tie)]
     [InlineData(JudgeChoice.B, JudgeChoice.B, PairVerdict.Tie)]
     [InlineData(JudgeChoice.Tie, JudgeChoice.B, PairVerdict.Tie)]
-    [InlineData(JudgeChoice.Unparsed, JudgeChoice.B, PairVerdict.Tie)]
+    [InlineData(JudgeChoice.Unparsed, JudgeChoice.B, PairVerdict.NoVerdict)]
+    [InlineData(JudgeChoice.Tie, JudgeChoice.Unparsed, PairVerdict.NoVerdict)]
+    [InlineData(JudgeChoice.Unparsed, JudgeChoice.Unparsed, PairVerdict.NoVerdict)]
     public void Verdict_BothOrders_WinsOnlyWhenPreferredInEach(JudgeChoice candidateFirst, JudgeChoice candidateSecond, PairVerdict expected)
     {
         Assert.Equal(expected, new JudgedPair("base", candidateFirst, candidateSecond).Verdict);
@@ -73,7 +75,7 @@ public partial class LlmJudgeTests
         Assert.Equal(10, ollama.Requests.Count(r => r.Contains("/api/chat", StringComparison.Ordinal)));
 
         var summary = EvaluationResults.Aggregate(judged, models).Single(a => a.Model == "tuned").Judge!;
-        Assert.Equal((2, 2, 1, 2, 0), (summary.Wins, summary.Ties, summary.Losses, summary.Inconsistent, summary.Unparsed));
+        Assert.Equal((2, 2, 1, 2, 0), (summary.Wins, summary.Ties, summary.Losses, summary.Inconsistent, summary.NoVerdict));
         Assert.Equal(0.4, summary.WinRate, 12);
         // Wilson 95 % of 2/5 and 1/5, from python3 (see EvaluationScoresTests for the formula).
         Assert.Equal(0.1176182311592533, summary.WinLow, 12);
@@ -81,6 +83,60 @@ public partial class LlmJudgeTests
         Assert.Equal(0.2, summary.LossRate, 12);
         Assert.Equal(0.03622316096978745, summary.LossLow, 12);
         Assert.Null(EvaluationResults.Aggregate(judged, models).Single(a => a.Model == "base").Judge);
+    }
+
+    [Fact]
+    public async Task JudgeAllAsync_JudgeThatNeverAnswersInFormat_CountsNoVerdictApartAndKeepsOneReply()
+    {
+        await using var env = await TestEnvironment.CreateAsync();
+        await using var ollama = await FakeOllamaServer.StartAsync();
+        var (deployments, judge) = await DeploymentFixture.DeployedAsync(env, ollama, name: "judge:q8_0");
+        // Answers the first order of examples 0 and 1 properly ([[A]] then [[B]]: the candidate wins both), rambles otherwise.
+        var calls = 0;
+        ollama.ChatReply = (_, _) => calls++ switch
+        {
+            0 or 2 => "[[A]]",
+            1 or 3 => "[[B]]",
+            _ => $"Reply {calls}: both answers have merit.",
+        };
+        string[] models = ["base", "tuned"];
+        var examples = Enumerable.Range(0, 5).Select(i => new EvaluationExample(i, [new DatasetMessage("user", $"question {i}")], "42",
+            new Dictionary<string, ModelAnswer>
+            {
+                ["base"] = new("41", 1, true, new Dictionary<string, double>(), null, 0),
+                ["tuned"] = new("42", 1, true, new Dictionary<string, double>(), null, 0),
+            })).ToList();
+
+        var judged = await new LlmJudge(deployments).JudgeAllAsync(judge.Id, LlmJudge.DefaultPrompt, examples, models);
+
+        Assert.Equal([PairVerdict.Win, PairVerdict.Win, PairVerdict.NoVerdict, PairVerdict.NoVerdict, PairVerdict.NoVerdict],
+            judged.Select(e => e.Judge!["tuned"].Verdict));
+        Assert.Equal("Reply 5: both answers have merit.", judged[2].Judge!["tuned"].NoVerdictReply);
+        var summary = EvaluationResults.Aggregate(judged, models).Single(a => a.Model == "tuned").Judge!;
+        Assert.Equal((2, 0, 0, 3, 2, 5), (summary.Wins, summary.Ties, summary.Losses, summary.NoVerdict, summary.Decided, summary.Total));
+        Assert.True(summary.MostlyNoVerdict);
+        Assert.Equal("Reply 5: both answers have merit.", summary.NoVerdictReply);
+        // Out of the 2 decided pairs only: Wilson 95 % of 2/2.
+        Assert.Equal(1.0, summary.WinRate, 12);
+        Assert.Equal(EvaluationScores.Wilson(2, 2), (summary.WinLow, summary.WinHigh));
+        Assert.Contains("no verdict", EvaluationResults.ToCsv(judged, models).Split('\n')[6]);
+    }
+
+    [Fact]
+    public void Aggregates_StoredBeforeNoVerdictWasCounted_ReadWithoutTheUnparsedPairsAmongTheTies()
+    {
+        var evaluation = new Evaluation
+        {
+            Name = "older",
+            AggregatesJson = """[{"model":"tuned","examples":5,"means":{},"mean_loss":null,"perplexity":null,"mean_answer_tokens":3,"judge":{"opponent":"base","wins":0,"ties":5,"losses":0,"inconsistent":0,"unparsed":5,"win_rate":0,"win_low":0,"win_high":0.43,"tie_rate":1,"loss_rate":0,"loss_low":0,"loss_high":0.43}}]""",
+        };
+
+        var judge = evaluation.Aggregates.Single().Judge!;
+
+        Assert.Equal((0, 0, 0, 5, 0), (judge.Wins, judge.Ties, judge.Losses, judge.NoVerdict, judge.Decided));
+        Assert.True(judge.MostlyNoVerdict);
+        var roundTrip = new Evaluation { Name = "again", Aggregates = evaluation.Aggregates }.Aggregates.Single().Judge!;
+        Assert.Equal((0, 0, 5), (roundTrip.Ties, roundTrip.Decided, roundTrip.NoVerdict));
     }
 
     private static string Section(string prompt, string title) =>

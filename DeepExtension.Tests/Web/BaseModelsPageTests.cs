@@ -49,6 +49,42 @@ public class BaseModelsPageTests : ComponentTestContext
     }
 
     [Fact]
+    public async Task BaseModelsPage_ModelFromTheHub_CardShowsItsRepositoryAndCommit()
+    {
+        var created = await Env.BaseModels.CreateAsync(new BaseModelInput("tiny-qwen2", "Tiny Qwen2", Env.AddModelFolder("tiny-qwen2"), null));
+        var download = new DeepExtension.Core.HubDownloads.HubDownload
+        {
+            Id = Guid.NewGuid(),
+            Repository = "deepx-test/tiny-qwen2",
+            Revision = "main",
+            Commit = "0123456789abcdef0123456789abcdef01234567",
+            TargetPath = "tiny-qwen2",
+            TechnicalName = "tiny-qwen2",
+            ModelName = "Tiny Qwen2",
+            Architecture = "Qwen2ForCausalLM",
+            BaseModelId = created.Value!.Id,
+            CreatedAtUtc = DateTime.UtcNow,
+        };
+        download.Enqueue(DateTime.UtcNow);
+        download.Start(DateTime.UtcNow);
+        download.Finish(DeepExtension.Core.Work.WorkStatus.Succeeded, null, DateTime.UtcNow);
+        await using (var db = await Env.DbFactory.CreateDbContextAsync())
+        {
+            db.HubDownloads.Add(download);
+            await db.SaveChangesAsync();
+        }
+        var page = Render<BaseModels>();
+        page.WaitForElement("[data-testid=toggle-card]");
+
+        page.Find("[data-testid=toggle-card]").Click();
+
+        page.WaitForElement("[data-testid=model-card]");
+        Assert.Equal("deepx-test/tiny-qwen2", page.Find("[data-testid=card-hugging-face-repository]").TextContent.Trim());
+        Assert.Equal("0123456789abcdef0123456789abcdef01234567", page.Find("[data-testid=card-commit]").TextContent.Trim());
+        Assert.Equal("main", page.Find("[data-testid=card-revision]").TextContent.Trim());
+    }
+
+    [Fact]
     public void BaseModelForm_SubmittedEmpty_ShowsAMessageOnEveryRequiredField()
     {
         var form = Render<BaseModelForm>();

@@ -60,6 +60,28 @@ public class CompareEvaluationsPageTests : ComponentTestContext
     }
 
     [Fact]
+    public async Task ComparePage_OneEvaluationOfTwoTrainsModels_HeadsEachColumnWithAllItsModels()
+    {
+        var trio = await ComparedRunsFixture.CreateAsync(Env);
+        var (evaluation, longerAdapter) = await RunEvaluationFixture.EvaluateTwoRunsAsync(Env, trio);
+
+        var page = Open(trio.Base.Id, trio.Longer.Id);
+
+        page.WaitForElement("[data-testid=compare-evaluations]", Wait);
+        Assert.Equal($"{trio.AdapterName}, {longerAdapter} vs tiny-qwen2 on v1 all", evaluation.Name);
+        var columns = page.FindAll("[data-testid=evaluation-column]");
+        Assert.Equal([trio.Base.Id.ToString(), trio.Longer.Id.ToString()], columns.Select(c => c.GetAttribute("data-run") ?? "").ToArray());
+        // Each train's column names its own model, and the evaluation's title names both trains' models (not only the last).
+        foreach (var (column, own) in columns.Zip([trio.AdapterName, longerAdapter]))
+        {
+            var title = column.QuerySelector("[data-testid=evaluation-column-link]")!.TextContent.Trim();
+            Assert.Contains(trio.AdapterName, title);
+            Assert.Contains(longerAdapter, title);
+            Assert.Equal(own, column.QuerySelector("[data-testid=evaluation-column-model]")!.TextContent.Trim());
+        }
+    }
+
+    [Fact]
     public async Task ComparePage_NoRunEvaluated_SaysSoAndHowToEvaluate()
     {
         var trio = await ComparedRunsFixture.CreateAsync(Env);

@@ -47,6 +47,7 @@ public abstract class ComponentTestContext : BunitContext, IAsyncLifetime
         Services.AddSingleton(new CompleteModelService(Env.DbFactory, Env.Directories, SaveScheduler, TimeProvider.System));
         Deployments = Env.CreateDeploymentService(DeploymentScheduler);
         Services.AddSingleton(Deployments);
+        Services.AddSingleton(new DeepExtension.Core.Evaluations.LlmJudge(Deployments));
         Services.AddSingleton(new RunComparisonService(Env.DbFactory));
         Services.AddSingleton(new DeepExtension.Core.Evaluations.EvaluationService(Env.DbFactory, Env.Directories, SaveScheduler, TimeProvider.System));
         // As on a console whose scheduler runs on a worker node: devices come from the report that node writes to the data root.

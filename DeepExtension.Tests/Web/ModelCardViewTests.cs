@@ -41,6 +41,20 @@ public class ModelCardViewTests : ComponentTestContext
     }
 
     [Fact]
+    public void ModelCardView_BaseModelCard_ShowsSpecialTokensAsTextWithTheirIds()
+    {
+        var read = DeepExtension.Core.BaseModels.ModelCardReader.Read(Support.ReferenceModels.BundledPathOf("tiny-qwen2"));
+
+        var card = Render<ModelCardView>(p => p.Add(c => c.Card, read));
+
+        // generation_config.json says eos 2 and pad 0; tokenizer.json names them.
+        Assert.Equal("BOS —, EOS <|im_end|> (2), PAD <|endoftext|> (0)", card.Find("[data-testid=card-special-tokens]").TextContent.Trim());
+        // A card stored before the texts were recorded still shows the ids.
+        var older = Render<ModelCardView>(p => p.Add(c => c.Card, read with { SpecialTokenTexts = new Dictionary<int, string>() }));
+        Assert.Equal("BOS —, EOS 2, PAD 0", older.Find("[data-testid=card-special-tokens]").TextContent.Trim());
+    }
+
+    [Fact]
     public void ModelCardView_RawJsonToggle_ShowsTheStoredCardAndOffersItsDownload()
     {
         var card = Render<ModelCardView>(p => p.Add(c => c.CardJson, OldTrainingCard).Add(c => c.FileName, "plus-one"));

@@ -1,6 +1,8 @@
 using System.Text.Json.Serialization;
 using DeepExtension.Core.Accounts;
 using DeepExtension.Core.Common;
+using System.Text.Json;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Identity;
 
@@ -15,7 +17,12 @@ public static class ApiEndpoints
     public static IHostApplicationBuilder AddDeepExtensionApi(this IHostApplicationBuilder builder)
     {
         builder.Services.AddProblemDetails();
-        builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.Converters.Add(new JsonStringEnumConverter()));
+        builder.Services.ConfigureHttpJsonOptions(json =>
+        {
+            json.SerializerOptions.Converters.Add(new JsonStringEnumConverter());
+            // Every time the API answers is ISO 8601 with its offset: the database hands times back without a kind.
+            json.SerializerOptions.Converters.Add(new UtcDateTimeConverter());
+        });
         builder.Services.AddAuthentication().AddApiAuthentication();
         builder.Services.AddAuthorizationBuilder().AddPolicy(ApiAuthentication.Policy, policy => policy
             .AddAuthenticationSchemes(ApiAuthentication.Scheme)
@@ -25,6 +32,39 @@ public static class ApiEndpoints
             description.RelativePath?.StartsWith(Prefix.TrimStart('/'), StringComparison.Ordinal) == true);
         return builder;
     }
+
+    /// <summary>
+    /// A method a route of /api/v1 does not support answers 405 with an Allow header and problem details. Routing picks
+    /// a bare 405 endpoint for it, without the API's authentication, so the sign-in fallback used to answer it: a 401
+    /// with an empty body, even to a valid token. Runs before authentication; credentials are still checked first
+    /// (a missing or wrong token stays a 401).
+    /// </summary>
+    public static WebApplication UseApiMethodNotAllowed(this WebApplication app)
+    {
+        app.Use(async (context, next) =>
+        {
+            if (context.GetEndpoint() is not { DisplayName: MethodNotAllowedEndpoint } endpoint
+                || !context.Request.Path.StartsWithSegments(Prefix, StringComparison.OrdinalIgnoreCase))
+            {
+                await next(context);
+                return;
+            }
+            var authenticated = await context.AuthenticateAsync(ApiAuthentication.Scheme);
+            if (!authenticated.Succeeded)
+            {
+                await context.ChallengeAsync(ApiAuthentication.Scheme);
+                return;
+            }
+            await endpoint.RequestDelegate!(context); // 405 and the Allow header
+            var allowed = context.Response.Headers.Allow.ToString();
+            await Results.Problem($"{context.Request.Method} is not supported on {context.Request.Path}; it supports {allowed}.",
+                statusCode: StatusCodes.Status405MethodNotAllowed, title: "Method not allowed").ExecuteAsync(context);
+        });
+        return app;
+    }
+
+    /// <summary>The display name ASP.NET Core's routing gives the endpoint it selects when only the method does not match.</summary>
+    private const string MethodNotAllowedEndpoint = "405 HTTP Method Not Supported";
 
     public static WebApplication MapDeepExtensionApi(this WebApplication app)
     {
@@ -93,4 +133,14 @@ public static class ApiEndpoints
             return result.Succeeded ? Results.NoContent() : Problem(result);
         }).WithSummary("Revokes one of your tokens.");
     }
+}
+
+/// <summary>Writes every <see cref="DateTime"/> as ISO 8601 in UTC with its "Z" (<see cref="DisplayFormat.Iso"/>); reads any ISO 8601 time as UTC.</summary>
+internal sealed class UtcDateTimeConverter : System.Text.Json.Serialization.JsonConverter<DateTime>
+{
+    public override DateTime Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+        DisplayFormat.ParseUtc(reader.GetString()) ?? throw new JsonException("Expected an ISO 8601 time.");
+
+    public override void Write(Utf8JsonWriter writer, DateTime value, JsonSerializerOptions options) =>
+        writer.WriteStringValue(DisplayFormat.Iso(value));
 }

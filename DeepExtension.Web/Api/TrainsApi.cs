@@ -35,6 +35,13 @@ internal static class TrainsApi
             return result.Succeeded ? ApiEndpoints.Accepted(Location(id), TrainResponse.Of(result.Value!)) : ApiEndpoints.Problem(result);
         }).WithSummary("Queues a failed or cancelled train again; it continues from its last checkpoint.").Produces<TrainResponse>(StatusCodes.Status202Accepted);
 
+        group.MapDelete("/{id:guid}", async (Guid id, TrainingRunService service, CancellationToken ct) =>
+        {
+            var result = await service.DeleteAsync(id, ct);
+            return result.Succeeded ? Results.NoContent() : ApiEndpoints.Problem(result);
+        }).WithSummary("Deletes a finished train. " + TrainingRunService.DeletionEffect + " Refused (400) while it is queued or running.")
+            .Produces(StatusCodes.Status204NoContent);
+
         group.MapGet("/{id:guid}/metrics", async (Guid id, long? fromStep, TrainingRunService service, CancellationToken ct) =>
         {
             if (await service.GetAsync(id, ct) is not { } run) return ApiEndpoints.NotFound("train");

@@ -1,7 +1,20 @@
 // node --test DeepExtension.Web/js-tests/chart-math.test.mjs  (Node 20's built-in runner; run by ChartMathScriptTests)
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { axisTitle, nextZoom, zoomToRestore, colorsOf, themeOptions, isWholeStep, stepTickAmount, flatRange } from '../wwwroot/js/chart-math.js';
+import { axisTitle, nextZoom, zoomToRestore, colorsOf, themeOptions, isWholeStep, stepTickAmount, flatRange, formatNumber } from '../wwwroot/js/chart-math.js';
+
+test('formatNumber prints float noise around zero as 0, small real values in scientific notation', () => {
+    assert.equal(formatNumber(-5.42e-20), '0');
+    assert.equal(formatNumber(3e-13), '0');
+    assert.equal(formatNumber(0), '0');
+    assert.equal(formatNumber(2e-6), '2.00e-6');
+    assert.equal(formatNumber(0.123456), '0.12346');
+    assert.equal(formatNumber(null), '');
+});
+
+test('axisTitle names the elapsed axis as the train page does: training time', () => {
+    assert.equal(axisTitle('elapsed'), 'Training time (s)');
+});
 
 test('nextZoom keeps a zoomed window across live appends and smoothing', () => {
     let zoom = nextZoom(null, { type: 'zoomed', axis: 'step', min: 1, max: 3 });

@@ -20,6 +20,6 @@ internal sealed class CustomizedModelConfiguration : IEntityTypeConfiguration<Cu
         builder.Ignore(m => m.TrainingCard);
         builder.HasIndex(m => m.TrainingRunId).IsUnique();
         builder.HasOne<BaseModel>().WithMany().HasForeignKey(m => m.BaseModelId).OnDelete(DeleteBehavior.Restrict);
-        builder.HasOne<TrainingRun>().WithMany().HasForeignKey(m => m.TrainingRunId).OnDelete(DeleteBehavior.Restrict);
+        // No foreign key to its train: a customized model outlives a deleted train (its card keeps the train's lineage).
     }
 }

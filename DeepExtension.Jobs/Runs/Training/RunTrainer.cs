@@ -79,9 +79,8 @@ public sealed class RunTrainer(
             recorder.Log(RunLogLevel.Info, $"{objective.Algorithm.ToString().ToUpperInvariant()} does not evaluate on the validation split in this version; it is not used.");
             validation = [];
         }
-        recorder.Log(RunLogLevel.Info, $"Dataset: {train.Count} training and {validation.Count} validation examples" +
-            (data.Truncated > 0 ? $", {data.Truncated} truncated to {_settings.MaxTokens} tokens" : "") +
-            (data.Skipped > 0 ? $", {data.Skipped} skipped (no answer tokens left after truncation)" : "") + ".");
+        var report = new TrainingDataReport(train.Count, validation.Count, data.Truncated, data.Skipped, _settings.MaxTokens);
+        recorder.Log(report.Truncated > 0 || report.Skipped > 0 ? RunLogLevel.Warning : RunLogLevel.Info, report.ToLogMessage());
         if (train.Count == 0) throw new InvalidDataException("No training example is left after tokenization.");
 
         var microBatchesPerEpoch = _args.MicroBatchesPerEpoch(train.Count);

@@ -3,6 +3,8 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using DeepExtension.Core.BaseModels;
 using DeepExtension.Core.Common;
+using DeepExtension.Core.CompleteModels;
+using DeepExtension.Core.HubDownloads;
 using DeepExtension.Core.Training;
 
 namespace DeepExtension.Web.Components.Controls;
@@ -53,9 +55,23 @@ public static class CardFacts
             new("Vocabulary size", c.VocabSize is { } vocab ? $"{DisplayFormat.Count(vocab)} tokens" : DisplayFormat.Missing),
             new("Tokenizer", c.HasTokenizer ? "present" : "missing"),
             new("Chat template", c.HasChatTemplate ? "present" : "missing"),
-            new("Special tokens", $"BOS {Show(c.BosTokenId)}, EOS {(c.EosTokenIds.Count == 0 ? DisplayFormat.Missing : string.Join(", ", c.EosTokenIds))}, PAD {Show(c.PadTokenId)}"),
+            new("Special tokens", $"BOS {Token(c, c.BosTokenId)}, EOS {(c.EosTokenIds.Count == 0 ? DisplayFormat.Missing : string.Join(", ", c.EosTokenIds.Select(id => Token(c, id))))}, PAD {Token(c, c.PadTokenId)}"),
         ]),
     ];
+
+    /// <summary>Where a base model came from when it was downloaded from the Hub: the repository, the revision asked for and the commit it resolved to.</summary>
+    public static CardSection OfDownload(HubDownload download) => new("Source",
+    [
+        new("Hugging Face repository", download.Repository, Mono: true),
+        new("Revision", download.Revision, Mono: true),
+        new("Commit", download.Commit, Mono: true),
+        new("Downloaded", DisplayFormat.Utc(download.FinishedAtUtc), download.FinishedAtUtc),
+    ]);
+
+    /// <summary>A special token as its text and id ("<|im_end|> (2)"), or its id alone when the card has no text for it.</summary>
+    private static string Token(ModelCard card, int? id) => id is { } i
+        ? card.SpecialTokenTexts.TryGetValue(i, out var text) ? $"{text} ({i})" : i.ToString(Invariant)
+        : DisplayFormat.Missing;
 
     /// <summary>A customized model's card (as CustomizedModelService writes it).</summary>
     public static IReadOnlyList<CardSection> OfTrainingCard(JsonObject card)
@@ -121,7 +137,7 @@ public static class CardFacts
     public static IReadOnlyList<CardSection> OfCompleteCard(JsonObject card)
     {
         var sections = new List<CardSection>();
-        var known = new HashSet<string>(StringComparer.Ordinal) { "name", "customized_model", "saved_utc", "quantization", "base_model", "training" };
+        var known = new HashSet<string>(StringComparer.Ordinal) { "name", "customized_model", "saved_utc", "quantization", "base_model", "training", CompleteModelService.FolderCardKey };
         var saved = DisplayFormat.ParseUtc(Text(card["saved_utc"], null));
         sections.Add(new("Saved model",
         [
@@ -130,7 +146,8 @@ public static class CardFacts
             new("Saved", DisplayFormat.Utc(saved), saved),
             new("Quantization", Text(card["quantization"]) == "no_quantization" ? "none (full precision)" : Text(card["quantization"])),
         ]));
-        if (card["base_model"]?["card"] is JsonObject baseCard && Deserialize(baseCard) is { } modelCard)
+        // The merged folder's own card (its files, size, dtypes); cards saved before it was recorded have the base's only.
+        if ((card[CompleteModelService.FolderCardKey] ?? card["base_model"]?["card"]) is JsonObject baseCard && Deserialize(baseCard) is { } modelCard)
         {
             var architecture = OfBaseModel(modelCard);
             sections.Add(architecture[0] with { Facts = [new("Base model", $"{Text(card["base_model"]?["technical_name"])} ({Text(card["base_model"]?["model_name"])})"), .. architecture[0].Facts] });

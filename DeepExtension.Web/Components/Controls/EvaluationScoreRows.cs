@@ -20,6 +20,12 @@ public static class EvaluationScoreRows
         new("answer_tokens", "Answer length (tokens)", a => DisplayFormat.Significant(a.MeanAnswerTokens, 3)),
         new("answer_words", "Answer length (words)", a => DisplayFormat.Significant(a.Means.GetValueOrDefault(EvaluationScores.AnswerWords), 3)),
         new("judge_record", "Judge: win / tie / loss", a => a.Judge is { } j ? $"{DisplayFormat.Count(j.Wins)} / {DisplayFormat.Count(j.Ties)} / {DisplayFormat.Count(j.Losses)} vs {j.Opponent}" : "—"),
-        new("judge_win_rate", "Judge: win rate (95 % CI)", a => a.Judge is { } j ? $"{DisplayFormat.Percent(j.WinRate)} ({DisplayFormat.Percent(j.WinLow)}–{DisplayFormat.Percent(j.WinHigh)})" : "—"),
+        new("judge_no_verdict", "Judge: no verdict", a => a.Judge is { } j ? $"{DisplayFormat.Count(j.NoVerdict)} of {DisplayFormat.Count(j.Total)} pairs" : "—"),
+        new("judge_win_rate", "Judge: win rate (95 % CI)", a => a.Judge switch
+        {
+            null => "—",
+            { Decided: 0 } => "no pair decided",
+            var j => $"{DisplayFormat.Percent(j.WinRate)} ({DisplayFormat.Percent(j.WinLow)}–{DisplayFormat.Percent(j.WinHigh)}) of {DisplayFormat.Count(j.Decided)} decided",
+        }),
     ];
 }

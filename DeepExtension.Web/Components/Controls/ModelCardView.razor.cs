@@ -1,3 +1,4 @@
+using DeepExtension.Core.HubDownloads;
 using System.Text.Json;
 using DeepExtension.Core.BaseModels;
 using Microsoft.AspNetCore.Components;
@@ -22,6 +23,10 @@ public partial class ModelCardView
     [Parameter]
     public bool Complete { get; set; }
 
+    /// <summary>Where the model came from, when it was downloaded from the Hub (shown first, as its own section).</summary>
+    [Parameter]
+    public HubDownload? Download { get; set; }
+
     /// <summary>The download's file name, without extension.</summary>
     [Parameter]
     public string FileName { get; set; } = "model";
@@ -39,7 +44,7 @@ public partial class ModelCardView
         if (Card is not null)
         {
             Json = JsonSerializer.Serialize(Card, CardFacts.Indented);
-            Sections = CardFacts.OfBaseModel(Card);
+            Sections = Download is null ? CardFacts.OfBaseModel(Card) : [CardFacts.OfDownload(Download), .. CardFacts.OfBaseModel(Card)];
             return;
         }
         var card = CardFacts.Parse(CardJson);

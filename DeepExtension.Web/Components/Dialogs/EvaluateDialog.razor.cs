@@ -11,6 +11,12 @@ public partial class EvaluateDialog
     [Inject]
     public required EvaluationService Evaluations { get; init; }
 
+    [Inject]
+    public required LlmJudge Judge { get; init; }
+
+    [Inject]
+    public required DatasetService Datasets { get; init; }
+
     [CascadingParameter]
     public required IMudDialogInstance Dialog { get; set; }
 
@@ -28,6 +34,9 @@ public partial class EvaluateDialog
     private Guid? _judgeId;
     private string _judgePrompt = LlmJudge.DefaultPrompt;
     private bool _busy;
+    private bool _trying;
+    private JudgeTrial? _trial;
+    private string? _trialError;
     private IReadOnlyDictionary<string, string[]> _errors = new Dictionary<string, string[]>();
 
     protected override void OnInitialized()
@@ -69,6 +78,56 @@ public partial class EvaluateDialog
             _busy = false;
         }
     }
+
+    /// <summary>"Try the judge": one example of the chosen rows, judged with the prompt as it stands now.</summary>
+    private async Task TryJudgeAsync()
+    {
+        if (_judgeId is not { } judgeId) return;
+        _trying = true;
+        _trial = null;
+        _trialError = null;
+        try
+        {
+            var missing = LlmJudge.Placeholders.Where(p => !_judgePrompt.Contains(p, StringComparison.Ordinal)).ToList();
+            if (missing.Count > 0)
+            {
+                _trialError = $"The judge prompt must contain {string.Join(", ", missing)}.";
+                return;
+            }
+            var version = await Datasets.GetVersionAsync(_versionId);
+            var example = version is null ? null : await EvaluationPrompt.FirstAsync(Datasets, version, _part);
+            if (example is null)
+            {
+                _trialError = "The chosen rows hold no example with a reference answer to try the judge on.";
+                return;
+            }
+            _trial = await Judge.TryAsync(judgeId, _judgePrompt, example.Question, example.Reference);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            _trialError = $"The judge could not be asked: {ex.Message}";
+        }
+        finally
+        {
+            _trying = false;
+        }
+    }
+
+    private static Severity TrialSeverity(JudgeTrial trial) => trial.Choice switch
+    {
+        JudgeChoice.A => Severity.Success,
+        JudgeChoice.Unparsed => Severity.Error,
+        _ => Severity.Warning,
+    };
+
+    private static string TrialVerdictText(JudgeTrial trial) => trial.Choice switch
+    {
+        JudgeChoice.A => "Verdict read: [[A]], the reference, as expected.",
+        JudgeChoice.B => "Verdict read: [[B]]: the judge preferred \"I don't know.\" to the reference; its verdicts may not mean much.",
+        JudgeChoice.Tie => "Verdict read: [[C]] (a tie) between the reference and \"I don't know.\"; its verdicts may not mean much.",
+        _ => "No verdict: the reply holds no [[A]], [[B]] or [[C]]. An evaluation with this judge and prompt would count such pairs as \"no verdict\"; "
+             + "edit the prompt or choose another judge.",
+    };
 
     private void Cancel() => Dialog.Cancel();
 }

@@ -51,6 +51,10 @@ public partial class BaseModels
         _ => Color.Default,
     };
 
+    /// <summary>The Hub download that registered <paramref name="model"/>, if it came from the Hub.</summary>
+    private HubDownload? DownloadOf(BaseModel model) =>
+        _downloads?.FirstOrDefault(d => d.BaseModelId == model.Id && d.Status == WorkStatus.Succeeded);
+
     private async Task DownloadAsync()
     {
         var options = new DialogOptions { MaxWidth = MaxWidth.Medium, FullWidth = true, CloseOnEscapeKey = true };

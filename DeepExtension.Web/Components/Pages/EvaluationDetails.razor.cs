@@ -118,6 +118,7 @@ public partial class EvaluationDetails
     {
         PairVerdict.Win => Color.Success,
         PairVerdict.Loss => Color.Error,
+        PairVerdict.NoVerdict => Color.Warning,
         _ => Color.Default,
     };
 

@@ -112,9 +112,7 @@ public partial class ModelTraining
         ? "/model-training/compare?runs=" + string.Join(",", _selected.Select(id => id.ToString()))
         : null;
 
-    private static object DurationSortKey(LiveRow<TrainingRun> row) => row.Item.StartedAtUtc is { } started
-        ? (row.Item.FinishedAtUtc ?? DateTime.UtcNow) - started
-        : TimeSpan.MaxValue;
+    private static object DurationSortKey(LiveRow<TrainingRun> row) => row.Item.Duration(DateTime.UtcNow) ?? TimeSpan.MaxValue;
 
     /// <summary>Runs without a loss sort after every run with one.</summary>
     private static object BestLossSortKey(LiveRow<TrainingRun> row) => row.Item.BestLoss is { } loss && double.IsFinite(loss) ? loss : double.MaxValue;
@@ -155,9 +153,7 @@ public partial class ModelTraining
         _ => Color.Warning,
     };
 
-    private static string Duration(TrainingRun run) => run.StartedAtUtc is { } started
-        ? DisplayFormat.Duration((run.FinishedAtUtc ?? DateTime.UtcNow) - started)
-        : "—";
+    private static string Duration(TrainingRun run) => DisplayFormat.Duration(run.Duration(DateTime.UtcNow));
 
 
 }

@@ -248,17 +248,10 @@ public partial class NewTrain
 
     private void UpdateWarnings()
     {
-        var warnings = SelectedMethod is { } method
-            ? new Dictionary<string, string>(TrainingMethodService.Warnings(method.Algorithm, _values))
-            : [];
-        // Only warnings the user can act on: max tokens at the model's whole context cannot go higher, however
-        // "below typical" it is.
-        if (SelectedBaseModel?.Card.ContextLength is { } context && _values["max_tokens"] is JsonValue value
-            && ParameterSpec.TryGetNumber(value, out var tokens) && tokens >= context)
-        {
-            warnings.Remove("max_tokens");
-        }
-        _warnings = warnings;
+        // Max tokens is judged against the chosen model's context (a 256-token model cannot take the typical 512–4096).
+        _warnings = SelectedMethod is { } method
+            ? TrainingMethodService.Warnings(method.Algorithm, _values, SelectedBaseModel?.Card.ContextLength)
+            : new Dictionary<string, string>();
     }
 
     private async Task RunAsync()

@@ -1,3 +1,4 @@
+using DeepExtension.Web.Components.Dialogs;
 using System.Globalization;
 using DeepExtension.Core.Common;
 using DeepExtension.Core.CustomizedModels;
@@ -50,6 +51,9 @@ public partial class TrainDetails : IAsyncDisposable
     public required IDialogService Dialogs { get; init; }
 
     [Inject]
+    public required NavigationManager Navigation { get; init; }
+
+    [Inject]
     public required IJSRuntime JS { get; init; }
 
     private TrainingRun? _run;
@@ -67,6 +71,7 @@ public partial class TrainDetails : IAsyncDisposable
     // Why a queued run has not started yet, where nodes route runs by device.
     private string? _waiting;
     private MetricPoint? _latest;
+    private TrainingDataReport? _dataReport;
     private readonly List<LogLine> _log = [];
     private int _logNext;
     private string? _search;
@@ -132,6 +137,7 @@ public partial class TrainDetails : IAsyncDisposable
         if (_subscription is not { } subscription || _run is null) return;
         var live = subscription.Run;
         _latest = live.LatestTrainingPoint;
+        _dataReport = live.DataReport;
         _pointCount = live.PointCount;
         TrainingRunService.Apply(_run, live.Summary);
         var (lines, next) = live.LogsFrom(_logNext, MaxLogLines);
@@ -205,6 +211,19 @@ public partial class TrainDetails : IAsyncDisposable
         var result = await Runs.CancelAsync(RunId);
         Snackbar.Add(result.Succeeded ? "Cancelling: the worker stops at its next step and keeps a checkpoint." : result.AllErrors,
             result.Succeeded ? Severity.Info : Severity.Error);
+    }
+
+    private async Task DeleteAsync()
+    {
+        if (_run is null || !await Dialogs.ConfirmAsync($"Delete the train {_run.Name}?", TrainingRunService.DeletionGoes, TrainingRunService.DeletionStays)) return;
+        var result = await Runs.DeleteAsync(RunId);
+        if (!result.Succeeded)
+        {
+            Snackbar.Add(result.AllErrors, Severity.Error);
+            return;
+        }
+        Snackbar.Add($"Train {_run.Name} deleted; the models made from it stay.", Severity.Success);
+        Navigation.NavigateTo("/model-training");
     }
 
     private async Task ResumeAsync()

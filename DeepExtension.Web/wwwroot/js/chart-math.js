@@ -5,9 +5,21 @@
 export function axisTitle(axis) {
     switch (axis) {
         case 'epoch': return 'Epoch';
-        case 'elapsed': return 'Elapsed (s)';
+        case 'elapsed': return 'Training time (s)';
         default: return 'Step';
     }
+}
+
+/** Below this magnitude a number prints as 0: float noise around a zero (as DisplayFormat.NearZero on the server). */
+export const NearZero = 1e-12;
+
+/** A chart number (axis label, tooltip): near-zero noise as 0, very small or large ones in scientific notation, else 5 significant digits. */
+export function formatNumber(v) {
+    if (v === null || v === undefined || !Number.isFinite(v)) return '';
+    const a = Math.abs(v);
+    if (a < NearZero) return '0';
+    if (a < 1e-3 || a >= 1e6) return v.toExponential(2);
+    return Number(v.toPrecision(5)).toString();
 }
 
 /** True for a usable x window: two finite numbers, min below max. */

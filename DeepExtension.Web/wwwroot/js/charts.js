@@ -4,7 +4,7 @@
 // full resolution (the component's ZoomAsync); the reset asks for the whole series again.
 // A chart whose series have no point shows its empty state instead of an ApexCharts chart; a series without points has
 // no line and no legend entry.
-import { axisTitle, colorsOf, flatRange, isWholeStep, nextZoom, stepTickAmount, themeOptions, zoomToRestore } from './chart-math.js';
+import { axisTitle, colorsOf, flatRange, formatNumber, isWholeStep, nextZoom, stepTickAmount, themeOptions, zoomToRestore } from './chart-math.js';
 
 /** ApexCharts' default palette: a series without its own colour takes the one of its position among all series. */
 const Palette = ['#008FFB', '#00E396', '#FEB019', '#FF4560', '#775DD0', '#3F51B5', '#546E7A', '#D4526E'];
@@ -29,13 +29,6 @@ function presentSeries(state) {
     return state.series
         .map((s, i) => ({ ...s, color: s.color ?? Palette[i % Palette.length], data: state.data?.[s.key]?.points ?? [] }))
         .filter(s => s.data.length > 0);
-}
-
-function formatNumber(v) {
-    if (v === null || v === undefined || !Number.isFinite(v)) return '';
-    const a = Math.abs(v);
-    if (a !== 0 && (a < 1e-3 || a >= 1e6)) return v.toExponential(2);
-    return Number(v.toPrecision(5)).toString();
 }
 
 /** x-axis options: steps are whole numbers (no tick between two steps, no "2.5"). */

@@ -1440,12 +1440,6 @@ namespace DeepExtension.Core.Data.Migrations.PostgreSql
                         .HasForeignKey("BaseModelId")
                         .OnDelete(DeleteBehavior.Restrict)
                         .IsRequired();
-
-                    b.HasOne("DeepExtension.Core.Runs.TrainingRun", null)
-                        .WithMany()
-                        .HasForeignKey("TrainingRunId")
-                        .OnDelete(DeleteBehavior.Restrict)
-                        .IsRequired();
                 });
 
             modelBuilder.Entity("DeepExtension.Core.Datasets.DatasetVersion", b =>

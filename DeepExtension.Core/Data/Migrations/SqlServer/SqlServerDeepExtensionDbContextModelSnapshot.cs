@@ -1442,12 +1442,6 @@ namespace DeepExtension.Core.Data.Migrations.SqlServer
                         .HasForeignKey("BaseModelId")
                         .OnDelete(DeleteBehavior.Restrict)
                         .IsRequired();
-
-                    b.HasOne("DeepExtension.Core.Runs.TrainingRun", null)
-                        .WithMany()
-                        .HasForeignKey("TrainingRunId")
-                        .OnDelete(DeleteBehavior.Restrict)
-                        .IsRequired();
                 });
 
             modelBuilder.Entity("DeepExtension.Core.Datasets.DatasetVersion", b =>

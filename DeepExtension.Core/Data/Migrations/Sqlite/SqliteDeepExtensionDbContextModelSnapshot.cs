@@ -1429,12 +1429,6 @@ namespace DeepExtension.Core.Data.Migrations.Sqlite
                         .HasForeignKey("BaseModelId")
                         .OnDelete(DeleteBehavior.Restrict)
                         .IsRequired();
-
-                    b.HasOne("DeepExtension.Core.Runs.TrainingRun", null)
-                        .WithMany()
-                        .HasForeignKey("TrainingRunId")
-                        .OnDelete(DeleteBehavior.Restrict)
-                        .IsRequired();
                 });
 
             modelBuilder.Entity("DeepExtension.Core.Datasets.DatasetVersion", b =>
