@@ -19,7 +19,13 @@ public sealed class ConsoleHostFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Env = await TestEnvironment.CreateAsync(Migrate);
-        Host = ConsoleHost.Start(Env.DataRoot, UnattendedSetup);
+        // A host that many tests share signs the same account in more often than the console's guessing limits allow a
+        // person; RateLimitTests checks those limits on a host of its own.
+        Host = ConsoleHost.Start(Env.DataRoot, UnattendedSetup, new Dictionary<string, string?>
+        {
+            ["DeepExtension:RateLimits:CredentialAttemptsPerAccount"] = "1000",
+            ["DeepExtension:RateLimits:CredentialAttemptsPerAddress"] = "1000",
+        });
     }
 
     public async Task DisposeAsync()
