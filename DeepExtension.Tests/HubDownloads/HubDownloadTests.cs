@@ -244,8 +244,9 @@ public sealed class HubDownloadTests
         Assert.Equal(2, served.Count);
         Assert.Equal(new ServedRange(ModelFile, 0, size / 2), served[0]);
         // The second request starts where the bytes on disk end: what the first delivered before the drop (bytes
-        // still in flight when the connection was aborted are lost), and asks only for the rest.
-        Assert.InRange(served[1].From, size / 4, size / 2);
+        // still in flight when the connection was aborted are lost, how many depends on the client's buffers: 96 KiB of
+        // 210 KiB sent was seen), never the start again, and asks only for the rest.
+        Assert.InRange(served[1].From, 1, size / 2);
         Assert.Equal(size, served[1].From + served[1].Bytes);
         Assert.Equal(repository.Files[ModelFile], File.ReadAllBytes(Path.Combine(env.Directories.ModelsRoot, Repo, ModelFile)));
         Assert.Contains(Downloads(host).LogOf(done.Id).ReadAll(), l => l.Level == RunLogLevel.Warning && l.Message.StartsWith(ModelFile, StringComparison.Ordinal));
