@@ -12,4 +12,9 @@ public static class PeftTargetModules
 
     /// <summary>PEFT's shorthand for every linear projection.</summary>
     public const string AllLinear = "all-linear";
+
+    /// <summary>The projections <paramref name="modules"/> names (<see cref="AllLinear"/> expanded), each once, in model
+    /// order; names of no supported projection are left out.</summary>
+    public static IReadOnlyList<string> Expand(IReadOnlyCollection<string> modules) =>
+        All.Where(m => modules.Contains(AllLinear) || modules.Contains(m)).ToList();
 }

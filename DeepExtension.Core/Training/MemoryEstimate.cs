@@ -1,4 +1,5 @@
 using DeepExtension.Core.BaseModels;
+using DeepExtension.Core.HuggingFace;
 
 namespace DeepExtension.Core.Training;
 
@@ -50,7 +51,7 @@ public sealed record MemoryEstimate(long Weights, long Adapter, long Activations
         long tokens = (long)Math.Max(1, p.BatchSize) * Math.Max(1, p.MaxTokens); // the longest micro-batch the run can meet
         long seq = Math.Max(1, p.MaxTokens);
         long h = shape.Hidden, i = shape.Intermediate, layers = shape.Layers;
-        var targets = Targets(p.TargetModules);
+        var targets = PeftTargetModules.Expand([.. p.TargetModules]);
 
         long loraParameters = layers * targets.Sum(t => (long)p.LoraR * (shape.Projection(t).In + shape.Projection(t).Out));
         long adapter = loraParameters * 16;               // float32 weight, gradient, two AdamW moments
@@ -78,7 +79,4 @@ public sealed record MemoryEstimate(long Weights, long Adapter, long Activations
         long workspace = tokens * (2 * b * i + 4 * i + 4 * h);
         return new MemoryEstimate(shape.Parameters * b, adapter, activations, loss, workspace, gpu ? GpuOverhead : CpuOverhead);
     }
-
-    static IReadOnlyList<string> Targets(IReadOnlyList<string> modules) =>
-        modules.Contains("all-linear") ? ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"] : modules;
 }

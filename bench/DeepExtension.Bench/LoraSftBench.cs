@@ -9,6 +9,7 @@ using DeepExtension.Jobs.Engine.Model;
 using DeepExtension.Jobs.Engine.Runtime;
 using DeepExtension.Jobs.Engine.Tokenization;
 using DeepExtension.Jobs.Engine.Training;
+using DeepExtension.Jobs.Runs.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -251,12 +252,7 @@ internal static class LoraSftBench
             }
             var lora = LoraModel.Inject(lm, new LoraConfig(16, 32, 0.0, LoraConfig.AllProjections), new Generator(42));
             using var optimizer = new AdamWOptimizer(lora.TrainableParameters, new AdamWOptions(1e-4, 0.9, 0.999, 1e-8, 0.0));
-            lm.model.Checkpointing = o.Get("checkpointing", "off") switch
-            {
-                "layer" => ActivationCheckpointing.Layer,
-                "offload" => ActivationCheckpointing.Offload,
-                _ => ActivationCheckpointing.Off,
-            };
+            lm.model.Checkpointing = TrainingParametersEngine.ParseCheckpointing(o.Get("checkpointing", "off"));
             var packing = o.Get("packing", "false") == "true";
             var lengths = o.Get("lengths-file", "") is { Length: > 0 } lengthsFile ? JsonSerializer.Deserialize<int[][]>(File.ReadAllText(lengthsFile))! : null;
             var perTensor = o.Get("optimizer", "flat") == "per-tensor";

@@ -43,7 +43,7 @@ public static class FusedLora
     }
 
     /// <summary>The modules as adapters that may run fused, or null.</summary>
-    internal static LoraLinear[]? Fusable(nn.Module<Tensor, Tensor>[] modules)
+    static LoraLinear[]? Fusable(nn.Module<Tensor, Tensor>[] modules)
     {
         var layers = new LoraLinear[modules.Length];
         for (var i = 0; i < modules.Length; i++)

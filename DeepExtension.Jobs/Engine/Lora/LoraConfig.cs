@@ -27,16 +27,11 @@ public sealed record LoraConfig(
     /// <summary>The target modules expanded ("all-linear") and checked, in the model's order.</summary>
     public IReadOnlyList<string> ResolvedTargets()
     {
-        var set = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var t in TargetModules)
-        {
-            if (t == PeftTargetModules.AllLinear) { set.UnionWith(AllProjections); continue; }
-            if (!AllProjections.Contains(t))
-                throw new NotSupportedException($"LoRA target module '{t}' is not supported (supported: {string.Join(", ", AllProjections)}, {PeftTargetModules.AllLinear})");
-            set.Add(t);
-        }
-        if (set.Count == 0) throw new ArgumentException("LoRA needs at least one target module");
-        return AllProjections.Where(set.Contains).ToList();
+        if (TargetModules.FirstOrDefault(t => t != PeftTargetModules.AllLinear && !AllProjections.Contains(t)) is { } unknown)
+            throw new NotSupportedException($"LoRA target module '{unknown}' is not supported (supported: {string.Join(", ", AllProjections)}, {PeftTargetModules.AllLinear})");
+        var targets = PeftTargetModules.Expand([.. TargetModules]);
+        if (targets.Count == 0) throw new ArgumentException("LoRA needs at least one target module");
+        return targets;
     }
 
     public void Validate()

@@ -154,12 +154,7 @@ public sealed class RunTrainer(
 
     private ActivationCheckpointing Checkpointing(Device device)
     {
-        var mode = _settings.GradientCheckpointing switch
-        {
-            TrainingParameters.Checkpointing.Layer => ActivationCheckpointing.Layer,
-            TrainingParameters.Checkpointing.Offload => ActivationCheckpointing.Offload,
-            _ => ActivationCheckpointing.Off,
-        };
+        var mode = _settings.ActivationCheckpointing;
         var packing = run.Algorithm == TrainingAlgorithm.Sft && _settings.Packing ? "packing on (examples end to end, no padding)" : "padding to the longest example of each micro-batch";
         recorder.Log(RunLogLevel.Info, mode switch
         {

@@ -1,5 +1,6 @@
 using DeepExtension.Core.Training;
 using DeepExtension.Jobs.Engine.Lora;
+using DeepExtension.Jobs.Engine.Model;
 
 namespace DeepExtension.Jobs.Runs.Training;
 
@@ -10,5 +11,16 @@ public static class TrainingParametersEngine
     {
         /// <summary>The adapter's configuration in the engine's (PEFT's) terms.</summary>
         public LoraConfig Lora => new(parameters.LoraR, parameters.LoraAlpha, parameters.LoraDropout, parameters.TargetModules, parameters.UseRslora);
+
+        /// <summary>What the decoder keeps of its layers' activations.</summary>
+        public ActivationCheckpointing ActivationCheckpointing => ParseCheckpointing(parameters.GradientCheckpointing);
     }
+
+    /// <summary>A <c>gradient_checkpointing</c> value (<see cref="TrainingParameters.Checkpointing"/>) in the engine's terms.</summary>
+    public static ActivationCheckpointing ParseCheckpointing(string value) => value switch
+    {
+        TrainingParameters.Checkpointing.Layer => ActivationCheckpointing.Layer,
+        TrainingParameters.Checkpointing.Offload => ActivationCheckpointing.Offload,
+        _ => ActivationCheckpointing.Off,
+    };
 }
