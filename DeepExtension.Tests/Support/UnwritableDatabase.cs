@@ -17,8 +17,21 @@ public sealed class UnwritableDatabase : IDisposable
 
     public static UnwritableDatabase Make(string sqliteFile)
     {
-        var files = new[] { sqliteFile, sqliteFile + "-wal" }.Where(File.Exists).ToList();
-        Chattr("+i", files);
+        var files = new List<string>();
+        try
+        {
+            foreach (var file in new[] { sqliteFile, sqliteFile + "-wal" }.Where(File.Exists))
+            {
+                // SQLite removes its WAL when the last connection closes; one gone since it was seen needs no protecting.
+                if (Chattr("+i", [file]) is { } error && File.Exists(file)) throw error;
+                if (File.Exists(file)) files.Add(file);
+            }
+        }
+        catch
+        {
+            Chattr("-i", files); // never leave a file immutable that nothing will restore
+            throw;
+        }
         return new UnwritableDatabase(files);
     }
 
@@ -28,22 +41,22 @@ public sealed class UnwritableDatabase : IDisposable
     {
         if (IsRestored) return;
         IsRestored = true;
-        Chattr("-i", _files);
+        if (Chattr("-i", _files) is { } error) throw error;
     }
 
     public void Dispose() => Restore();
 
-    private static void Chattr(string flag, IReadOnlyList<string> files)
+    /// <summary>Runs chattr; the failure to throw, or null.</summary>
+    private static InvalidOperationException? Chattr(string flag, IReadOnlyList<string> files)
     {
+        if (files.Count == 0) return null;
         var start = new ProcessStartInfo("chattr") { RedirectStandardError = true };
         start.ArgumentList.Add(flag);
         foreach (var file in files) start.ArgumentList.Add(file);
         using var process = Process.Start(start)!;
         var error = process.StandardError.ReadToEnd();
         process.WaitForExit();
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"chattr {flag} failed ({process.ExitCode}): {error.Trim()}. The database fault tests need root and a file system with the immutable flag.");
-        }
+        return process.ExitCode == 0 ? null
+            : new InvalidOperationException($"chattr {flag} failed ({process.ExitCode}): {error.Trim()}. The database fault tests need root and a file system with the immutable flag.");
     }
 }
